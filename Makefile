@@ -1,0 +1,55 @@
+# The two commands: `make test` and `make demo`. Both set up everything on a fresh clone.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup test unit integration demo synth bench lint clean local-up local-down
+
+setup: $(STAMP) $(NPM_STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@py=$$(scripts/check_toolchain.sh) || exit 1; \
+	[ -x $(BIN)/python ] || $$py -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	@scripts/check_toolchain.sh >/dev/null || exit 1
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+integration: setup
+	$(BIN)/pytest tests/integration
+
+demo: setup
+	$(BIN)/aml demo
+
+synth: setup
+	$(BIN)/aml synth
+
+bench: setup
+	$(BIN)/python -m aml.bench
+
+lint: setup
+	$(BIN)/ruff check .
+
+local-up: setup
+	$(BIN)/aml local up
+
+local-down: setup
+	$(BIN)/aml local down
+
+clean:
+	-$(BIN)/aml local down
+	rm -rf cdk.out .local out .pytest_cache
