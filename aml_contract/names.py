@@ -11,3 +11,28 @@ PSEUDONYMIZATION_SECRET_SUFFIX = "pseudonymization-key"  # noqa: S105 (a name, n
 def resource_name(env_name: str, suffix: str) -> str:
     """aml-<env>-<suffix>: every physical name the project chooses."""
     return f"{PROJECT}-{env_name}-{suffix}"
+
+# ---- resources shared by the stacks, the Lambda and the local runtime ---------------------
+# DynamoDB key schemas (the stacks create the tables, the Lambda and the local runtime use them).
+RULE_STATE_TABLE_KEYS = {"partition": "pk", "sort": "sk", "ttl": "ttl"}  # pk = account, sk = rule/state kind
+ALERTS_TABLE_KEYS = {"partition": "alert_id", "ttl": "ttl"}
+IDEMPOTENCY_TABLE_KEYS = {"partition": "id", "ttl": "expiration"}  # Powertools idempotency layout
+ALERTS_S3_PREFIX = "alerts"  # s3://<curated>/alerts/dt=YYYY-MM-DD/ (Firehose delivery)
+
+# CloudFormation output keys: the local runtime finds what `cdk deploy` created by these.
+# Key -> the LocalResources field it fills (see aml/local/resources.py).
+STACK_OUTPUTS = {
+    "RawBucketName": "raw_bucket",
+    "CuratedBucketName": "curated_bucket",
+    "AthenaResultsBucketName": "athena_results_bucket",
+    "TransactionsStreamName": "stream_name",
+    "RuleStateTableName": "rule_state_table",
+    "AlertsTableName": "alerts_table",
+    "IdempotencyTableName": "idempotency_table",
+    "AlertsTopicArn": "alerts_topic_arn",
+    "RulesDeadLetterQueueUrl": "dlq_url",
+    "AlertsDeliveryStreamName": "alerts_delivery_stream",
+    "PseudonymizationSecretName": "pseudonymization_secret_id",
+    "AthenaWorkgroupName": "athena_workgroup",
+    "GlueJobName": "glue_job_name",
+}
