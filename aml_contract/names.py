@@ -36,3 +36,15 @@ STACK_OUTPUTS = {
     "AthenaWorkgroupName": "athena_workgroup",
     "GlueJobName": "glue_job_name",
 }
+
+# Environment variables of the rules Lambda (set by the streaming stack, by the local poller from
+# LocalResources): LocalResources field -> variable name.
+RULES_LAMBDA_ENV = {
+    "rule_state_table": "RULE_STATE_TABLE",
+    "alerts_table": "ALERTS_TABLE",
+    "idempotency_table": "IDEMPOTENCY_TABLE",
+    "alerts_topic_arn": "ALERTS_TOPIC_ARN",
+    "dlq_url": "DLQ_URL",
+    "alerts_delivery_stream": "ALERTS_DELIVERY_STREAM",
+    "pseudonymization_secret_id": "PSEUDONYMIZATION_SECRET_ID",
+}
