@@ -1,0 +1,212 @@
+"""The AWS resources the local runtime uses, by name.
+
+Preferred: what `cdk deploy` created in the emulator, read from the stacks' CloudFormation
+outputs (keys in aml_contract.names.STACK_OUTPUTS), so local runs exercise the resources the CDK
+code defines. Otherwise every resource is created by name in the emulator (idempotent), with the
+same key schemas the stacks declare.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from aml.errors import AmlError
+from aml.local import aws
+from aml_contract import names
+
+log = logging.getLogger(__name__)
+STREAM_SHARDS = 2
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    env_name: str
+    raw_bucket: str
+    curated_bucket: str
+    athena_results_bucket: str
+    stream_name: str
+    rule_state_table: str
+    alerts_table: str
+    idempotency_table: str
+    alerts_topic_arn: str
+    dlq_url: str
+    alerts_delivery_stream: str
+    pseudonymization_secret_id: str
+    athena_workgroup: str
+    glue_job_name: str
+    source: str  # "cloudformation" | "created"
+
+    @property
+    def stream_arn(self) -> str:
+        return aws.client("kinesis").describe_stream_summary(
+            StreamName=self.stream_name)["StreamDescriptionSummary"]["StreamARN"]
+
+
+def lambda_environment(res: LocalResources) -> dict[str, str]:
+    """Environment variables of the rules Lambda, as the streaming stack sets them."""
+    return {env: getattr(res, field) for field, env in names.RULES_LAMBDA_ENV.items()}
+
+
+def _unreachable(err: Exception) -> AmlError:
+    return AmlError(f"the AWS emulator at {aws.endpoint_url()} is not reachable ({err.__class__.__name__})",
+                    "start it with `aml local up`, or point AWS_ENDPOINT_URL at a running LocalStack")
+
+
+def discover(env_name: str = "local") -> LocalResources | None:
+    """Resources from deployed stacks whose outputs carry every key of names.STACK_OUTPUTS."""
+    cfn = aws.client("cloudformation")
+    found: dict[str, str] = {}
+    try:
+        for page in cfn.get_paginator("describe_stacks").paginate():
+            for stack in page["Stacks"]:
+                if not stack["StackName"].startswith(f"{names.PROJECT}-{env_name}-"):
+                    continue
+                if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+                    continue
+                for output in stack.get("Outputs", []):
+                    field = names.STACK_OUTPUTS.get(output["OutputKey"])
+                    if field:
+                        found[field] = output["OutputValue"]
+    except EndpointConnectionError as err:
+        raise _unreachable(err) from err
+    if set(found) != set(names.STACK_OUTPUTS.values()):
+        if found:
+            missing = sorted(set(names.STACK_OUTPUTS.values()) - set(found))
+            log.warning("deployed stacks for %s lack outputs %s; creating resources by name", env_name, missing)
+        return None
+    return LocalResources(env_name=env_name, source="cloudformation", **found)
+
+
+def ensure(env_name: str = "local") -> LocalResources:
+    """Deployed resources if the stacks exist, else create them by name (idempotent)."""
+    aws.use_local_endpoint()
+    deployed = discover(env_name)
+    if deployed:
+        return deployed
+    try:
+        return _create(env_name)
+    except EndpointConnectionError as err:
+        raise _unreachable(err) from err
+
+
+def _name(env_name: str, suffix: str) -> str:
+    return names.resource_name(env_name, suffix)
+
+
+def _create(env_name: str) -> LocalResources:
+    n = lambda suffix: _name(env_name, suffix)  # noqa: E731
+    s3 = aws.client("s3")
+    buckets = {field: n(suffix) for field, suffix in
+               (("raw_bucket", "raw"), ("curated_bucket", "curated"), ("athena_results_bucket", "athena-results"))}
+    for bucket in buckets.values():
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except ClientError as err:
+            if err.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+
+    stream = n(names.STREAM_NAME_SUFFIX)
+    kinesis = aws.client("kinesis")
+    with contextlib.suppress(kinesis.exceptions.ResourceInUseException):
+        kinesis.create_stream(StreamName=stream, ShardCount=STREAM_SHARDS)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+    tables = {
+        "rule_state_table": (n("rule-state"), names.RULE_STATE_TABLE_KEYS),
+        "alerts_table": (n("alerts"), names.ALERTS_TABLE_KEYS),
+        "idempotency_table": (n("idempotency"), names.IDEMPOTENCY_TABLE_KEYS),
+    }
+    ddb = aws.client("dynamodb")
+    for table, keys in tables.values():
+        _ensure_table(ddb, table, keys)
+
+    topic_arn = aws.client("sns").create_topic(Name=n("alerts"))["TopicArn"]
+    dlq_url = aws.client("sqs").create_queue(QueueName=n("rules-dlq"))["QueueUrl"]
+    delivery = n("alerts-delivery")
+    _ensure_delivery_stream(delivery, buckets["curated_bucket"])
+    secret_id = n(names.PSEUDONYMIZATION_SECRET_SUFFIX)
+    _ensure_secret(secret_id)
+    workgroup = n(names.ATHENA_WORKGROUP_SUFFIX)
+    _ensure_workgroup(workgroup, buckets["athena_results_bucket"])
+
+    return LocalResources(
+        env_name=env_name, source="created", **buckets, stream_name=stream,
+        **{field: table for field, (table, _) in tables.items()},
+        alerts_topic_arn=topic_arn, dlq_url=dlq_url, alerts_delivery_stream=delivery,
+        pseudonymization_secret_id=secret_id, athena_workgroup=workgroup, glue_job_name=n("curate-transactions"))
+
+
+def _ensure_table(ddb, table: str, keys: dict[str, str]) -> None:
+    schema = [{"AttributeName": keys["partition"], "KeyType": "HASH"}]
+    attributes = [{"AttributeName": keys["partition"], "AttributeType": "S"}]
+    if "sort" in keys:
+        schema.append({"AttributeName": keys["sort"], "KeyType": "RANGE"})
+        attributes.append({"AttributeName": keys["sort"], "AttributeType": "S"})
+    try:
+        ddb.create_table(TableName=table, KeySchema=schema, AttributeDefinitions=attributes,
+                         BillingMode="PAY_PER_REQUEST")
+    except ddb.exceptions.ResourceInUseException:
+        return
+    ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": keys["ttl"]})
+
+
+def _ensure_delivery_stream(name: str, bucket: str) -> None:
+    firehose = aws.client("firehose")
+    try:
+        firehose.describe_delivery_stream(DeliveryStreamName=name)
+        return
+    except firehose.exceptions.ResourceNotFoundException:
+        pass
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name, DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": f"arn:aws:iam::{aws.ACCOUNT_ID}:role/{name}",
+            "BucketARN": f"arn:aws:s3:::{bucket}",
+            "Prefix": f"{names.ALERTS_S3_PREFIX}/",
+            "ErrorOutputPrefix": f"{names.ALERTS_S3_PREFIX}-errors/",
+            "BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 64},
+        })
+    for _ in range(60):
+        status = firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["DeliveryStreamStatus"]
+        if status == "ACTIVE":
+            return
+        time.sleep(0.5)
+
+
+def _ensure_secret(secret_id: str) -> None:
+    sm = aws.client("secretsmanager")
+    try:
+        sm.describe_secret(SecretId=secret_id)
+    except sm.exceptions.ResourceNotFoundException:
+        # A fresh random key per local environment: never a key committed to the repo.
+        sm.create_secret(Name=secret_id, SecretString=secrets.token_hex(32))
+
+
+def _ensure_workgroup(name: str, results_bucket: str) -> None:
+    athena = aws.client("athena")
+    try:
+        athena.get_work_group(WorkGroup=name)
+    except ClientError:
+        athena.create_work_group(Name=name, Configuration={
+            "ResultConfiguration": {"OutputLocation": f"s3://{results_bucket}/results/"},
+            "EnforceWorkGroupConfiguration": True})
+
+
+def pseudonymization_key(res: LocalResources) -> bytes:
+    from aml_contract.pseudonym import key_from_secret_string
+
+    value = aws.client("secretsmanager").get_secret_value(SecretId=res.pseudonymization_secret_id)["SecretString"]
+    return key_from_secret_string(value)
+
+
+def as_json(res: LocalResources) -> str:
+    return json.dumps(dataclasses.asdict(res), indent=2)
