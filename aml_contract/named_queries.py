@@ -1,0 +1,150 @@
+"""The Athena named queries (athena_queries/*.sql): header, execution parameters and rendered SQL.
+
+Each file is Athena engine v3 (Trino) SQL starting with a header of ``-- key: value`` lines
+(continuation lines start with ``--`` and more indentation)::
+
+    -- name: structuring
+    -- description: Cash deposits just below the CTR threshold ...
+    -- parameters: start_date, end_date
+    -- serves: 31 CFR 1010.314 (structuring); FinCEN red flag ...
+    -- columns: subject_account_pid, deposit_count, ...
+
+``parameters`` names every ``?`` execution parameter in the order it appears (a name may repeat
+when a value is needed twice, as the Athena console asks for each ``?`` in turn). Thresholds are
+never written in the SQL: placeholders ``{{<rule_id>.<parameter>}}`` and ``{{fatf.<list>}}`` are
+rendered from rule_parameters.json as SQL literals, so Athena, the local DuckDB engine and the
+real-time Lambda all use the same values. Standard library only: the CDK stacks import this to
+register one AWS::Athena::NamedQuery per file.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from aml_contract import rules
+
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "athena_queries"
+HEADER_KEYS = ("name", "description", "parameters", "serves", "columns")
+DATE_PARAMETER_SUFFIX = "_date"  # parameters named *_date take YYYY-MM-DD values
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
+_HEADER_LINE = re.compile(r"^--\s?([a-z_]+):\s*(.*)$")
+# String literals, quoted identifiers and comments: a `?` inside them is not a parameter.
+_NOT_CODE = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+class NamedQueryError(ValueError):
+    """A query file that breaks the conventions above."""
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str  # the file stem, snake_case scenario name
+    description: str
+    parameters: tuple[str, ...]  # one name per `?`, in order
+    serves: str  # the regulation or red flag the scenario serves
+    columns: tuple[str, ...]  # expected output columns
+    sql: str  # the full text (header included) with thresholds rendered
+    path: Path
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Distinct parameter names in first-use order (what a caller supplies)."""
+        return tuple(dict.fromkeys(self.parameters))
+
+    def bind_order(self, values: dict[str, str]) -> list[str]:
+        """The value of each `?` in order, from values given by name."""
+        return [values[name] for name in self.parameters]
+
+
+def sql_literal(value: object) -> str:
+    """A rule parameter as a SQL literal both Trino and DuckDB read the same way."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value) if isinstance(value, set | frozenset) else list(value)
+        if not items:
+            raise NamedQueryError("an empty list cannot be rendered as a SQL IN list")
+        return "(" + ", ".join(sql_literal(v) for v in items) + ")"
+    raise NamedQueryError(f"cannot render {type(value).__name__} as a SQL literal")
+
+
+def placeholder_value(scope: str, key: str, params: rules.RuleParameters, on: date | None = None) -> object:
+    """The value a ``{{scope.key}}`` placeholder stands for."""
+    if scope == "fatf":
+        lists = params.fatf_lists(on)
+        if key not in ("call_for_action", "grey_list"):
+            raise NamedQueryError(f"unknown FATF list {key!r} (call_for_action | grey_list)")
+        return getattr(lists, key)
+    if scope not in params.rules:
+        raise NamedQueryError(f"unknown rule {scope!r} in placeholder {{{{{scope}.{key}}}}}")
+    try:
+        return params.rule(scope)[key]
+    except KeyError as err:
+        raise NamedQueryError(str(err.args[0])) from None
+
+
+def render(text: str, params: rules.RuleParameters | None = None, on: date | None = None) -> str:
+    """Replace every placeholder by its SQL literal (FATF lists in force on `on`, latest by default)."""
+    params = params or rules.load()
+    return _PLACEHOLDER.sub(lambda m: sql_literal(placeholder_value(m[1], m[2], params, on)), text)
+
+
+def placeholders(text: str) -> list[tuple[str, str]]:
+    """(scope, key) of every placeholder in a query text, in order."""
+    return [(m[1], m[2]) for m in _PLACEHOLDER.finditer(text)]
+
+
+def parse_header(text: str) -> dict[str, str]:
+    header: dict[str, str] = {}
+    last = None
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        match = _HEADER_LINE.match(line)
+        if match and match[1] in HEADER_KEYS:
+            last = match[1]
+            header[last] = match[2].strip()
+        elif last and line[2:].strip():
+            header[last] += " " + line[2:].strip()
+    return header
+
+
+def count_parameters(sql: str) -> int:
+    """Number of `?` execution parameters outside literals and comments."""
+    return _NOT_CODE.sub(" ", sql).count("?")
+
+
+def _split_list(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def parse(path: Path, params: rules.RuleParameters | None = None, on: date | None = None) -> NamedQuery:
+    sql = render(path.read_text(encoding="utf-8"), params, on)
+    header = parse_header(sql)
+    missing = [k for k in HEADER_KEYS if not header.get(k)]
+    if missing:
+        raise NamedQueryError(f"{path.name}: header lacks {', '.join(missing)}")
+    if header["name"] != path.stem:
+        raise NamedQueryError(f"{path.name}: header name {header['name']!r} differs from the file name")
+    parameters = _split_list(header["parameters"])
+    found = count_parameters(sql)
+    if found != len(parameters):
+        raise NamedQueryError(f"{path.name}: {found} `?` parameters in the SQL, {len(parameters)} in the header")
+    return NamedQuery(path.stem, header["description"], parameters, header["serves"],
+                      _split_list(header["columns"]), sql, path)
+
+
+def load_all(directory: str | Path | None = None, params: rules.RuleParameters | None = None,
+             on: date | None = None) -> list[NamedQuery]:
+    """Every named query in `directory` (the repository's athena_queries/ by default), by name."""
+    folder = Path(directory) if directory is not None else QUERIES_DIR
+    return [parse(p, params, on) for p in sorted(folder.glob("*.sql"))]
