@@ -1,0 +1,34 @@
+-- name: fan_in
+-- description: Accounts paid by at least {{fan_in.min_counterparties}} distinct counterparty accounts
+--   within {{fan_in.window_hours}} hours of booked_at (collection account, funnel account).
+-- parameters: start_date, end_date
+-- serves: FinCEN funnel-account advisory (FIN-2014-A005); FATF red flag "many unrelated parties
+--   paying into one account"
+-- columns: subject_account_pid, subject_customer_pid, first_window_start, max_counterparties,
+--   max_window_amount, qualifying_windows
+WITH credits AS (
+    SELECT beneficiary_account_pid AS account_pid, beneficiary_customer_pid AS customer_pid,
+           originator_account_pid AS counterparty_pid, transaction_id, booked_at, amount_base
+    FROM transactions
+    WHERE dt BETWEEN ? AND ?
+      AND status = 'booked'
+      AND beneficiary_customer_pid IS NOT NULL
+      AND originator_account_pid <> beneficiary_account_pid
+),
+windows AS (
+    SELECT a.account_pid, a.customer_pid, a.booked_at AS window_start,
+           COUNT(DISTINCT b.counterparty_pid) AS counterparties, SUM(b.amount_base) AS window_amount
+    FROM credits a
+    JOIN credits b
+      ON b.account_pid = a.account_pid
+     AND b.booked_at >= a.booked_at
+     AND b.booked_at < date_add('hour', {{fan_in.window_hours}}, a.booked_at)
+    GROUP BY a.account_pid, a.customer_pid, a.transaction_id, a.booked_at
+    HAVING COUNT(DISTINCT b.counterparty_pid) >= {{fan_in.min_counterparties}}
+)
+SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
+       MIN(window_start) AS first_window_start, MAX(counterparties) AS max_counterparties,
+       MAX(window_amount) AS max_window_amount, COUNT(*) AS qualifying_windows
+FROM windows
+GROUP BY account_pid, customer_pid
+ORDER BY max_counterparties DESC, subject_account_pid

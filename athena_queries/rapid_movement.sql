@@ -1,0 +1,46 @@
+-- name: rapid_movement
+-- description: Pass-through accounts: an inflow of at least {{rapid_movement.min_inflow}} USD followed,
+--   within {{rapid_movement.window_hours}} hours of booked_at, by outflows of at least
+--   {{rapid_movement.min_outflow_ratio}} of it. One row per account, summarising every such inflow.
+-- parameters: start_date, end_date
+-- serves: FATF red flag "funds received and sent on almost immediately" (pass-through, layering);
+--   FinCEN funnel-account advisory
+-- columns: subject_account_pid, subject_customer_pid, first_inflow_at, inflow_count, max_inflow,
+--   max_outflow, max_outflow_ratio
+WITH booked AS (
+    SELECT transaction_id, booked_at, amount_base, originator_account_pid, originator_customer_pid,
+           beneficiary_account_pid, beneficiary_customer_pid
+    FROM transactions
+    WHERE dt BETWEEN ? AND ?
+      AND status = 'booked'
+      AND originator_account_pid <> beneficiary_account_pid
+),
+inflows AS (
+    SELECT beneficiary_account_pid AS account_pid, beneficiary_customer_pid AS customer_pid,
+           transaction_id, booked_at, amount_base
+    FROM booked
+    WHERE beneficiary_customer_pid IS NOT NULL
+      AND amount_base >= {{rapid_movement.min_inflow}}
+),
+outflows AS (
+    SELECT originator_account_pid AS account_pid, booked_at, amount_base
+    FROM booked
+    WHERE originator_customer_pid IS NOT NULL
+),
+passed AS (
+    SELECT i.account_pid, i.customer_pid, i.transaction_id, i.booked_at, i.amount_base AS inflow,
+           SUM(o.amount_base) AS outflow
+    FROM inflows i
+    JOIN outflows o
+      ON o.account_pid = i.account_pid
+     AND o.booked_at > i.booked_at
+     AND o.booked_at <= date_add('hour', {{rapid_movement.window_hours}}, i.booked_at)
+    GROUP BY i.account_pid, i.customer_pid, i.transaction_id, i.booked_at, i.amount_base
+    HAVING SUM(o.amount_base) >= {{rapid_movement.min_outflow_ratio}} * i.amount_base
+)
+SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
+       MIN(booked_at) AS first_inflow_at, COUNT(*) AS inflow_count, MAX(inflow) AS max_inflow,
+       MAX(outflow) AS max_outflow, MAX(outflow / inflow) AS max_outflow_ratio
+FROM passed
+GROUP BY account_pid, customer_pid
+ORDER BY max_inflow DESC, subject_account_pid

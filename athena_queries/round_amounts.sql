@@ -1,0 +1,45 @@
+-- name: round_amounts
+-- description: Accounts moving at least {{round_amounts.min_count}} round amounts (a multiple of
+--   {{round_amounts.modulus}}, at least {{round_amounts.min_amount}}, in the transaction currency)
+--   within {{round_amounts.window_days}} days of booked_at, in or out.
+-- parameters: start_date, end_date
+-- serves: FFIEC / FATF red flag "transactions in round or whole-dollar amounts" (invoice fraud,
+--   trade-based laundering, loan-back schemes)
+-- columns: subject_account_pid, subject_customer_pid, first_window_start, max_round_count,
+--   max_window_amount, qualifying_windows
+WITH booked AS (
+    SELECT transaction_id, booked_at, amount, amount_base, originator_account_pid, originator_customer_pid,
+           beneficiary_account_pid, beneficiary_customer_pid
+    FROM transactions
+    WHERE dt BETWEEN ? AND ?
+      AND status = 'booked'
+      AND amount >= {{round_amounts.min_amount}}
+      AND amount % {{round_amounts.modulus}} = 0
+),
+rounds AS (
+    SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid,
+           transaction_id, booked_at, amount_base
+    FROM booked
+    WHERE originator_customer_pid IS NOT NULL
+    UNION ALL
+    SELECT beneficiary_account_pid, beneficiary_customer_pid, transaction_id, booked_at, amount_base
+    FROM booked
+    WHERE beneficiary_customer_pid IS NOT NULL
+),
+windows AS (
+    SELECT a.account_pid, a.customer_pid, a.booked_at AS window_start, COUNT(*) AS round_count,
+           SUM(b.amount_base) AS window_amount
+    FROM rounds a
+    JOIN rounds b
+      ON b.account_pid = a.account_pid
+     AND b.booked_at >= a.booked_at
+     AND b.booked_at < date_add('day', {{round_amounts.window_days}}, a.booked_at)
+    GROUP BY a.account_pid, a.customer_pid, a.transaction_id, a.booked_at
+    HAVING COUNT(*) >= {{round_amounts.min_count}}
+)
+SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
+       MIN(window_start) AS first_window_start, MAX(round_count) AS max_round_count,
+       MAX(window_amount) AS max_window_amount, COUNT(*) AS qualifying_windows
+FROM windows
+GROUP BY account_pid, customer_pid
+ORDER BY max_round_count DESC, subject_account_pid
