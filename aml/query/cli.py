@@ -1,0 +1,77 @@
+"""`aml query list | show NAME | run NAME --param k=v ...`: the analyst's view of the named queries."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from aml.query import catalog, output
+from aml.query.result import QueryResult
+
+DATA_DIR_ENV = "AML_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    """$AML_DATA_DIR, else the local runtime's curated zone (.local/curated)."""
+    from aml.local.services import LOCAL_DIR
+
+    return Path(os.environ.get(DATA_DIR_ENV) or LOCAL_DIR / "curated")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("query", help="list, show and run the Athena named queries (AML scenarios)")
+    sub = parser.add_subparsers(dest="query_command", required=True, metavar="ACTION")
+    sub.add_parser("list", help="every named query with its parameters").set_defaults(func=cmd_list)
+    show = sub.add_parser("show", help="the rendered SQL of one query (thresholds filled in)")
+    show.add_argument("name")
+    show.add_argument("--engine", choices=("athena", "local"), default="athena",
+                      help="athena: the Trino text registered as the named query; local: its DuckDB transpilation")
+    show.set_defaults(func=cmd_show)
+    run = sub.add_parser("run", help="run one query over a date window")
+    run.add_argument("name")
+    run.add_argument("--param", action="append", metavar="NAME=VALUE", help="e.g. start_date=2025-01-31 (repeat)")
+    run.add_argument("--engine", choices=("local", "athena"), default="local")
+    run.add_argument("--data-dir", help=f"curated data for --engine local (default ${DATA_DIR_ENV} or .local/curated)")
+    run.add_argument("--workgroup", help="Athena workgroup for --engine athena (default: the deployed one)")
+    run.add_argument("--output", choices=output.FORMATS, default="table")
+    run.add_argument("--out", help="write the rows to this file (required for parquet)")
+    run.set_defaults(func=cmd_run)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for q in catalog.queries().values():
+        print(f"{q.name:<26} {', '.join(q.parameter_names):<40} {q.description}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    query = catalog.get(args.name)
+    if args.engine == "local":
+        from aml.query.local import transpile
+
+        print(transpile(query.sql))
+    else:
+        print(query.sql, end="" if query.sql.endswith("\n") else "\n")
+    return 0
+
+
+def execute(name: str, values: dict[str, str], engine: str = "local", data_dir: str | Path | None = None,
+            workgroup: str | None = None) -> QueryResult:
+    """Validate and run one named query; the CLI and the benchmark share this."""
+    query = catalog.get(name)
+    bound = catalog.bind(query, values)
+    if engine == "athena":
+        from aml.query.athena import AthenaEngine
+
+        return AthenaEngine(workgroup).run(query, bound)
+    from aml.query.local import LocalEngine
+
+    return LocalEngine(data_dir or default_data_dir()).run(query, bound)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    result = execute(args.name, catalog.parse_assignments(args.param), args.engine, args.data_dir, args.workgroup)
+    output.write(result.frame, args.output, path=args.out)
+    print(result.summary(), file=sys.stderr)
+    return 0

@@ -1,0 +1,74 @@
+-- name: velocity_spike
+-- description: Account-days whose activity (in plus out) over the last {{velocity_spike.window_days}}
+--   day(s) reaches {{velocity_spike.min_amount}} USD and {{velocity_spike.multiplier}} times the
+--   account's own average for that many days over the {{velocity_spike.baseline_days}} days before.
+--   The query reads the baseline days before start_date too; an account needs activity at least
+--   {{velocity_spike.min_baseline_days}} days before the day, so the baseline is proven by data.
+-- parameters: start_date, end_date, start_date
+-- serves: FFIEC red flag "activity inconsistent with the customer's profile or history"; FATF
+--   guidance on unusual changes in transaction velocity (mule accounts, account takeover)
+-- columns: subject_account_pid, subject_customer_pid, day, recent_amount, recent_count,
+--   baseline_amount_per_window, spike_ratio
+WITH scan AS (
+    SELECT amount_base, originator_account_pid, originator_customer_pid, beneficiary_account_pid,
+           beneficiary_customer_pid, dt
+    FROM transactions
+    WHERE dt BETWEEN CAST(CAST(date_add('day',
+                                        -({{velocity_spike.baseline_days}} + {{velocity_spike.window_days}}),
+                                        CAST(? AS DATE)) AS DATE) AS VARCHAR)
+                 AND ?
+      AND status = 'booked'
+),
+sides AS (
+    SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid, amount_base, dt
+    FROM scan
+    WHERE originator_customer_pid IS NOT NULL
+    UNION ALL
+    SELECT beneficiary_account_pid, beneficiary_customer_pid, amount_base, dt
+    FROM scan
+    WHERE beneficiary_customer_pid IS NOT NULL
+),
+daily AS (
+    SELECT account_pid, customer_pid, CAST(dt AS DATE) AS day, SUM(amount_base) AS amount, COUNT(*) AS n
+    FROM sides
+    GROUP BY account_pid, customer_pid, CAST(dt AS DATE)
+),
+data_bounds AS (
+    SELECT MIN(day) AS data_from FROM daily
+),
+profile AS (
+    -- recent: the window ending on d.day; baseline: the baseline_days before that window
+    SELECT d.account_pid, d.customer_pid, d.day, MIN(h.day) AS history_from,
+           SUM(CASE WHEN h.day > date_add('day', -{{velocity_spike.window_days}}, d.day) THEN h.amount ELSE 0 END)
+               AS recent_amount,
+           SUM(CASE WHEN h.day > date_add('day', -{{velocity_spike.window_days}}, d.day) THEN h.n ELSE 0 END)
+               AS recent_count,
+           SUM(CASE WHEN h.day <= date_add('day', -{{velocity_spike.window_days}}, d.day) THEN h.amount ELSE 0 END)
+               AS baseline_amount
+    FROM daily d
+    JOIN daily h
+      ON h.account_pid = d.account_pid
+     AND h.day <= d.day
+     AND h.day > date_add('day', -({{velocity_spike.baseline_days}} + {{velocity_spike.window_days}}), d.day)
+    WHERE d.day >= CAST(? AS DATE)
+    GROUP BY d.account_pid, d.customer_pid, d.day
+),
+rated AS (
+    -- baseline days actually covered by data (the scan may start later than the full baseline)
+    SELECT p.*,
+           p.baseline_amount * {{velocity_spike.window_days}}
+             / date_diff('day',
+                         greatest(b.data_from, date_add('day',
+                             1 - ({{velocity_spike.baseline_days}} + {{velocity_spike.window_days}}), p.day)),
+                         date_add('day', 1 - {{velocity_spike.window_days}}, p.day)) AS baseline_amount_per_window
+    FROM profile p
+    CROSS JOIN data_bounds b
+    WHERE p.history_from <= date_add('day', -{{velocity_spike.min_baseline_days}}, p.day)
+      AND p.baseline_amount > 0
+)
+SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, day, recent_amount,
+       recent_count, baseline_amount_per_window, recent_amount / baseline_amount_per_window AS spike_ratio
+FROM rated
+WHERE recent_amount >= {{velocity_spike.min_amount}}
+  AND recent_amount >= {{velocity_spike.multiplier}} * baseline_amount_per_window
+ORDER BY spike_ratio DESC, subject_account_pid, day
