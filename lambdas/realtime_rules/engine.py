@@ -1,0 +1,163 @@
+"""One Kinesis batch through parse -> state -> rules -> alerts, with per-record outcomes.
+
+Work is grouped by account so the batch costs a few bulk calls (BatchGetItem, TransactWriteItems
+of up to 100 accounts) rather than calls per record. A record is acknowledged only when every
+account it touches has its state stored and every alert it raised is delivered; otherwise its
+sequence number is reported failed and Lambda redelivers it (re-applying it is a no-op).
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+
+from aml_contract import schema
+from aml_contract.pseudonym import pseudonymise
+from aml_contract.rules import RuleParameters
+from lambdas.realtime_rules import rules
+from lambdas.realtime_rules.alerts import AlertSink, alert_id
+from lambdas.realtime_rules.dead_letters import DeadLetters, Poison
+from lambdas.realtime_rules.records import Ignored, PoisonRecord, Transaction, parse
+from lambdas.realtime_rules.rules.base import CASH_DEPOSITOR_PREFIX, AlertDraft
+from lambdas.realtime_rules.state import AccountState, StateStore, TransientStateError, event_for
+
+MAX_CONFLICT_ATTEMPTS = 5
+
+
+class RecordNotProcessed(Exception):
+    """Raised for a record whose writes did not all succeed, so BatchProcessor reports it failed."""
+
+
+@dataclass
+class BatchOutcome:
+    failed: dict[str, str] = field(default_factory=dict)  # sequence number -> why
+    counts: Counter = field(default_factory=Counter)
+    new_alerts: list[dict] = field(default_factory=list)
+
+    def settle(self, record: KinesisStreamRecord) -> None:
+        """BatchProcessor's record handler: raise for the records that must be redelivered."""
+        reason = self.failed.get(record.kinesis.sequence_number)
+        if reason:
+            raise RecordNotProcessed(reason)
+
+
+@dataclass(frozen=True)
+class Side:
+    sequence_number: str
+    tx: Transaction
+    direction: str
+    counterparty: str
+
+
+class Engine:
+    def __init__(self, store: StateStore, sink: AlertSink, dead_letters: DeadLetters, params: RuleParameters,
+                 pseudonym_key: Callable[[], bytes], clock: Callable[[], float] = time.time):
+        self._store, self._sink, self._dead_letters = store, sink, dead_letters
+        self._params, self._key, self._clock = params, pseudonym_key, clock
+        self._round_modulus = params.rule("round_amounts")["modulus"]
+
+    def process(self, records: list[KinesisStreamRecord]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        outcome.counts["records"] = len(records)
+        transactions = self._parse(records, outcome)
+        by_account: dict[str, list[Side]] = defaultdict(list)
+        for sequence_number, tx in transactions:
+            for side in self._sides(sequence_number, tx):
+                by_account[side.account].append(side.side)
+        drafts, late, failed_accounts = self._apply_and_store(by_account, outcome)
+
+        for account, reason in failed_accounts.items():
+            for side in by_account[account]:
+                outcome.failed.setdefault(side.sequence_number, f"state of {account}: {reason}")
+        deliverable = [(seq, d) for account, found in drafts.items() if account not in failed_accounts
+                       for seq, d in found]
+        delivery = self._sink.deliver([d for _, d in deliverable])
+        for seq, draft in deliverable:
+            reason = delivery.failed.get(alert_id(draft))
+            if reason:
+                outcome.failed.setdefault(seq, f"alert {draft.rule_id}: {reason}")
+        outcome.new_alerts = delivery.new
+        outcome.counts.update(transactions=len(transactions), late=late, alerts_new=len(delivery.new),
+                              alerts_duplicate=delivery.duplicates, failed=len(outcome.failed))
+        return outcome
+
+    def _parse(self, records: list[KinesisStreamRecord], outcome: BatchOutcome) -> list[tuple[str, Transaction]]:
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        transactions, poison = [], []
+        for record in records:
+            data = record.kinesis.data_as_bytes()
+            try:
+                parsed = parse(data, now)
+            except PoisonRecord as err:
+                poison.append(Poison(record.kinesis.sequence_number, record.event_id, record.kinesis.partition_key,
+                                     record.event_source_arn, data, str(err)))
+                continue
+            if isinstance(parsed, Ignored):
+                outcome.counts["ignored"] += 1
+                outcome.counts[f"ignored {parsed.reason.split()[0]}"] += 1
+            else:
+                transactions.append((record.kinesis.sequence_number, parsed))
+        outcome.counts["poison"] = len(poison)
+        for sequence_number, reason in self._dead_letters.send(poison).items():
+            outcome.failed[sequence_number] = f"dead-letter: {reason}"
+        return transactions
+
+    def _sides(self, sequence_number: str, tx: Transaction):
+        """(account, side) for each non-cash account the transaction touches."""
+        if tx.originator_account_id != schema.CASH_ACCOUNT_ID:
+            yield _AccountSide(tx.originator_account_id, Side(sequence_number, tx, "out", tx.beneficiary_account_id))
+        if tx.beneficiary_account_id not in (schema.CASH_ACCOUNT_ID, tx.originator_account_id):
+            yield _AccountSide(tx.beneficiary_account_id, Side(sequence_number, tx, "in", self._payer(tx)))
+
+    def _payer(self, tx: Transaction) -> str:
+        if tx.originator_account_id != schema.CASH_ACCOUNT_ID:
+            return tx.originator_account_id
+        # Cash has no payer account: tell depositors apart by name (else device), pseudonymised
+        # because this lands in the state table.
+        depositor = tx.originator_name or tx.device_id
+        return CASH_DEPOSITOR_PREFIX + (pseudonymise(depositor, self._key())[:16] if depositor else "unknown")
+
+    def _apply_and_store(self, by_account: dict[str, list[Side]], outcome: BatchOutcome):
+        drafts: dict[str, list[tuple[str, AlertDraft]]] = {}
+        late: dict[str, int] = {}
+        failed: dict[str, str] = {}
+        states: dict[str, AccountState] = {}
+        pending, to_load = set(by_account), set(by_account)
+        for _ in range(MAX_CONFLICT_ATTEMPTS):
+            try:
+                states.update(self._store.load(to_load))
+            except TransientStateError as err:
+                failed.update({a: str(err) for a in pending})
+                return drafts, sum(late.values()), failed
+            for account in to_load:
+                drafts[account], late[account] = self._evaluate(states[account], by_account[account])
+            result = self._store.save(states[a] for a in pending)
+            failed.update(result.failed)
+            outcome.counts["state_conflicts"] += len(result.conflicts)
+            pending, to_load = result.conflicts | result.unwritten, result.conflicts
+            if not pending:
+                break
+        failed.update({a: "write conflicts persisted after retries" for a in pending})
+        return drafts, sum(late.values()), failed
+
+    def _evaluate(self, state: AccountState, sides: list[Side]) -> tuple[list[tuple[str, AlertDraft]], int]:
+        found, late = [], 0
+        horizons = self._store.horizons
+        for side in sides:
+            is_late = state.is_late(side.tx.ts, horizons)
+            if is_late:
+                late += 1
+            else:
+                state.add(event_for(side.tx, side.direction, side.counterparty, self._round_modulus), horizons)
+            found += [(side.sequence_number, d) for d in rules.evaluate(side.tx, state, self._params, late=is_late)]
+        return found, late
+
+
+@dataclass(frozen=True)
+class _AccountSide:
+    account: str
+    side: Side

@@ -1,0 +1,119 @@
+"""Lambda entry point: lambdas.realtime_rules.handler.lambda_handler (Kinesis event source mapping
+with ReportBatchItemFailures). Powertools wiring only; the work is in engine.Engine.
+
+Idempotency is per batch (key: the records' event ids): an identical redelivery of a batch that
+fully succeeded is answered from the idempotency table without any work. A batch with failures is
+never stored (PartialBatch makes Powertools forget it), so its retry is processed again.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from botocore.config import Config
+
+from aml_contract import names, rules
+from aml_contract.pseudonym import key_from_secret_string
+from lambdas.realtime_rules.alerts import AlertSink
+from lambdas.realtime_rules.dead_letters import DeadLetters
+from lambdas.realtime_rules.engine import Engine
+from lambdas.realtime_rules.state import Horizons, StateStore
+
+SERVICE = "realtime-rules"
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace="AmlRealtimeRules", service=SERVICE)
+tracer = Tracer(service=SERVICE)
+processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
+# Fail fast inside one invocation: the event source mapping is the retry mechanism.
+BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10)
+
+
+class PartialBatch(Exception):
+    """Carries a response with failures out of the idempotent function, so it is not stored."""
+
+    def __init__(self, response: dict):
+        super().__init__(f"{len(response['batchItemFailures'])} records failed")
+        self.response = response
+
+
+@dataclass(frozen=True)
+class Runtime:
+    engine: Engine
+    idempotency: IdempotencyConfig
+    process_once: object  # the idempotent batch function
+    clients: dict
+
+
+def runtime() -> Runtime:
+    """Built once per container (and again only if the environment names other resources)."""
+    missing = [v for v in names.RULES_LAMBDA_ENV.values() if not os.environ.get(v)]
+    if missing:
+        raise RuntimeError(f"environment variables not set: {', '.join(missing)}")
+    return _build(tuple(os.environ[v] for v in names.RULES_LAMBDA_ENV.values()))
+
+
+@lru_cache(maxsize=4)
+def _build(values: tuple[str, ...]) -> Runtime:
+    env = dict(zip(names.RULES_LAMBDA_ENV, values, strict=True))
+    session = boto3.session.Session()
+    clients = {s: session.client(s, config=BOTO_CONFIG)
+               for s in ("dynamodb", "sns", "firehose", "sqs", "secretsmanager")}
+    params = rules.load()
+    key = cache(lambda: key_from_secret_string(
+        clients["secretsmanager"].get_secret_value(SecretId=env["pseudonymization_secret_id"])["SecretString"]))
+    engine = Engine(
+        StateStore(clients["dynamodb"], env["rule_state_table"], Horizons.from_params(params)),
+        AlertSink(clients["dynamodb"], clients["sns"], clients["firehose"], table=env["alerts_table"],
+                  topic_arn=env["alerts_topic_arn"], delivery_stream=env["alerts_delivery_stream"],
+                  params=params, pseudonym_key=key),
+        DeadLetters(clients["sqs"], env["dlq_url"]), params, key)
+    idempotency = IdempotencyConfig(event_key_jmespath="Records[*].eventID", expires_after_seconds=24 * 3600)
+    persistence = DynamoDBPersistenceLayer(table_name=env["idempotency_table"], boto3_client=clients["dynamodb"])
+
+    @idempotent_function(data_keyword_argument="event", config=idempotency, persistence_store=persistence)
+    def process_once(event: dict) -> dict:
+        response = _process(engine, event)
+        if response["batchItemFailures"]:
+            raise PartialBatch(response)
+        return response
+
+    return Runtime(engine, idempotency, process_once, clients)
+
+
+@tracer.capture_method
+def _process(engine: Engine, event: dict) -> dict:
+    outcome = engine.process([KinesisStreamRecord(r) for r in event["Records"]])
+    for name, value in sorted(outcome.counts.items()):
+        metrics.add_metric(name="".join(w.capitalize() for w in name.replace("_", " ").split()),
+                           unit=MetricUnit.Count, value=value)
+    for alert in outcome.new_alerts:
+        logger.info("alert raised", extra={"alert_id": alert["alert_id"], "rule_id": alert["rule_id"],
+                                           "severity": alert["severity"]})
+    for sequence_number, reason in outcome.failed.items():
+        logger.warning("record not processed; Lambda will redeliver it",
+                       extra={"sequence_number": sequence_number, "reason": reason})
+    logger.info("batch processed", extra={"counts": dict(outcome.counts)})
+    return process_partial_response(event=event, record_handler=outcome.settle, processor=processor)
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].eventID")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    rt = runtime()
+    rt.idempotency.register_lambda_context(context)
+    try:
+        return rt.process_once(event=event)
+    except PartialBatch as partial:
+        return partial.response

@@ -1,0 +1,171 @@
+"""Kinesis record data -> a typed, validated transaction.
+
+A record is a DMS envelope ({"data": row, "metadata": {...}}) or a plain transactions row from a
+producer. Only inserts, updates and full-load rows of core.transactions are evaluated; deletes and
+other tables are acknowledged as `Ignored`. Anything that cannot be a valid transaction raises
+`PoisonRecord` with a reason, so the engine can dead-letter it without failing the batch.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser import BaseModel
+from pydantic import ConfigDict, Field, ValidationError, field_validator
+
+from aml_contract import schema
+
+# A transactions row is well under 2 KiB; anything far larger is not one (and would bloat the DLQ).
+MAX_RECORD_BYTES = 32 * 1024
+EVALUATED_OPERATIONS = ("load", "insert", "update")
+
+
+class PoisonRecord(Exception):
+    """The record can never be processed: it goes to the dead-letter queue with this reason."""
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A valid record the rules do not evaluate (a delete, another table, a reversal)."""
+
+    reason: str
+
+
+class TransactionRow(BaseModel):
+    """The columns of core.transactions the rules read; other columns are allowed and ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+
+    transaction_id: str = Field(min_length=1)
+    booked_at: datetime
+    originator_account_id: str = Field(min_length=1)
+    beneficiary_account_id: str = Field(min_length=1)
+    originator_country: str | None = None
+    beneficiary_country: str | None = None
+    amount: Decimal = Field(gt=0, allow_inf_nan=False)
+    currency: str
+    amount_base: Decimal = Field(gt=0, allow_inf_nan=False)
+    transaction_type: str
+    channel: str | None = None
+    status: str = "booked"
+    originator_name: str | None = None
+    device_id: str | None = None
+
+    @field_validator("transaction_id", "originator_account_id", "beneficiary_account_id", mode="before")
+    @classmethod
+    def _ids_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("booked_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        # DMS writes timestamptz with an offset; a naive value is taken as UTC, the platform's clock.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @field_validator("originator_country", "beneficiary_country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if len(value) != 2 or not value.isalpha():
+            raise ValueError("must be an ISO 3166-1 alpha-2 code")
+        return value.upper()
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        return _member(value.upper(), schema.CURRENCIES)
+
+    @field_validator("transaction_type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        return _member(value, schema.TRANSACTION_TYPES)
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        return None if value is None else _member(value, schema.CHANNELS)
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str) -> str:
+        return _member(value, schema.TRANSACTION_STATUSES)
+
+
+def _member(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+class DmsMetadata(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    operation: str
+    schema_name: str = Field(alias="schema-name")
+    table_name: str = Field(alias="table-name")
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A validated transaction. `ts` is booked_at in epoch seconds: every window runs on it."""
+
+    row: TransactionRow
+    operation: Literal["load", "insert", "update", "plain"]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+    @property
+    def ts(self) -> int:
+        return int(self.row.booked_at.timestamp())
+
+    @property
+    def is_cash(self) -> bool:
+        return self.row.transaction_type in schema.CASH_TYPES
+
+
+def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored:
+    """Decode one record's data; raise PoisonRecord with a reason when it is unusable."""
+    if len(data) > MAX_RECORD_BYTES:
+        raise PoisonRecord(f"oversize payload: {len(data)} bytes > {MAX_RECORD_BYTES}")
+    try:
+        body = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise PoisonRecord(f"not JSON: {err}") from None
+    if not isinstance(body, dict):
+        raise PoisonRecord(f"not a JSON object: {type(body).__name__}")
+
+    operation = "plain"
+    if "metadata" in body and "data" in body:
+        try:
+            meta = DmsMetadata.model_validate(body["metadata"])
+        except ValidationError as err:
+            raise PoisonRecord(f"invalid DMS metadata: {_explain(err)}") from None
+        table = f"{meta.schema_name}.{meta.table_name}"
+        if table != f"{schema.SOURCE_SCHEMA}.{schema.TRANSACTIONS.name}":
+            return Ignored(f"table {table}")
+        if meta.operation not in EVALUATED_OPERATIONS:
+            return Ignored(f"operation {meta.operation}")
+        operation, body = meta.operation, body["data"]
+        if not isinstance(body, dict):
+            raise PoisonRecord("DMS envelope data is not a JSON object")
+
+    try:
+        row = TransactionRow.model_validate(body)
+    except ValidationError as err:
+        raise PoisonRecord(f"invalid transaction: {_explain(err)}") from None
+    now = now or datetime.now(UTC)
+    if row.booked_at > now + timedelta(seconds=schema.FUTURE_TOLERANCE_SECONDS):
+        raise PoisonRecord(f"booked_at {row.booked_at.isoformat()} is in the future")
+    if row.status != "booked":
+        return Ignored(f"status {row.status}")
+    return Transaction(row=row, operation=operation)
+
+
+def _explain(err: ValidationError) -> str:
+    """pydantic's errors as one line: 'amount: Input should be greater than 0; currency: ...'."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in err.errors())

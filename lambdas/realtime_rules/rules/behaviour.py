@@ -1,0 +1,76 @@
+"""Behaviour rules against the account's own history: round amounts, velocity spike, dormancy."""
+from __future__ import annotations
+
+from aml_contract.rules import RuleParameters
+from lambdas.realtime_rules.records import Transaction
+from lambdas.realtime_rules.rules.base import AlertDraft, seconds, usd, windows_containing
+from lambdas.realtime_rules.state import DAY, AccountState, utc_day
+
+
+def round_amounts(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """Repeated round amounts (a multiple of the modulus in their own currency) within the window."""
+    rule = params.rule("round_amounts")
+
+    def qualifies(e) -> bool:
+        return e.round and e.cents >= rule["min_amount"] * 100
+
+    mine = state.events.get(tx.transaction_id)
+    if mine is None or not qualifies(mine):
+        return []
+    rounds = [e for e in state.sorted_events() if qualifies(e)]
+    for start, end, window in windows_containing(tx.ts, rounds, seconds(rule)):
+        if len(window) >= rule["min_count"]:
+            return [AlertDraft(
+                "round_amounts", state.account_id, window[0].transaction_id,
+                tuple(e.transaction_id for e in window), tx.ts, start, end,
+                {"count": len(window), "total_usd": usd(sum(e.cents for e in window)),
+                 "modulus": rule["modulus"], "min_count": rule["min_count"]})]
+    return []
+
+
+def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """The window's amount (or count) is a multiple of the account's trailing daily baseline."""
+    rule = params.rule("velocity_spike")
+    length = seconds(rule)
+    for start, end, window in windows_containing(tx.ts, state.sorted_events(), length):
+        amount, count = sum(e.cents for e in window), len(window)
+        history_start = state.first_seen or start
+        if amount < rule["min_amount"] * 100 or start - history_start < rule["min_baseline_days"] * DAY:
+            continue
+        baseline_days = max(1, min(rule["baseline_days"], (start - history_start) // DAY))
+        base_count, base_amount = state.day_totals(utc_day(start - baseline_days * DAY), utc_day(start))
+        # Daily averages scaled to the window's length; a zero baseline means any activity spikes.
+        scale = length / DAY / baseline_days
+        spiked = [name for name, now, base in (("amount", amount, base_amount), ("count", count, base_count))
+                  if now >= rule["multiplier"] * base * scale]
+        if spiked:
+            return [AlertDraft(
+                "velocity_spike", state.account_id, window[0].transaction_id,
+                tuple(e.transaction_id for e in window), tx.ts, start, end,
+                {"spiked": spiked, "window_usd": usd(amount), "window_count": count,
+                 "baseline_daily_usd": round(usd(base_amount) / baseline_days, 2),
+                 "baseline_daily_count": round(base_count / baseline_days, 3),
+                 "baseline_days": baseline_days, "multiplier": rule["multiplier"]})]
+    return []
+
+
+def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """After at least `dormant_days` without activity, a large amount or many transactions
+    within `window_days` of the first one back."""
+    rule = params.rule("dormant_reactivation")
+    length, dormant = seconds(rule), rule["dormant_days"] * DAY
+    events = state.sorted_events()
+    for first in (e for e in events if tx.ts - length <= e.ts <= tx.ts):
+        previous = state.previous_activity(first.ts)
+        if previous is None or first.ts - previous < dormant:
+            continue
+        window = [e for e in events if first.ts <= e.ts <= first.ts + length]
+        large = [e for e in window if e.cents >= rule["min_amount"] * 100]
+        if large or len(window) >= rule["min_count"]:
+            return [AlertDraft(
+                "dormant_reactivation", state.account_id, first.transaction_id,
+                tuple(e.transaction_id for e in window), tx.ts, first.ts, first.ts + length,
+                {"dormant_days": round((first.ts - previous) / DAY, 2), "count": len(window),
+                 "max_usd": usd(max(e.cents for e in window)), "min_amount_usd": rule["min_amount"],
+                 "min_count": rule["min_count"]})]
+    return []

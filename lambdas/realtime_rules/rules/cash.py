@@ -1,0 +1,75 @@
+"""Cash rules: large cash (CTR), structuring, smurfing."""
+from __future__ import annotations
+
+from aml_contract.rules import RuleParameters
+from lambdas.realtime_rules.records import Transaction
+from lambdas.realtime_rules.rules.base import AlertDraft, direction, iso, seconds, usd, windows_containing
+from lambdas.realtime_rules.state import DAY, AccountState
+
+_CASH_SIDE = {"cash_deposit": "in", "cash_withdrawal": "out"}
+
+
+def large_cash(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """Cash in (or out) of one account above the threshold, aggregated per UTC day window."""
+    state_side = direction(tx, state)
+    if _CASH_SIDE.get(tx.transaction_type) != state_side:
+        return []
+    rule = params.rule("large_cash")
+    length = rule["window_days"] * DAY
+    start = tx.ts // length * length  # whole UTC days from midnight (the epoch starts at one)
+    end = start + length
+    same = [e for e in state.sorted_events()
+            if start <= e.ts < end and e.direction == state_side and e.transaction_type == tx.transaction_type]
+    total = sum(e.cents for e in same)
+    if total <= rule["threshold"] * 100:
+        return []
+    return [AlertDraft(
+        "large_cash", state.account_id, f"{iso(start)[:10]}:{tx.transaction_type}",
+        tuple(e.transaction_id for e in same), tx.ts, start, end,
+        {"transaction_type": tx.transaction_type, "total_usd": usd(total), "count": len(same),
+         "threshold_usd": rule["threshold"], "window": f"UTC day {iso(start)[:10]}"})]
+
+
+def structuring(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """Several cash deposits each just below the threshold within the window, summing above it."""
+    rule = params.rule("structuring")
+    low, high = rule["min_amount"] * 100, rule["max_amount"] * 100
+
+    def qualifies(e) -> bool:
+        return e.transaction_type == "cash_deposit" and e.direction == "in" and low <= e.cents < high
+
+    mine = state.events.get(tx.transaction_id)
+    if mine is None or not qualifies(mine):
+        return []
+    deposits = [e for e in state.sorted_events() if qualifies(e)]
+    for start, end, window in windows_containing(tx.ts, deposits, seconds(rule)):
+        total = sum(e.cents for e in window)
+        if len(window) >= rule["min_count"] and total > rule["min_total"] * 100:
+            return [AlertDraft(
+                "structuring", state.account_id, window[0].transaction_id,
+                tuple(e.transaction_id for e in window), tx.ts, start, end,
+                {"count": len(window), "total_usd": usd(total),
+                 "band_usd": [rule["min_amount"], rule["max_amount"]], "min_total_usd": rule["min_total"]})]
+    return []
+
+
+def smurfing(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """Distinct depositors each paying in cash below the threshold into one account."""
+    rule = params.rule("smurfing")
+
+    def qualifies(e) -> bool:
+        return e.transaction_type == "cash_deposit" and e.direction == "in" and e.cents < rule["max_amount"] * 100
+
+    mine = state.events.get(tx.transaction_id)
+    if mine is None or not qualifies(mine):
+        return []
+    deposits = [e for e in state.sorted_events() if qualifies(e)]
+    for start, end, window in windows_containing(tx.ts, deposits, seconds(rule)):
+        depositors = {e.counterparty for e in window}
+        if len(depositors) >= rule["min_depositors"]:
+            return [AlertDraft(
+                "smurfing", state.account_id, window[0].transaction_id,
+                tuple(e.transaction_id for e in window), tx.ts, start, end,
+                {"distinct_depositors": len(depositors), "count": len(window),
+                 "total_usd": usd(sum(e.cents for e in window)), "max_amount_usd": rule["max_amount"]})]
+    return []

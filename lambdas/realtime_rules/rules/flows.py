@@ -1,0 +1,59 @@
+"""Flow rules: rapid movement (pass-through), fan-in, fan-out."""
+from __future__ import annotations
+
+from aml_contract.rules import RuleParameters
+from lambdas.realtime_rules.records import Transaction
+from lambdas.realtime_rules.rules.base import (
+    AlertDraft,
+    direction,
+    is_cash_counterparty,
+    seconds,
+    usd,
+    windows_containing,
+)
+from lambdas.realtime_rules.state import AccountState
+
+
+def rapid_movement(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """Outflows after the first inflow reach a share of the inflows within the window."""
+    rule = params.rule("rapid_movement")
+    for start, end, window in windows_containing(tx.ts, state.sorted_events(), seconds(rule)):
+        inflows = [e for e in window if e.direction == "in"]
+        inflow = sum(e.cents for e in inflows)
+        if not inflows or inflow < rule["min_inflow"] * 100:
+            continue
+        outflows = [e for e in window if e.direction == "out" and e.ts >= inflows[0].ts]
+        outflow = sum(e.cents for e in outflows)
+        if outflows and outflow >= rule["min_outflow_ratio"] * inflow:
+            return [AlertDraft(
+                "rapid_movement", state.account_id, inflows[0].transaction_id,
+                tuple(e.transaction_id for e in inflows + outflows), tx.ts, start, end,
+                {"inflow_usd": usd(inflow), "outflow_usd": usd(outflow), "ratio": round(outflow / inflow, 4),
+                 "min_outflow_ratio": rule["min_outflow_ratio"], "window_hours": rule["window_hours"]})]
+    return []
+
+
+def _fan(rule_id: str, side: str, tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    rule = params.rule(rule_id)
+    if direction(tx, state) != side:
+        return []
+    flows = [e for e in state.sorted_events() if e.direction == side and not is_cash_counterparty(e)]
+    for start, end, window in windows_containing(tx.ts, flows, seconds(rule)):
+        counterparties = sorted({e.counterparty for e in window})
+        if len(counterparties) >= rule["min_counterparties"]:
+            return [AlertDraft(
+                rule_id, state.account_id, window[0].transaction_id,
+                tuple(e.transaction_id for e in window), tx.ts, start, end,
+                {"distinct_counterparties": len(counterparties), "count": len(window),
+                 "total_usd": usd(sum(e.cents for e in window)), "window_hours": rule["window_hours"]})]
+    return []
+
+
+def fan_in(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """Many distinct counterparties pay into the account within the window."""
+    return _fan("fan_in", "in", tx, state, params)
+
+
+def fan_out(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """The account pays many distinct counterparties within the window."""
+    return _fan("fan_out", "out", tx, state, params)

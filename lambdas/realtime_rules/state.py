@@ -1,0 +1,254 @@
+"""Per-account window summaries in DynamoDB: the one place that reads and writes rule state.
+
+One item per account (pk = account id, sk = SUMMARY_SORT_KEY) holds a compact summary:
+- `events`: the account's transactions within the longest event-level window plus the
+  out-of-order tolerance (round-amount ones for the round-amount window), keyed by transaction id
+  so re-applying a redelivered record is a no-op;
+- `days`: per UTC day [count, cents, last event ts] for the velocity baseline and dormancy;
+- the watermark (latest event time seen), first event time, and the latest pruned event time.
+
+Writes are optimistic: each item carries a version and is written with TransactWriteItems (up to
+100 accounts per call) under `version = expected`, so two concurrent invocations cannot lose an
+update; the loser reloads, re-applies its (idempotent) transactions and retries.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from aml_contract import names
+from aml_contract.rules import RuleParameters
+from lambdas.realtime_rules.records import Transaction
+
+SUMMARY_SORT_KEY = "window-summary"
+DAY = 86_400
+HOUR = 3_600
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+TRANSACT_LIMIT = 100  # items per TransactWriteItems
+UNPROCESSED_RETRIES = 4
+_PK, _SK, _TTL = (names.RULE_STATE_TABLE_KEYS[k] for k in ("partition", "sort", "ttl"))
+
+
+class TransientStateError(Exception):
+    """DynamoDB did not answer (throttling, timeout): the affected records must be retried."""
+
+
+def cents(amount: Decimal) -> int:
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def utc_day(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+
+@dataclass(frozen=True)
+class Horizons:
+    """How long each part of the summary is kept, derived from the rule parameters."""
+
+    tolerance: int  # seconds an event may arrive behind the account's watermark
+    events: int
+    round_events: int
+    days: int
+    ttl: int
+
+    @classmethod
+    def from_params(cls, params: RuleParameters) -> Horizons:
+        r = params.rule
+        tolerance = params.out_of_order_tolerance_hours * HOUR
+        event_windows = [
+            r("large_cash")["window_days"] * DAY, r("structuring")["window_days"] * DAY,
+            r("smurfing")["window_days"] * DAY, r("rapid_movement")["window_hours"] * HOUR,
+            r("fan_in")["window_hours"] * HOUR, r("fan_out")["window_hours"] * HOUR,
+            r("dormant_reactivation")["window_days"] * DAY, r("velocity_spike")["window_days"] * DAY,
+        ]
+        velocity = r("velocity_spike")
+        days = velocity["baseline_days"] + velocity["window_days"] + -(-tolerance // DAY) + 1
+        events = max(event_windows) + tolerance
+        round_events = r("round_amounts")["window_days"] * DAY + tolerance
+        # Kept past the dormancy period too, so an account idle that long is still recognised.
+        ttl = max(events, round_events, days * DAY) + r("dormant_reactivation")["dormant_days"] * DAY
+        return cls(tolerance, events, round_events, days, ttl)
+
+
+@dataclass(frozen=True)
+class Event:
+    transaction_id: str
+    ts: int
+    cents: int  # amount_base (USD) in cents
+    direction: str  # "in" | "out", seen from the account
+    counterparty: str
+    transaction_type: str
+    round: bool  # a round amount in its own currency (round-amount rule)
+
+    def pack(self) -> list:
+        return [self.ts, self.cents, self.direction, self.counterparty, self.transaction_type, int(self.round)]
+
+    @classmethod
+    def unpack(cls, transaction_id: str, packed: list) -> Event:
+        ts, amount, direction, counterparty, transaction_type, is_round = packed
+        return cls(transaction_id, ts, amount, direction, counterparty, transaction_type, bool(is_round))
+
+
+@dataclass
+class AccountState:
+    account_id: str
+    version: int = 0  # 0: not stored yet
+    watermark: int | None = None
+    first_seen: int | None = None
+    pruned_last: int | None = None  # latest event time dropped from `days`
+    events: dict[str, Event] = field(default_factory=dict)
+    days: dict[str, list[int]] = field(default_factory=dict)  # day -> [count, cents, last ts]
+    dirty: bool = False
+
+    def is_late(self, ts: int, horizons: Horizons) -> bool:
+        return self.watermark is not None and ts < self.watermark - horizons.tolerance
+
+    def add(self, event: Event, horizons: Horizons) -> bool:
+        """Apply an event once (False if already applied); the caller checks lateness first."""
+        if event.transaction_id in self.events or self.is_late(event.ts, horizons):
+            return False
+        self.events[event.transaction_id] = event
+        day = self.days.setdefault(utc_day(event.ts), [0, 0, event.ts])
+        day[0] += 1
+        day[1] += event.cents
+        day[2] = max(day[2], event.ts)
+        self.watermark = max(self.watermark or event.ts, event.ts)
+        self.first_seen = min(self.first_seen or event.ts, event.ts)
+        self.dirty = True
+        self._prune(horizons)
+        return True
+
+    def _prune(self, horizons: Horizons) -> None:
+        mark = self.watermark or 0
+        self.events = {tid: e for tid, e in self.events.items()
+                       if e.ts >= mark - horizons.events or (e.round and e.ts >= mark - horizons.round_events)}
+        oldest_day = utc_day(mark - horizons.days * DAY)
+        for day in [d for d in self.days if d < oldest_day]:
+            self.pruned_last = max(self.pruned_last or 0, self.days.pop(day)[2])
+
+    # ---- read helpers for the rules --------------------------------------------------------
+    def sorted_events(self) -> list[Event]:
+        return sorted(self.events.values(), key=lambda e: (e.ts, e.transaction_id))
+
+    def previous_activity(self, before: int) -> int | None:
+        """The latest event time strictly before `before` that the summary still knows of."""
+        candidates = [e.ts for e in self.events.values() if e.ts < before]
+        candidates += [d[2] for d in self.days.values() if d[2] < before]
+        if self.pruned_last is not None and self.pruned_last < before:
+            candidates.append(self.pruned_last)
+        return max(candidates, default=None)
+
+    def day_totals(self, first_day: str, end_day: str) -> tuple[int, int]:
+        """(count, cents) over the days in [first_day, end_day)."""
+        picked = [v for d, v in self.days.items() if first_day <= d < end_day]
+        return sum(v[0] for v in picked), sum(v[1] for v in picked)
+
+    # ---- storage format --------------------------------------------------------------------
+    def to_item(self, horizons: Horizons, now: float) -> dict:
+        summary = {"w": self.watermark, "f": self.first_seen, "p": self.pruned_last, "d": self.days,
+                   "e": {tid: e.pack() for tid, e in self.events.items()}}
+        expires = int(max(self.watermark or 0, now)) + horizons.ttl
+        return {_PK: {"S": self.account_id}, _SK: {"S": SUMMARY_SORT_KEY},
+                "version": {"N": str(self.version + 1)}, _TTL: {"N": str(expires)},
+                "summary": {"S": json.dumps(summary, separators=(",", ":"))}}
+
+    @classmethod
+    def from_item(cls, item: dict) -> AccountState:
+        summary = json.loads(item["summary"]["S"])
+        return cls(account_id=item[_PK]["S"], version=int(item["version"]["N"]), watermark=summary["w"],
+                   first_seen=summary["f"], pruned_last=summary["p"], days=summary["d"],
+                   events={tid: Event.unpack(tid, packed) for tid, packed in summary["e"].items()})
+
+
+def event_for(tx: Transaction, direction: str, counterparty: str, round_modulus: int) -> Event:
+    return Event(tx.transaction_id, tx.ts, cents(tx.amount_base), direction, counterparty,
+                 tx.transaction_type, tx.amount % round_modulus == 0)
+
+
+@dataclass
+class SaveResult:
+    saved: set[str] = field(default_factory=set)
+    conflicts: set[str] = field(default_factory=set)  # someone else wrote first: reload and retry
+    unwritten: set[str] = field(default_factory=set)  # cancelled with a conflicting neighbour: retry
+    failed: dict[str, str] = field(default_factory=dict)  # account -> transient error
+
+
+class StateStore:
+    """Bulk reads (BatchGetItem) and versioned bulk writes (TransactWriteItems) of summaries."""
+
+    def __init__(self, dynamodb, table: str, horizons: Horizons, clock=time.time):
+        self._ddb = dynamodb
+        self._table = table
+        self.horizons = horizons
+        self._clock = clock
+
+    def load(self, account_ids: Iterable[str]) -> dict[str, AccountState]:
+        """Every account's summary (a fresh one when none is stored). Raises TransientStateError."""
+        ids = sorted(set(account_ids))
+        states = {a: AccountState(a) for a in ids}
+        for start in range(0, len(ids), BATCH_GET_LIMIT):
+            keys = [{_PK: {"S": a}, _SK: {"S": SUMMARY_SORT_KEY}} for a in ids[start:start + BATCH_GET_LIMIT]]
+            request = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(UNPROCESSED_RETRIES + 1):
+                try:
+                    response = self._ddb.batch_get_item(RequestItems=request)
+                except (ClientError, BotoCoreError) as err:
+                    raise TransientStateError(f"BatchGetItem: {err}") from err
+                for item in response.get("Responses", {}).get(self._table, []):
+                    state = AccountState.from_item(item)
+                    states[state.account_id] = state
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2 ** attempt)  # unprocessed keys mean throttling: back off
+            if request:
+                raise TransientStateError("BatchGetItem left keys unprocessed after retries")
+        return states
+
+    def save(self, states: Iterable[AccountState]) -> SaveResult:
+        result = SaveResult()
+        pending = [s for s in states if s.dirty]
+        for start in range(0, len(pending), TRANSACT_LIMIT):
+            self._save_chunk(pending[start:start + TRANSACT_LIMIT], result)
+        return result
+
+    def _save_chunk(self, chunk: list[AccountState], result: SaveResult) -> None:
+        now = self._clock()
+        items = []
+        for state in chunk:
+            put = {"TableName": self._table, "Item": state.to_item(self.horizons, now)}
+            if state.version:
+                put["ConditionExpression"] = "version = :expected"
+                put["ExpressionAttributeValues"] = {":expected": {"N": str(state.version)}}
+            else:
+                put["ConditionExpression"] = "attribute_not_exists(pk)"
+            items.append({"Put": put})
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "TransactionCanceledException":
+                result.failed.update({s.account_id: str(err) for s in chunk})
+                return
+            reasons = err.response.get("CancellationReasons") or [{} for _ in chunk]
+            for state, reason in zip(chunk, reasons, strict=False):
+                code = reason.get("Code", "None")
+                if code == "ConditionalCheckFailed":
+                    result.conflicts.add(state.account_id)
+                elif code in ("None", "TransactionConflict"):
+                    result.unwritten.add(state.account_id)
+                else:
+                    result.failed[state.account_id] = f"{code}: {reason.get('Message', '')}"
+            return
+        except BotoCoreError as err:
+            result.failed.update({s.account_id: str(err) for s in chunk})
+            return
+        for state in chunk:
+            state.version += 1
+            state.dirty = False
+            result.saved.add(state.account_id)
