@@ -1,0 +1,36 @@
+-- name: smurfing
+-- description: Accounts receiving cash deposits below {{smurfing.max_amount}} USD from at least
+--   {{smurfing.min_depositors}} distinct depositor accounts within {{smurfing.window_days}} days of
+--   booked_at: many people paying in small cash amounts for one beneficiary.
+-- parameters: start_date, end_date
+-- serves: FinCEN / FFIEC red flag "multiple individuals making cash deposits into one account"
+--   (smurfing, a form of structuring, 31 CFR 1010.314); funnel-account advisory FIN-2014-A005
+-- columns: subject_account_pid, subject_customer_pid, first_window_start, max_depositors,
+--   max_window_amount, qualifying_windows
+WITH deposits AS (
+    SELECT beneficiary_account_pid AS account_pid, beneficiary_customer_pid AS customer_pid,
+           originator_account_pid AS depositor_pid, transaction_id, booked_at, amount_base
+    FROM transactions
+    WHERE dt BETWEEN ? AND ?
+      AND status = 'booked'
+      AND transaction_type = 'cash_deposit'
+      AND beneficiary_customer_pid IS NOT NULL
+      AND amount_base < {{smurfing.max_amount}}
+),
+windows AS (
+    SELECT a.account_pid, a.customer_pid, a.booked_at AS window_start,
+           COUNT(DISTINCT b.depositor_pid) AS depositors, SUM(b.amount_base) AS window_amount
+    FROM deposits a
+    JOIN deposits b
+      ON b.account_pid = a.account_pid
+     AND b.booked_at >= a.booked_at
+     AND b.booked_at < date_add('day', {{smurfing.window_days}}, a.booked_at)
+    GROUP BY a.account_pid, a.customer_pid, a.transaction_id, a.booked_at
+    HAVING COUNT(DISTINCT b.depositor_pid) >= {{smurfing.min_depositors}}
+)
+SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
+       MIN(window_start) AS first_window_start, MAX(depositors) AS max_depositors,
+       MAX(window_amount) AS max_window_amount, COUNT(*) AS qualifying_windows
+FROM windows
+GROUP BY account_pid, customer_pid
+ORDER BY max_depositors DESC, subject_account_pid
