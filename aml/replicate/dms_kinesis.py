@@ -1,0 +1,81 @@
+"""Changes of core.transactions into the transactions stream as DMS's Kinesis target sends them:
+one JSON envelope per row change, {"data": row, "metadata": {...}}, partitioned by the originator
+account (names.REALTIME_PARTITION_KEY) so one account's changes stay in order on one shard."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from aml.errors import AmlError
+from aml.local import aws
+from aml.replicate.columns import iso_utc, to_json
+from aml.replicate.decoding import Transaction
+from aml.replicate.dms_s3 import emulator_unreachable
+from aml_contract import names, schema
+
+log = logging.getLogger(__name__)
+STREAMED_TABLE = schema.TRANSACTIONS
+OPERATIONS = {"I": "insert", "U": "update", "D": "delete"}
+PUT_RECORDS_LIMIT = 500  # records per PutRecords call (the API's maximum)
+MAX_ATTEMPTS = 8
+
+
+def envelopes(transactions: list[Transaction]) -> list[tuple[str, bytes]]:
+    """(partition key, JSON bytes) per change of the streamed table, in commit order. A delete
+    carries only the primary key (unless REPLICA IDENTITY FULL), so it falls back to that key."""
+    out = []
+    columns = STREAMED_TABLE.column_names
+    for txn in transactions:
+        for change in txn.changes:
+            if change.table != STREAMED_TABLE.name:
+                continue
+            data = {name: to_json(value) for name, value in zip(columns, change.row, strict=True)}
+            envelope = {"data": data, "metadata": {
+                "timestamp": iso_utc(txn.commit_ts), "record-type": "data",
+                "operation": OPERATIONS[change.op], "partition-key-type": "primary-key",
+                "schema-name": schema.SOURCE_SCHEMA, "table-name": STREAMED_TABLE.name,
+                "transaction-id": txn.xid}}
+            key = data.get(names.REALTIME_PARTITION_KEY) or data[STREAMED_TABLE.primary_key]
+            out.append((str(key), json.dumps(envelope, separators=(",", ":")).encode()))
+    return out
+
+
+class TransactionStream:
+    def __init__(self, stream_name: str):
+        self.stream_name = stream_name
+        self.kinesis = aws.client("kinesis")
+
+    def check(self) -> None:
+        try:
+            self.kinesis.describe_stream_summary(StreamName=self.stream_name)
+        except EndpointConnectionError as err:
+            raise emulator_unreachable(err) from None
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ResourceNotFoundException":
+                raise AmlError(f"the Kinesis stream {self.stream_name!r} does not exist at {aws.endpoint_url()}",
+                               "deploy the stacks or create the local resources, or pass the right --env") from None
+            raise
+
+    def put(self, records: list[tuple[str, bytes]]) -> int:
+        """PutRecords in chunks, re-sending only the records that failed, with backoff."""
+        for start in range(0, len(records), PUT_RECORDS_LIMIT):
+            pending = records[start:start + PUT_RECORDS_LIMIT]
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                response = self.kinesis.put_records(StreamName=self.stream_name, Records=[
+                    {"PartitionKey": key, "Data": data} for key, data in pending])
+                if not response.get("FailedRecordCount"):
+                    break
+                results = response["Records"]
+                failed = [rec for rec, result in zip(pending, results, strict=True) if "ErrorCode" in result]
+                code = next(r["ErrorCode"] for r in results if "ErrorCode" in r)
+                log.warning("PutRecords: %d of %d records failed (%s), retrying", len(failed), len(pending), code)
+                pending = failed
+                time.sleep(min(0.1 * 2 ** attempt, 5))
+            else:
+                raise AmlError(f"{len(pending)} records could not be written to stream {self.stream_name!r} "
+                               f"after {MAX_ATTEMPTS} attempts",
+                               "check the stream's capacity; the replicator resumes from its slot when restarted")
+        return len(records)
