@@ -1,0 +1,88 @@
+"""The query files: header, parameters, Trino validity, and thresholds equal to the rule parameters."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlglot
+
+from aml.query.local import transpile
+from aml_contract import named_queries, rules
+from aml_contract.named_queries import NamedQueryError, load_all, placeholder_value, placeholders, sql_literal
+
+REQUIRED = {"high_value_transactions", "large_cash", "structuring", "smurfing", "rapid_movement", "fan_in", "fan_out",
+            "round_amounts", "cycles", "dormant_reactivation", "high_risk_jurisdiction", "velocity_spike",
+            "pep_high_risk_activity", "customer_risk_summary"}
+QUERIES = load_all()
+
+
+def test_every_scenario_has_a_file_with_a_full_header():
+    assert {q.name for q in QUERIES} >= REQUIRED
+    for q in QUERIES:
+        assert q.description and q.serves and q.columns, q.name
+        assert {"start_date", "end_date"} <= set(q.parameter_names), q.name
+        assert any(c.endswith("account_pid") for c in q.columns), q.name
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: q.name)
+def test_parses_as_trino_and_transpiles_to_duckdb(query):
+    for dialect in ("athena", "trino"):
+        tree = sqlglot.parse_one(query.sql, read=dialect)
+        assert isinstance(tree, sqlglot.exp.Query)
+    assert "{{" not in query.sql and "?" in transpile(query.sql)
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: q.name)
+def test_dt_partition_restricted_by_parameters(query):
+    body = "\n".join(line for line in query.sql.splitlines() if not line.startswith("--"))
+    assert re.search(r"WHERE dt BETWEEN .*\?", body, re.DOTALL), query.name
+
+
+def test_rendered_thresholds_equal_rule_parameters():
+    params = rules.load()
+    seen = set()
+    for path in sorted(named_queries.QUERIES_DIR.glob("*.sql")):
+        text = path.read_text()
+        rendered = named_queries.render(text)
+        for scope, key in placeholders(text):
+            value = placeholder_value(scope, key, params)
+            expected = getattr(params.fatf_lists(), key) if scope == "fatf" else params.rule(scope)[key]
+            assert value == expected
+            assert sql_literal(expected) in rendered
+            seen.add((scope, key))
+        assert not re.search(r"\b(8000|9000|10000|5000)\b", re.sub(r"\{\{.*?\}\}", "", text)), path.name
+    assert ("structuring", "min_amount") in seen and ("fatf", "call_for_action") in seen
+    # large_cash aggregates per dt partition (the UTC day), which is right only for a 1-day window
+    assert params.rule("large_cash")["window_days"] == 1
+    implicit = {("large_cash", "window_days")}
+    for rule_id, rule in params.rules.items():  # every threshold of every rule is used by some query
+        used = {k for s, k in seen | implicit if s == rule_id}
+        assert used == set(rule.params), rule_id
+
+
+def test_changed_parameters_change_the_sql():
+    raw = {"version": "t", "base_currency": "USD", "out_of_order_tolerance_hours": 1,
+           "rules": {"structuring": {"rule_version": 1, "severity": "high", "score": 1, "description": "d",
+                                     "min_amount": 7777}},
+           "fatf_lists": [{"effective": "2025-01-01", "source": "s", "call_for_action": ["KP"], "grey_list": []}]}
+    custom = rules.parse(raw)
+    assert named_queries.render("x >= {{structuring.min_amount}} AND c IN {{fatf.call_for_action}}", custom) == \
+        "x >= 7777 AND c IN ('KP')"
+    with pytest.raises(NamedQueryError):
+        named_queries.render("{{structuring.max_amount}}", custom)
+    with pytest.raises(NamedQueryError):
+        named_queries.render("{{nosuchrule.x}}", custom)
+
+
+def test_header_and_parameter_count_are_checked(tmp_path):
+    good = "-- name: q\n-- description: d\n-- parameters: start_date, end_date\n-- serves: s\n-- columns: a_pid\n" \
+           "SELECT '?' AS a_pid FROM t WHERE dt BETWEEN ? AND ? -- why?\n"
+    (tmp_path / "q.sql").write_text(good)
+    (q,) = load_all(tmp_path)
+    assert q.parameters == ("start_date", "end_date") and q.bind_order({"start_date": "a", "end_date": "b"}) == ["a", "b"]
+    (tmp_path / "q.sql").write_text(good.replace("AND ? --", "--"))
+    with pytest.raises(NamedQueryError, match="1 `\\?` parameters"):
+        load_all(tmp_path)
+    (tmp_path / "q.sql").write_text(good.replace("-- name: q", "-- name: other"))
+    with pytest.raises(NamedQueryError, match="differs"):
+        load_all(tmp_path)
