@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aml_contract import schema
+from aml_contract.rules import Rule as ContractRule
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.state import DAY, HOUR, AccountState, Event
@@ -44,8 +45,9 @@ def iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-def seconds(params: dict, name_days: str = "window_days", name_hours: str = "window_hours") -> int:
-    return params[name_days] * DAY if name_days in params else params[name_hours] * HOUR
+def seconds(rule: ContractRule) -> int:
+    """A rule's window length: `window_days` or `window_hours`."""
+    return rule["window_days"] * DAY if "window_days" in rule.params else rule["window_hours"] * HOUR
 
 
 def windows_containing(ts: int, events: list[Event], length: int) -> Iterator[tuple[int, int, list[Event]]]:
