@@ -12,7 +12,7 @@ from aml.errors import AmlError
 FORMATS = ("table", "csv", "json", "parquet")
 
 
-def write(frame: pd.DataFrame, fmt: str, out: TextIO = sys.stdout, path: str | None = None) -> None:
+def write(frame: pd.DataFrame, fmt: str, out: TextIO | None = None, path: str | None = None) -> None:
     if fmt == "parquet":
         if not path:
             raise AmlError("--output parquet needs a file", "add --out FILE.parquet")
@@ -32,4 +32,4 @@ def write(frame: pd.DataFrame, fmt: str, out: TextIO = sys.stdout, path: str | N
     if path:
         Path(path).write_text(text)
     else:
-        out.write(text)
+        (out or sys.stdout).write(text)
