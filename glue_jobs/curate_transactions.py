@@ -1,0 +1,85 @@
+"""Glue entry script: DMS raw zone -> validated, CDC-merged, PII-free, partitioned curated zone.
+
+Runs unchanged on AWS Glue 5.1 and locally:
+    python glue_jobs/curate_transactions.py --JOB_NAME local --raw_path DIR \
+        --curated_path DIR --quarantine_path DIR [--pseudonymization_secret_id ID]
+
+The work is done by `glue_jobs.curation` (pure transforms, shipped as extra-py-files together
+with `aml_contract`); this script only parses arguments, obtains the pseudonymisation key and a
+SparkSession, and commits the Glue job. `awsglue` and boto3 are imported only when used.
+
+On Glue: incrementality comes from the processed-files manifest under the curated path (see
+`glue_jobs.curation.state`), so the job runs with `--job-bookmark-option job-bookmark-disable`.
+The catalog tables `transactions` (and `alerts`) declare partition projection on `dt`, so new
+partitions need no registration: a partition written here is queryable at once.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+REQUIRED_ARGS = ["JOB_NAME", "raw_path", "curated_path", "quarantine_path"]
+OPTIONAL_ARGS = ["pseudonymization_secret_id"]
+
+
+def parse_args(argv: list[str]) -> dict[str, str | None]:
+    """Glue passes `--name value` pairs plus its own options; unknown ones are ignored."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in REQUIRED_ARGS:
+        parser.add_argument(f"--{name}", required=True)
+    for name in OPTIONAL_ARGS:
+        parser.add_argument(f"--{name}")
+    known, _ = parser.parse_known_args(argv)
+    return vars(known)
+
+
+def pseudonymization_key(secret_id: str | None) -> bytes:
+    from aml_contract.pseudonym import key_from_env, key_from_secret_string
+
+    if not secret_id:
+        return key_from_env()
+    import boto3
+
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+    return key_from_secret_string(secret["SecretString"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from pyspark.sql import SparkSession
+
+    from glue_jobs.curation.job import run_curation
+
+    try:
+        from awsglue.context import GlueContext
+        from awsglue.job import Job
+    except ImportError:  # local run: plain Spark, Python workers on this interpreter (pandas UDFs)
+        glue_job = None
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        spark = (SparkSession.builder.appName(f"curate-transactions-{args['JOB_NAME']}")
+                 .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    else:
+        from pyspark.context import SparkContext
+
+        glue_context = GlueContext(SparkContext.getOrCreate())
+        spark = glue_context.spark_session
+        glue_job = Job(glue_context)
+        glue_job.init(args["JOB_NAME"], {k: v for k, v in args.items() if v is not None})
+
+    key = pseudonymization_key(args["pseudonymization_secret_id"])
+    manifest = run_curation(spark, args["raw_path"], args["curated_path"], args["quarantine_path"], key)
+    print(json.dumps({"run_id": manifest["run_id"], "duration_seconds": manifest["duration_seconds"],
+                      "tables": {t: {k: f[k] for k in ("rows_read_total", "inserted", "updated", "deleted",
+                                                       "quarantined_total", "rows_written")}
+                                 for t, f in manifest["tables"].items()}}))
+    if glue_job is not None:
+        glue_job.commit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

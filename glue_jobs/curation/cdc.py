@@ -1,0 +1,99 @@
+"""CDC merge: collapse exact duplicates, keep the latest change per key, and merge it with the
+current state recorded in the state index (the last applied change per key, deletes included).
+
+Each distinct change gets exactly one decision, which is what the run manifest counts:
+- superseded: a later change to the same key arrived in the same batch;
+- stale: the state already holds this change or a later one (a rerun, or an out-of-order file);
+- insert / update: an I or U that becomes the current row (update if the key is live);
+- delete: a D of a live key; delete_unknown: a D of a key not live (kept as a tombstone, so an
+  older insert arriving later cannot resurrect it).
+Because the order of changes is a property of the changes themselves (`types.ORDER_COLS`), any
+arrival order of the same files ends in the same state.
+"""
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from aml_contract.schema import DMS_OP_COLUMN, PARTITION_COLUMN, Table
+
+from .types import (
+    COMMIT_TS_COL,
+    DECISION_COL,
+    DELETED_COL,
+    FILE_COL,
+    FILE_RANK_COL,
+    KEY_COL,
+    ORDER_COLS,
+    ROW_COL,
+    UNKNOWN_PARTITION,
+)
+
+COPIES_COL = "_copies"  # how many identical raw rows a change stands for
+OLD_PARTITION_COL = "_old_dt"  # the key's partition in the current state, if any
+TARGET_PARTITION_COL = "_target_dt"  # the partition the key's index entry (and row) ends up in
+APPLIED = ("insert", "update", "delete", "delete_unknown")
+UPSERTS = ("insert", "update")
+DECISIONS = ("superseded", "stale", *APPLIED)
+
+
+def collapse_duplicates(valid: DataFrame, table: Table) -> DataFrame:
+    """Rows equal in Op, commit time and every source value (DMS retries) become one change,
+    the copy earliest in history; `_copies` keeps the count for the manifest."""
+    payload = [DMS_OP_COLUMN, COMMIT_TS_COL, *table.column_names]
+    earliest = F.min(F.struct(FILE_RANK_COL, FILE_COL, ROW_COL)).alias("_earliest")
+    return (valid.groupBy(*payload).agg(earliest, F.count(F.lit(1)).alias(COPIES_COL))
+            .select(*payload, "_earliest.*", COPIES_COL))
+
+
+def decide(changes: DataFrame, index: DataFrame) -> DataFrame:
+    """changes: one row per distinct change with KEY_COL, Op, ORDER_COLS and `dt` (the partition
+    an upsert belongs to). Adds DECISION_COL, OLD_PARTITION_COL and TARGET_PARTITION_COL."""
+    latest_first = Window.partitionBy(KEY_COL).orderBy(*(F.col(c).desc() for c in ORDER_COLS))
+    ranked = changes.withColumn("_rank", F.row_number().over(latest_first))
+    current = index.select(
+        KEY_COL, F.struct(*ORDER_COLS).alias("_applied"), F.col(DELETED_COL).alias("_was_deleted"),
+        F.col(PARTITION_COLUMN).alias(OLD_PARTITION_COL))
+    joined = ranked.join(current, KEY_COL, "left")
+    live = F.col("_applied").isNotNull() & ~F.col("_was_deleted")
+    is_delete = F.col(DMS_OP_COLUMN) == "D"
+    decision = (F.when(F.col("_rank") > 1, "superseded")
+                .when(F.col("_applied").isNotNull() & (F.col("_applied") >= F.struct(*ORDER_COLS)), "stale")
+                .when(is_delete & live, "delete")
+                .when(is_delete, "delete_unknown")
+                .when(live, "update")
+                .otherwise("insert"))
+    target = F.when(is_delete, F.coalesce(F.col(OLD_PARTITION_COL), F.lit(UNKNOWN_PARTITION))) \
+        .otherwise(F.col(PARTITION_COLUMN))
+    return joined.select(*changes.columns, decision.alias(DECISION_COL), OLD_PARTITION_COL,
+                         target.alias(TARGET_PARTITION_COL))
+
+
+def applied_changes(decided: DataFrame) -> DataFrame:
+    return decided.filter(F.col(DECISION_COL).isin(*APPLIED))
+
+
+def touched_partitions(applied: DataFrame) -> list[str]:
+    """Partitions a key leaves or enters: the only ones this run rewrites."""
+    rows = (applied.select(F.col(TARGET_PARTITION_COL).alias("p"))
+            .union(applied.select(F.col(OLD_PARTITION_COL).alias("p")))
+            .filter(F.col("p").isNotNull()).distinct().collect())
+    return sorted(r.p for r in rows)
+
+
+def next_index(old_index: DataFrame, applied: DataFrame, touched: list[str]) -> DataFrame:
+    """The index partitions in `touched`, with every applied change recorded."""
+    entries = applied.select(KEY_COL, *ORDER_COLS, (F.col(DMS_OP_COLUMN) == "D").alias(DELETED_COL),
+                             F.col(TARGET_PARTITION_COL).alias(PARTITION_COLUMN))
+    kept = (old_index.filter(F.col(PARTITION_COLUMN).isin(*touched))
+            .join(applied.select(KEY_COL), KEY_COL, "left_anti"))
+    return kept.unionByName(entries)
+
+
+def next_rows(old_rows: DataFrame, applied: DataFrame, upserts: DataFrame, key_name: str,
+              touched: list[str] | None) -> DataFrame:
+    """A curated table's rows in `touched` partitions (all rows when None): the current rows minus
+    every key this run changed, plus the new version of each upserted key."""
+    current = old_rows if touched is None else old_rows.filter(F.col(PARTITION_COLUMN).isin(*touched))
+    changed = applied.select(F.col(KEY_COL).alias(key_name))
+    return current.join(changed, key_name, "left_anti").unionByName(upserts.select(*old_rows.columns))

@@ -1,0 +1,217 @@
+"""One curation run: for each source table, read the new DMS files, validate, merge, protect and
+stage; reconcile; then publish everything and record the files as processed."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial, reduce
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from aml_contract.pseudonym import pseudonymise
+from aml_contract.schema import (
+    CASH_ACCOUNT_ID,
+    DMS_COMMIT_TS_COLUMN,
+    DMS_OP_COLUMN,
+    PARTITION_COLUMN,
+    PARTITIONED_TABLES,
+    SOURCE_TABLES,
+    TRANSACTIONS,
+    Table,
+)
+
+from .cdc import (
+    COPIES_COL,
+    UPSERTS,
+    applied_changes,
+    collapse_duplicates,
+    decide,
+    next_index,
+    next_rows,
+    touched_partitions,
+)
+from .pii import protect
+from .publish import publish_directory, publish_partitions, write_staged
+from .raw_input import new_files, read_raw, relative_name
+from .run_manifest import TableFigures, reconcile
+from .state import Layout, load_processed, read_index, read_parquet_or_empty, save_processed
+from .storage import FileInfo, Storage
+from .types import (
+    COMMIT_TS_COL,
+    DECISION_COL,
+    DELETED_COL,
+    KEY_COL,
+    ORDER_COLS,
+    REASON_COL,
+    UNKNOWN_PARTITION,
+    UNPARTITIONED,
+    curated_schema,
+    index_schema,
+)
+from .validate import quarantine_rows, valid_rows, validate
+
+log = logging.getLogger("aml.glue.curation")
+
+# Accounts before transactions: a transaction's customer pseudonyms come from the accounts'
+# state as of this run (a CDC batch commonly opens an account and books on it).
+TABLE_ORDER = ("customers", "accounts", "transactions")
+DECISION_FIELDS = {"superseded": "superseded", "stale": "stale", "insert": "inserted", "update": "updated",
+                   "delete": "deleted", "delete_unknown": "deletes_of_unknown_keys"}
+
+
+@dataclass
+class Run:
+    spark: SparkSession
+    storage: Storage
+    layout: Layout
+    raw_path: str
+    key: bytes
+    now: datetime
+    publications: list[Callable[[], None]] = field(default_factory=list)
+    cached: list[DataFrame] = field(default_factory=list)
+
+    def persist(self, df: DataFrame) -> DataFrame:
+        self.cached.append(df.persist(StorageLevel.MEMORY_AND_DISK))
+        return df
+
+
+def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quarantine_path: str, key: bytes,
+                 now: datetime | None = None, run_id: str | None = None) -> dict:
+    """Curate every new raw file; return (and store, and log) the run manifest."""
+    spark.conf.set("spark.sql.session.timeZone", "UTC")  # `dt` is the UTC day of booked_at
+    started = time.monotonic()
+    now = now or datetime.now(UTC)
+    run_id = run_id or f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    storage = Storage(spark)
+    run = Run(spark, storage, Layout(curated_path, quarantine_path, run_id), raw_path, key, now)
+    processed = load_processed(storage, run.layout)
+    figures: dict[str, TableFigures] = {}
+    files: dict[str, list[FileInfo]] = {}
+    try:
+        for name in TABLE_ORDER:
+            files[name] = new_files(storage, raw_path, name, processed.get(name, set()))
+            figures[name] = _curate_table(run, SOURCE_TABLES[name], files[name])
+        reconcile(figures)
+        for publish in run.publications:
+            publish()
+        for name, infos in files.items():
+            processed.setdefault(name, set()).update(relative_name(f.path, name) for f in infos)
+        save_processed(storage, run.layout, processed)
+        manifest = {
+            "run_id": run_id, "started_at": now.isoformat(), "raw_path": raw_path, "curated_path": curated_path,
+            "quarantine_path": quarantine_path, "duration_seconds": round(time.monotonic() - started, 3),
+            "reconciled": True, "tables": {name: f.as_dict() for name, f in figures.items()},
+        }
+        storage.write_text(run.layout.run_manifest, json.dumps(manifest, indent=1))
+        log.info("curation run manifest %s", json.dumps(manifest))
+        return manifest
+    finally:
+        for df in run.cached:
+            df.unpersist()
+        storage.delete(run.layout.staging)
+        storage.delete(run.layout.quarantine_staging)
+
+
+def _curate_table(run: Run, table: Table, files: list[FileInfo]) -> TableFigures:
+    fig = TableFigures(files_read=len(files), bytes_read=sum(f.size for f in files))
+    if not files:
+        return fig
+    raw = read_raw(run.spark, run.storage, table, files)
+    fig.schema_notes = raw.notes
+    validated = run.persist(reduce(DataFrame.unionByName, (validate(f, table, run.now) for f in raw.frames)))
+    for row in validated.groupBy(DMS_OP_COLUMN, REASON_COL).count().collect():
+        op = row[DMS_OP_COLUMN] if row[DMS_OP_COLUMN] is not None else "null"
+        fig.rows_read[op] = fig.rows_read.get(op, 0) + row["count"]
+        if row[REASON_COL] is not None:
+            fig.quarantined[row[REASON_COL]] = fig.quarantined.get(row[REASON_COL], 0) + row["count"]
+    if fig.quarantined_total:
+        _stage_quarantine(run, table, validated, fig)
+
+    changes = _curated_changes(run, table, collapse_duplicates(valid_rows(validated), table))
+    old_index = read_index(run.spark, run.storage, run.layout, table.name)
+    decided = run.persist(decide(changes, old_index))
+    changes_total = copies_total = 0
+    for row in decided.groupBy(DECISION_COL).agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect():
+        setattr(fig, DECISION_FIELDS[row[DECISION_COL]], row["n"])
+        changes_total, copies_total = changes_total + row["n"], copies_total + row["copies"]
+    fig.duplicates_collapsed = copies_total - changes_total
+
+    applied = applied_changes(decided)
+    touched = touched_partitions(applied)
+    if touched:
+        _stage_state(run, table, old_index, applied, touched, fig)
+    return fig
+
+
+def _stage_quarantine(run: Run, table: Table, validated: DataFrame, fig: TableFigures) -> None:
+    staged = run.layout.staged_quarantine(table.name)
+    write_staged(quarantine_rows(validated, run.layout.run_id), staged, partitioned=False)
+    fig.quarantine_rows_written = run.spark.read.parquet(staged).count()
+    run.publications.append(partial(publish_directory, run.storage, staged, run.layout.quarantine(table.name)))
+
+
+def _curated_changes(run: Run, table: Table, distinct: DataFrame) -> DataFrame:
+    """Distinct valid changes in curated form (PII protected), keyed and assigned a partition."""
+    key_name = table.column(table.primary_key).curated_name
+    protected = protect(distinct, table, run.key, keep=[DMS_OP_COLUMN, *ORDER_COLS, COPIES_COL])
+    if table.name in PARTITIONED_TABLES:
+        protected = protected.withColumn(PARTITION_COLUMN, F.date_format(TRANSACTIONS.column("booked_at").name,
+                                                                         "yyyy-MM-dd"))
+    else:
+        protected = protected.withColumn(PARTITION_COLUMN, F.lit(UNPARTITIONED))
+    if table.name == TRANSACTIONS.name:
+        protected = _attach_customer_pids(run, protected).withColumn(DMS_COMMIT_TS_COLUMN, F.col(COMMIT_TS_COL))
+    return protected.withColumn(KEY_COL, F.col(key_name))
+
+
+def _attach_customer_pids(run: Run, transactions: DataFrame) -> DataFrame:
+    """originator/beneficiary_customer_pid from the accounts' current state; null for external
+    accounts (not in `accounts`) and for the cash counterparty."""
+    layout = run.layout
+    path = layout.staged_table("accounts") if run.storage.exists(layout.staged_table("accounts")) \
+        else layout.table("accounts")
+    accounts = read_parquet_or_empty(run.spark, run.storage, path, curated_schema("accounts"))
+    lookup = accounts.filter(F.col("account_pid") != pseudonymise(CASH_ACCOUNT_ID, run.key)) \
+        .select("account_pid", "customer_pid")
+    for side in ("originator", "beneficiary"):
+        side_lookup = lookup.select(F.col("account_pid").alias(f"{side}_account_pid"),
+                                    F.col("customer_pid").alias(f"{side}_customer_pid"))
+        transactions = transactions.join(F.broadcast(side_lookup), f"{side}_account_pid", "left")
+    return transactions
+
+
+def _stage_state(run: Run, table: Table, old_index: DataFrame, applied: DataFrame, touched: list[str],
+                 fig: TableFigures) -> None:
+    spark, storage, layout, name = run.spark, run.storage, run.layout, table.name
+    partitioned = name in PARTITIONED_TABLES
+    key_name = table.column(table.primary_key).curated_name
+    schema = curated_schema(name)
+    old_rows = read_parquet_or_empty(spark, storage, layout.table(name), schema)
+    upserts = applied.filter(F.col(DECISION_COL).isin(*UPSERTS))
+    curated_partitions = [p for p in touched if p != UNKNOWN_PARTITION]
+    rows = next_rows(old_rows, applied, upserts, key_name, curated_partitions if partitioned else None)
+    write_staged(rows, layout.staged_table(name), partitioned)
+    write_staged(next_index(old_index, applied, touched), layout.staged_index(name), partitioned=True)
+
+    live = ~F.col(DELETED_COL)
+    fig.live_keys_before = old_index.filter(F.col(PARTITION_COLUMN).isin(*touched) & live).count()
+    fig.live_keys_after = read_parquet_or_empty(spark, storage, layout.staged_index(name), index_schema()) \
+        .filter(live).count()
+    fig.rows_written = read_parquet_or_empty(spark, storage, layout.staged_table(name), schema).count()
+    written = storage.list_files(layout.staged_table(name), ".parquet")
+    fig.files_written, fig.bytes_written = len(written), sum(f.size for f in written)
+    fig.partitions_touched = curated_partitions if partitioned else []
+    if partitioned:
+        run.publications.append(partial(publish_partitions, storage, layout.staged_table(name),
+                                        layout.table(name), curated_partitions))
+    else:
+        run.publications.append(partial(publish_directory, storage, layout.staged_table(name), layout.table(name)))
+    run.publications.append(partial(publish_partitions, storage, layout.staged_index(name), layout.index(name),
+                                    touched))

@@ -1,0 +1,97 @@
+"""Find the DMS files not yet processed and read them, one DataFrame per file schema.
+
+DMS writes `<raw>/dms/core/<table>/LOAD*.parquet` (full load) and `.../<table>/YYYY/MM/DD/*.parquet`
+(CDC). Files of one table can differ in physical types (DMS writes numerics as decimal or string)
+and, after a source schema change, in columns; so the footers are checked file by file (naming
+the file at fault) and files with identical schemas are read together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from aml_contract.schema import DMS_COMMIT_TS_COLUMN, DMS_OP_COLUMN, Table, raw_table_prefix
+
+from .errors import CurationError
+from .storage import FileInfo, Storage
+from .types import FILE_COL, FILE_RANK_COL, ROW_COL
+
+FULL_LOAD_PREFIX = "LOAD"
+
+
+@dataclass
+class RawInput:
+    frames: list[DataFrame]  # one per distinct file schema; columns: contract + Op + commit ts + file/row
+    files: list[FileInfo]
+    notes: list[str] = field(default_factory=list)  # schema drift that was tolerated, per file
+
+
+def table_root(raw_path: str, table: str) -> str:
+    return raw_path.rstrip("/") + "/" + raw_table_prefix(table).rstrip("/")
+
+
+def relative_name(path: str, table: str) -> str:
+    """The file's path below its table folder: stable across buckets and URI spellings."""
+    return path.split("/" + raw_table_prefix(table), 1)[-1]
+
+
+def new_files(storage: Storage, raw_path: str, table: str, processed: set[str]) -> list[FileInfo]:
+    files = storage.list_files(table_root(raw_path, table), ".parquet")
+    return [f for f in files if relative_name(f.path, table) not in processed]
+
+
+def file_rank(name: str) -> int:
+    """Full-load files sort before CDC files on equal commit timestamps."""
+    return 0 if name.rsplit("/", 1)[-1].startswith(FULL_LOAD_PREFIX) else 1
+
+
+def read_raw(spark: SparkSession, storage: Storage, table: Table, files: list[FileInfo]) -> RawInput:
+    """Check every footer before reading any data, so a corrupt file or a missing required column
+    stops the run before anything is written. Optional columns missing from a file are filled
+    with nulls; columns the contract does not know are ignored (they can never reach the curated
+    zone, which is built from the contract) and reported."""
+    expected = [DMS_OP_COLUMN, DMS_COMMIT_TS_COLUMN, *table.column_names]
+    required = {DMS_OP_COLUMN, DMS_COMMIT_TS_COLUMN, table.primary_key,
+                *(c.name for c in table.columns if c.required)}
+    groups: dict[str, list[str]] = {}
+    columns_of: dict[str, list[str]] = {}
+    notes: list[str] = []
+    for info in files:
+        try:
+            columns, schema_text = storage.parquet_columns(info.path)
+        except Exception as exc:  # py4j wraps the Parquet reader's exception
+            raise CurationError(f"{table.name}: cannot read Parquet file {info.path}: "
+                                f"{str(exc).splitlines()[0]}") from exc
+        missing = [c for c in expected if c not in columns]
+        missing_required = [c for c in missing if c in required]
+        if missing_required:
+            raise CurationError(f"{table.name}: file {info.path} lacks required column(s) "
+                                f"{', '.join(missing_required)}")
+        name = relative_name(info.path, table.name)
+        if missing:
+            notes.append(f"{name}: optional column(s) {', '.join(missing)} absent, read as null")
+        extra = [c for c in columns if c not in expected]
+        if extra:
+            notes.append(f"{name}: unknown column(s) {', '.join(extra)} ignored")
+        groups.setdefault(schema_text, []).append(info.path)
+        columns_of[schema_text] = columns
+    frames = [_read_group(spark, table, paths, set(columns_of[schema])) for schema, paths in groups.items()]
+    return RawInput(frames, files, notes)
+
+
+def _read_group(spark: SparkSession, table: Table, paths: list[str], present: set[str]) -> DataFrame:
+    df = spark.read.parquet(*paths)
+    name = F.substring_index(F.col("_metadata.file_path"), "/" + raw_table_prefix(table.name), -1)
+    columns = [
+        F.col(c) if c in present else F.lit(None).cast("string").alias(c)
+        for c in (DMS_OP_COLUMN, DMS_COMMIT_TS_COLUMN, *table.column_names)
+    ]
+    return df.select(
+        *columns,
+        name.alias(FILE_COL),
+        F.col("_metadata.row_index").alias(ROW_COL),
+        F.when(F.element_at(F.split(name, "/"), -1).startswith(FULL_LOAD_PREFIX), 0).otherwise(1)
+        .alias(FILE_RANK_COL),
+    )

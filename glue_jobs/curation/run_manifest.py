@@ -1,0 +1,68 @@
+"""The run manifest: what a run read, refused, collapsed, applied and wrote, per table, and the
+reconciliation that fails the run (before anything is published) when the counts disagree."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .errors import CurationError
+
+
+@dataclass
+class TableFigures:
+    files_read: int = 0
+    bytes_read: int = 0
+    rows_read: dict[str, int] = field(default_factory=dict)  # by Op as read
+    quarantined: dict[str, int] = field(default_factory=dict)  # by reason
+    quarantine_rows_written: int = 0
+    duplicates_collapsed: int = 0
+    superseded: int = 0  # a later change to the key came in the same run
+    stale: int = 0  # the state already held this change or a later one
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    deletes_of_unknown_keys: int = 0
+    partitions_touched: list[str] = field(default_factory=list)  # `dt` values rewritten
+    rows_written: int = 0  # rows in the rewritten partitions (or the whole current-state table)
+    files_written: int = 0
+    bytes_written: int = 0
+    live_keys_before: int = 0  # in the rewritten partitions, per the state index
+    live_keys_after: int = 0
+    schema_notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read_total(self) -> int:
+        return sum(self.rows_read.values())
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "rows_read_total": self.rows_read_total,
+                "quarantined_total": self.quarantined_total}
+
+
+def reconciliation_errors(table: str, f: TableFigures) -> list[str]:
+    """Every row read is accounted for exactly once, and the written state equals the state
+    before plus inserts minus deletes."""
+    errors = []
+    accounted = (f.quarantined_total + f.duplicates_collapsed + f.superseded + f.stale + f.inserted
+                 + f.updated + f.deleted + f.deletes_of_unknown_keys)
+    if f.rows_read_total != accounted:
+        errors.append(f"{table}: read {f.rows_read_total} rows but accounted for {accounted} "
+                      "(quarantined + duplicates + superseded + stale + inserted + updated + deleted "
+                      "+ deletes of unknown keys)")
+    if f.quarantine_rows_written != f.quarantined_total:
+        errors.append(f"{table}: quarantined {f.quarantined_total} rows but wrote {f.quarantine_rows_written}")
+    if f.live_keys_after != f.live_keys_before + f.inserted - f.deleted:
+        errors.append(f"{table}: state holds {f.live_keys_after} live keys, expected "
+                      f"{f.live_keys_before} + {f.inserted} inserted - {f.deleted} deleted")
+    if f.rows_written != f.live_keys_after:
+        errors.append(f"{table}: wrote {f.rows_written} rows but the state holds {f.live_keys_after} live keys")
+    return errors
+
+
+def reconcile(figures: dict[str, TableFigures]) -> None:
+    errors = [e for table, f in figures.items() for e in reconciliation_errors(table, f)]
+    if errors:
+        raise CurationError("counts do not reconcile: " + "; ".join(errors))

@@ -1,0 +1,97 @@
+"""Where the job keeps its state, under `<curated>/_job_state/` (the leading underscore keeps it
+out of Spark's and Athena's view of the tables):
+
+- `processed_files.json`: the raw files already curated, per table. This, not Glue job bookmarks,
+  makes runs incremental: bookmarks track only sources read through `glueContext` with a
+  `transformation_ctx`, while this job reads Parquet with plain Spark (so it runs unchanged
+  locally), and a manifest next to the data behaves identically on S3 and on local disk. It is
+  written last, after publication, so a failed run is simply redone (the merge is idempotent).
+- `index/<table>/dt=.../`: the last applied change per key, tombstones included (`cdc`).
+- `runs/<run-id>.json`: one run manifest per run.
+- `staging/<run-id>/`: this run's output until it is published (deleted afterwards).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from aml_contract.schema import PARTITION_COLUMN
+
+from .storage import Storage
+from .types import index_schema
+
+STATE_DIR = "_job_state"
+
+
+@dataclass(frozen=True)
+class Layout:
+    curated_path: str
+    quarantine_path: str
+    run_id: str
+
+    def _curated(self, *parts: str) -> str:
+        return "/".join([self.curated_path.rstrip("/"), *parts])
+
+    def table(self, table: str) -> str:
+        return self._curated(table)
+
+    def index(self, table: str) -> str:
+        return self._curated(STATE_DIR, "index", table)
+
+    @property
+    def processed_files(self) -> str:
+        return self._curated(STATE_DIR, "processed_files.json")
+
+    @property
+    def run_manifest(self) -> str:
+        return self._curated(STATE_DIR, "runs", f"{self.run_id}.json")
+
+    @property
+    def staging(self) -> str:
+        return self._curated(STATE_DIR, "staging", self.run_id)
+
+    def staged_table(self, table: str) -> str:
+        return f"{self.staging}/{table}"
+
+    def staged_index(self, table: str) -> str:
+        return f"{self.staging}/index/{table}"
+
+    def quarantine(self, table: str) -> str:
+        return f"{self.quarantine_path.rstrip('/')}/{table}/run_id={self.run_id}"
+
+    @property
+    def quarantine_staging(self) -> str:
+        # Quarantined rows hold PII: they are staged in the raw zone, never under the curated path.
+        return f"{self.quarantine_path.rstrip('/')}/_staging/{self.run_id}"
+
+    def staged_quarantine(self, table: str) -> str:
+        return f"{self.quarantine_staging}/{table}"
+
+
+def load_processed(storage: Storage, layout: Layout) -> dict[str, set[str]]:
+    text = storage.read_text(layout.processed_files)
+    if not text:
+        return {}
+    return {table: set(names) for table, names in json.loads(text)["tables"].items()}
+
+
+def save_processed(storage: Storage, layout: Layout, processed: dict[str, set[str]]) -> None:
+    body = {"tables": {table: sorted(names) for table, names in sorted(processed.items())}}
+    storage.write_text(layout.processed_files, json.dumps(body, indent=1))
+
+
+def read_parquet_or_empty(spark: SparkSession, storage: Storage, path: str, schema: T.StructType) -> DataFrame:
+    """A table read with the contract's schema (so `dt` stays a string), or no rows yet."""
+    if not storage.exists(path):
+        return spark.createDataFrame([], schema)
+    reader = spark.read.schema(schema)
+    if PARTITION_COLUMN in schema.fieldNames():
+        reader = reader.option("basePath", path)
+    return reader.parquet(path)
+
+
+def read_index(spark: SparkSession, storage: Storage, layout: Layout, table: str) -> DataFrame:
+    return read_parquet_or_empty(spark, storage, layout.index(table), index_schema())

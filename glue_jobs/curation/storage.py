@@ -1,0 +1,93 @@
+"""File-system access through Spark's Hadoop FileSystem, so the same calls work on local
+directories and on s3:// (EMRFS on Glue) without boto3 in the transforms."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str  # fully qualified, as the file system returns it
+    size: int
+
+
+class Storage:
+    def __init__(self, spark: SparkSession):
+        self._jvm = spark.sparkContext._jvm
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def _path(self, path: str):
+        return self._jvm.org.apache.hadoop.fs.Path(path)
+
+    def _fs(self, path: str):
+        return self._path(path).getFileSystem(self._conf)
+
+    def qualify(self, path: str) -> str:
+        p = self._path(path)
+        return p.getFileSystem(self._conf).makeQualified(p).toString()
+
+    def exists(self, path: str) -> bool:
+        return self._fs(path).exists(self._path(path))
+
+    def list_files(self, root: str, suffix: str) -> list[FileInfo]:
+        """Every file under root (recursively) whose name ends with suffix, sorted by path."""
+        if not self.exists(root):
+            return []
+        found = []
+        it = self._fs(root).listFiles(self._path(root), True)
+        while it.hasNext():
+            status = it.next()
+            name = status.getPath().getName()
+            if name.endswith(suffix) and not name.startswith(("_", ".")):
+                found.append(FileInfo(status.getPath().toString(), status.getLen()))
+        return sorted(found, key=lambda f: f.path)
+
+    def list_dirs(self, root: str) -> list[str]:
+        if not self.exists(root):
+            return []
+        return sorted(s.getPath().getName() for s in self._fs(root).listStatus(self._path(root)) if s.isDirectory())
+
+    def read_text(self, path: str) -> str | None:
+        if not self.exists(path):
+            return None
+        stream = self._fs(path).open(self._path(path))
+        try:
+            reader = self._jvm.java.io.BufferedReader(self._jvm.java.io.InputStreamReader(stream, "UTF-8"))
+            lines = []
+            line = reader.readLine()
+            while line is not None:
+                lines.append(line)
+                line = reader.readLine()
+            return "\n".join(lines)
+        finally:
+            stream.close()
+
+    def write_text(self, path: str, text: str) -> None:
+        """Write a whole small file (state and manifests); overwrites."""
+        stream = self._fs(path).create(self._path(path), True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+
+    def delete(self, path: str) -> None:
+        if self.exists(path):
+            self._fs(path).delete(self._path(path), True)
+
+    def move(self, source: str, target: str) -> None:
+        """Replace target by source (a directory): delete target, then rename source onto it."""
+        self.delete(target)
+        parent = self._path(target).getParent()
+        fs = self._fs(target)
+        if parent is not None and not fs.exists(parent):
+            fs.mkdirs(parent)
+        if not fs.rename(self._path(source), self._path(target)):
+            raise OSError(f"could not move {source} to {target}")
+
+    def parquet_columns(self, path: str) -> tuple[list[str], str]:
+        """(column names, schema text) from a Parquet footer; raises on a corrupt file."""
+        reader = self._jvm.org.apache.parquet.hadoop.ParquetFileReader
+        schema = reader.readFooter(self._conf, self._path(path)).getFileMetaData().getSchema()
+        return [field.getName() for field in schema.getFields()], schema.toString()

@@ -1,0 +1,97 @@
+"""Validate raw DMS rows against the contract: cast each column to its contract type and give
+every invalid row exactly one reason (the first check it fails). Nothing is dropped: rows with
+a reason go to the quarantine, the others on to the CDC merge."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from aml_contract.schema import (
+    DATE,
+    DECIMAL,
+    DMS_COMMIT_TS_COLUMN,
+    DMS_OP_COLUMN,
+    DMS_OPS,
+    FUTURE_TOLERANCE_SECONDS,
+    STRING,
+    TIMESTAMP,
+    TRANSACTIONS,
+    Table,
+)
+
+from .types import COMMIT_TS_COL, FILE_COL, FILE_RANK_COL, REASON_COL, ROW_COL, SQL_TYPES
+
+ORIGINAL_PREFIX = "_original_"  # string copy of a quarantined row's value, as read
+POSITIVE_AMOUNT = TRANSACTIONS.column("amount").name  # the contract's `amount > 0`
+EVENT_TIME = TRANSACTIONS.column("booked_at").name  # may not lie in the future
+CAST_REASONS = {DECIMAL: "non_numeric", TIMESTAMP: "unparseable_timestamp", DATE: "unparseable_date"}
+
+
+def _cast(column: str, logical: str, source_type: str) -> SparkColumn:
+    if source_type == SQL_TYPES[logical]:
+        return F.col(column)
+    if logical == TIMESTAMP and source_type == "timestamp_ntz":
+        return F.col(column).cast("timestamp")  # DMS without time zone: UTC by contract
+    return F.expr(f"try_cast(`{column}` as {SQL_TYPES[logical]})")
+
+
+def _missing(column: str, logical: str) -> SparkColumn:
+    raw = F.col(column)
+    return raw.isNull() | (F.trim(raw) == "") if logical == STRING else raw.isNull()
+
+
+def validate(df: DataFrame, table: Table, now: datetime) -> DataFrame:
+    """Typed contract columns, `_commit_ts`, Op, file/row, the quarantine reason (null when valid)
+    and, for quarantined rows only, a string copy of every original value."""
+    source_types = dict(df.dtypes)
+    typed = {c.name: _cast(c.name, c.type, source_types[c.name]) for c in table.columns}
+    commit_ts = _cast(DMS_COMMIT_TS_COLUMN, TIMESTAMP, source_types[DMS_COMMIT_TS_COLUMN])
+    op = F.col(DMS_OP_COLUMN)
+    is_delete = op == "D"
+    checks: list[tuple[SparkColumn, str]] = [
+        (op.isNull() | ~op.isin(*DMS_OPS), "unknown_op"),
+        (F.col(DMS_COMMIT_TS_COLUMN).isNull(), f"missing_required:{DMS_COMMIT_TS_COLUMN}"),
+        (commit_ts.isNull(), f"unparseable_timestamp:{DMS_COMMIT_TS_COLUMN}"),
+        (_missing(table.primary_key, STRING), "missing_primary_key"),
+    ]
+    # A delete carries only its key: the remaining checks apply to inserts and updates.
+    for c in table.columns:
+        if c.required:
+            checks.append((~is_delete & _missing(c.name, c.type), f"missing_required:{c.name}"))
+        reason = CAST_REASONS.get(c.type, f"invalid_{c.type}")
+        checks.append((~is_delete & F.col(c.name).isNotNull() & typed[c.name].isNull(), f"{reason}:{c.name}"))
+        if c.enum:
+            checks.append((~is_delete & typed[c.name].isNotNull() & ~typed[c.name].isin(*c.enum),
+                           f"unknown_value:{c.name}"))
+    if table.name == TRANSACTIONS.name:
+        limit = now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS)
+        checks += [
+            (~is_delete & (typed[POSITIVE_AMOUNT] <= 0), f"non_positive:{POSITIVE_AMOUNT}"),
+            (~is_delete & (typed[EVENT_TIME] > F.lit(limit)), f"future:{EVENT_TIME}"),
+        ]
+    reason = F.coalesce(*(F.when(failed, F.lit(text)) for failed, text in checks))
+    quarantined = F.col(REASON_COL).isNotNull()
+    return df.withColumn(REASON_COL, reason).select(
+        *(typed[c].alias(c) for c in table.column_names),
+        op.alias(DMS_OP_COLUMN), commit_ts.alias(COMMIT_TS_COL), FILE_COL, ROW_COL, FILE_RANK_COL, REASON_COL,
+        *(F.when(quarantined, F.col(c).cast("string")).alias(ORIGINAL_PREFIX + c)
+          for c in (DMS_OP_COLUMN, DMS_COMMIT_TS_COLUMN, *table.column_names)),
+    )
+
+
+def valid_rows(validated: DataFrame) -> DataFrame:
+    return validated.filter(F.col(REASON_COL).isNull()).drop(
+        *(c for c in validated.columns if c.startswith(ORIGINAL_PREFIX)), REASON_COL)
+
+
+def quarantine_rows(validated: DataFrame, run_id: str) -> DataFrame:
+    """The original row (as strings, named as in the source), why it was refused and where from."""
+    originals = [c for c in validated.columns if c.startswith(ORIGINAL_PREFIX)]
+    return validated.filter(F.col(REASON_COL).isNotNull()).select(
+        *(F.col(c).alias(c[len(ORIGINAL_PREFIX):]) for c in originals),
+        REASON_COL, F.col(FILE_COL).alias("source_file"), F.col(ROW_COL).alias("source_row"),
+        F.lit(run_id).alias("run_id"),
+    )

@@ -1,0 +1,127 @@
+"""DMS-layout raw data for the curation tests (imported by name: pytest puts this folder on
+sys.path): a tiny bank with realistic PII (Faker), written
+as DMS writes it (`Op`, `dms_commit_ts`, full-load and dated CDC files), and a runner."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from faker import Faker
+
+from aml_contract.pseudonym import key_from_env
+from aml_contract.schema import (
+    BOOLEAN,
+    DATE,
+    DECIMAL,
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
+    SOURCE_TABLES,
+    TIMESTAMP,
+    raw_table_prefix,
+)
+from glue_jobs.curation.job import run_curation
+
+NOW = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)  # the runs' clock: booked_at after it is "future"
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+ARROW_TYPES = {DATE: pa.date32(), TIMESTAMP: pa.timestamp("us", tz="UTC"), BOOLEAN: pa.bool_(),
+               DECIMAL: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE)}
+
+
+def arrow_schema(table: str, as_strings: bool = False, drop: tuple[str, ...] = (),
+                 extra: tuple[str, ...] = ()) -> pa.Schema:
+    fields = [pa.field("Op", pa.string()), pa.field("dms_commit_ts", pa.timestamp("us", tz="UTC"))]
+    for c in SOURCE_TABLES[table].columns:
+        if c.name not in drop:
+            fields.append(pa.field(c.name, pa.string() if as_strings else ARROW_TYPES.get(c.type, pa.string())))
+    return pa.schema(fields + [pa.field(name, pa.string()) for name in extra])
+
+
+@dataclass
+class RawZone:
+    """Writes rows (dicts of source columns plus Op and dms_commit_ts) in the DMS S3 layout."""
+    root: Path
+    files: list[Path] = field(default_factory=list)
+
+    def write(self, table: str, rows: list[dict], name: str, as_strings: bool = False,
+              drop: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> Path:
+        schema = arrow_schema(table, as_strings, drop, extra)
+        columns = {f.name: [_value(r.get(f.name), as_strings and f.name != "dms_commit_ts") for r in rows]
+                   for f in schema}
+        path = self.root / raw_table_prefix(table) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table(columns, schema=schema), path)
+        self.files.append(path)
+        return path
+
+    def load(self, table: str, rows: list[dict]) -> Path:
+        return self.write(table, rows, "LOAD00000001.parquet")
+
+    def cdc(self, table: str, rows: list[dict], day: str, stem: str, **kwargs) -> Path:
+        return self.write(table, rows, f"{day}/{stem}.parquet", **kwargs)
+
+
+def _value(value, as_string: bool):
+    if value is None or not as_string or isinstance(value, str):
+        return value
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
+
+
+class Bank:
+    """Customers, accounts and transactions with Faker PII; every row is a full DMS after-image."""
+
+    def __init__(self, seed: int = 7):
+        self.fake = Faker()
+        self.fake.seed_instance(seed)
+
+    def customer(self, customer_id: str, **changes) -> dict:
+        f = self.fake
+        row = {"customer_id": customer_id, "full_name": f.name(), "email": f.email(), "phone": f.phone_number(),
+               "date_of_birth": f.date_of_birth(minimum_age=20, maximum_age=80), "national_id": f.ssn(),
+               "address_line": f.street_address(), "city": f.city(), "postal_code": f.postcode(),
+               "country": "US", "customer_type": "individual", "risk_rating": "low", "is_pep": False,
+               "kyc_status": "verified", "onboarded_at": T0 - timedelta(days=400), "updated_at": T0}
+        return {**row, **changes}
+
+    def account(self, account_id: str, customer_id: str, **changes) -> dict:
+        row = {"account_id": account_id, "customer_id": customer_id, "account_type": "checking", "currency": "USD",
+               "status": "active", "branch_country": "US", "opened_at": T0 - timedelta(days=300), "updated_at": T0}
+        return {**row, **changes}
+
+    def transaction(self, transaction_id: str, booked_at: datetime, originator: str, beneficiary: str,
+                    amount: str = "1250.00", **changes) -> dict:
+        f = self.fake
+        row = {"transaction_id": transaction_id, "booked_at": booked_at, "originator_account_id": originator,
+               "originator_name": f.name(), "originator_country": "US", "beneficiary_account_id": beneficiary,
+               "beneficiary_name": f.name(), "beneficiary_country": "GB", "amount": Decimal(amount),
+               "currency": "USD", "amount_base": Decimal(amount), "transaction_type": "wire", "channel": "online",
+               "ip_address": f.ipv4_public(), "device_id": f"dev-{f.uuid4()[:8]}", "memo": f.sentence(nb_words=4),
+               "status": "booked", "updated_at": booked_at}
+        return {**row, **changes}
+
+
+def change(row: dict, op: str, commit_ts: datetime) -> dict:
+    return {**row, "Op": op, "dms_commit_ts": commit_ts}
+
+
+def delete(table: str, key: str, commit_ts: datetime) -> dict:
+    """DMS deletes may carry only the primary key."""
+    return {SOURCE_TABLES[table].primary_key: key, "Op": "D", "dms_commit_ts": commit_ts}
+
+
+@dataclass
+class Zones:
+    raw: RawZone
+    curated: Path
+    quarantine: Path
+
+    def run(self, spark) -> dict:
+        return run_curation(spark, str(self.raw.root), str(self.curated), str(self.quarantine), key_from_env(),
+                            now=NOW)
+
+
+def make_zones(root: Path) -> Zones:
+    return Zones(RawZone(root / "raw"), root / "curated", root / "raw" / "quarantine")
