@@ -25,13 +25,13 @@ per_account AS (
     GROUP BY customer_pid, account_pid, dt, direction
 ),
 per_customer AS (
-    SELECT per_account.*,
-           SUM(account_amount) OVER (PARTITION BY customer_pid, dt, direction) AS customer_total,
-           SUM(account_count) OVER (PARTITION BY customer_pid, dt, direction) AS customer_count
+    SELECT customer_pid, dt, direction, SUM(account_amount) AS customer_total, SUM(account_count) AS customer_count
     FROM per_account
+    GROUP BY customer_pid, dt, direction
+    HAVING SUM(account_amount) > {{large_cash.threshold}}
 )
-SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, dt, direction,
-       account_amount, account_count, customer_total, customer_count
-FROM per_customer
-WHERE customer_total > {{large_cash.threshold}}
-ORDER BY dt, customer_total DESC, subject_account_pid
+SELECT a.account_pid AS subject_account_pid, a.customer_pid AS subject_customer_pid, a.dt, a.direction,
+       a.account_amount, a.account_count, c.customer_total, c.customer_count
+FROM per_account a
+JOIN per_customer c ON c.customer_pid = a.customer_pid AND c.dt = a.dt AND c.direction = a.direction
+ORDER BY a.dt, c.customer_total DESC, subject_account_pid

@@ -76,3 +76,8 @@ def write(frames: dict[str, pd.DataFrame], data_dir: str | Path) -> Path:
         else:
             frame.to_parquet(target / "part-0.parquet", index=False)
     return root
+
+
+def curate_bank(bank, key: bytes) -> dict[str, pd.DataFrame]:
+    """Curated frames of a generated `aml.generate` Bank (its labels are left out: they only score)."""
+    return curate(bank.customers, bank.accounts, bank.transactions, key)
