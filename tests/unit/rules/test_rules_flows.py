@@ -1,0 +1,52 @@
+"""Flow rules: rapid movement, fan-in, fan-out."""
+from datetime import timedelta as td
+
+
+def test_rapid_movement_fires_on_pass_through(make_tx, run_rules):
+    flows = [make_tx(orig="X", benef="A", amount=10000), make_tx(orig="A", benef="Y", amount=8500, at=td(hours=30))]
+    [draft] = run_rules(flows, "A", rule_id="rapid_movement")
+    assert draft.details["ratio"] == 0.85
+
+
+def test_rapid_movement_quiet_on_near_misses(make_tx, run_rules):
+    small_out = [make_tx(orig="X", benef="A", amount=10000), make_tx(orig="A", benef="Y", amount=7999, at=td(hours=1))]
+    assert run_rules(small_out, "A", rule_id="rapid_movement") == []
+    small_in = [make_tx(orig="X", benef="A", amount=4999), make_tx(orig="A", benef="Y", amount=4999, at=td(hours=1))]
+    assert run_rules(small_in, "A", rule_id="rapid_movement") == []
+    out_before_in = [make_tx(orig="A", benef="Y", amount=9000), make_tx(orig="X", benef="A", amount=10000, at=td(hours=1))]
+    assert run_rules(out_before_in, "A", rule_id="rapid_movement") == []
+
+
+def test_rapid_movement_window_boundary_and_order(make_tx, run_rules):
+    inflow = make_tx(orig="X", benef="A", amount=10000)
+    at_length = make_tx(orig="A", benef="Y", amount=9000, at=td(hours=72))
+    beyond = make_tx(orig="A", benef="Y", amount=9000, at=td(hours=72, seconds=1))
+    assert len(run_rules([inflow, at_length], "A", rule_id="rapid_movement")) == 1
+    assert run_rules([inflow, beyond], "A", rule_id="rapid_movement") == []
+    early_out = make_tx(orig="A", benef="Y", amount=9000, at=td(hours=2))
+    assert len(run_rules([early_out, inflow], "A", rule_id="rapid_movement")) == 1  # inflow arrives late
+
+
+def _fan_in(make_tx, offsets, payers=None):
+    payers = payers or [f"P{i}" for i in range(len(offsets))]
+    return [make_tx(orig=p, benef="A", amount=500, at=o) for p, o in zip(payers, offsets, strict=True)]
+
+
+def test_fan_in_fires_at_five_distinct_payers_within_24h(make_tx, run_rules):
+    assert len(run_rules(_fan_in(make_tx, [td(hours=h) for h in (0, 3, 6, 9, 24)]), "A", rule_id="fan_in")) == 1
+    beyond = [td(hours=h) for h in (0, 3, 6, 9)] + [td(hours=24, seconds=1)]
+    assert run_rules(_fan_in(make_tx, beyond), "A", rule_id="fan_in") == []
+    same_payer = _fan_in(make_tx, [td(hours=h) for h in range(5)], payers=["P0", "P1", "P2", "P3", "P0"])
+    assert run_rules(same_payer, "A", rule_id="fan_in") == []
+    shuffled = _fan_in(make_tx, [td(hours=h) for h in (9, 0, 6, 3, 12)])
+    assert len(run_rules(shuffled, "A", rule_id="fan_in")) == 1
+
+
+def test_fan_out_fires_at_five_distinct_payees_within_8h(make_tx, run_rules):
+    def pays(offsets):
+        return [make_tx(orig="A", benef=f"R{i}", amount=500, at=o) for i, o in enumerate(offsets)]
+    assert len(run_rules(pays([td(hours=h) for h in (0, 2, 4, 6, 8)]), "A", rule_id="fan_out")) == 1
+    assert run_rules(pays([td(hours=h) for h in (0, 2, 4, 6)] + [td(hours=8, seconds=1)]), "A", rule_id="fan_out") == []
+    assert run_rules(pays([td(hours=h) for h in (8, 0, 2, 4, 6)]), "A", rule_id="fan_out") != []
+    incoming = [make_tx(orig=f"R{i}", benef="A", amount=500, at=td(hours=i)) for i in range(5)]
+    assert run_rules(incoming, "A", rule_id="fan_out") == []
