@@ -1,0 +1,106 @@
+"""Injected typologies: one module per family, one function per rule id of rule_parameters.json.
+
+Every injector reads its thresholds and windows from `aml_contract.rules.load()` (so a changed
+threshold changes the injection), makes each laundering instance satisfy its rule with a margin,
+and adds near-miss look-alikes that fail the rule by a clear margin. A typology the bank is too
+short for is skipped with a logged warning and recorded in `LabelBook.skipped`.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from aml.errors import AmlError
+from aml.generate.background import Background
+from aml.generate.config import BankConfig
+from aml.generate.labels import LabelBook
+from aml.generate.ledger import Ledger
+from aml.generate.parties import Directory
+from aml.generate.timebase import DAY, HOUR, Timebase
+from aml_contract.rules import RuleParameters
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    config: BankConfig
+    time: Timebase
+    rules: RuleParameters
+    rng: np.random.Generator
+    ledger: Ledger
+    directory: Directory
+    labels: LabelBook
+    background: Background
+    reserved: list[int]  # reserved individual customers, claimed in order
+    reserved_business: list[int]
+
+    def params(self, rule_id: str):
+        return self.rules.rule(rule_id)
+
+    def claim(self, n: int, at: int, business: bool = False) -> np.ndarray:
+        """n fresh accounts of reserved customers, onboarded a few days to weeks before `at`."""
+        pool = self.reserved_business if business else self.reserved
+        if len(pool) < n:
+            raise AmlError("not enough reserved customers for the injected scenarios",
+                           "raise --customers or lower --rate")
+        codes = np.array([pool.pop(0) for _ in range(n)], dtype=np.int64)
+        cust, d = self.directory.customers, self.directory
+        onboarded = at - self.rng.integers(5, 40, n) * DAY - self.rng.integers(0, DAY, n)
+        cust.onboarded_at[codes] = onboarded
+        cust.updated_at[codes] = onboarded
+        d.opened_at[codes] = onboarded + self.rng.integers(0, 3, n) * HOUR
+        d.updated_at[codes] = d.opened_at[codes]
+        return codes
+
+    def place(self, span: float) -> int | None:
+        """A start time (a morning) such that [start, start + span] fits in the bank's period."""
+        max_day = (self.time.end - span - 11 * HOUR - self.time.start) // DAY
+        if max_day < 0:
+            return None
+        return int(self.time.day(int(self.rng.integers(0, int(max_day) + 1))) + 9 * HOUR
+                   + self.rng.integers(0, 2 * HOUR))
+
+    def skip(self, typology: str, reason: str) -> None:
+        log.warning("typology %s not injected: %s", typology, reason)
+        self.labels.skipped[typology] = reason
+
+    def cents(self, values) -> np.ndarray:
+        """Amounts to the cent, never a whole unit (background-like, never a round amount)."""
+        out = np.round(np.asarray(values, dtype=np.float64), 2)
+        return np.where(np.isclose(out % 1, 0), out + 0.37, out)
+
+
+Injector = Callable[[Context, int, int], None]
+
+
+def injectors() -> dict[str, Injector]:
+    """rule id -> injector(ctx, laundering instances, near-miss instances)."""
+    from aml.generate.scenarios import behaviour, cash, flows, patterns
+
+    return {
+        "large_cash": cash.large_cash,
+        "structuring": cash.structuring,
+        "smurfing": cash.smurfing,
+        "rapid_movement": flows.rapid_movement,
+        "fan_in": flows.fan_in,
+        "fan_out": flows.fan_out,
+        "round_amounts": patterns.round_amounts,
+        "cycles": flows.cycles,
+        "dormant_reactivation": behaviour.dormant_reactivation,
+        "high_risk_jurisdiction": patterns.high_risk_jurisdiction,
+        "velocity_spike": behaviour.velocity_spike,
+    }
+
+
+def reserved_needs(rules: RuleParameters, instances: int, near: int) -> tuple[int, int]:
+    """(individual, business) customers to reserve: one account per instance, a cycle's hops each,
+    and one untouched dormant account per near-miss."""
+    cycles = rules.rule("cycles")
+    hop_counts = cycles["max_hops"] - cycles["min_hops"] + 1
+    cycle_accounts = max(instances, hop_counts) * cycles["max_hops"]
+    single = len(rules.rules) - 2  # all but cycles and velocity (background subjects)
+    return instances * (single + 1) + cycle_accounts + near * (single + 4), near + 1
