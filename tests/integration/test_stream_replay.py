@@ -1,0 +1,40 @@
+"""`aml stream replay` against the moto server: alerts on stdout, poison in the DLQ, no duplicates."""
+import json
+
+import pytest
+
+from aml import cli
+from aml.local import aws, resources
+
+pytestmark = pytest.mark.integration
+
+
+def _row(tid, day, amount):
+    return {"transaction_id": tid, "booked_at": f"2025-03-0{day}T10:00:00Z", "originator_account_id": "CASH",
+            "beneficiary_account_id": "ACC-9", "amount": amount, "currency": "USD", "amount_base": amount,
+            "transaction_type": "cash_deposit", "channel": "branch", "status": "booked"}
+
+
+def test_replay_prints_alerts_dead_letters_poison_and_is_idempotent(local_services, unique_name, tmp_path, capsys):
+    env = unique_name("t")
+    jsonl = tmp_path / "structuring.jsonl"
+    envelope = {"data": _row("st-2", 2, "9500.00"),
+                "metadata": {"operation": "insert", "schema-name": "core", "table-name": "transactions"}}
+    jsonl.write_text("\n".join([json.dumps(_row("st-1", 1, 9000)), json.dumps(envelope), "{not json"]) + "\n")
+
+    assert cli.main(["stream", "replay", str(jsonl), "--env", env]) == 0
+    alerts = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(a["rule_id"], a["transaction_ids"]) for a in alerts] == [("structuring", ["st-1", "st-2"])]
+    assert alerts[0]["subject_account_pid"] != "ACC-9" and len(alerts[0]["subject_account_pid"]) == 64
+
+    res = resources.ensure(env)
+    messages = aws.client("sqs").receive_message(QueueUrl=res.dlq_url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["reason"].split(":")[0] for m in messages] == ["not JSON"]
+
+    assert cli.main(["stream", "replay", str(jsonl), "--env", env]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_replay_of_a_missing_file_is_a_clear_error(local_services, tmp_path, capsys):
+    assert cli.main(["stream", "replay", str(tmp_path / "absent.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err
