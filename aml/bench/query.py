@@ -12,21 +12,13 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from aml.query import catalog, curate
+from aml.query import catalog, curate, scoring
 from aml.query.cli import execute
-from aml_contract import pseudonym, rules
+from aml_contract import pseudonym
 
 CUSTOMERS, DAYS, SEED = 500, 60, 42
 MAX_RATIO = 0.05
 BENCH_KEY = pseudonym.normalise_key("bench-pseudonymisation-key-0123456789")
-
-
-def lookback_days() -> dict[str, int]:
-    """Days before start_date a query reads to prove a history, from the rule parameters."""
-    params = rules.load()
-    velocity = params.rule("velocity_spike")
-    return {"dormant_reactivation": params.rule("dormant_reactivation")["dormant_days"],
-            "velocity_spike": velocity["baseline_days"] + velocity["window_days"]}
 
 
 def run() -> dict:
@@ -34,13 +26,14 @@ def run() -> dict:
 
     config = BankConfig(customers=CUSTOMERS, days=DAYS, seed=SEED)
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = curate.write(curate.curate_bank(generate(config), BENCH_KEY), Path(tmp))
+        bank = generate(config)
+        data_dir = curate.write(curate.curate_bank(bank, BENCH_KEY), Path(tmp))
         first = config.start_date
         last = first + timedelta(days=DAYS - 1)
         day = last.isoformat()  # the latest day: the look-back queries read their full history
         every = {"start_date": first.isoformat(), "end_date": last.isoformat()}
         single = {"start_date": day, "end_date": day}
-        figures, lookbacks = {}, lookback_days()
+        figures = {}
         for name in catalog.queries():
             if name == "customer_risk_summary":
                 figures[name] = {"skipped": "reads the alerts table, which the rules engine writes"}
@@ -48,10 +41,14 @@ def run() -> dict:
             full = execute(name, every, data_dir=data_dir)
             one = execute(name, single, data_dir=data_dir)
             ratio = one.bytes_scanned / full.bytes_scanned if full.bytes_scanned else 0.0
-            bound = MAX_RATIO if name not in lookbacks else (min(lookbacks[name], DAYS - 1) + 1) / DAYS + MAX_RATIO
+            lookback = scoring.lookback_days(name)
+            bound = MAX_RATIO + (min(lookback, DAYS - 1) + 1) / DAYS if lookback else MAX_RATIO
             figures[name] = {"bytes_all_days": full.bytes_scanned, "bytes_one_day": one.bytes_scanned,
                              "files_all_days": full.files_scanned, "files_one_day": one.files_scanned,
                              "ratio": round(ratio, 4), "bound": round(bound, 4), "within_bound": ratio <= bound,
                              "rows_all_days": full.rows, "seconds_all_days": round(full.elapsed_seconds, 2)}
-    return {"customers": CUSTOMERS, "days": DAYS, "one_day": day, "queries": figures,
+        scores = scoring.score_all(bank.labels, BENCH_KEY, data_dir, first, last)
+    print(scoring.table(scores))
+    return {"scores": [s.as_dict() for s in scores],
+            "customers": CUSTOMERS, "days": DAYS, "one_day": day, "queries": figures,
             "all_within_bound": all(f.get("within_bound", True) for f in figures.values())}

@@ -1,0 +1,101 @@
+"""Scores the scenario queries against a generated bank's labels: recall of injected instances,
+precision of flagged accounts, and whether near-miss look-alikes stay unflagged.
+
+Labels are read here only, after the queries ran: detection never sees them.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from aml.query import catalog
+from aml.query.cli import execute
+from aml_contract import rules
+from aml_contract.pseudonym import pseudonymise
+
+
+@dataclass(frozen=True)
+class Score:
+    scenario: str
+    window: str
+    instances: int  # injected laundering instances inside the window
+    detected: int  # of which at least one subject account was flagged
+    near_misses: int
+    near_misses_flagged: int
+    flagged_accounts: int
+    true_accounts: int  # flagged accounts that are subjects of any injected laundering instance
+    rows: int
+
+    @property
+    def recall(self) -> float | None:
+        return self.detected / self.instances if self.instances else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.true_accounts / self.flagged_accounts if self.flagged_accounts else None
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "recall": self.recall, "precision": self.precision}
+
+
+def lookback_days(name: str) -> int:
+    """Days of history a scenario reads before start_date (its window starts that much later)."""
+    params = rules.load()
+    if name == "dormant_reactivation":
+        return params.rule(name)["dormant_days"]
+    if name == "velocity_spike":
+        return params.rule(name)["baseline_days"] + params.rule(name)["window_days"]
+    return 0
+
+
+def _day(value) -> date:
+    return pd.Timestamp(value).tz_localize(None).date() if pd.Timestamp(value).tzinfo else pd.Timestamp(value).date()
+
+
+def score(name: str, labels: pd.DataFrame, key: bytes, data_dir: str | Path, first: date, last: date) -> Score | None:
+    """Run scenario `name` over [first + look-back, last] and score it; None if the data is too short."""
+    start = first + timedelta(days=lookback_days(name))
+    if start > last:
+        return None
+    result = execute(name, {"start_date": start.isoformat(), "end_date": last.isoformat()}, data_dir=data_dir)
+    flagged = set(result.frame["subject_account_pid"].dropna())
+
+    def subjects(row) -> set[str]:
+        return {pseudonymise(a, key) for a in row.subject_account_ids}
+
+    inside = labels[labels["window_start"].map(_day) >= start]
+    laundering = labels[labels["kind"] == "laundering"]
+    all_subjects = set().union(*(subjects(r) for r in laundering.itertuples())) if len(laundering) else set()
+    mine = inside[inside["typology"] == name]
+    injected = [subjects(r) for r in mine[mine["kind"] == "laundering"].itertuples()]
+    look_alikes = [subjects(r) - all_subjects for r in mine[mine["kind"] == "near_miss"].itertuples()]
+    return Score(name, f"{start}..{last}", len(injected), sum(bool(s & flagged) for s in injected),
+                 len(look_alikes), sum(bool(s & flagged) for s in look_alikes), len(flagged),
+                 len(flagged & all_subjects), result.rows)
+
+
+def score_all(labels: pd.DataFrame, key: bytes, data_dir: str | Path, first: date, last: date) -> list[Score]:
+    """Every scenario with injected instances in the labels (the generator's typologies are rule ids)."""
+    typologies = set(labels["typology"])
+    out = []
+    for name in catalog.queries():
+        if name in typologies:
+            result = score(name, labels, key, data_dir, first, last)
+            if result is not None:
+                out.append(result)
+    return out
+
+
+def table(scores: list[Score]) -> str:
+    """Markdown table for the README."""
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.0%}"
+
+    lines = ["| scenario | recall | precision | near-misses flagged | rows flagged |", "|---|---|---|---|---|"]
+    for s in scores:
+        lines.append(f"| {s.scenario} | {pct(s.recall)} ({s.detected}/{s.instances}) | {pct(s.precision)} "
+                     f"({s.true_accounts}/{s.flagged_accounts}) | {s.near_misses_flagged}/{s.near_misses} | {s.rows} |")
+    return "\n".join(lines)
