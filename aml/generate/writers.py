@@ -52,6 +52,11 @@ def write_parquet(bank: Bank, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise AmlError(f"--out {out} exists and is not a directory", "choose a directory path")
+    for name in FILES:  # checked up front: replacing the files must not stop half way
+        target = out / f"{name}.parquet"
+        if target.exists() and not target.is_file():
+            raise AmlError(f"cannot write to {out}: {target} exists and is not a file", "remove it or choose "
+                           "another directory")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

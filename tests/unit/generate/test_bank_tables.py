@@ -124,3 +124,16 @@ def test_bad_config_is_a_clear_error(kwargs):
 def test_a_rate_too_high_for_the_bank_is_a_clear_error():
     with pytest.raises(AmlError, match="--rate"):
         generate(BankConfig(customers=60, days=30, seed=1, rate=100))
+
+
+def test_a_failed_write_leaves_nothing_behind(bank, tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a directory")
+    with pytest.raises(AmlError, match="not a directory"):
+        write_parquet(bank, blocker)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "transactions.parquet").mkdir()  # a file cannot replace a directory
+    with pytest.raises(AmlError, match="cannot write"):
+        write_parquet(bank, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "taken"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["transactions.parquet"]
