@@ -6,14 +6,13 @@ Labels are read here only, after the queries ran: detection never sees them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from aml.query import catalog
 from aml.query.cli import execute
-from aml_contract import rules
 from aml_contract.pseudonym import pseudonymise
 
 
@@ -41,25 +40,13 @@ class Score:
         return {**asdict(self), "recall": self.recall, "precision": self.precision}
 
 
-def lookback_days(name: str) -> int:
-    """Days of history a scenario reads before start_date (its window starts that much later)."""
-    params = rules.load()
-    if name == "dormant_reactivation":
-        return params.rule(name)["dormant_days"]
-    if name == "velocity_spike":
-        return params.rule(name)["baseline_days"] + params.rule(name)["window_days"]
-    return 0
-
-
 def _day(value) -> date:
     return pd.Timestamp(value).tz_localize(None).date() if pd.Timestamp(value).tzinfo else pd.Timestamp(value).date()
 
 
-def score(name: str, labels: pd.DataFrame, key: bytes, data_dir: str | Path, first: date, last: date) -> Score | None:
-    """Run scenario `name` over [first + look-back, last] and score it; None if the data is too short."""
-    start = first + timedelta(days=lookback_days(name))
-    if start > last:
-        return None
+def score(name: str, labels: pd.DataFrame, key: bytes, data_dir: str | Path, first: date, last: date) -> Score:
+    """Run scenario `name` over [first, last] and score it against the labels starting in it."""
+    start = first
     result = execute(name, {"start_date": start.isoformat(), "end_date": last.isoformat()}, data_dir=data_dir)
     flagged = set(result.frame["subject_account_pid"].dropna())
 
@@ -83,9 +70,7 @@ def score_all(labels: pd.DataFrame, key: bytes, data_dir: str | Path, first: dat
     out = []
     for name in catalog.queries():
         if name in typologies:
-            result = score(name, labels, key, data_dir, first, last)
-            if result is not None:
-                out.append(result)
+            out.append(score(name, labels, key, data_dir, first, last))
     return out
 
 

@@ -138,8 +138,12 @@ def build() -> BankBuilder:
     b.tx("CYY1", n, 9_000.0, 72.0)  # returns far less than was sent
 
     d = b.inject("dormant_reactivation", b.own("DR1"))
+    b.tx(d, "M1", 42.5, 5.0, "card")  # last seen 95.5 days before it wakes up
     b.tx("DRX", d, 25_000.0, 100.5)
-    n = b.near_miss("dormant_reactivation", b.own("DR2", opened_day=60))  # new, not dormant
+    n = b.near_miss("dormant_reactivation", b.own("DR2"))
+    b.tx(n, "M1", 42.5, 40.0, "card")  # silent for 60 days only
+    b.tx("DRX", n, 25_000.0, 100.5)
+    n = b.near_miss("dormant_reactivation", b.own("DR3"))  # no history in the data: nothing proves dormancy
     b.tx("DRX", n, 25_000.0, 100.5)
 
     v = b.inject("velocity_spike", active(b.own("VS1")))

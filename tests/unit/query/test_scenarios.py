@@ -11,8 +11,7 @@ from aml.query.cli import execute
 
 FULL = {"start_date": START.date().isoformat(), "end_date": (START + timedelta(days=DAYS - 1)).date().isoformat()}
 # Lookback scenarios need their history inside the data: start after it.
-WINDOWS = {"dormant_reactivation": {**FULL, "start_date": (START + timedelta(days=95)).date().isoformat()},
-           "velocity_spike": {**FULL, "start_date": (START + timedelta(days=30)).date().isoformat()}}
+WINDOWS = {"velocity_spike": {**FULL, "start_date": (START + timedelta(days=30)).date().isoformat()}}
 SCENARIOS = ["structuring", "large_cash", "smurfing", "fan_in", "fan_out", "rapid_movement", "round_amounts",
              "cycles", "dormant_reactivation", "velocity_spike", "high_risk_jurisdiction", "pep_high_risk_activity",
              "high_value_transactions"]
