@@ -18,22 +18,25 @@ from aml.replicate import Replicator, source
 
 pytestmark = pytest.mark.integration
 
-TRANSACTIONS = 60  # each: two inserts and one update of an earlier row
-
-
-def _write(url: str, first: int, last: int) -> list[tuple[str, str]]:
-    """Commit transactions first..last-1; returns the (transaction_id, Op) changes made."""
-    changes = []
+def _write(url: str, first: int, stop: threading.Event | None = None, last: int | None = None,
+           changes: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """Commit transactions from `first` until `last` or until `stop` is set; each is two inserts
+    and an update of an earlier row. Appends the (transaction_id, Op) changes made to `changes`."""
+    changes = [] if changes is None else changes
     with psycopg.connect(url, autocommit=True) as conn:
-        for n in range(first, last):
+        n = first
+        while (last is None or n < last) and not (stop and stop.is_set()):
             with conn.transaction():
+                made = []
                 for tid in (f"t{n}a", f"t{n}b"):
                     conn.execute("INSERT INTO core.transactions (transaction_id, booked_at, originator_account_id, "
                                  "amount) VALUES (%s, now(), %s, 10.00)", (tid, f"A{n % 7}"))
-                    changes.append((tid, "I"))
+                    made.append((tid, "I"))
                 target = f"t{max(n - 1, 0)}a"
                 conn.execute("UPDATE core.transactions SET amount = amount + 1 WHERE transaction_id = %s", (target,))
-                changes.append((target, "U"))
+                made.append((target, "U"))
+            changes.extend(made)
+            n += 1
             time.sleep(0.05)
     return changes
 
@@ -65,20 +68,24 @@ def test_kill_mid_stream_and_restart_loses_nothing(source_db, resources, slot_na
     proc = subprocess.Popen(_cdc_command(source_db, slot_name, resources.env_name), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     expected: list[tuple[str, str]] = []
-    writer = threading.Thread(target=lambda: expected.extend(_write(source_db, 0, TRANSACTIONS)))
+    stop = threading.Event()
+    writer = threading.Thread(target=_write, args=(source_db, 0, stop), kwargs={"changes": expected})
     writer.start()
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not _cdc_rows(resources.raw_bucket):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "the replicator wrote no CDC file"
             time.sleep(0.1)
-        killed_while_writing = writer.is_alive()
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
+        at_kill = len(expected)
+        while writer.is_alive() and len(expected) < at_kill + 30:  # changes keep flowing after the kill
+            time.sleep(0.05)
+        stop.set()
         writer.join()
-    assert killed_while_writing and 0 < len(_cdc_rows(resources.raw_bucket)) < len(expected)
+    assert 0 < len(_cdc_rows(resources.raw_bucket)) <= at_kill < len(expected)
 
     _wait_for_sessions_gone(source_db)
     restart = subprocess.run(_cdc_command(source_db, slot_name, resources.env_name, "--until-idle"),
@@ -102,7 +109,7 @@ def test_crash_between_write_and_advance_rewrites_the_same_keys(source_db, resou
     batch size, overwrites those keys instead of adding files holding the same changes."""
     rep = Replicator(source_db, resources, slot_name=slot_name, batch_changes=4)
     rep.full_load()
-    expected = _write(source_db, 0, 6)
+    expected = _write(source_db, 0, last=6)
 
     def crash(self, lsn):
         raise RuntimeError("killed before advancing the slot")
