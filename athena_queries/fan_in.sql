@@ -14,6 +14,7 @@ WITH credits AS (
       AND status = 'booked'
       AND beneficiary_customer_pid IS NOT NULL
       AND originator_account_pid <> beneficiary_account_pid
+      AND transaction_type <> 'card'  -- shop purchases are not payments to parties
 ),
 windows AS (
     SELECT a.account_pid, a.customer_pid, a.booked_at AS window_start,
