@@ -82,23 +82,27 @@ def _cap_per_day(account: np.ndarray, ts: np.ndarray, priority: np.ndarray, cap:
 
 
 class _Rows:
-    """Candidate rows of one direction, gathered before the per-day cap is applied."""
+    """Candidate rows, gathered before the per-day caps are applied to both sides at once."""
 
     def __init__(self) -> None:
         self.parts: list[tuple] = []
 
-    def add(self, account, ts, orig, bene, usd, ttype, channel, memo, priority, exact=False):
+    def add(self, ts, orig, bene, usd, ttype, channel, memo, priority, exact=False):
         n = len(ts)
-        self.parts.append((np.asarray(account), np.asarray(ts), np.broadcast_to(orig, (n,)),
-                           np.broadcast_to(bene, (n,)), usd, np.broadcast_to(np.asarray(ttype, dtype=object), (n,)),
+        self.parts.append((np.asarray(ts), np.broadcast_to(orig, (n,)), np.broadcast_to(bene, (n,)), usd,
+                           np.broadcast_to(np.asarray(ttype, dtype=object), (n,)),
                            np.broadcast_to(np.asarray(channel, dtype=object), (n,)),
                            np.broadcast_to(np.asarray(memo, dtype=object), (n,)), np.full(n, priority),
                            np.full(n, exact)))
 
-    def book(self, ledger: Ledger, cap: int | None, rng) -> int:
-        cols = [np.concatenate(c) for c in zip(*self.parts, strict=True)]
-        account, ts, orig, bene, usd, ttype, channel, memo, priority, exact = cols
-        keep = _cap_per_day(account, ts, priority, cap) if cap else np.ones(len(ts), bool)
+    def book(self, ledger: Ledger, directory: Directory, rng) -> int:
+        ts, orig, bene, usd, ttype, channel, memo, priority, exact = (np.concatenate(c) for c in zip(*self.parts,
+                                                                                                    strict=True))
+        # each of our accounts: at most MAX_OUT_PER_DAY payments out and MAX_IN_PER_DAY in;
+        # external parties get a unique placeholder so they are never capped
+        placeholder = -1 - np.arange(len(ts))
+        keep = _cap_per_day(np.where(orig < directory.n_internal, orig, placeholder), ts, priority, MAX_OUT_PER_DAY)
+        keep &= _cap_per_day(np.where(bene < directory.n_internal, bene, placeholder), ts, priority, MAX_IN_PER_DAY)
         reversible = np.isin(ttype, ("card", "ach", "internal")) & (priority > 0)
         reversed_mask = reversible & (rng.random(len(ts)) < REVERSED_SHARE)
         for flag in (True, False):
@@ -116,7 +120,7 @@ def generate_background(directory: Directory, time: Timebase, reserved: np.ndarr
     businesses = primary[cust.is_business[primary]]
     individuals = primary[~cust.is_business[primary]]
     abroad = tuple(c for c in directory.low_risk if c != HOME_COUNTRY)
-    out, inc = _Rows(), _Rows()
+    rows = _Rows()
     salary_day = np.zeros(directory.n_internal, dtype=np.int64)
 
     # -- salaries: employers that bank with us take two payees a day over days 1-6 ----------
@@ -141,7 +145,7 @@ def generate_background(directory: Directory, time: Timebase, reserved: np.ndarr
     salary = _lognormal(rng, 3000, 0.3, len(salaried), *SALARY_RANGE)
     salary_day[salaried] = pay_day
     i, ts = _monthly(time, pay_day, pay_second)
-    inc.add(salaried[i], ts, employer[i], salaried[i], salary[i],
+    rows.add(ts, employer[i], salaried[i], salary[i],
             np.where(employer[i] < directory.n_internal, "internal", "ach"), "online", "Salary", 0)
     payroll = np.bincount(employer[:n_internal_paid], weights=salary[:n_internal_paid],
                           minlength=directory.n_internal)
@@ -157,7 +161,7 @@ def generate_background(directory: Directory, time: Timebase, reserved: np.ndarr
                      + rng.integers(0, 3 * HOUR, len(slot)))
     b = biz_rep[i]
     amount = revenue[b] / n_payments[b] * rng.uniform(0.9, 1.1, len(b))
-    inc.add(businesses[b], ts, clients[b, rng.integers(0, 4, len(b))], businesses[b], amount, "wire", "online",
+    rows.add(ts, clients[b, rng.integers(0, 4, len(b))], businesses[b], amount, "wire", "online",
             "Invoice payment", 0)
     suppliers_of = directory.new_companies(3 * len(businesses)).reshape(len(businesses), 3)
     buyers = np.flatnonzero(payroll[businesses] == 0)
@@ -168,7 +172,7 @@ def generate_background(directory: Directory, time: Timebase, reserved: np.ndarr
                      + rng.integers(0, 3 * HOUR, len(slot)))
     b = biz_rep[i]
     amount = 0.7 * revenue[b] / 12 * rng.uniform(0.85, 1.15, len(b))
-    out.add(businesses[b], ts, businesses[b], suppliers_of[b, rng.integers(0, 3, len(b))], amount, "ach",
+    rows.add(ts, businesses[b], suppliers_of[b, rng.integers(0, 3, len(b))], amount, "ach",
             "online", "Supplier payment", 0)
 
     # -- individuals: bills, savings, card spend, transfers, cash ------------------------------
@@ -179,14 +183,14 @@ def generate_background(directory: Directory, time: Timebase, reserved: np.ndarr
     bill_amount = _lognormal(rng, 110, 0.5, 2 * n_ind, 25, 600).reshape(n_ind, 2)
     for k in range(2):
         i, ts = _monthly(time, bill_day[:, k], _daytime(rng, n_ind))
-        out.add(individuals[i], ts, individuals[i], bill_to[i, k], bill_amount[i, k], "ach", "online",
+        rows.add(ts, individuals[i], bill_to[i, k], bill_amount[i, k], "ach", "online",
                 "Utility bill", 0)
     savings = np.flatnonzero(directory.account_type == "savings")
     owner = directory.account_customer[savings]
     keep = np.isin(owner, individuals)
     savings, owner = savings[keep], owner[keep]
     i, ts = _monthly(time, rng.integers(2, 28, len(savings)), _daytime(rng, len(savings)))
-    out.add(owner[i], ts, owner[i], savings[i], _lognormal(rng, 200, 0.5, len(savings), 20, 900)[i], "internal",
+    rows.add(ts, owner[i], savings[i], _lognormal(rng, 200, 0.5, len(savings), 20, 900)[i], "internal",
             "mobile", "Savings", 0)
 
     contacts = individuals[rng.integers(0, n_ind, (n_ind, 3))]
@@ -203,26 +207,26 @@ def generate_background(directory: Directory, time: Timebase, reserved: np.ndarr
     kind = rng.choice(7, len(who), p=(0.35, 0.22, 0.15, 0.03, 0.12, 0.05, 0.08))
     acct = individuals[who]
     m = kind == 0
-    out.add(acct[m], ts[m], acct[m], merchants[rng.integers(0, len(merchants), m.sum())],
+    rows.add(ts[m], acct[m], merchants[rng.integers(0, len(merchants), m.sum())],
             _lognormal(rng, 42, 0.9, m.sum(), 1.5, 900), "card", "pos", "Card purchase", 1)
     m = kind == 1
-    out.add(acct[m], ts[m], acct[m], online_merchants[rng.integers(0, len(online_merchants), m.sum())],
+    rows.add(ts[m], acct[m], online_merchants[rng.integers(0, len(online_merchants), m.sum())],
             _lognormal(rng, 55, 0.9, m.sum(), 1.5, 900), "card", "online", "Online purchase", 1)
     m = (kind == 2) | (kind == 6)
     pick = contacts[who[m], rng.integers(0, 3, m.sum())]
     internal = pick < directory.n_internal
-    out.add(acct[m], ts[m], acct[m], pick, _lognormal(rng, 160, 0.8, m.sum(), 10, 950),
+    rows.add(ts[m], acct[m], pick, _lognormal(rng, 160, 0.8, m.sum(), 10, 950),
             np.where(internal, "internal", "ach"), np.where(rng.random(m.sum()) < 0.5, "mobile", "online"),
             "Transfer", 1)
     m = kind == 3
-    out.add(acct[m], ts[m], acct[m], abroad_contact[who[m]], _lognormal(rng, 400, 0.6, m.sum(), 50, 2900),
+    rows.add(ts[m], acct[m], abroad_contact[who[m]], _lognormal(rng, 400, 0.6, m.sum(), 50, 2900),
             "wire", "online", "International transfer", 1)
     m = kind == 4
     rate_usd = fx.RATE_BY_CODE[directory.currency[acct[m]]]
-    out.add(acct[m], ts[m], acct[m], directory.cash, 20 * rng.integers(1, 41, m.sum()) * rate_usd,
+    rows.add(ts[m], acct[m], directory.cash, 20 * rng.integers(1, 41, m.sum()) * rate_usd,
             "cash_withdrawal", "atm", "ATM withdrawal", 1, exact=True)
     m = kind == 5
-    out.add(acct[m], ts[m], acct[m], contacts[who[m], 2], _lognormal(rng, 250, 0.6, m.sum(), 20, 1900),
+    rows.add(ts[m], acct[m], contacts[who[m], 2], _lognormal(rng, 250, 0.6, m.sum(), 20, 1900),
             "check", "branch", "Check", 1)
 
     count = rng.poisson((0.12 * rate_out + 0.03) * time.days)
@@ -232,11 +236,10 @@ def generate_background(directory: Directory, time: Timebase, reserved: np.ndarr
     cash = rng.random(len(who)) < 0.4
     m = ~cash
     sender = contacts[who[m], rng.integers(0, 3, m.sum())]
-    inc.add(acct[m], ts[m], sender, acct[m], _lognormal(rng, 160, 0.8, m.sum(), 10, 950),
+    rows.add(ts[m], sender, acct[m], _lognormal(rng, 160, 0.8, m.sum(), 10, 950),
             np.where(sender < directory.n_internal, "internal", "ach"), "online", "Transfer", 1)
     m = cash
-    inc.add(acct[m], ts[m], directory.cash, acct[m], _lognormal(rng, 300, 0.8, m.sum(), 20, 2500),
+    rows.add(ts[m], directory.cash, acct[m], _lognormal(rng, 300, 0.8, m.sum(), 20, 2500),
             "cash_deposit", np.where(rng.random(m.sum()) < 0.6, "branch", "atm"), "Cash deposit", 1)
 
-    rows = out.book(ledger, MAX_OUT_PER_DAY, rng) + inc.book(ledger, MAX_IN_PER_DAY, rng)
-    return Background(individuals=individuals, salary_day=salary_day, rows=rows)
+    return Background(individuals=individuals, salary_day=salary_day, rows=rows.book(ledger, directory, rng))
