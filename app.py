@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""The AML platform's CDK app: one stack per concern, wired top to bottom like the data flow,
+from one typed settings object (cdk.json context `aml`), checked by five cdk-nag packs."""
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from stacks import nag_suppressions
+from stacks.analytics import AnalyticsStack
+from stacks.data_lake import DataLakeStack
+from stacks.database import DatabaseStack
+from stacks.etl import EtlStack
+from stacks.monitoring import MonitoringStack
+from stacks.network import NetworkStack
+from stacks.replication import ReplicationStack
+from stacks.settings import Settings
+from stacks.streaming import StreamingStack
+
+
+def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:
+    env = cdk.Environment(account=settings.account, region=settings.region)
+
+    def name(concern: str) -> str:
+        return f"aml-{settings.env_name}-{concern}"  # discover() finds stacks by this prefix
+
+    common = {"settings": settings, "env": env}
+    network = NetworkStack(app, name("network"), **common)
+    lake = DataLakeStack(app, name("data-lake"), **common)
+    database = DatabaseStack(app, name("database"), network=network, **common)
+    etl = EtlStack(app, name("etl"), lake=lake, **common)
+    streaming = StreamingStack(app, name("streaming"), network=network, lake=lake, etl=etl, **common)
+    replication = ReplicationStack(app, name("replication"), network=network, lake=lake, database=database,
+                                   streaming=streaming, **common)
+    analytics = AnalyticsStack(app, name("analytics"), lake=lake, etl=etl, **common)
+    monitoring = MonitoringStack(app, name("monitoring"), streaming=streaming, etl=etl,
+                                 replication=replication, **common)
+    stacks = {"network": network, "data-lake": lake, "database": database, "etl": etl, "streaming": streaming,
+              "replication": replication, "analytics": analytics, "monitoring": monitoring}
+    for concern, stack in stacks.items():
+        cdk.Tags.of(stack).add("project", "aml")
+        cdk.Tags.of(stack).add("environment", settings.env_name)
+        cdk.Tags.of(stack).add("concern", concern)
+    return stacks
+
+
+def main() -> cdk.App:
+    app = cdk.App()
+    settings = Settings.from_node(app.node)
+    build(app, settings)
+    nag_suppressions.register(app)
+    app.synth()
+    return app
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Code assets built at synth time without Docker: the rules Lambda bundle (copied locally) and
+the Glue job's extra Python files (a deterministic zip of the transforms plus the contract)."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_PACKAGES = ("lambdas", "aml_contract")
+GLUE_PACKAGES = (("glue_jobs", "curation"), ("aml_contract",))
+GLUE_ENTRY_SCRIPT = REPO_ROOT / "glue_jobs" / "curate_transactions.py"
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "tests")
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same sources, same asset hash
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"asset source {path} is missing (it belongs to another part of the project)")
+    return path
+
+
+@jsii.implements(ILocalBundling)
+class _CopyPackages:
+    """Copies the handler package and the contract into the asset folder (pure Python: the
+    Powertools dependency comes from the AWS-managed layer, boto3 from the runtime)."""
+
+    def try_bundle(self, output_dir: str, *, image, **_kwargs) -> bool:
+        for package in LAMBDA_PACKAGES:
+            shutil.copytree(require(REPO_ROOT / package), Path(output_dir) / package, ignore=_IGNORE,
+                            dirs_exist_ok=True)
+        return True
+
+
+def rules_lambda_code() -> lambda_.Code:
+    require(REPO_ROOT / "lambdas" / "realtime_rules" / "handler.py")
+    # The hash is taken from the bundled output, so a change in aml_contract redeploys the Lambda.
+    # The Docker image is never pulled: local bundling always succeeds.
+    return lambda_.Code.from_asset(
+        str(REPO_ROOT / "lambdas"), asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.11"),
+                                 local=_CopyPackages()))
+
+
+def glue_extra_python_zip() -> Path:
+    """curation/ and aml_contract/ as importable top-level packages in one zip."""
+    out = Path(tempfile.mkdtemp(prefix="aml-glue-")) / "aml_glue_libs.zip"
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for parts in GLUE_PACKAGES:
+            root = require(REPO_ROOT.joinpath(*parts))
+            for file in sorted(p for p in root.rglob("*") if p.is_file()):
+                rel = file.relative_to(root.parent)
+                if "__pycache__" in rel.parts or file.suffix == ".pyc" or "tests" in rel.parts:
+                    continue
+                info = zipfile.ZipInfo(str(rel), date_time=_ZIP_EPOCH)
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, file.read_bytes())
+    return out

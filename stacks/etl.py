@@ -1,0 +1,156 @@
+"""ETL: the curated Glue Data Catalog (database + one table per curated contract table, partition
+projection on `dt`) and the Glue 5.1 PySpark curation job with its security configuration,
+schedule and a role scoped to exact buckets, prefixes, tables and the pseudonymisation secret."""
+from __future__ import annotations
+
+from aws_cdk import Aws, CfnOutput, Duration, Stack
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from aml_contract import schema
+from aml_contract.names import resource_name
+from stacks import assets
+from stacks.constructs import DataKey, EncryptedLogGroup, grant_secret_read
+from stacks.data_lake import DataLakeStack
+from stacks.settings import Settings
+
+JOB_WRITES = ("transactions", "accounts", "customers")  # curated tables the job owns (alerts: Firehose)
+
+
+class CuratedCatalog(Construct):
+    """The Glue database and tables of the curated zone, from aml_contract.schema.CURATED_TABLES."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, curated: s3.IBucket) -> None:
+        super().__init__(scope, id)
+        self.database = glue.Database(self, "Database", database_name=settings.curated_database,
+                                      description="AML curated zone: pseudonymised, partitioned Parquet")
+        self.tables: dict[str, glue.S3Table] = {}
+        for name, columns in schema.CURATED_TABLES.items():
+            partitioned = name in schema.PARTITIONED_TABLES
+            projection = {schema.PARTITION_COLUMN: glue.PartitionProjectionConfiguration.date(
+                min=settings.etl.projection_start_date, max="NOW", format="yyyy-MM-dd",
+                step=glue.DateProjectionStep(interval=1, interval_unit=glue.DateIntervalUnit.DAYS))}
+            self.tables[name] = glue.S3Table(
+                self, name.title(), database=self.database, table_name=name,
+                storage=glue.S3TableStorage.from_bucket(curated), s3_prefix=f"{name}/",
+                data_format=glue.DataFormat.PARQUET,
+                columns=[glue.Column(name=c, type=glue_type(t)) for c, t in columns],
+                partition_keys=[glue.Column(name=schema.PARTITION_COLUMN, type=glue.Schema.STRING)]
+                if partitioned else None,
+                # Projection computes partitions from the path: no crawler, no MSCK REPAIR, no
+                # partition writes from the job or Firehose.
+                partition_projection=projection if partitioned else None,
+                parameters={"parquet.compression": "SNAPPY"},
+                description=f"Curated {name} (contract: aml_contract.schema.CURATED_TABLES)",
+            )
+
+    def table_arn(self, name: str) -> str:
+        return self.tables[name].table_arn
+
+
+_GLUE_SCHEMA = {
+    schema.STRING: glue.Schema.STRING, schema.DATE: glue.Schema.DATE, schema.TIMESTAMP: glue.Schema.TIMESTAMP,
+    schema.BOOLEAN: glue.Schema.BOOLEAN, schema.INT: glue.Schema.INTEGER,
+    schema.DECIMAL: glue.Schema.decimal(schema.DECIMAL_PRECISION, schema.DECIMAL_SCALE),
+    "array<string>": glue.Schema.array(glue.Schema.STRING),
+}
+
+
+def glue_type(logical: str) -> glue.Type:
+    """The L2 type of a logical type; its text equals aml_contract.schema.glue_type (tested)."""
+    return _GLUE_SCHEMA[logical]
+
+
+class EtlStack(Stack):
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, lake: DataLakeStack, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.add_stack_dependency(lake)
+        self.raw, self.curated = lake.bucket(self, "raw"), lake.bucket(self, "curated")
+        self.catalog = CuratedCatalog(self, "Catalog", settings=settings, curated=self.curated)
+        # Logs and bookmarks get their own key: the CloudWatch Logs service must be able to use it.
+        self.key = DataKey(self, "EtlKey", settings=settings, purpose="etl",
+                           service_principals=("logs.{region}.amazonaws.com",))
+        job_name = resource_name(settings.env_name, "curate-transactions")
+        security = glue.SecurityConfiguration(
+            self, "SecurityConfiguration",
+            security_configuration_name=resource_name(settings.env_name, "etl"),
+            s3_encryption=glue.S3Encryption.kms(lake.key),
+            cloud_watch_encryption=glue.CloudWatchEncryption.kms(self.key),
+            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(self.key),
+        )
+        logs = EncryptedLogGroup(self, "JobLogs", settings=settings, key=self.key,
+                                 log_group_name=f"/aws-glue/jobs/{job_name}")
+        self.role = self._role(job_name, settings, lake, logs)
+
+        raw, curated = self.raw.bucket_name, self.curated.bucket_name
+        self.job = glue.PySparkEtlJob(
+            self, "CurateTransactions", job_name=job_name, role=self.role,
+            description="DMS raw zone -> validated, CDC-merged, pseudonymised curated Parquet",
+            glue_version=glue.GlueVersion.V5_1,
+            script=glue.Code.from_asset(str(assets.require(assets.GLUE_ENTRY_SCRIPT))),
+            extra_python_files=[glue.Code.from_asset(str(assets.glue_extra_python_zip()))],
+            worker_configuration=glue.WorkerConfiguration(
+                worker_type=glue.WorkerType[settings.etl.worker_type.replace(".", "_")],
+                number_of_workers=settings.etl.workers),
+            timeout=Duration.minutes(settings.etl.timeout_minutes), max_retries=0, max_concurrent_runs=1,
+            security_configuration=security,
+            enable_metrics=True, enable_observability_metrics=True,
+            continuous_logging=glue.ContinuousLoggingProps(enabled=True, log_group=logs, quiet=True),
+            default_arguments={
+                "--raw_path": f"s3://{raw}/{schema.RAW_PREFIX}/",
+                "--curated_path": f"s3://{curated}/",
+                "--quarantine_path": f"s3://{raw}/{schema.QUARANTINE_PREFIX}/",
+                "--pseudonymization_secret_id": lake.pseudonymization_secret.secret_name,
+                "--job-bookmark-option": "job-bookmark-enable",
+                "--TempDir": f"s3://{raw}/glue-temp/",
+            },
+        )
+        glue.CfnTrigger(
+            self, "Schedule", name=resource_name(settings.env_name, "curate-schedule"), type="SCHEDULED",
+            schedule=settings.etl.schedule_cron, start_on_creation=True,
+            actions=[glue.CfnTrigger.ActionProperty(job_name=self.job.job_name)],
+            description="Runs the curation job; bookmarks make each run incremental")
+        CfnOutput(self, "GlueJobName", value=self.job.job_name)
+        CfnOutput(self, "CuratedDatabaseName", value=self.catalog.database.database_name)
+
+    def _role(self, job_name: str, settings: Settings, lake: DataLakeStack, logs: EncryptedLogGroup) -> iam.Role:
+        role = iam.Role(self, "JobRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+                        description="Curation job: reads the raw zone, writes curated Parquet and quarantine")
+        raw, curated = self.raw, self.curated
+        raw_prefix, quarantine = schema.RAW_PREFIX, schema.QUARANTINE_PREFIX
+        statements = [
+            iam.PolicyStatement(sid="ListOwnPrefixes", actions=["s3:ListBucket"], resources=[raw.bucket_arn],
+                                conditions={"StringLike": {"s3:prefix": [f"{raw_prefix}/*", f"{quarantine}/*",
+                                                                         "glue-temp/*"]}}),
+            iam.PolicyStatement(sid="ReadRawZone", actions=["s3:GetObject"],
+                                resources=[raw.arn_for_objects(f"{raw_prefix}/*")]),
+            iam.PolicyStatement(sid="WriteQuarantineAndTemp",
+                                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                resources=[raw.arn_for_objects(f"{quarantine}/*"),
+                                           raw.arn_for_objects("glue-temp/*")]),
+            iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket"], resources=[curated.bucket_arn],
+                                conditions={"StringLike": {"s3:prefix": [f"{t}/*" for t in JOB_WRITES]}}),
+            iam.PolicyStatement(sid="WriteCurated", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                resources=[curated.arn_for_objects(f"{t}/*") for t in JOB_WRITES]),
+            iam.PolicyStatement(sid="DataKey", actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                                resources=[lake.key.key_arn, self.key.key_arn]),
+            iam.PolicyStatement(sid="ReadCatalog", actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables"],
+                                resources=[f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:catalog",
+                                           self.catalog.database.database_arn,
+                                           *[self.catalog.table_arn(t) for t in JOB_WRITES]]),
+            # Glue writes driver/executor logs under /aws-glue/jobs/<security configuration>-role/...
+            # and associates our key with the groups it creates.
+            iam.PolicyStatement(sid="JobLogs", actions=["logs:CreateLogGroup", "logs:CreateLogStream",
+                                                        "logs:PutLogEvents", "logs:AssociateKmsKey"],
+                                resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                                           f":log-group:/aws-glue/jobs/*"]),
+            iam.PolicyStatement(sid="JobMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
+                                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}}),
+        ]
+        policy = iam.Policy(self, "JobPolicy", statements=statements)
+        policy.attach_to_role(role)
+        grant_secret_read(role, lake.pseudonymization_secret.secret_arn, lake.key)
+        logs.grant_write(role)
+        return role

@@ -1,0 +1,91 @@
+"""Monitoring: alarms (to an encrypted SNS topic) on stream and Lambda iterator age, Lambda errors
+and throttles, DLQ depth, Glue job failures and DMS task failures; one dashboard."""
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from aml_contract.names import resource_name
+from stacks.constructs import DataKey
+from stacks.etl import EtlStack
+from stacks.replication import ReplicationStack
+from stacks.settings import Settings
+from stacks.streaming import StreamingStack
+
+PERIOD = Duration.minutes(5)
+
+
+class MonitoringStack(Stack):
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, streaming: StreamingStack,
+                 etl: EtlStack, replication: ReplicationStack, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        env, thresholds = settings.env_name, settings.alarms
+        # CloudWatch alarms publish to the encrypted topic: the key policy admits that service.
+        key = DataKey(self, "AlarmsKey", settings=settings, purpose="alarms",
+                      service_principals=("cloudwatch.amazonaws.com",))
+        self.topic = sns.Topic(self, "AlarmTopic", topic_name=resource_name(env, "alarms"),
+                               display_name="AML platform alarms", master_key=key, enforce_ssl=True)
+        if settings.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+        action = actions.SnsAction(self.topic)
+        function, stream, dlq = streaming.function, streaming.stream, streaming.dlq
+
+        iterator_age = thresholds.iterator_age_ms
+        self.alarms = [
+            self._alarm("StreamIteratorAge", stream.metric_get_records_iterator_age_milliseconds(
+                statistic="Maximum", period=PERIOD), iterator_age, "Kinesis consumers are falling behind"),
+            self._alarm("LambdaIteratorAge", function.metric(
+                "IteratorAge", statistic="Maximum", period=PERIOD), iterator_age,
+                "The rules Lambda is falling behind the stream"),
+            self._alarm("LambdaErrors", function.metric_errors(statistic="Sum", period=PERIOD),
+                        thresholds.lambda_errors, "The rules Lambda raised errors"),
+            self._alarm("LambdaThrottles", function.metric_throttles(statistic="Sum", period=PERIOD),
+                        thresholds.lambda_throttles, "The rules Lambda was throttled (reserved concurrency)"),
+            self._alarm("DlqDepth", dlq.metric_approximate_number_of_messages_visible(
+                statistic="Maximum", period=PERIOD), thresholds.dlq_messages,
+                "Records reached the rules dead-letter queue"),
+            self._event_alarm("GlueJobFailed", events.EventPattern(
+                source=["aws.glue"], detail_type=["Glue Job State Change"],
+                detail={"jobName": [etl.job.job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]}),
+                "The curation Glue job failed", env),
+            self._event_alarm("DmsTaskFailed", events.EventPattern(
+                source=["aws.dms"], detail_type=["DMS Replication Task State Change"],
+                resources=[replication.raw_task.ref, replication.stream_task.ref],
+                detail={"category": ["Failure"]}),
+                "A DMS replication task failed", env),
+        ]
+        for alarm in self.alarms:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+
+        dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=resource_name(env, "platform"),
+                                 default_interval=Duration.hours(24))
+        dashboard.add_widgets(
+            cw.GraphWidget(title="Stream: incoming records", left=[stream.metric_incoming_records(period=PERIOD)]),
+            cw.GraphWidget(title="Iterator age (ms)", left=[
+                stream.metric_get_records_iterator_age_milliseconds(statistic="Maximum", period=PERIOD),
+                function.metric("IteratorAge", statistic="Maximum", period=PERIOD)]),
+            cw.GraphWidget(title="Rules Lambda", left=[
+                function.metric_invocations(period=PERIOD), function.metric_errors(period=PERIOD),
+                function.metric_throttles(period=PERIOD)], right=[function.metric_duration(period=PERIOD)]),
+        )
+        dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
+        CfnOutput(self, "AlarmTopicArn", value=self.topic.topic_arn)
+
+    def _alarm(self, id: str, metric: cw.IMetric, threshold: float, description: str) -> cw.Alarm:
+        return cw.Alarm(self, id, metric=metric, threshold=threshold, evaluation_periods=1,
+                        comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                        treat_missing_data=cw.TreatMissingData.NOT_BREACHING, alarm_description=description)
+
+    def _event_alarm(self, id: str, pattern: events.EventPattern, description: str, env: str) -> cw.Alarm:
+        """An EventBridge rule matching the failure event; the alarm fires when the rule matches."""
+        rule = events.Rule(self, f"{id}Rule", rule_name=resource_name(env, id.lower()), event_pattern=pattern,
+                           description=description)
+        metric = cw.Metric(namespace="AWS/Events", metric_name="TriggeredRules",
+                           dimensions_map={"RuleName": rule.rule_name}, statistic="Sum", period=PERIOD)
+        return self._alarm(id, metric, 1, description)
