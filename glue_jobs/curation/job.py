@@ -39,7 +39,7 @@ from .cdc import (
 )
 from .pii import protect
 from .publish import publish_directory, publish_partitions, write_staged
-from .raw_input import new_files, read_raw, relative_name
+from .raw_input import RawInput, new_files, read_raw, relative_name
 from .run_manifest import TableFigures, reconcile
 from .state import Layout, load_processed, read_index, read_parquet_or_empty, save_processed
 from .storage import FileInfo, Storage
@@ -95,9 +95,13 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
     figures: dict[str, TableFigures] = {}
     files: dict[str, list[FileInfo]] = {}
     try:
+        # Every footer of every table is checked before any data is read: bad input fails fast.
+        raw = {}
         for name in TABLE_ORDER:
             files[name] = new_files(storage, raw_path, name, processed.get(name, set()))
-            figures[name] = _curate_table(run, SOURCE_TABLES[name], files[name])
+            raw[name] = read_raw(spark, storage, SOURCE_TABLES[name], files[name]) if files[name] else None
+        for name in TABLE_ORDER:
+            figures[name] = _curate_table(run, SOURCE_TABLES[name], files[name], raw[name])
         reconcile(figures)
         for publish in run.publications:
             publish()
@@ -119,11 +123,10 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
         storage.delete(run.layout.quarantine_staging)
 
 
-def _curate_table(run: Run, table: Table, files: list[FileInfo]) -> TableFigures:
+def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput | None) -> TableFigures:
     fig = TableFigures(files_read=len(files), bytes_read=sum(f.size for f in files))
-    if not files:
+    if raw is None:
         return fig
-    raw = read_raw(run.spark, run.storage, table, files)
     fig.schema_notes = raw.notes
     validated = run.persist(reduce(DataFrame.unionByName, (validate(f, table, run.now) for f in raw.frames)))
     for row in validated.groupBy(DMS_OP_COLUMN, REASON_COL).count().collect():
@@ -152,7 +155,7 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo]) -> TableFigures
 
 def _stage_quarantine(run: Run, table: Table, validated: DataFrame, fig: TableFigures) -> None:
     staged = run.layout.staged_quarantine(table.name)
-    write_staged(quarantine_rows(validated, run.layout.run_id), staged, partitioned=False)
+    write_staged(quarantine_rows(validated), staged, partitioned=False)
     fig.quarantine_rows_written = run.spark.read.parquet(staged).count()
     run.publications.append(partial(publish_directory, run.storage, staged, run.layout.quarantine(table.name)))
 

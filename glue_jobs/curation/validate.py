@@ -87,11 +87,11 @@ def valid_rows(validated: DataFrame) -> DataFrame:
         *(c for c in validated.columns if c.startswith(ORIGINAL_PREFIX)), REASON_COL)
 
 
-def quarantine_rows(validated: DataFrame, run_id: str) -> DataFrame:
-    """The original row (as strings, named as in the source), why it was refused and where from."""
+def quarantine_rows(validated: DataFrame) -> DataFrame:
+    """The original row (as strings, named as in the source), why it was refused and where from
+    (the run is the `run_id=` folder it is written to)."""
     originals = [c for c in validated.columns if c.startswith(ORIGINAL_PREFIX)]
     return validated.filter(F.col(REASON_COL).isNotNull()).select(
         *(F.col(c).alias(c[len(ORIGINAL_PREFIX):]) for c in originals),
         REASON_COL, F.col(FILE_COL).alias("source_file"), F.col(ROW_COL).alias("source_row"),
-        F.lit(run_id).alias("run_id"),
     )

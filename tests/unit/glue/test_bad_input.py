@@ -1,0 +1,110 @@
+"""Bad input: invalid rows are quarantined with a reason (never dropped), tolerated schema drift
+is reported, and inputs that cannot be curated stop the run before anything is written."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pyarrow.parquet as pq
+import pytest
+from glue_dms_fixtures import NOW, T0, change
+
+from glue_jobs.curation.errors import CurationError
+
+
+@pytest.fixture(scope="module")
+def quarantined(spark, tmp_path_factory):
+    from glue_dms_fixtures import Bank, make_zones
+
+    bank, zones = Bank(seed=5), make_zones(tmp_path_factory.mktemp("bad"))
+
+    def tx(key, booked_at=T0, **changes):
+        return change(bank.transaction(key, booked_at, "A1", "EXT-1", **changes), "I", T0)
+
+    zones.raw.load("transactions", [
+        tx("OK1"),
+        tx("B-null-amount", amount="1.00") | {"amount": None},
+        tx("B-negative", amount="-5.00"),
+        tx("B-zero", amount="0.00"),
+        tx("B-currency", currency="XXX"),
+        tx("B-future", booked_at=NOW + timedelta(days=1)),
+        tx("B-channel", channel="fax"),
+        tx("B-op") | {"Op": "X"},
+        tx("ignored") | {"transaction_id": None},
+    ])
+    zones.raw.cdc("transactions", [  # DMS wrote numerics and timestamps as strings
+        tx("OK2", amount="10.50"),
+        tx("B-text-amount") | {"amount": "12,50abc"},
+        tx("B-bad-ts") | {"booked_at": "not-a-date"},
+    ], "2024/03/01", "20240301-1000", as_strings=True)
+    zones.raw.cdc("transactions", [tx("OK3") | {"loyalty_tier": "gold"}], "2024/03/01", "20240301-1100",
+                  extra=("loyalty_tier",))
+    zones.raw.cdc("transactions", [tx("OK4")], "2024/03/01", "20240301-1200", drop=("memo",))
+    manifest = zones.run(spark)
+    rows = pq.read_table(zones.quarantine / "transactions").to_pylist()
+    curated = spark.read.parquet(str(zones.curated / "transactions")).collect()
+    return {"manifest": manifest["tables"]["transactions"], "rows": rows, "curated": curated}
+
+
+def test_each_invalid_row_is_quarantined_with_its_reason(quarantined):
+    reasons = {r["transaction_id"]: r["quarantine_reason"] for r in quarantined["rows"]}
+    assert reasons == {
+        "B-null-amount": "missing_required:amount",
+        "B-negative": "non_positive:amount",
+        "B-zero": "non_positive:amount",
+        "B-currency": "unknown_value:currency",
+        "B-future": "future:booked_at",
+        "B-channel": "unknown_value:channel",
+        "B-op": "unknown_op",
+        None: "missing_primary_key",
+        "B-text-amount": "non_numeric:amount",
+        "B-bad-ts": "unparseable_timestamp:booked_at",
+    }
+
+
+def test_quarantine_keeps_the_original_row_and_its_source(quarantined):
+    row = next(r for r in quarantined["rows"] if r["transaction_id"] == "B-text-amount")
+    assert row["amount"] == "12,50abc" and row["source_file"] == "2024/03/01/20240301-1000.parquet"
+    assert row["originator_name"] and row["ip_address"]  # raw zone: the full original row
+    negative = next(r for r in quarantined["rows"] if r["transaction_id"] == "B-negative")
+    assert negative["amount"] == "-5.00" and negative["Op"] == "I" and negative["run_id"]
+
+
+def test_valid_rows_pass_whatever_the_physical_types_and_drift_is_reported(quarantined):
+    curated = {r.transaction_id: r for r in quarantined["curated"]}
+    assert sorted(curated) == ["OK1", "OK2", "OK3", "OK4"]
+    assert curated["OK2"].amount == Decimal("10.50")
+    m = quarantined["manifest"]
+    assert m["quarantined_total"] == 10 == m["quarantine_rows_written"]
+    assert m["quarantined"]["non_positive:amount"] == 2
+    assert m["rows_read_total"] == 14 and m["inserted"] == 4
+    assert any("loyalty_tier" in n and "ignored" in n for n in m["schema_notes"])
+    assert any("memo" in n and "null" in n for n in m["schema_notes"])
+
+
+def test_missing_required_column_stops_the_run_naming_file_and_column(spark, zones, bank):
+    zones.raw.load("transactions", [change(bank.transaction("T1", T0, "A1", "EXT-1"), "I", T0)])
+    zones.raw.cdc("transactions", [change(bank.transaction("T2", T0, "A1", "EXT-1"), "I", T0)],
+                  "2024/03/01", "20240301-1000", drop=("currency",))
+    with pytest.raises(CurationError, match=r"20240301-1000\.parquet lacks required column\(s\) currency"):
+        zones.run(spark)
+    assert not zones.curated.exists() or not any((zones.curated).rglob("*.parquet"))
+
+
+def test_corrupt_parquet_stops_the_run_without_writing_anything(spark, zones, bank):
+    zones.raw.load("customers", [change(bank.customer("C1"), "I", T0)])
+    bad = zones.raw.root / "dms/core/transactions/2024/03/01/20240301-0900.parquet"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(CurationError, match=r"cannot read Parquet file .*20240301-0900\.parquet"):
+        zones.run(spark)
+    assert not zones.curated.exists() or not any(zones.curated.rglob("*.parquet"))
+    assert not (zones.curated / "_job_state" / "processed_files.json").exists()
+
+
+def test_empty_input_is_a_clean_no_op(spark, zones):
+    manifest = zones.run(spark)
+    assert manifest["reconciled"] is True
+    assert all(t["files_read"] == 0 and t["rows_written"] == 0 for t in manifest["tables"].values())
+    assert not [p for p in zones.curated.rglob("*.parquet")]
+    assert not zones.quarantine.exists()
