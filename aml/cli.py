@@ -11,6 +11,7 @@ from aml.errors import AmlError
 # Modules exposing register(subparsers); each adds one top-level sub-command.
 COMMAND_MODULES = [
     "aml.local.cli",
+    "aml.infra.cli",
     "aml.generate.cli",
     "aml.stream.cli",
     "aml.replicate.cli",

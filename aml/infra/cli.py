@@ -1,0 +1,120 @@
+"""`aml synth` and `aml deploy-local`.
+
+`aml synth` runs the pinned CDK CLI offline: no AWS credentials, no network, output in cdk.out/.
+`aml deploy-local` bootstraps the emulator and deploys every stack with `-c aml:local=true`
+(stacks/local_mode.py lists what that leaves out), then prints the resources the local runtime
+will use, read back from the deployed stacks' outputs.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+from aml import REPO_ROOT
+from aml.errors import AmlError
+from aml.local import aws
+
+log = logging.getLogger(__name__)
+CDK_BIN = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
+ENV_NAME = re.compile(r"^[a-z0-9]{1,16}$")
+
+
+def _cdk() -> Path:
+    if not CDK_BIN.exists():
+        raise AmlError(f"the CDK CLI is not installed at {CDK_BIN}", "run `make setup` (npm ci)")
+    return CDK_BIN
+
+
+def _base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
+    env["CDK_DISABLE_VERSION_CHECK"] = "1"
+    # The app runs with the project's interpreter whatever `python` is on PATH.
+    env["PATH"] = f"{VENV_PYTHON.parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def offline_env() -> dict[str, str]:
+    """No credentials reach synth: it must not (and cannot) call AWS."""
+    env = _base_env()
+    for key in list(env):
+        if key.startswith("AWS_") and key not in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            env.pop(key)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str]) -> None:
+    log.info("running %s", " ".join(args))
+    proc = subprocess.run(args, cwd=REPO_ROOT, env=env)
+    if proc.returncode != 0:
+        raise AmlError(f"`{' '.join(args[:3])} ...` failed with exit code {proc.returncode}",
+                       exit_code=proc.returncode)
+
+
+def synth(output: Path, context: dict[str, str] | None = None) -> Path:
+    args = [str(_cdk()), "synth", "--all", "--quiet", "--output", str(output), "--no-notices",
+            "--app", f"{VENV_PYTHON} app.py"]
+    for key, value in (context or {}).items():
+        args += ["--context", f"{key}={value}"]
+    _run(args, offline_env())
+    return output
+
+
+def _emulator_reachable() -> None:
+    host, port = aws.endpoint_host_port()
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return
+    except OSError as err:
+        raise AmlError(f"the AWS emulator at {aws.endpoint_url()} is not reachable ({err.__class__.__name__})",
+                       "start it with `aml local up`") from err
+
+
+def deploy_local(env_name: str, output: Path) -> None:
+    if not ENV_NAME.match(env_name):
+        raise AmlError(f"invalid environment name {env_name!r}", "use 1-16 lowercase letters and digits")
+    _emulator_reachable()
+    env = {**_base_env(), **aws.local_env()}
+    account, region = aws.account_id(), env["AWS_DEFAULT_REGION"]
+    _run([str(_cdk()), "bootstrap", f"aws://{account}/{region}", "--no-notices", "--output", str(output),
+          "--app", f"{VENV_PYTHON} app.py", "--context", "aml:local=true", "--context", f"aml:env_name={env_name}"],
+         env)
+    _run([str(_cdk()), "deploy", "--all", "--require-approval", "never", "--no-notices", "--progress", "events",
+          "--output", str(output), "--app", f"{VENV_PYTHON} app.py",
+          "--context", "aml:local=true", "--context", f"aml:env_name={env_name}",
+          "--context", f"aml:curated_database=aml_curated_{env_name}"], env)
+
+
+def _synth_cmd(args) -> int:
+    out = synth(Path(args.output))
+    templates = sorted(p.name for p in out.glob("*.template.json"))
+    print(f"synthesized {len(templates)} stacks into {out}/: " + ", ".join(templates))
+    return 0
+
+
+def _deploy_local_cmd(args) -> int:
+    from aml.local import resources
+
+    deploy_local(args.env_name, Path(args.output))
+    aws.use_local_endpoint()
+    found = resources.discover(args.env_name)
+    if found is None:
+        raise AmlError(f"the stacks of {args.env_name!r} deployed but lack outputs the local runtime needs")
+    print(resources.as_json(found))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("synth", help="synthesize every CDK stack offline into cdk.out/ (no AWS credentials)")
+    p.add_argument("--output", default=str(REPO_ROOT / "cdk.out"), help="cloud assembly directory")
+    p.set_defaults(func=_synth_cmd)
+    p = sub.add_parser("deploy-local", help="bootstrap the local emulator and deploy every stack into it")
+    p.add_argument("--env-name", default="local", help="environment name: stacks are aml-<env>-<concern>")
+    p.add_argument("--output", default=str(REPO_ROOT / ".local" / "cdk.out.deploy"),
+                   help="cloud assembly directory (kept apart from `aml synth` output)")
+    p.set_defaults(func=_deploy_local_cmd)
