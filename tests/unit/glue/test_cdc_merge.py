@@ -87,7 +87,7 @@ def test_late_older_changes_are_stale_and_newer_ones_apply(scenario):
     assert state["T4"][2] == "reversed"
     assert "T6" not in state
     assert tx["stale"] == 2 and tx["updated"] == 1 and tx["deleted"] == 1
-    assert tx["live_keys_before"] == 2 and tx["live_keys_after"] == tx["rows_written"] == 1
+    assert tx["live_keys_before"] == 3 and tx["live_keys_after"] == tx["rows_written"] == 2  # T4, T6, T7
     assert tx["partitions_touched"] == ["2024-03-03"]
 
 
