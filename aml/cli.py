@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "aml.stream.cli",
     "aml.replicate.cli",
     "aml.query.cli",
+    "aml.demo.cli",
 ]
 
 

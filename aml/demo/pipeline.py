@@ -1,0 +1,151 @@
+"""The whole pipeline on the local stand-ins, stage by stage (see DESIGN.md "Data flow").
+
+generate a bank -> PostgreSQL (history) -> replicator full load -> live activity in PostgreSQL ->
+replicator CDC (S3 raw + Kinesis) -> rules Lambda through the poller -> Glue job on local Spark ->
+named queries on DuckDB -> summary.json + report.html scored against the generator's labels.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from aml import REPO_ROOT
+from aml.demo import activity, report
+from aml.demo.config import DemoConfig
+from aml.demo.reset import reset_database, reset_environment
+from aml.demo.stages import Stages
+from aml.errors import AmlError
+from aml.generate import BankConfig, generate, load_postgres
+from aml.local import aws, resources, services, staging
+from aml.query import catalog, scoring
+from aml.query.cli import execute
+from aml.query.local import referenced_tables
+from aml.replicate.replicator import Replicator
+from aml.stream.poller import Poller
+from aml.stream.replay import local_handler
+from aml_contract import schema
+
+DEMO_SLOT = "aml_dms_demo"
+
+
+def _run_glue_job(work: Path, res: resources.LocalResources, run_name: str) -> dict:
+    """The Glue entry script, unchanged, as a child process on local Spark; the key comes from
+    the emulator's Secrets Manager exactly as on Glue."""
+    cmd = [sys.executable, str(REPO_ROOT / "glue_jobs" / "curate_transactions.py"), "--JOB_NAME", run_name,
+           "--raw_path", str(work / "raw"), "--curated_path", str(work / "curated"),
+           "--quarantine_path", str(work / "quarantine"),
+           "--pseudonymization_secret_id", res.pseudonymization_secret_id]
+    env = {**os.environ, **aws.local_env(), "PYSPARK_PYTHON": sys.executable}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.splitlines()[-15:])
+        raise AmlError(f"the Glue job failed (exit {result.returncode}):\n{tail}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _parquet_rows(folder: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet")) if folder.exists() else 0
+
+
+def run(cfg: DemoConfig) -> dict:
+    out = cfg.out_dir
+    work = out / "work"
+    stages = Stages()
+    summary: dict = {"description": (f"{cfg.customers} customers over {cfg.days} days from {cfg.start_date}, "
+                                     f"seed {cfg.seed}; the last {cfg.live_days} days arrive through CDC")}
+
+    with stages.stage("services", "starting PostgreSQL and the AWS emulator"):
+        services.up()
+        db_url = services.Postgres().url()
+    with stages.stage("resources", f"resolving the {cfg.env_name!r} environment's AWS resources"):
+        res = resources.ensure(cfg.env_name)
+        summary["resources_source"] = res.source
+    with stages.stage("reset", "emptying buckets, tables, queue, slot and source database"):
+        reset_environment(res)
+        Replicator(db_url, res, DEMO_SLOT).drop_slot()
+        reset_database(db_url)
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+    with stages.stage("generate", "generating the synthetic bank"):
+        bank = generate(BankConfig(customers=cfg.customers, days=cfg.days, start_date=cfg.start_date, seed=cfg.seed))
+        live_from = pd.Timestamp(cfg.start_date + timedelta(days=cfg.days - cfg.live_days), tz="UTC")
+        history, live = activity.split(bank, live_from)
+    with stages.stage("load_source", f"loading {len(history.transactions):,} historical transactions into PostgreSQL"):
+        load_postgres(history, db_url)
+    replicator = Replicator(db_url, res, DEMO_SLOT)
+    with stages.stage("full_load", "replicating the full load to the S3 raw zone (DMS task 1)"):
+        summary["full_load"] = replicator.full_load()
+    with stages.stage("live_activity", f"committing {len(live):,} live transactions, corrections and defects"):
+        summary["live_activity"] = {"per_day": activity.insert_live(bank, live, db_url),
+                                    **activity.corrections(live, db_url, cfg.seed),
+                                    "malformed": activity.malformed(live, db_url)}
+    with stages.stage("cdc", "replicating changes to S3 and Kinesis (DMS tasks 1 and 2)"):
+        summary["cdc"] = replicator.cdc(until_idle=True)
+    with stages.stage("rules", "running the real-time rules Lambda over the Kinesis stream"):
+        stats = Poller(res.stream_name, local_handler(res)).drain()
+        summary["stream"] = {k: v for k, v in vars(stats).items() if isinstance(v, int | float)}
+        dlq = aws.client("sqs").get_queue_attributes(QueueUrl=res.dlq_url, AttributeNames=[
+            "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
+        summary["stream"]["dead_lettered"] = int(dlq)
+    with stages.stage("glue", "running the Glue curation job on local Spark"):
+        staging.download_prefix(res.raw_bucket, "", work / "raw")
+        summary["glue"] = _run_glue_job(work, res, "demo")
+        staging.upload_dir(work / "curated", res.curated_bucket)
+        staging.land_alerts(res.curated_bucket, work / "curated")
+    data_dir = work / "curated"
+    with stages.stage("queries", "running every named query on the local engine"):
+        first, last = cfg.start_date, cfg.start_date + timedelta(days=cfg.days - 1)
+        window = {"start_date": first.isoformat(), "end_date": last.isoformat()}
+        present = {t for t in schema.CURATED_TABLES if (data_dir / t).exists()}
+        runnable = {n: q for n, q in catalog.queries().items() if referenced_tables(q.sql) <= present}
+        summary["queries_skipped"] = {n: "reads a table with no data yet (no alerts were raised)"
+                                      for n in catalog.queries() if n not in runnable}
+        results = {name: execute(name, window, data_dir=data_dir) for name in runnable}
+        hits = {name: r.rows for name, r in results.items()}
+        key = resources.pseudonymization_key(res)
+        scores = scoring.score_all(bank.labels, key, data_dir, first, last)
+
+    alerts = pd.read_parquet(data_dir / "alerts") if (data_dir / "alerts").exists() else pd.DataFrame(
+        columns=["rule_id", "dt", "subject_account_pid"])
+    per_rule_day: dict[str, dict[str, int]] = defaultdict(dict)
+    for (rule, dt), n in alerts.groupby(["rule_id", "dt"], observed=True).size().items():
+        per_rule_day[rule][str(dt)] = int(n)
+    summary.update({
+        "rows_per_zone": {
+            "source.transactions": len(bank.transactions) + summary["live_activity"]["malformed"]
+            - summary["live_activity"]["deleted"],
+            "raw.files": sum(1 for _ in (work / "raw").rglob("*.parquet")),
+            **{f"curated.{t}": _parquet_rows(data_dir / t) for t in schema.CURATED_TABLES},
+            "quarantine.rows": _parquet_rows(work / "quarantine"),
+        },
+        "alerts_per_rule": dict(sorted(Counter(alerts["rule_id"]).items())),
+        "query_hits": hits,
+        "detection": {s.scenario: {"recall": s.recall, "precision": s.precision, **s.as_dict()} for s in scores},
+        "skipped_typologies": bank.skipped,
+        "stages": stages.seconds,
+        "total_seconds": stages.total,
+    })
+    top = _top_accounts(results)
+    report.write_summary(summary, out)
+    report.write_html(summary, dict(per_rule_day), top, out)
+    return summary
+
+
+def _top_accounts(results: dict, n: int = 10) -> list[tuple[str, int]]:
+    """(shortened pseudonym, scenario queries that flagged it), most first, over the whole bank."""
+    hit = Counter()
+    for name, result in results.items():
+        if name != "customer_risk_summary" and "subject_account_pid" in result.frame:
+            hit.update(set(result.frame["subject_account_pid"].dropna()))
+    return [(pid[:12], count) for pid, count in sorted(hit.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
