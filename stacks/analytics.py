@@ -49,7 +49,6 @@ class AnalyticsStack(Stack):
                 self, f"Query{query.name.title().replace('_', '')}", name=query.name,
                 description=query.description[:1024], query_string=query.sql, database=database,
                 work_group=self.workgroup.ref)
-            named.add_resource_dependency(self.workgroup)
             self.named_queries.append(named)
         self.analyst_policy = self._analyst_policy(settings, lake, etl, name)
         CfnOutput(self, "AthenaWorkgroupName", value=self.workgroup.ref)

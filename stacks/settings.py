@@ -23,7 +23,7 @@ class NetworkSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    engine_version: str = "16.6"
+    engine_version: str = "16.13"
     port: int = 5433  # deliberately not 5432
     min_acu: float = 0.5  # 0 enables auto-pause (cheapest idle), at the price of a cold start
     max_acu: float = 4
