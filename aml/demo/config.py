@@ -17,3 +17,9 @@ class DemoConfig:
     start_date: date = date(2026, 1, 1)
     out_dir: Path = REPO_ROOT / "out" / "demo"
     env_name: str = "local"
+    database: str = "core_banking"
+
+    @property
+    def slot_name(self) -> str:
+        """One replication slot per environment (slot names allow [a-z0-9_] only)."""
+        return "aml_dms_" + "".join(c if c.isalnum() else "_" for c in self.env_name.lower())

@@ -32,8 +32,6 @@ from aml.stream.poller import Poller
 from aml.stream.replay import local_handler
 from aml_contract import schema
 
-DEMO_SLOT = "aml_dms_demo"
-
 
 def _run_glue_job(work: Path, res: resources.LocalResources, run_name: str) -> dict:
     """The Glue entry script, unchanged, as a child process on local Spark; the key comes from
@@ -65,13 +63,13 @@ def run(cfg: DemoConfig) -> dict:
 
     with stages.stage("services", "starting PostgreSQL and the AWS emulator"):
         services.up()
-        db_url = services.Postgres().url()
+        db_url = services.Postgres().ensure_database(cfg.database)
     with stages.stage("resources", f"resolving the {cfg.env_name!r} environment's AWS resources"):
         res = resources.ensure(cfg.env_name)
         summary["resources_source"] = res.source
     with stages.stage("reset", "emptying buckets, tables, queue, slot and source database"):
         reset_environment(res)
-        Replicator(db_url, res, DEMO_SLOT).drop_slot()
+        Replicator(db_url, res, cfg.slot_name).drop_slot()
         reset_database(db_url)
         import shutil
 
@@ -83,7 +81,7 @@ def run(cfg: DemoConfig) -> dict:
         history, live = activity.split(bank, live_from)
     with stages.stage("load_source", f"loading {len(history.transactions):,} historical transactions into PostgreSQL"):
         load_postgres(history, db_url)
-    replicator = Replicator(db_url, res, DEMO_SLOT)
+    replicator = Replicator(db_url, res, cfg.slot_name)
     with stages.stage("full_load", "replicating the full load to the S3 raw zone (DMS task 1)"):
         summary["full_load"] = replicator.full_load()
     with stages.stage("live_activity", f"committing {len(live):,} live transactions, corrections and defects"):

@@ -155,16 +155,21 @@ class Postgres:
         return entry.pw_uid, entry.pw_gid
 
     def _ensure_database(self) -> None:
+        self.ensure_database(PG_DATABASE)
+
+    def ensure_database(self, name: str) -> str:
+        """Create database `name` with the core DDL unless it exists; returns its URL."""
         import psycopg
 
         from aml_contract.schema import postgres_ddl
 
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-        with psycopg.connect(self.url(), autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(self.url(name), autocommit=True) as conn:
             conn.execute(postgres_ddl())
+        return self.url(name)
 
     def stop(self) -> bool:
         if not self.status().running:
