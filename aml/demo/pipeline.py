@@ -30,7 +30,7 @@ from aml.query.local import referenced_tables
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import local_handler
-from aml_contract import schema
+from aml_contract import rules, schema
 
 
 def _run_glue_job(work: Path, res: resources.LocalResources, run_name: str) -> dict:
@@ -110,7 +110,7 @@ def run(cfg: DemoConfig) -> dict:
         summary["queries_skipped"] = {n: "reads a table with no data yet (no alerts were raised)"
                                       for n in catalog.queries() if n not in runnable}
         results = {name: execute(name, window, data_dir=data_dir) for name in runnable}
-        hits = {name: r.rows for name, r in results.items()}
+        hits = {name: (results[name].rows if name in results else None) for name in catalog.queries()}
         key = resources.pseudonymization_key(res)
         scores = scoring.score_all(bank.labels, key, data_dir, first, last)
 
@@ -127,7 +127,7 @@ def run(cfg: DemoConfig) -> dict:
             **{f"curated.{t}": _parquet_rows(data_dir / t) for t in schema.CURATED_TABLES},
             "quarantine.rows": _parquet_rows(work / "quarantine"),
         },
-        "alerts_per_rule": dict(sorted(Counter(alerts["rule_id"]).items())),
+        "alerts_per_rule": {rule: int(Counter(alerts["rule_id"]).get(rule, 0)) for rule in sorted(rules.load().rules)},
         "query_hits": hits,
         "detection": {s.scenario: {"recall": s.recall, "precision": s.precision, **s.as_dict()} for s in scores},
         "skipped_typologies": bank.skipped,
