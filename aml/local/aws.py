@@ -16,7 +16,15 @@ DEFAULT_REGION = "us-east-1"
 
 
 def endpoint_url() -> str:
-    return os.environ.get("AWS_ENDPOINT_URL") or f"http://localhost:{DEFAULT_PORT}"
+    """AWS_ENDPOINT_URL if set; else LocalStack's edge endpoint when LOCALSTACK_HOST names one
+    (resolved by localstack-client, LocalStack's own convention); else the local moto server."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return os.environ["AWS_ENDPOINT_URL"]
+    if os.environ.get("LOCALSTACK_HOST"):
+        from localstack_client.config import get_service_endpoint
+
+        return get_service_endpoint("edge")
+    return f"http://localhost:{DEFAULT_PORT}"
 
 
 def endpoint_host_port() -> tuple[str, int]:

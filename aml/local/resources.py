@@ -168,7 +168,7 @@ def _ensure_delivery_stream(name: str, bucket: str) -> None:
     firehose.create_delivery_stream(
         DeliveryStreamName=name, DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={
-            "RoleARN": f"arn:aws:iam::{aws.ACCOUNT_ID}:role/{name}",
+            "RoleARN": f"arn:aws:iam::{aws.account_id()}:role/{name}",
             "BucketARN": f"arn:aws:s3:::{bucket}",
             "Prefix": f"{names.ALERTS_S3_PREFIX}/",
             "ErrorOutputPrefix": f"{names.ALERTS_S3_PREFIX}-errors/",
