@@ -2,8 +2,20 @@
 
 The named query's rendered Trino text is transpiled with sqlglot and run with its `?`
 parameters bound, over one view per curated table (`DATA_DIR/<table>/**/*.parquet`, hive
-partitions for `dt` typed as strings like the Glue catalog's). Bytes scanned come from DuckDB's
-profiler, summed over every Parquet scan, so partition pruning shows as it does in Athena's bill.
+partitions for `dt` typed as strings like the Glue catalog's). The `alerts` table may have no
+files yet (no alert was raised): it is then an empty view with the contract's columns, so the
+queries that read it return no rows; every other table a query reads must be present.
+
+Two byte figures, both from DuckDB's profile of the run:
+- bytes scanned: the column chunks DuckDB read (projected and filter columns), summed over every
+  Parquet scan. Besides partition pruning it includes row groups skipped by min-max statistics
+  (a day without any amount above a threshold is skipped without reading its other columns), so
+  it depends on the values in the data, not only on the window.
+- bytes in the partitions read: for every file left after partition pruning (DuckDB's own `File
+  Filters`, re-evaluated on the file paths and checked against its file count), its footer plus
+  the column chunks of every row group for the columns the scan needs. This is what partition
+  pruning leaves to scan, what Athena reads for Parquet when statistics skip nothing, and an
+  upper bound of bytes scanned.
 """
 from __future__ import annotations
 
@@ -13,6 +25,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import sqlglot
 from sqlglot import exp
 
@@ -54,15 +67,40 @@ def available_tables(data_dir: Path) -> dict[str, str]:
     return found
 
 
-def _scan_totals(node: dict) -> tuple[int, int]:
-    """(bytes scanned, files read) summed over every table scan of a profile tree."""
-    scanned = int(node.get("bytes_scanned") or 0) if node.get("type") == "TABLE_SCAN" else 0
-    files = int(node.get("extra_info", {}).get("Total Files Read") or 0)
+OPTIONAL_TABLES = ("alerts",)  # written by the rules engine only when an alert is raised
+_DUCKDB_TYPES = {schema.STRING: "VARCHAR", schema.INT: "INTEGER", schema.BOOLEAN: "BOOLEAN", schema.DATE: "DATE",
+                 schema.TIMESTAMP: "TIMESTAMP WITH TIME ZONE", "array<string>": "VARCHAR[]",
+                 schema.DECIMAL: f"DECIMAL({schema.DECIMAL_PRECISION},{schema.DECIMAL_SCALE})"}
+
+
+def empty_table_sql(table: str) -> str:
+    """A SELECT of no rows with the curated table's columns (and its `dt`, when partitioned)."""
+    columns = [f"CAST(NULL AS {_DUCKDB_TYPES[kind]}) AS {name}" for name, kind in schema.CURATED_TABLES[table]]
+    if table in schema.PARTITIONED_TABLES:
+        columns.append(f"CAST(NULL AS VARCHAR) AS {schema.PARTITION_COLUMN}")
+    return f"SELECT {', '.join(columns)} WHERE false"
+
+
+def _table_scans(node: dict) -> list[dict]:
+    """Every TABLE_SCAN node of a profile tree."""
+    found = [node] if node.get("type") == "TABLE_SCAN" else []
     for child in node.get("children", []):
-        child_scanned, child_files = _scan_totals(child)
-        scanned += child_scanned
-        files += child_files
-    return scanned, files
+        found += _table_scans(child)
+    return found
+
+
+def _filter_columns(filters: str | list[str] | None) -> set[str]:
+    """Columns a scan's pushed-down filters read (DuckDB prints them as SQL expressions)."""
+    items = [filters] if isinstance(filters, str) else filters or []
+    columns = set()
+    for item in items:
+        text = item.removeprefix("optional:").strip()
+        columns |= {c.name for c in sqlglot.parse_one(text, read="duckdb").find_all(exp.Column)}
+    return columns
+
+
+def _partition_values(path: Path, root: Path) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in path.relative_to(root).parent.parts if "=" in part)
 
 
 class LocalEngine:
@@ -80,10 +118,52 @@ class LocalEngine:
             options = (f", hive_partitioning = true, hive_types = {{'{schema.PARTITION_COLUMN}': 'VARCHAR'}}"
                        if partitioned else ", hive_partitioning = false")
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{pattern}'{options})")
+        for table in OPTIONAL_TABLES:
+            if table not in self.tables:
+                con.execute(f"CREATE VIEW {table} AS {empty_table_sql(table)}")
         return con
 
+    def _files_in_scope(self, con: duckdb.DuckDBPyConnection, scan: dict) -> tuple[str, list[Path]]:
+        """(table, files) a Parquet scan opened: the table's files that pass its partition filters."""
+        info = scan.get("extra_info", {})
+        names = info.get("Filename(s)") or ""
+        first = Path((names if isinstance(names, str) else names[0]).split(", ")[0])
+        table = first.relative_to(self.data_dir).parts[0]
+        root = self.data_dir / table
+        files = sorted(root.glob("**/*.parquet"))
+        if info.get("File Filters"):
+            listing = pd.DataFrame([{"file": f.as_posix(), **_partition_values(f, root)} for f in files])
+            con.register("scan_files", listing)
+            kept = {row[0] for row in con.execute(f"SELECT file FROM scan_files WHERE {info['File Filters']}").fetchall()}
+            con.unregister("scan_files")
+            files = [f for f in files if f.as_posix() in kept]
+        return table, files
+
+    def _bytes_in_partitions(self, con: duckdb.DuckDBPyConnection, scans: list[dict]) -> int:
+        total = 0
+        for scan in scans:
+            info = scan.get("extra_info", {})
+            read = int(info.get("Total Files Read") or 0)
+            if info.get("Function") != "READ_PARQUET" or not read:
+                continue
+            table, files = self._files_in_scope(con, scan)
+            if len(files) != read:
+                raise AmlError(f"cannot account for the partitions read: DuckDB read {read} file(s) of {table}, "
+                               f"its partition filter {info.get('File Filters')!r} keeps {len(files)}")
+            hive = set(_partition_values(files[0], self.data_dir / table))
+            columns = sorted((set(info.get("Projections") or []) | _filter_columns(info.get("Filters"))) - hive)
+            paths = [f.as_posix() for f in files]
+            chunks = con.execute(
+                "SELECT COALESCE(SUM(total_compressed_size), 0) FROM parquet_metadata(?) "
+                "WHERE split_part(path_in_schema, ', ', 1) IN (SELECT UNNEST(?::VARCHAR[]))",
+                [paths, columns]).fetchone()[0]
+            footers = con.execute("SELECT SUM(footer_size + 8) FROM parquet_file_metadata(?)", [paths]).fetchone()[0]
+            total += int(chunks) + int(footers)  # footer, its 4-byte length and the PAR1 magic
+        return total
+
     def run(self, query: NamedQuery, values: dict[str, str]) -> QueryResult:
-        missing = sorted(referenced_tables(query.sql) - set(self.tables))
+        tables = referenced_tables(query.sql)
+        missing = sorted(tables - set(self.tables) - set(OPTIONAL_TABLES))
         if missing:
             raise AmlError(f"query {query.name} reads table(s) {', '.join(missing)}, missing from {self.data_dir}",
                            "write the curated zone there first (Glue job or `aml generate`)")
@@ -101,6 +181,15 @@ class LocalEngine:
             elapsed = time.perf_counter() - started
             con.execute("PRAGMA disable_profiling")
             tree = json.loads(profile.read_text())
+        scans = _table_scans({"children": tree.get("operator", tree.get("children", []))})
+        in_partitions = self._bytes_in_partitions(con, scans)
         con.close()
-        scanned, files = _scan_totals({"children": tree.get("operator", tree.get("children", []))})
-        return QueryResult(query.name, self.name, frame, scanned, elapsed, files)
+        parquet = [s for s in scans if s.get("extra_info", {}).get("Function") == "READ_PARQUET"]
+        return QueryResult(
+            query.name, self.name, frame,
+            bytes_scanned=sum(int(s.get("bytes_scanned") or 0) for s in parquet),
+            elapsed_seconds=elapsed,
+            files_scanned=sum(int(s["extra_info"].get("Total Files Read") or 0) for s in parquet),
+            bytes_in_partitions=in_partitions,
+            row_groups=(sum(int(s.get("row_groups_scanned") or 0) for s in parquet),
+                        sum(int(s.get("total_row_groups_to_scan") or 0) for s in parquet)))

@@ -14,6 +14,9 @@ class QueryResult:
     bytes_scanned: int  # data read from storage: DuckDB profiling, or Athena's DataScannedInBytes
     elapsed_seconds: float
     files_scanned: int | None = None  # local only: Parquet files read after partition pruning
+    # local only: footers + needed column chunks of those files (what partition pruning leaves to read)
+    bytes_in_partitions: int | None = None
+    row_groups: tuple[int, int] | None = None  # local only: (read, in those files); the rest skipped by statistics
 
     @property
     def rows(self) -> int:
@@ -21,5 +24,9 @@ class QueryResult:
 
     def summary(self) -> str:
         files = f", {self.files_scanned} files" if self.files_scanned is not None else ""
+        if self.bytes_in_partitions is not None:
+            files += f" holding {self.bytes_in_partitions:,} bytes for the columns needed"
+        if self.row_groups is not None:
+            files += f", {self.row_groups[0]}/{self.row_groups[1]} row groups read"
         return (f"{self.query}: {self.rows} rows, {self.bytes_scanned:,} bytes scanned{files}, "
                 f"{self.elapsed_seconds:.2f}s on {self.engine}")
