@@ -1,0 +1,153 @@
+"""Curation job benchmark: the job on generated DMS output against the I/O floor of this machine.
+
+For each size (env AML_BENCH_GLUE_ROWS, default "1000000,5000000" transactions over 30 days):
+- job: a fresh run over the 30 daily CDC files (rows/s, output files and bytes);
+- floor: Spark merely reading the same files and writing them partitioned by `dt`;
+- incremental: one new day after the 30 days of history, against the same day with no history.
+Targets (issue 4): job within 2x the floor; incremental within 1.3x of the no-history run.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from aml_contract.schema import (
+    CHANNELS,
+    CURRENCIES,
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
+    PARTITION_COLUMN,
+    TRANSACTION_TYPES,
+    raw_table_prefix,
+)
+
+DAYS = 30
+START = datetime(2024, 1, 1, tzinfo=UTC)
+BENCH_KEY = "bench-pseudonymization-key-0123456789"
+
+
+def _timestamps(rng, day: datetime, n: int) -> pa.Array:
+    micros = int(day.timestamp() * 1e6) + rng.integers(0, 86_400_000_000, n)
+    return pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+
+
+def _ids(prefix: str, numbers) -> pa.Array:
+    return pa.array(np.char.add(prefix, numbers.astype(str)))
+
+
+def write_day(raw: Path, day_index: int, n: int, accounts: int, first_id: int) -> None:
+    rng = np.random.default_rng(day_index)
+    day = START + timedelta(days=day_index)
+    cents = rng.integers(100, 5_000_000, n)
+    decimal = pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE)
+    text = np.char.add(np.char.add((cents // 100).astype(str), "."), np.char.zfill((cents % 100).astype(str), 2))
+    amounts = pa.array(text).cast(decimal)
+    booked = _timestamps(rng, day, n)
+    pick = lambda values: pa.array(np.asarray(values)[rng.integers(0, len(values), n)])  # noqa: E731
+    table = pa.table({
+        "Op": pa.array(["I"] * n), "dms_commit_ts": booked,
+        "transaction_id": _ids("T", np.arange(first_id, first_id + n)), "booked_at": booked,
+        "originator_account_id": _ids("A", rng.integers(0, accounts, n)), "originator_name": pick(["Ann Lee", "Bo Li"]),
+        "originator_country": pick(["US", "GB", "DE"]),
+        "beneficiary_account_id": _ids("A", rng.integers(0, accounts * 2, n)),  # half external
+        "beneficiary_name": pick(["Cy Ng", "Di Roe"]), "beneficiary_country": pick(["US", "FR", "AE"]),
+        "amount": amounts, "currency": pick(CURRENCIES[:3]), "amount_base": amounts,
+        "transaction_type": pick(TRANSACTION_TYPES), "channel": pick(CHANNELS),
+        "ip_address": pick(["198.51.100.7", "203.0.113.9"]), "device_id": _ids("D", rng.integers(0, 5000, n)),
+        "memo": pick(["rent", "invoice"]), "status": pick(["booked"]), "updated_at": booked,
+    })
+    path = raw / raw_table_prefix("transactions") / f"{day:%Y/%m/%d}" / f"{day:%Y%m%d}-000000000.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
+def write_accounts(raw: Path, accounts: int) -> None:
+    n, opened = accounts, pa.array([START] * accounts, pa.timestamp("us", tz="UTC"))
+    table = pa.table({
+        "Op": pa.array(["I"] * n), "dms_commit_ts": opened, "account_id": _ids("A", np.arange(n)),
+        "customer_id": _ids("C", np.arange(n) // 2), "account_type": pa.array(["checking"] * n),
+        "currency": pa.array(["USD"] * n), "status": pa.array(["active"] * n),
+        "branch_country": pa.array(["US"] * n), "opened_at": opened, "updated_at": opened})
+    path = raw / raw_table_prefix("accounts") / "LOAD00000001.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return round(time.perf_counter() - started, 2)
+
+
+def _floor(spark, raw: Path, out: Path) -> None:
+    from pyspark.sql import functions as F
+
+    df = spark.read.option("recursiveFileLookup", "true").parquet(str(raw / raw_table_prefix("transactions")))
+    (df.withColumn(PARTITION_COLUMN, F.date_format("booked_at", "yyyy-MM-dd")).repartition(PARTITION_COLUMN)
+     .write.mode("overwrite").partitionBy(PARTITION_COLUMN).option("compression", "snappy").parquet(str(out)))
+
+
+def bench_size(spark, work: Path, rows: int, key: bytes) -> dict:
+    from glue_jobs.curation.job import run_curation
+
+    per_day, accounts = rows // DAYS, max(rows // 100, 10)
+    history = work / "history"
+    write_accounts(history / "raw", accounts)
+    for day in range(DAYS):
+        write_day(history / "raw", day, per_day, accounts, day * per_day)
+    run = lambda zone: run_curation(spark, str(zone / "raw"), str(zone / "curated"),  # noqa: E731
+                                    str(zone / "quarantine"), key)
+    started = time.perf_counter()
+    manifest = run(history)
+    job_seconds = round(time.perf_counter() - started, 2)
+    floor_seconds = _timed(lambda: _floor(spark, history / "raw", work / "floor"))
+    tx = manifest["tables"]["transactions"]
+
+    write_day(history / "raw", DAYS, per_day, accounts, DAYS * per_day)
+    incremental_seconds = _timed(lambda: run(history))
+    fresh = work / "fresh"
+    write_accounts(fresh / "raw", accounts)
+    run(fresh)  # accounts only, so the measured run below curates the same single day
+    write_day(fresh / "raw", DAYS, per_day, accounts, DAYS * per_day)
+    fresh_seconds = _timed(lambda: run(fresh))
+    return {
+        "transactions": per_day * DAYS, "job_seconds": job_seconds,
+        "rows_per_second": round(per_day * DAYS / job_seconds),
+        "output_files": tx["files_written"], "output_bytes": tx["bytes_written"],
+        "io_floor_seconds": floor_seconds, "job_over_floor": round(job_seconds / floor_seconds, 2),
+        "incremental_day_seconds": incremental_seconds, "same_day_without_history_seconds": fresh_seconds,
+        "incremental_over_fresh": round(incremental_seconds / fresh_seconds, 2),
+    }
+
+
+def run() -> dict:
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    sizes = [int(s) for s in os.environ.get("AML_BENCH_GLUE_ROWS", "1000000,5000000").split(",")]
+    spark = (SparkSession.builder.master("local[2]").appName("aml-bench-glue")
+             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+             .config("spark.driver.memory", os.environ.get("AML_BENCH_SPARK_MEMORY", "4g")).getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    key = os.environ.get("AML_PSEUDONYMIZATION_KEY", BENCH_KEY).encode()
+    results = {}
+    try:
+        for rows in sizes:
+            work = Path(tempfile.mkdtemp(prefix=f"aml-bench-glue-{rows}-"))
+            try:
+                results[f"{rows}_transactions"] = bench_size(spark, work, rows, key)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    finally:
+        spark.stop()
+    return {"spark_master": "local[2]", "days_of_history": DAYS, "sizes": results,
+            "targets": {"job_over_floor": 2.0, "incremental_over_fresh": 1.3}}
