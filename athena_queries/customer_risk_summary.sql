@@ -1,5 +1,5 @@
 -- name: customer_risk_summary
--- description: Ranks accounts by how many scenarios (rule ids) raised alerts on them in the window,
+-- description: Ranks accounts by how many scenarios (rule ids, listed sorted) raised alerts on them in the window,
 --   then by total alert score, with the owning customer's risk rating and PEP flag: a work queue
 --   for investigators. Reads the curated `alerts` table the rules engine writes.
 -- parameters: start_date, end_date
@@ -9,7 +9,7 @@
 --   total_score, max_score, first_event_at, last_event_at, risk_rating, is_pep
 WITH hits AS (
     SELECT subject_account_pid, COUNT(DISTINCT rule_id) AS scenarios_hit,
-           array_join(array_agg(DISTINCT rule_id), ',') AS scenarios, COUNT(*) AS alert_count,
+           array_join(array_sort(array_agg(DISTINCT rule_id)), ',') AS scenarios, COUNT(*) AS alert_count,
            SUM(score) AS total_score, MAX(score) AS max_score,
            MIN(event_time) AS first_event_at, MAX(event_time) AS last_event_at
     FROM alerts

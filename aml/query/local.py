@@ -156,8 +156,8 @@ class LocalEngine:
             chunks = con.execute(
                 "SELECT COALESCE(SUM(total_compressed_size), 0) FROM parquet_metadata(?) "
                 "WHERE split_part(path_in_schema, ', ', 1) IN (SELECT UNNEST(?::VARCHAR[]))",
-                [paths, columns]).fetchone()[0]
-            footers = con.execute("SELECT SUM(footer_size + 8) FROM parquet_file_metadata(?)", [paths]).fetchone()[0]
+                [paths, columns]).fetchall()[0][0]
+            footers = con.execute("SELECT SUM(footer_size + 8) FROM parquet_file_metadata(?)", [paths]).fetchall()[0][0]
             total += int(chunks) + int(footers)  # footer, its 4-byte length and the PAR1 magic
         return total
 
