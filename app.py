@@ -47,7 +47,7 @@ def main() -> cdk.App:
     app = cdk.App()
     settings = Settings.from_node(app.node)
     build(app, settings)
-    nag_suppressions.register(app)
+    nag_suppressions.register(app, local=settings.local)
     app.synth()
     return app
 

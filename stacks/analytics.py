@@ -42,7 +42,8 @@ class AnalyticsStack(Stack):
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
                         encryption_option="SSE_KMS", kms_key=lake.key.key_arn)),
             ))
-        database = etl.catalog.database.database_name
+        self.add_stack_dependency(etl)
+        database = etl.catalog.database_name
         self.named_queries = []
         for query in load_all():
             named = athena.CfnNamedQuery(
@@ -72,7 +73,7 @@ class AnalyticsStack(Stack):
                 iam.PolicyStatement(sid="ReadCuratedCatalog", actions=[
                     "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
                     "glue:GetPartitions"],
-                    resources=[f"{arn}:glue:{region_account}:catalog", catalog.database.database_arn,
+                    resources=[f"{arn}:glue:{region_account}:catalog", catalog.database_arn,
                                *[catalog.table_arn(t) for t in CURATED_TABLES]]),
                 iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket", "s3:GetBucketLocation"],
                                     resources=[self.curated.bucket_arn]),

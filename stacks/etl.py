@@ -24,7 +24,8 @@ class CuratedCatalog(Construct):
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings, curated: s3.IBucket) -> None:
         super().__init__(scope, id)
-        self.database = glue.Database(self, "Database", database_name=settings.curated_database,
+        self.database_name = settings.curated_database
+        self.database = glue.Database(self, "Database", database_name=self.database_name,
                                       description="AML curated zone: pseudonymised, partitioned Parquet")
         self.tables: dict[str, glue.S3Table] = {}
         for name, columns in schema.CURATED_TABLES.items():
@@ -45,9 +46,18 @@ class CuratedCatalog(Construct):
                 parameters={"parquet.compression": "SNAPPY"},
                 description=f"Curated {name} (contract: aml_contract.schema.CURATED_TABLES)",
             )
+            # The database's literal name instead of a Ref: other stacks (Firehose's schema, the
+            # analyst policy) then name the table without a cross-stack import.
+            cfn_table = self.tables[name].node.default_child
+            cfn_table.database_name = self.database_name
+            cfn_table.add_dependency(self.database.node.default_child)
+
+    @property
+    def database_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:database/{self.database_name}"
 
     def table_arn(self, name: str) -> str:
-        return self.tables[name].table_arn
+        return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:table/{self.database_name}/{name}"
 
 
 _GLUE_SCHEMA = {
@@ -113,7 +123,7 @@ class EtlStack(Stack):
             actions=[glue.CfnTrigger.ActionProperty(job_name=self.job.job_name)],
             description="Runs the curation job; bookmarks make each run incremental")
         CfnOutput(self, "GlueJobName", value=self.job.job_name)
-        CfnOutput(self, "CuratedDatabaseName", value=self.catalog.database.database_name)
+        CfnOutput(self, "CuratedDatabaseName", value=self.catalog.database_name)
 
     def _role(self, job_name: str, settings: Settings, lake: DataLakeStack, logs: EncryptedLogGroup) -> iam.Role:
         role = iam.Role(self, "JobRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
@@ -138,7 +148,7 @@ class EtlStack(Stack):
                                 resources=[lake.key.key_arn, self.key.key_arn]),
             iam.PolicyStatement(sid="ReadCatalog", actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables"],
                                 resources=[f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:catalog",
-                                           self.catalog.database.database_arn,
+                                           self.catalog.database_arn,
                                            *[self.catalog.table_arn(t) for t in JOB_WRITES]]),
             # Glue writes driver/executor logs under /aws-glue/jobs/<security configuration>-role/...
             # and associates our key with the groups it creates.

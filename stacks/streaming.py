@@ -40,6 +40,7 @@ class StreamingStack(Stack):
         super().__init__(scope, id, **kwargs)
         cfg, env = settings.streaming, settings.env_name
         self.add_stack_dependency(lake)
+        self.add_stack_dependency(etl)
         self.key = DataKey(self, "StreamingKey", settings=settings, purpose="streaming",
                            service_principals=("logs.{region}.amazonaws.com",))
         self.stream = kinesis.Stream(
