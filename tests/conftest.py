@@ -7,6 +7,7 @@ they create uniquely named databases, buckets and streams (see `unique_name`).
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 
 import pytest
@@ -39,6 +40,7 @@ def unique_name():
 def spark():
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # pandas UDF workers need the venv's pandas
     session = (SparkSession.builder.master("local[2]").appName("aml-tests")
                .config("spark.sql.shuffle.partitions", "4")
                .config("spark.ui.enabled", "false")
