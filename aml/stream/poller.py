@@ -21,7 +21,11 @@ from aml.errors import AmlError
 from aml.local import aws
 
 log = logging.getLogger(__name__)
-DEFAULT_BATCH_SIZE = 100  # the event source mapping's default BatchSize for Kinesis
+# Records per handler invocation. Lambda's Kinesis event source mapping allows up to 10,000 with a
+# batching window; 500 is what the streaming stack should configure (StreamingSettings.batch_size):
+# the per-batch fixed cost (GetRecords, the idempotency record) is spread over more records and an
+# account touched twice in a batch is read and written once.
+DEFAULT_BATCH_SIZE = 500
 FUNCTION_NAME = "aml-local-realtime-rules"
 
 

@@ -1,7 +1,7 @@
 """One Kinesis batch through parse -> state -> rules -> alerts, with per-record outcomes.
 
-Work is grouped by account so the batch costs a few bulk calls (BatchGetItem, TransactWriteItems
-of up to 100 accounts) rather than calls per record. A record is acknowledged only when every
+Work is grouped by account so the batch costs one BatchGetItem per 100 accounts and one
+conditional write per changed account (see state.py), never calls per record. A record is acknowledged only when every
 account it touches has its state stored and every alert it raised is delivered; otherwise its
 sequence number is reported failed and Lambda redelivers it (re-applying it is a no-op).
 """
@@ -138,7 +138,7 @@ class Engine:
             result = self._store.save(states[a] for a in pending)
             failed.update(result.failed)
             outcome.counts["state_conflicts"] += len(result.conflicts)
-            pending, to_load = result.conflicts | result.unwritten, result.conflicts
+            pending = to_load = result.conflicts
             if not pending:
                 break
         failed.update({a: "write conflicts persisted after retries" for a in pending})

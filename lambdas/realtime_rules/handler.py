@@ -28,6 +28,7 @@ from aml_contract.pseudonym import key_from_secret_string
 from lambdas.realtime_rules.alerts import AlertSink
 from lambdas.realtime_rules.dead_letters import DeadLetters
 from lambdas.realtime_rules.engine import Engine
+from lambdas.realtime_rules.state import CONCURRENCY as STATE_CONCURRENCY
 from lambdas.realtime_rules.state import Horizons, StateStore
 
 SERVICE = "realtime-rules"
@@ -36,7 +37,8 @@ metrics = Metrics(namespace="AmlRealtimeRules", service=SERVICE)
 tracer = Tracer(service=SERVICE)
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
 # Fail fast inside one invocation: the event source mapping is the retry mechanism.
-BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10)
+BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10,
+                     max_pool_connections=STATE_CONCURRENCY)
 
 
 class PartialBatch(Exception):

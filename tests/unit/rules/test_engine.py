@@ -145,8 +145,15 @@ def test_throttled_state_write_fails_the_records_then_retry_loses_nothing(lambda
     h = lambda_env["handler"]
     event = _event([_row("t1", 1), _row("t2", 2)])
     ddb = h.runtime().clients["dynamodb"]
-    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
-    with mock.patch.object(ddb, "transact_write_items", side_effect=throttled):
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
+    put_item = ddb.put_item
+
+    def throttle_state_writes(**kwargs):
+        if kwargs["TableName"] == "state":
+            raise throttled
+        return put_item(**kwargs)
+
+    with mock.patch.object(ddb, "put_item", side_effect=throttle_state_writes):
         response = h.lambda_handler(event, Context())
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["1", "2"]
     assert _alerts(lambda_env["ddb"]) == []  # nothing acknowledged, nothing raised
@@ -174,3 +181,30 @@ def test_missing_environment_is_reported(monkeypatch, lambda_env):
     with pytest.raises(RuntimeError, match="DLQ_URL"):
         lambda_env["handler"].runtime()
     assert os.environ.get(names.RULES_LAMBDA_ENV["alerts_table"]) == "alerts"
+
+
+def test_state_written_by_a_concurrent_invocation_is_not_lost(lambda_env):
+    """Another invocation writes the account between this batch's read and its write: the
+    conditional put fails, the engine reloads, re-applies and keeps both writers' events."""
+    h = lambda_env["handler"]
+    assert h.lambda_handler(_event([_row("t1", 1)]), Context()) == {"batchItemFailures": []}
+    ddb = h.runtime().clients["dynamodb"]
+    batch_get, key = ddb.batch_get_item, {"pk": {"S": "ACC"}, "sk": {"S": "window-summary"}}
+    raced = []
+
+    def read_then_rival_writes(**kwargs):
+        response = batch_get(**kwargs)
+        if not raced:
+            raced.append(True)
+            item = lambda_env["ddb"].get_item(TableName="state", Key=key)["Item"]
+            summary = json.loads(item["summary"]["S"])
+            summary["e"]["rival"] = [1740916800, 50000, "in", "CASH:x", "cash_deposit", 0]
+            item["summary"]["S"], item["version"]["N"] = json.dumps(summary), str(int(item["version"]["N"]) + 1)
+            lambda_env["ddb"].put_item(TableName="state", Item=item)
+        return response
+
+    with mock.patch.object(ddb, "batch_get_item", side_effect=read_then_rival_writes):
+        assert h.lambda_handler(_event([_row("t2", 2)], first_seq=5), Context()) == {"batchItemFailures": []}
+    stored = lambda_env["ddb"].get_item(TableName="state", Key=key)["Item"]
+    assert set(json.loads(stored["summary"]["S"])["e"]) == {"t1", "t2", "rival"}
+    assert stored["version"]["N"] == "3"
