@@ -14,7 +14,7 @@ WITH debits AS (
       AND status = 'booked'
       AND originator_customer_pid IS NOT NULL
       AND originator_account_pid <> beneficiary_account_pid
-      AND transaction_type <> 'card'  -- shop purchases are not payments to parties
+      AND transaction_type IN {{fan_out.counterparty_types}}  -- transfers between parties: no card, no cash
 ),
 windows AS (
     SELECT a.account_pid, a.customer_pid, a.booked_at AS window_start,

@@ -58,9 +58,4 @@ def windows_containing(ts: int, events: list[Event], length: int) -> Iterator[tu
         yield end - length, end, [e for e in events if end - length <= e.ts <= end]
 
 
-def is_cash_counterparty(event: Event) -> bool:
-    """Cash has no counterparty account: its counterparty is CASH, or CASH:<depositor pseudonym>."""
-    return event.counterparty == schema.CASH_ACCOUNT_ID or event.counterparty.startswith(CASH_DEPOSITOR_PREFIX)
-
-
 CASH_DEPOSITOR_PREFIX = f"{schema.CASH_ACCOUNT_ID}:"

@@ -6,7 +6,6 @@ from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.rules.base import (
     AlertDraft,
     direction,
-    is_cash_counterparty,
     seconds,
     usd,
     windows_containing,
@@ -34,10 +33,14 @@ def rapid_movement(tx: Transaction, state: AccountState, params: RuleParameters)
 
 
 def _fan(rule_id: str, side: str, tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
+    """Counterparty transfers are the `counterparty_types` of the rule parameters (the Athena
+    fan_in/fan_out queries read the same list): card purchases go to merchants and cash has no
+    counterparty account, so neither counts."""
     rule = params.rule(rule_id)
-    if direction(tx, state) != side:
+    types = frozenset(rule["counterparty_types"])
+    if direction(tx, state) != side or tx.transaction_type not in types:
         return []
-    flows = [e for e in state.sorted_events() if e.direction == side and not is_cash_counterparty(e)]
+    flows = [e for e in state.sorted_events() if e.direction == side and e.transaction_type in types]
     for start, end, window in windows_containing(tx.ts, flows, seconds(rule)):
         counterparties = sorted({e.counterparty for e in window})
         if len(counterparties) >= rule["min_counterparties"]:

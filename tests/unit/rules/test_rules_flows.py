@@ -1,4 +1,5 @@
 """Flow rules: rapid movement, fan-in, fan-out."""
+from dataclasses import replace
 from datetime import timedelta as td
 
 
@@ -50,3 +51,20 @@ def test_fan_out_fires_at_five_distinct_payees_within_8h(make_tx, run_rules):
     assert run_rules(pays([td(hours=h) for h in (8, 0, 2, 4, 6)]), "A", rule_id="fan_out") != []
     incoming = [make_tx(orig=f"R{i}", benef="A", amount=500, at=td(hours=i)) for i in range(5)]
     assert run_rules(incoming, "A", rule_id="fan_out") == []
+
+
+def test_fan_in_and_out_count_only_the_counterparty_types_of_the_rule_parameters(make_tx, run_rules, params):
+    """Card purchases (merchants) and cash are not counterparty transfers, as in the Athena queries."""
+    assert "card" not in params.rule("fan_in")["counterparty_types"]
+    shop = [make_tx(orig="A", benef=f"M{i}", type="card", at=td(minutes=i)) for i in range(6)]
+    paid_by_cards = [make_tx(orig=f"P{i}", benef="A", type="card", at=td(minutes=i)) for i in range(6)]
+    assert run_rules(shop, "A", rule_id="fan_out") == []
+    assert run_rules(paid_by_cards, "A", rule_id="fan_in") == []
+    four_and_a_card = [make_tx(orig="A", benef=f"Y{i}", type="ach", at=td(minutes=i)) for i in range(4)]
+    assert run_rules([*four_and_a_card, shop[0]], "A", rule_id="fan_out") == []
+    assert len(run_rules([*four_and_a_card, make_tx(orig="A", benef="Y9", type="wire")], "A", rule_id="fan_out")) == 1
+
+    rules = dict(params.rules)
+    rules["fan_out"] = replace(rules["fan_out"], params={**rules["fan_out"].params, "counterparty_types": ["card"]})
+    with_cards = replace(params, rules=rules)
+    assert run_rules(shop, "A", params=with_cards, rule_id="fan_out")
