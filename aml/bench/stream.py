@@ -23,24 +23,12 @@ LIVE_DAYS = 2
 BATCH_SIZES = (100, DEFAULT_BATCH_SIZE, 1000)
 
 
-def rows_as_json(transactions: pd.DataFrame) -> list[bytes]:
-    """Each transaction as a plain JSON row (what a producer puts on the stream), booked_at order."""
-    ordered = transactions.sort_values(["booked_at", "transaction_id"], kind="stable")
-    lines = []
-    for row in ordered.to_dict("records"):
-        clean = {k: (None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else
-                     v.isoformat() if hasattr(v, "isoformat") else v if isinstance(v, int | float | str) else str(v))
-                 for k, v in row.items()}
-        lines.append(json.dumps(clean).encode())
-    return lines
-
-
 def live_lines(bank_config: BankConfig = BANK, days: int = LIVE_DAYS) -> tuple[list[bytes], int]:
     """The bank's last `days` of transactions as JSON rows, and the distinct accounts they touch."""
     tx = generate(bank_config).transactions
     live = tx[tx.booked_at > tx.booked_at.max() - pd.Timedelta(days=days)]
     accounts = (set(live.originator_account_id) | set(live.beneficiary_account_id)) - {schema.CASH_ACCOUNT_ID}
-    return rows_as_json(live), len(accounts)
+    return replay.transaction_lines(live), len(accounts)
 
 
 def _scenario(lines: list[bytes], batch_size: int) -> dict:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import EndpointConnectionError
 
@@ -64,6 +65,21 @@ def read_lines(path: Path) -> list[bytes]:
     if too_big:
         raise AmlError(f"{path}: line(s) {too_big[:5]} exceed Kinesis' 1 MiB record limit")
     return lines
+
+
+def transaction_lines(transactions: pd.DataFrame) -> list[bytes]:
+    """Rows of a transactions frame (e.g. a generated bank's) as plain JSON lines, in booked_at order,
+    the way a producer puts them on the stream."""
+    ordered = transactions.sort_values(["booked_at", "transaction_id"], kind="stable")
+    return [json.dumps({k: _json_value(v) for k, v in row.items()}).encode() for row in ordered.to_dict("records")]
+
+
+def _json_value(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value if isinstance(value, int | float | str) else str(value)
 
 
 def put_lines(stream: str, lines: list[bytes]) -> dict[str, str]:
