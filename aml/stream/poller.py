@@ -14,7 +14,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from aml.errors import AmlError
@@ -98,11 +98,16 @@ class Poller:
         """Deliver every record of every shard (from `start_at[shard]`, a sequence number, or the
         oldest record) until each shard has nothing more to read."""
         stats = PollStats()
-        for shard_id in self.shard_ids():
-            position = (start_at or {}).get(shard_id)
-            if start_at is not None and position is None:
-                continue  # nothing of ours in this shard
-            self._drain_shard(shard_id, position, stats)
+        # Shards advance together, one batch each in turn, as Lambda runs one invocation per shard
+        # concurrently: draining one shard before the next would put records of the later shards
+        # days behind the accounts' watermarks (the stream is partitioned by originator account).
+        shards = [self._drain_shard(shard_id, (start_at or {}).get(shard_id), stats)
+                  for shard_id in self.shard_ids()
+                  if start_at is None or shard_id in start_at]  # else nothing of ours in the shard
+        while shards:
+            for shard in list(shards):
+                if next(shard, StopIteration) is StopIteration:
+                    shards.remove(shard)
         return stats
 
     def _iterator(self, shard_id: str, sequence_number: str | None, after: bool = False) -> str:
@@ -112,7 +117,8 @@ class Poller:
                       "StartingSequenceNumber": sequence_number}
         return self._kinesis.get_shard_iterator(StreamName=self._stream, ShardId=shard_id, **kwargs)["ShardIterator"]
 
-    def _drain_shard(self, shard_id: str, position: str | None, stats: PollStats) -> None:
+    def _drain_shard(self, shard_id: str, position: str | None, stats: PollStats) -> Iterator[None]:
+        """Deliver the shard's records; yields after each handler invocation."""
         iterator = self._iterator(shard_id, position)
         attempts: dict[str, int] = {}
         while True:
@@ -123,6 +129,7 @@ class Poller:
             first = records[0]["SequenceNumber"]
             attempts[first] = attempts.get(first, 0) + 1
             failed_at = self._invoke(records, shard_id, stats)
+            yield
             if failed_at is None:
                 iterator = response["NextShardIterator"]
                 continue

@@ -39,8 +39,18 @@ def local_handler(res: resources.LocalResources) -> Callable[[dict, object], dic
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
     from lambdas.realtime_rules import handler
 
-    handler.logger.registered_handler.setStream(sys.stderr)
+    handler.logger.registered_handler.setStream(_CurrentStderr())
     return handler.lambda_handler
+
+
+class _CurrentStderr:
+    """Whatever sys.stderr is at write time (a test's capture, since closed, must not stick)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def partition_key(line: bytes) -> str:
