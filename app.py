@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
-from stacks import nag_suppressions
+from stacks import local_mode, nag_suppressions
 from stacks.analytics import AnalyticsStack
 from stacks.data_lake import DataLakeStack
 from stacks.database import DatabaseStack
@@ -36,10 +36,10 @@ def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:
                                  replication=replication, **common)
     stacks = {"network": network, "data-lake": lake, "database": database, "etl": etl, "streaming": streaming,
               "replication": replication, "analytics": analytics, "monitoring": monitoring}
+    untagged = ["AWS::KMS::Key"] if local_mode.omitted(settings.local, "kms-key-tags") else []
     for concern, stack in stacks.items():
-        cdk.Tags.of(stack).add("project", "aml")
-        cdk.Tags.of(stack).add("environment", settings.env_name)
-        cdk.Tags.of(stack).add("concern", concern)
+        for key, value in (("project", "aml"), ("environment", settings.env_name), ("concern", concern)):
+            cdk.Tags.of(stack).add(key, value, exclude_resource_types=untagged)
     return stacks
 
 

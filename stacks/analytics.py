@@ -49,10 +49,11 @@ class AnalyticsStack(Stack):
             named = athena.CfnNamedQuery(
                 self, f"Query{query.name.title().replace('_', '')}", name=query.name,
                 description=query.description[:1024], query_string=query.sql, database=database,
-                work_group=self.workgroup.ref)
+                work_group=name)
+            named.add_resource_dependency(self.workgroup)
             self.named_queries.append(named)
         self.analyst_policy = self._analyst_policy(settings, lake, etl, name)
-        CfnOutput(self, "AthenaWorkgroupName", value=self.workgroup.ref)
+        CfnOutput(self, "AthenaWorkgroupName", value=name)
         CfnOutput(self, "AnalystPolicyArn", value=self.analyst_policy.managed_policy_arn)
 
     def _analyst_policy(self, settings: Settings, lake: DataLakeStack, etl: EtlStack,

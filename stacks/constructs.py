@@ -1,7 +1,7 @@
 """Small constructs for the patterns every stack repeats."""
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -114,12 +114,18 @@ class AccessLogsBucket(s3.Bucket):
         )
 
 
-def grant_secret_read(grantee: iam.IGrantable, secret_arn: str, key: kms.IKey) -> None:
-    """Read one secret across stacks without editing the key policy in the secret's stack (which
-    would make that stack depend on the reader's): identity policy only, key use only through
-    Secrets Manager. The key policy already delegates to the account's IAM."""
+def secret_arn_by_name(name: str) -> str:
+    """A secret's ARN from its name: Secrets Manager appends six random characters."""
+    return f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{name}-??????"
+
+
+def grant_secret_read(grantee: iam.IGrantable, secret_name: str, key: kms.IKey) -> None:
+    """Read one secret from another stack by name: no cross-stack reference to the secret, and no
+    edit of the key policy in the secret's stack (which would make it depend on the reader's):
+    identity policy only, key use only through Secrets Manager (the key policy delegates to IAM)."""
     grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-        actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources=[secret_arn]))
+        actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        resources=[secret_arn_by_name(secret_name)]))
     grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
         actions=["kms:Decrypt"], resources=[key.key_arn],
         conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{Stack.of(key).region}.amazonaws.com"}}))

@@ -33,6 +33,7 @@ class DatabaseStack(Stack):
         self.key = DataKey(self, "DatabaseKey", settings=settings, purpose="database",
                            service_principals=("logs.{region}.amazonaws.com",))
         self.cluster_identifier = resource_name(settings.env_name, "core-banking")
+        self.secret_name = resource_name(settings.env_name, "core-banking-admin")
         # Created before the cluster so exported logs land encrypted with a bounded retention.
         log_group = EncryptedLogGroup(self, "PostgresLogs", settings=settings, key=self.key,
                                       log_group_name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql")
@@ -60,8 +61,7 @@ class DatabaseStack(Stack):
             vpc=network.vpc, vpc_subnets=network.private_subnets, security_groups=[self.security_group],
             port=db.port, default_database_name=db.database_name,
             credentials=rds.Credentials.from_generated_secret(
-                ADMIN_USER, encryption_key=self.key,
-                secret_name=resource_name(settings.env_name, "core-banking-admin")),
+                ADMIN_USER, encryption_key=self.key, secret_name=self.secret_name),
             storage_encrypted=True, storage_encryption_key=self.key,
             iam_authentication=True, enable_data_api=True,
             parameter_group=parameters,
@@ -75,6 +75,10 @@ class DatabaseStack(Stack):
             removal_policy=removal_policy(settings),
         )
         self.cluster.node.add_dependency(log_group)
+        if local_mode.omitted(settings.local, "aurora-instance-engine-version"):
+            for child in self.cluster.node.find_all():
+                if isinstance(child, rds.CfnDBInstance):
+                    child.add_property_override("EngineVersion", db.engine_version)
         self.secret = self.cluster.secret
 
         # Hosted rotation: the Lambda runs in the isolated subnets and reaches Secrets Manager
@@ -102,7 +106,6 @@ class DatabaseStack(Stack):
             self._create_schema(settings, network)
 
         CfnOutput(self, "ClusterArn", value=self.cluster.cluster_arn)
-        CfnOutput(self, "ClusterEndpoint", value=self.cluster.cluster_endpoint.hostname)
         CfnOutput(self, "AdminSecretArn", value=self.secret.secret_arn)
 
     @staticmethod

@@ -82,7 +82,7 @@ class EtlStack(Stack):
         # Logs and bookmarks get their own key: the CloudWatch Logs service must be able to use it.
         self.key = DataKey(self, "EtlKey", settings=settings, purpose="etl",
                            service_principals=("logs.{region}.amazonaws.com",))
-        job_name = resource_name(settings.env_name, "curate-transactions")
+        self.job_name = job_name = resource_name(settings.env_name, "curate-transactions")
         security = glue.SecurityConfiguration(
             self, "SecurityConfiguration",
             security_configuration_name=resource_name(settings.env_name, "etl"),
@@ -112,7 +112,7 @@ class EtlStack(Stack):
                 "--raw_path": f"s3://{raw}/{schema.RAW_PREFIX}/",
                 "--curated_path": f"s3://{curated}/",
                 "--quarantine_path": f"s3://{raw}/{schema.QUARANTINE_PREFIX}/",
-                "--pseudonymization_secret_id": lake.pseudonymization_secret.secret_name,
+                "--pseudonymization_secret_id": lake.pseudonymization_secret_name,
                 "--job-bookmark-option": "job-bookmark-enable",
                 "--TempDir": f"s3://{raw}/glue-temp/",
             },
@@ -120,9 +120,9 @@ class EtlStack(Stack):
         glue.CfnTrigger(
             self, "Schedule", name=resource_name(settings.env_name, "curate-schedule"), type="SCHEDULED",
             schedule=settings.etl.schedule_cron, start_on_creation=True,
-            actions=[glue.CfnTrigger.ActionProperty(job_name=self.job.job_name)],
+            actions=[glue.CfnTrigger.ActionProperty(job_name=job_name)],
             description="Runs the curation job; bookmarks make each run incremental")
-        CfnOutput(self, "GlueJobName", value=self.job.job_name)
+        CfnOutput(self, "GlueJobName", value=job_name)
         CfnOutput(self, "CuratedDatabaseName", value=self.catalog.database_name)
 
     def _role(self, job_name: str, settings: Settings, lake: DataLakeStack, logs: EncryptedLogGroup) -> iam.Role:
@@ -161,6 +161,6 @@ class EtlStack(Stack):
         ]
         policy = iam.Policy(self, "JobPolicy", statements=statements)
         policy.attach_to_role(role)
-        grant_secret_read(role, lake.pseudonymization_secret.secret_arn, lake.key)
+        grant_secret_read(role, lake.pseudonymization_secret_name, lake.key)
         logs.grant_write(role)
         return role

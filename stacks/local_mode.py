@@ -38,6 +38,20 @@ OMISSIONS: tuple[LocalOmission, ...] = (
         "custom resource (Custom::S3AutoDeleteObjects Lambda)",
         "nothing: the emulator's state is discarded with `aml local down`",
     ),
+    LocalOmission(
+        "kms-key-tags",
+        "every stack: the project/environment/concern tags on KMS keys (the keys themselves stay)",
+        "moto 5.2 fails creating a tagged AWS::KMS::Key from CloudFormation (KeyError 'TagKey') "
+        "and leaves the stack empty",
+        "nothing: tags only label resources for cost and ownership",
+    ),
+    LocalOmission(
+        "aurora-instance-engine-version",
+        "database stack: nothing left out; the Aurora instances get an explicit EngineVersion",
+        "moto 5.2 creates AWS::RDS::DBInstance without reading its cluster's version (KeyError on "
+        "aurora-postgresql); AWS takes the version from the cluster, so AWS templates omit it",
+        "nothing: the local runtime uses the embedded PostgreSQL server, not the emulated cluster",
+    ),
 )
 
 KEYS = frozenset(o.key for o in OMISSIONS)

@@ -2,7 +2,7 @@
 and throttles, DLQ depth, Glue job failures and DMS task failures; one dashboard."""
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
@@ -24,7 +24,12 @@ class MonitoringStack(Stack):
     def __init__(self, scope: Construct, id: str, *, settings: Settings, streaming: StreamingStack,
                  etl: EtlStack, replication: ReplicationStack, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
+        # Names, not Refs, tie the alarms to the job and the tasks: no import of resources the
+        # local emulator cannot model; the stack still deploys after them.
+        self.add_stack_dependency(etl)
+        self.add_stack_dependency(replication)
         env, thresholds = settings.env_name, settings.alarms
+        self._env, self._alarm_names = env, {}
         # CloudWatch alarms publish to the encrypted topic: the key policy admits that service.
         key = DataKey(self, "AlarmsKey", settings=settings, purpose="alarms",
                       service_principals=("cloudwatch.amazonaws.com",))
@@ -51,13 +56,12 @@ class MonitoringStack(Stack):
                 "Records reached the rules dead-letter queue"),
             self._event_alarm("GlueJobFailed", events.EventPattern(
                 source=["aws.glue"], detail_type=["Glue Job State Change"],
-                detail={"jobName": [etl.job.job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]}),
+                detail={"jobName": [etl.job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]}),
                 "The curation Glue job failed", env),
             self._event_alarm("DmsTaskFailed", events.EventPattern(
                 source=["aws.dms"], detail_type=["DMS Replication Task State Change"],
-                resources=[replication.raw_task.ref, replication.stream_task.ref],
                 detail={"category": ["Failure"]}),
-                "A DMS replication task failed", env),
+                "A DMS replication task in this account and region failed", env),
         ]
         for alarm in self.alarms:
             alarm.add_alarm_action(action)
@@ -74,11 +78,16 @@ class MonitoringStack(Stack):
                 function.metric_invocations(period=PERIOD), function.metric_errors(period=PERIOD),
                 function.metric_throttles(period=PERIOD)], right=[function.metric_duration(period=PERIOD)]),
         )
-        dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
+        # Alarms by ARN from their names, not GetAtt (the local emulator does not model alarms).
+        by_name = [cw.Alarm.from_alarm_arn(self, f"{a.node.id}ByName", self.format_arn(
+            service="cloudwatch", resource="alarm", resource_name=self._alarm_names[a.node.id],
+            arn_format=ArnFormat.COLON_RESOURCE_NAME)) for a in self.alarms]
+        dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=by_name, width=24))
         CfnOutput(self, "AlarmTopicArn", value=self.topic.topic_arn)
 
     def _alarm(self, id: str, metric: cw.IMetric, threshold: float, description: str) -> cw.Alarm:
-        return cw.Alarm(self, id, metric=metric, threshold=threshold, evaluation_periods=1,
+        self._alarm_names[id] = resource_name(self._env, id)
+        return cw.Alarm(self, id, alarm_name=self._alarm_names[id], metric=metric, threshold=threshold, evaluation_periods=1,
                         comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                         treat_missing_data=cw.TreatMissingData.NOT_BREACHING, alarm_description=description)
 

@@ -51,7 +51,7 @@ CDK_GRANT_KMS = ("CDK grants for an encrypted stream/bucket: GenerateDataKey*/Re
 
 ACKS: tuple[Ack, ...] = (
     # ---- identity policies --------------------------------------------------------------------
-    *_compliance("IAMNoInlinePolicy", r".*/(DefaultPolicy|JobPolicy|CustomResourcePolicy)/Resource",
+    *_compliance("IAMNoInlinePolicy", r".*/(DefaultPolicy|JobPolicy|CustomResourcePolicy|AlertsSchemaAccess)/Resource",
                  "Each inline policy is attached to exactly one role created beside it and scoped to "
                  "that workload's resources; a customer-managed policy would add a reusable, "
                  "attachable permission set with no reader besides this role"),
@@ -61,9 +61,6 @@ ACKS: tuple[Ack, ...] = (
         "Firehose's S3 destination grant (CDK L2): object actions on the curated bucket, where the "
         "dynamic `alerts/dt=...` prefixes are only known at delivery time",
         r"Action::s3:(Abort|DeleteObject|GetBucket|GetObject|List)\*|Resource::" + bucket_arn("curated") + r"/\*"),
-    Ack("AwsSolutions-IAM5", r"streaming/AlertsDelivery/S3 Destination Role/DefaultPolicy/Resource",
-        "glue:GetSchemaVersion has no resource-level permissions when Firehose converts records "
-        "against a Data Catalog table; table reads are scoped to the alerts table", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"streaming/RulesRole/DefaultPolicy/Resource",
         "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (active "
         "tracing)", r"Resource::\*"),

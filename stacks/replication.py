@@ -117,13 +117,13 @@ class ReplicationStack(Stack):
 
     def _source_endpoint(self, env: str, settings: Settings, database: DatabaseStack) -> dms.CfnEndpoint:
         role = self._access_role("SourceSecretRole", "DMS reads the core banking admin secret")
-        grant_secret_read(role, database.secret.secret_arn, database.key)
+        grant_secret_read(role, database.secret_name, database.key)
         return dms.CfnEndpoint(
             self, "SourceEndpoint", endpoint_identifier=resource_name(env, "core-banking"),
             endpoint_type="source", engine_name="aurora-postgresql",
             database_name=settings.database.database_name, ssl_mode="require",
             postgre_sql_settings=dms.CfnEndpoint.PostgreSqlSettingsProperty(
-                secrets_manager_secret_id=database.secret.secret_arn,
+                secrets_manager_secret_id=database.secret_name,  # DMS accepts the name
                 secrets_manager_access_role_arn=role.role_arn,
                 heartbeat_enable=True,  # keeps the replication slot advancing on an idle database
                 slot_name=None),

@@ -62,6 +62,8 @@ class StreamingStack(Stack):
                                display_name="AML alerts", master_key=self.key, enforce_ssl=True)
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+        self.delivery_name = resource_name(env, "alerts-delivery")
+        self.delivery_arn = f"arn:{Aws.PARTITION}:firehose:{Aws.REGION}:{Aws.ACCOUNT_ID}:deliverystream/{self.delivery_name}"
         self.delivery = self._alerts_delivery(settings, lake, etl)
         self.function = self._rules_function(settings, network, lake)
 
@@ -72,7 +74,7 @@ class StreamingStack(Stack):
             "IdempotencyTableName": self.idempotency.table_name,
             "AlertsTopicArn": self.topic.topic_arn,
             "RulesDeadLetterQueueUrl": self.dlq.queue_url,
-            "AlertsDeliveryStreamName": self.delivery.delivery_stream_name,
+            "AlertsDeliveryStreamName": self.delivery_name,
             "RulesFunctionName": self.function.function_name,
         }
         for key, value in outputs.items():
@@ -92,7 +94,6 @@ class StreamingStack(Stack):
             removal_policy=removal_policy(settings))
 
     def _alerts_delivery(self, settings: Settings, lake: DataLakeStack, etl: EtlStack) -> firehose.DeliveryStream:
-        alerts_table = etl.catalog.tables["alerts"]
         prefix = names.ALERTS_S3_PREFIX
         logs = EncryptedLogGroup(self, "AlertsDeliveryLogs", settings=settings, key=self.key)
         destination = firehose.S3Bucket(
@@ -105,16 +106,31 @@ class StreamingStack(Stack):
             dynamic_partitioning=firehose.DynamicPartitioningProps(enabled=True),
             processors=[firehose.MetadataExtractionProcessor.jq16(
                 {PARTITION_COLUMN: f".{PARTITION_COLUMN}"})],
-            data_format_conversion=firehose.DataFormatConversionProps(
-                input_format=firehose.InputFormat.OPENX_JSON,
-                output_format=firehose.OutputFormat.PARQUET,
-                schema_configuration=firehose.SchemaConfiguration.from_cfn_table(
-                    alerts_table.node.default_child)),
             logging_config=firehose.EnableLogging(logs),
         )
-        return firehose.DeliveryStream(
-            self, "AlertsDelivery", delivery_stream_name=resource_name(settings.env_name, "alerts-delivery"),
+        delivery = firehose.DeliveryStream(
+            self, "AlertsDelivery", delivery_stream_name=self.delivery_name,
             destination=destination, encryption=firehose.StreamEncryption.customer_managed_key(self.key))
+        self._convert_to_parquet(delivery, etl)
+        return delivery
+
+    def _convert_to_parquet(self, delivery: firehose.DeliveryStream, etl: EtlStack) -> None:
+        """JSON -> Parquet against the Glue `alerts` table, named literally (not by a cross-stack
+        Ref as the L2's SchemaConfiguration.from_cfn_table would), with read access to that table only."""
+        role = delivery.node.find_child("S3 Destination Role")
+        catalog, table = etl.catalog, "alerts"
+        iam.Policy(self, "AlertsSchemaAccess", roles=[role], statements=[iam.PolicyStatement(
+            actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
+            resources=[f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:catalog",
+                       catalog.database_arn, catalog.table_arn(table)])])
+        delivery.node.default_child.add_property_override(
+            "ExtendedS3DestinationConfiguration.DataFormatConversionConfiguration", {
+                "Enabled": True,
+                "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+                "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {"Compression": "SNAPPY"}}},
+                "SchemaConfiguration": {"CatalogId": Aws.ACCOUNT_ID, "DatabaseName": catalog.database_name,
+                                        "TableName": table, "Region": Aws.REGION, "VersionId": "LATEST",
+                                        "RoleARN": role.role_arn}})
 
     def _rules_function(self, settings: Settings, network: NetworkStack, lake: DataLakeStack) -> lambda_.Function:
         cfg, env = settings.streaming, settings.env_name
@@ -135,8 +151,8 @@ class StreamingStack(Stack):
                 names.RULES_LAMBDA_ENV["idempotency_table"]: self.idempotency.table_name,
                 names.RULES_LAMBDA_ENV["alerts_topic_arn"]: self.topic.topic_arn,
                 names.RULES_LAMBDA_ENV["dlq_url"]: self.dlq.queue_url,
-                names.RULES_LAMBDA_ENV["alerts_delivery_stream"]: self.delivery.delivery_stream_name,
-                names.RULES_LAMBDA_ENV["pseudonymization_secret_id"]: lake.pseudonymization_secret.secret_name,
+                names.RULES_LAMBDA_ENV["alerts_delivery_stream"]: self.delivery_name,
+                names.RULES_LAMBDA_ENV["pseudonymization_secret_id"]: lake.pseudonymization_secret_name,
             }.items()
         }
         environment.update({"POWERTOOLS_SERVICE_NAME": "aml-realtime-rules",
@@ -165,6 +181,8 @@ class StreamingStack(Stack):
         self.alerts_table.grant_read_write_data(role)
         self.topic.grant_publish(role)
         self.dlq.grant_send_messages(role)
-        self.delivery.grant_put_records(role)
-        grant_secret_read(role, lake.pseudonymization_secret.secret_arn, lake.key)
+        # By name, not GetAtt: the local emulator cannot model delivery streams (see local_mode).
+        role.add_to_policy(iam.PolicyStatement(actions=["firehose:PutRecord", "firehose:PutRecordBatch"],
+                                               resources=[self.delivery_arn]))
+        grant_secret_read(role, lake.pseudonymization_secret_name, lake.key)
         return function

@@ -84,7 +84,10 @@ def deploy_local(env_name: str, output: Path) -> None:
     _run([str(_cdk()), "bootstrap", f"aws://{account}/{region}", "--no-notices", "--output", str(output),
           "--app", f"{VENV_PYTHON} app.py", "--context", "aml:local=true", "--context", f"aml:env_name={env_name}"],
          env)
+    # --method=direct: CreateStack rather than a change set; moto applies a change set's resources
+    # but keeps the outputs of the stack's empty first template, and discover() reads outputs.
     _run([str(_cdk()), "deploy", "--all", "--require-approval", "never", "--no-notices", "--progress", "events",
+          "--method", "direct",
           "--output", str(output), "--app", f"{VENV_PYTHON} app.py",
           "--context", "aml:local=true", "--context", f"aml:env_name={env_name}",
           "--context", f"aml:curated_database=aml_curated_{env_name}"], env)

@@ -15,7 +15,6 @@ from stacks import nag_suppressions
 STAR_RESOURCE_ALLOWLIST = {
     "xray:PutTraceSegments", "xray:PutTelemetryRecords",  # Lambda active tracing
     "cloudwatch:PutMetricData",  # Glue job metrics (conditioned on the namespace)
-    "glue:GetSchemaVersion",  # Firehose record format conversion
     "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",  # Lambda in a VPC
 }
