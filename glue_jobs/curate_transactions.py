@@ -2,7 +2,8 @@
 
 Runs unchanged on AWS Glue 5.1 and locally:
     python glue_jobs/curate_transactions.py --JOB_NAME local --raw_path DIR \
-        --curated_path DIR --quarantine_path DIR [--pseudonymization_secret_id ID]
+        --curated_path DIR --quarantine_path DIR [--pseudonymization_secret_id ID] \
+        [--shuffle_partitions N]
 
 The work is done by `glue_jobs.curation` (pure transforms, shipped as extra-py-files together
 with `aml_contract`); this script only parses arguments, obtains the pseudonymisation key and a
@@ -12,6 +13,10 @@ On Glue: incrementality comes from the processed-files manifest under the curate
 `glue_jobs.curation.state`), so the job runs with `--job-bookmark-option job-bookmark-disable`.
 The catalog tables `transactions` (and `alerts`) declare partition projection on `dt`, so new
 partitions need no registration: a partition written here is queryable at once.
+
+Shuffle partitions: locally 4 per core (not Spark's 200: every shuffle of a local run would be
+200 tiny tasks); on Glue Glue's default unless `--shuffle_partitions` is given. Adaptive query
+execution with partition coalescing is on in both (see `glue_jobs.curation.spark_conf`).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import os
 import sys
 
 REQUIRED_ARGS = ["JOB_NAME", "raw_path", "curated_path", "quarantine_path"]
-OPTIONAL_ARGS = ["pseudonymization_secret_id"]
+OPTIONAL_ARGS = ["pseudonymization_secret_id", "shuffle_partitions"]
 
 
 def parse_args(argv: list[str]) -> dict[str, str | None]:
@@ -33,7 +38,11 @@ def parse_args(argv: list[str]) -> dict[str, str | None]:
     for name in OPTIONAL_ARGS:
         parser.add_argument(f"--{name}")
     known, _ = parser.parse_known_args(argv)
-    return vars(known)
+    args = vars(known)
+    partitions = args["shuffle_partitions"]
+    if partitions is not None and not (partitions.isdigit() and int(partitions) > 0):
+        parser.error(f"--shuffle_partitions must be a positive integer, got {args['shuffle_partitions']!r}")
+    return args
 
 
 def pseudonymization_key(secret_id: str | None) -> bytes:
@@ -53,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     from pyspark.sql import SparkSession
 
     from glue_jobs.curation.job import run_curation
+    from glue_jobs.curation.spark_conf import apply_runtime_conf, local_conf
+
+    shuffle_partitions = int(args["shuffle_partitions"]) if args["shuffle_partitions"] else None
 
     try:
         from awsglue.context import GlueContext
@@ -60,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # local run: plain Spark, Python workers on this interpreter (pandas UDFs)
         glue_job = None
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        spark = (SparkSession.builder.appName(f"curate-transactions-{args['JOB_NAME']}")
-                 .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+        builder = SparkSession.builder.appName(f"curate-transactions-{args['JOB_NAME']}")
+        for name, value in local_conf(shuffle_partitions).items():
+            builder = builder.config(name, value)
+        spark = builder.getOrCreate()
     else:
         from pyspark.context import SparkContext
 
@@ -69,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         spark = glue_context.spark_session
         glue_job = Job(glue_context)
         glue_job.init(args["JOB_NAME"], {k: v for k, v in args.items() if v is not None})
+    apply_runtime_conf(spark, shuffle_partitions)
 
     key = pseudonymization_key(args["pseudonymization_secret_id"])
     manifest = run_curation(spark, args["raw_path"], args["curated_path"], args["quarantine_path"], key)

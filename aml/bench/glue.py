@@ -31,6 +31,7 @@ from aml_contract.schema import (
 )
 
 DAYS = 30
+CORES = 2  # local[2]
 START = datetime(2024, 1, 1, tzinfo=UTC)
 BENCH_KEY = "bench-pseudonymization-key-0123456789"
 
@@ -134,9 +135,14 @@ def run() -> dict:
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     sizes = [int(s) for s in os.environ.get("AML_BENCH_GLUE_ROWS", "1000000,5000000").split(",")]
-    spark = (SparkSession.builder.master("local[2]").appName("aml-bench-glue")
-             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-             .config("spark.driver.memory", os.environ.get("AML_BENCH_SPARK_MEMORY", "4g")).getOrCreate())
+    from glue_jobs.curation.spark_conf import local_conf, local_shuffle_partitions
+
+    builder = (SparkSession.builder.master(f"local[{CORES}]").appName("aml-bench-glue")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.driver.memory", os.environ.get("AML_BENCH_SPARK_MEMORY", "4g")))
+    for name, value in local_conf(local_shuffle_partitions(CORES)).items():  # as the entry script runs locally
+        builder = builder.config(name, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     key = os.environ.get("AML_PSEUDONYMIZATION_KEY", BENCH_KEY).encode()
     results = {}
@@ -149,5 +155,5 @@ def run() -> dict:
                 shutil.rmtree(work, ignore_errors=True)
     finally:
         spark.stop()
-    return {"spark_master": "local[2]", "days_of_history": DAYS, "sizes": results,
+    return {"spark_master": f"local[{CORES}]", "days_of_history": DAYS, "sizes": results,
             "targets": {"job_over_floor": 2.0, "incremental_over_fresh": 1.3}}

@@ -73,14 +73,6 @@ def applied_changes(decided: DataFrame) -> DataFrame:
     return decided.filter(F.col(DECISION_COL).isin(*APPLIED))
 
 
-def touched_partitions(applied: DataFrame) -> list[str]:
-    """Partitions a key leaves or enters: the only ones this run rewrites."""
-    rows = (applied.select(F.col(TARGET_PARTITION_COL).alias("p"))
-            .union(applied.select(F.col(OLD_PARTITION_COL).alias("p")))
-            .filter(F.col("p").isNotNull()).distinct().collect())
-    return sorted(r.p for r in rows)
-
-
 def next_index(old_index: DataFrame, applied: DataFrame, touched: list[str]) -> DataFrame:
     """The index partitions in `touched`, with every applied change recorded."""
     entries = applied.select(KEY_COL, *ORDER_COLS, (F.col(DMS_OP_COLUMN) == "D").alias(DELETED_COL),

@@ -6,13 +6,14 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial, reduce
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from aml_contract.pseudonym import pseudonymise
@@ -28,14 +29,16 @@ from aml_contract.schema import (
 )
 
 from .cdc import (
+    APPLIED,
     COPIES_COL,
+    OLD_PARTITION_COL,
+    TARGET_PARTITION_COL,
     UPSERTS,
     applied_changes,
     collapse_duplicates,
     decide,
     next_index,
     next_rows,
-    touched_partitions,
 )
 from .pii import protect
 from .publish import publish_directory, publish_partitions, write_staged
@@ -53,11 +56,20 @@ from .types import (
     UNKNOWN_PARTITION,
     UNPARTITIONED,
     curated_schema,
-    index_schema,
 )
 from .validate import quarantine_rows, valid_rows, validate
 
 log = logging.getLogger("aml.glue.curation")
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Log how long a step took: the per-step profile of a run (the Spark UI is off locally)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        log.info("step %s took %.2f s", step, time.monotonic() - started)
 
 # Accounts before transactions: a transaction's customer pseudonyms come from the accounts'
 # state as of this run (a CDC batch commonly opens an account and books on it).
@@ -80,6 +92,11 @@ class Run:
     def persist(self, df: DataFrame) -> DataFrame:
         self.cached.append(df.persist(StorageLevel.MEMORY_AND_DISK))
         return df
+
+    def release(self, df: DataFrame) -> None:
+        """Unpersist a frame as soon as no later action reads it (memory for the next table)."""
+        df.unpersist()
+        self.cached.remove(df)
 
 
 def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quarantine_path: str, key: bytes,
@@ -124,39 +141,54 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
 
 
 def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput | None) -> TableFigures:
+    """Three Spark actions per table besides the writes: one aggregation over the validated rows
+    (rows read by op, quarantined by reason), one over the decided changes (decisions, copies and
+    the partitions touched), and the writes, whose row counts are observed as they are written."""
     fig = TableFigures(files_read=len(files), bytes_read=sum(f.size for f in files))
     if raw is None:
         return fig
     fig.schema_notes = raw.notes
     validated = run.persist(reduce(DataFrame.unionByName, (validate(f, table, run.now) for f in raw.frames)))
-    for row in validated.groupBy(DMS_OP_COLUMN, REASON_COL).count().collect():
+    with timed(f"{table.name}: read, validate, count by op and reason"):
+        read_counts = validated.groupBy(DMS_OP_COLUMN, REASON_COL).count().collect()
+    for row in read_counts:
         op = row[DMS_OP_COLUMN] if row[DMS_OP_COLUMN] is not None else "null"
         fig.rows_read[op] = fig.rows_read.get(op, 0) + row["count"]
         if row[REASON_COL] is not None:
             fig.quarantined[row[REASON_COL]] = fig.quarantined.get(row[REASON_COL], 0) + row["count"]
     if fig.quarantined_total:
-        _stage_quarantine(run, table, validated, fig)
+        with timed(f"{table.name}: write quarantine"):
+            _stage_quarantine(run, table, validated, fig)
 
     changes = _curated_changes(run, table, collapse_duplicates(valid_rows(validated), table))
     old_index = read_index(run.spark, run.storage, run.layout, table.name)
     decided = run.persist(decide(changes, old_index))
+    with timed(f"{table.name}: merge, protect, count decisions"):
+        decision_counts = (decided.groupBy(DECISION_COL, OLD_PARTITION_COL, TARGET_PARTITION_COL)
+                           .agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect())
+    run.release(validated)
     changes_total = copies_total = 0
-    for row in decided.groupBy(DECISION_COL).agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect():
-        setattr(fig, DECISION_FIELDS[row[DECISION_COL]], row["n"])
+    touched: set[str] = set()
+    for row in decision_counts:
+        field_name = DECISION_FIELDS[row[DECISION_COL]]
+        setattr(fig, field_name, getattr(fig, field_name) + row["n"])
         changes_total, copies_total = changes_total + row["n"], copies_total + row["copies"]
+        if row[DECISION_COL] in APPLIED:  # partitions a key leaves or enters: the only ones rewritten
+            touched.update(p for p in (row[OLD_PARTITION_COL], row[TARGET_PARTITION_COL]) if p is not None)
     fig.duplicates_collapsed = copies_total - changes_total
 
-    applied = applied_changes(decided)
-    touched = touched_partitions(applied)
     if touched:
-        _stage_state(run, table, old_index, applied, touched, fig)
+        with timed(f"{table.name}: write state"):
+            _stage_state(run, table, old_index, applied_changes(decided), sorted(touched), fig)
     return fig
 
 
 def _stage_quarantine(run: Run, table: Table, validated: DataFrame, fig: TableFigures) -> None:
     staged = run.layout.staged_quarantine(table.name)
-    write_staged(quarantine_rows(validated), staged, partitioned=False)
-    fig.quarantine_rows_written = run.spark.read.parquet(staged).count()
+    written = Observation(f"quarantine_{table.name}")
+    write_staged(quarantine_rows(validated).observe(written, F.count(F.lit(1)).alias("rows")), staged,
+                 partitioned=False)
+    fig.quarantine_rows_written = written.get["rows"]
     run.publications.append(partial(publish_directory, run.storage, staged, run.layout.quarantine(table.name)))
 
 
@@ -192,6 +224,9 @@ def _attach_customer_pids(run: Run, transactions: DataFrame) -> DataFrame:
 
 def _stage_state(run: Run, table: Table, old_index: DataFrame, applied: DataFrame, touched: list[str],
                  fig: TableFigures) -> None:
+    """Write the touched partitions' new rows and index entries. The reconciliation's counts are
+    observed on the rows as they are written (no read-back): rows written, live keys before (the
+    touched partitions of the old index, which the index write scans anyway) and after."""
     spark, storage, layout, name = run.spark, run.storage, run.layout, table.name
     partitioned = name in PARTITIONED_TABLES
     key_name = table.column(table.primary_key).curated_name
@@ -200,14 +235,24 @@ def _stage_state(run: Run, table: Table, old_index: DataFrame, applied: DataFram
     upserts = applied.filter(F.col(DECISION_COL).isin(*UPSERTS))
     curated_partitions = [p for p in touched if p != UNKNOWN_PARTITION]
     rows = next_rows(old_rows, applied, upserts, key_name, curated_partitions if partitioned else None)
-    write_staged(rows, layout.staged_table(name), partitioned)
-    write_staged(next_index(old_index, applied, touched), layout.staged_index(name), partitioned=True)
+    rows_written = Observation(f"rows_{name}")
+    write_staged(rows.observe(rows_written, F.count(F.lit(1)).alias("rows")), layout.staged_table(name),
+                 partitioned)
 
     live = ~F.col(DELETED_COL)
-    fig.live_keys_before = old_index.filter(F.col(PARTITION_COLUMN).isin(*touched) & live).count()
-    fig.live_keys_after = read_parquet_or_empty(spark, storage, layout.staged_index(name), index_schema()) \
-        .filter(live).count()
-    fig.rows_written = read_parquet_or_empty(spark, storage, layout.staged_table(name), schema).count()
+    live_count = F.count(F.when(live, F.lit(1))).alias("live")
+    index_after = Observation(f"index_after_{name}")
+    if storage.exists(layout.index(name)):
+        index_before = Observation(f"index_before_{name}")
+        old_index = old_index.filter(F.col(PARTITION_COLUMN).isin(*touched)).observe(index_before, live_count)
+    else:
+        index_before = None  # first run of this table: no keys before
+    entries = next_index(old_index, applied, touched).observe(index_after, live_count)
+    write_staged(entries, layout.staged_index(name), partitioned=True)
+
+    fig.rows_written = rows_written.get["rows"]
+    fig.live_keys_after = index_after.get["live"]
+    fig.live_keys_before = index_before.get["live"] if index_before is not None else 0
     written = storage.list_files(layout.staged_table(name), ".parquet")
     fig.files_written, fig.bytes_written = len(written), sum(f.size for f in written)
     fig.partitions_touched = curated_partitions if partitioned else []
