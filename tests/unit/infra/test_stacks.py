@@ -222,7 +222,7 @@ def test_rules_lambda(synth):
     assert props["Handler"] == "realtime_rules.handler.handler" and props["Runtime"] == "python3.11"
     assert props["ReservedConcurrentExecutions"] == 10
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["KmsKeyArn"] and props["VpcConfig"]["SubnetIds"]
+    assert props["KmsKeyArn"] and props["VpcConfig"]["SubnetIds"] and props["DeadLetterConfig"]["TargetArn"]
     assert set(names.RULES_LAMBDA_ENV.values()) <= set(props["Environment"]["Variables"])
     layer = json.dumps(props["Layers"])
     assert "017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64" in layer
