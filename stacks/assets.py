@@ -13,7 +13,8 @@ from aws_cdk import aws_lambda as lambda_
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_PACKAGES = ("lambdas", "aml_contract")
-GLUE_PACKAGES = (("glue_jobs", "curation"), ("aml_contract",))
+# Importable as the entry script imports them (glue_jobs.curation..., aml_contract...).
+GLUE_PACKAGES = ("glue_jobs/__init__.py", "glue_jobs/curation", "aml_contract")
 GLUE_ENTRY_SCRIPT = REPO_ROOT / "glue_jobs" / "curate_transactions.py"
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "tests")
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same sources, same asset hash
@@ -48,13 +49,14 @@ def rules_lambda_code() -> lambda_.Code:
 
 
 def glue_extra_python_zip() -> Path:
-    """curation/ and aml_contract/ as importable top-level packages in one zip."""
+    """glue_jobs.curation and aml_contract (with their package paths) in one zip."""
     out = Path(tempfile.mkdtemp(prefix="aml-glue-")) / "aml_glue_libs.zip"
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for parts in GLUE_PACKAGES:
-            root = require(REPO_ROOT.joinpath(*parts))
-            for file in sorted(p for p in root.rglob("*") if p.is_file()):
-                rel = file.relative_to(root.parent)
+        for entry in GLUE_PACKAGES:
+            root = require(REPO_ROOT / entry)
+            files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+            for file in files:
+                rel = file.relative_to(REPO_ROOT)
                 if "__pycache__" in rel.parts or file.suffix == ".pyc" or "tests" in rel.parts:
                     continue
                 info = zipfile.ZipInfo(str(rel), date_time=_ZIP_EPOCH)

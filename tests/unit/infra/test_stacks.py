@@ -281,3 +281,18 @@ def test_monitoring_alarms_notify(synth):
     t.has_resource_properties("AWS::Events::Rule", {"EventPattern": Match.object_like({"source": ["aws.dms"]})})
     t.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     t.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+
+
+def test_glue_libraries_zip_is_importable_as_the_entry_script_imports_it():
+    import zipfile
+
+    from stacks import assets
+
+    path = assets.glue_extra_python_zip()
+    names_ = zipfile.ZipFile(path).namelist()
+    assert "glue_jobs/__init__.py" in names_ and "glue_jobs/curation/__init__.py" in names_
+    assert "aml_contract/schema.py" in names_ and "glue_jobs/curate_transactions.py" not in names_
+    assert not [n for n in names_ if "__pycache__" in n]
+    assert path.read_bytes() == assets.glue_extra_python_zip().read_bytes()  # deterministic asset hash
+    entry = assets.GLUE_ENTRY_SCRIPT.read_text()
+    assert "from glue_jobs.curation" in entry
