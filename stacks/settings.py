@@ -54,7 +54,7 @@ class EtlSettings:
 class StreamingSettings:
     shard_count: int = 1
     retention_hours: int = 24
-    batch_size: int = 100
+    batch_size: int = 500
     batching_window_seconds: int = 5
     max_retries: int = 3
     max_record_age_seconds: int = 3600

@@ -28,6 +28,8 @@ def register(sub) -> None:
     p.add_argument("--start-date", type=date.fromisoformat, default=d.start_date)
     p.add_argument("--out", type=Path, default=d.out_dir, help="output folder (summary.json, report.html)")
     p.add_argument("--env-name", default=d.env_name)
+    p.add_argument("--no-deploy", dest="deploy", action="store_false",
+                   help="create the resources by name instead of deploying the CDK app into the emulator")
     p.set_defaults(func=_run)
 
 
@@ -38,7 +40,8 @@ def _run(args) -> int:
     if args.live_days >= args.days:
         raise AmlError(f"--live-days ({args.live_days}) must be smaller than --days ({args.days})")
     summary = run(DemoConfig(customers=args.customers, days=args.days, live_days=args.live_days, seed=args.seed,
-                             start_date=args.start_date, out_dir=args.out, env_name=args.env_name))
+                             start_date=args.start_date, out_dir=args.out, env_name=args.env_name,
+                             deploy=args.deploy))
     print(json.dumps({k: summary[k] for k in ("rows_per_zone", "alerts_per_rule", "query_hits", "stages",
                                                 "total_seconds")}, indent=2))
     print("detection (scenario: recall / precision):")

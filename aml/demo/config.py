@@ -18,6 +18,7 @@ class DemoConfig:
     out_dir: Path = REPO_ROOT / "out" / "demo"
     env_name: str = "local"
     database: str = "core_banking"
+    deploy: bool = True  # deploy the CDK app into the emulator first (once; later runs reuse it)
 
     @property
     def slot_name(self) -> str:

@@ -64,6 +64,11 @@ def run(cfg: DemoConfig) -> dict:
     with stages.stage("services", "starting PostgreSQL and the AWS emulator"):
         services.up()
         db_url = services.Postgres().ensure_database(cfg.database)
+    if cfg.deploy and resources.discover(cfg.env_name) is None:
+        with stages.stage("deploy", f"deploying the CDK app into the emulator as environment {cfg.env_name!r}"):
+            from aml.infra.cli import deploy_local
+
+            deploy_local(cfg.env_name, services.LOCAL_DIR / "cdk.out")
     with stages.stage("resources", f"resolving the {cfg.env_name!r} environment's AWS resources"):
         res = resources.ensure(cfg.env_name)
         summary["resources_source"] = res.source

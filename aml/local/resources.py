@@ -87,13 +87,23 @@ def discover(env_name: str = "local") -> LocalResources | None:
 def ensure(env_name: str = "local") -> LocalResources:
     """Deployed resources if the stacks exist, else create them by name (idempotent)."""
     aws.use_local_endpoint()
-    deployed = discover(env_name)
-    if deployed:
-        return deployed
     try:
+        deployed = discover(env_name)
+        if deployed:
+            _ensure_unmodelled(deployed)
+            return deployed
         return _create(env_name)
     except EndpointConnectionError as err:
         raise _unreachable(err) from err
+
+
+def _ensure_unmodelled(res: LocalResources) -> None:
+    """moto deploys the stacks but skips resource types it does not model (Firehose delivery
+    streams, Athena workgroups, Secrets Manager secrets among them); create those by the names
+    the stacks output, so the local runtime finds everything it uses."""
+    _ensure_delivery_stream(res.alerts_delivery_stream, res.curated_bucket)
+    _ensure_secret(res.pseudonymization_secret_id)
+    _ensure_workgroup(res.athena_workgroup, res.athena_results_bucket)
 
 
 def _name(env_name: str, suffix: str) -> str:

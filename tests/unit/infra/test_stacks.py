@@ -188,7 +188,7 @@ def test_etl_catalog_and_job(synth):
 def test_streaming_event_source_mapping(synth):
     t = synth.template("streaming")
     t.has_resource_properties("AWS::Lambda::EventSourceMapping", {
-        "StartingPosition": "TRIM_HORIZON", "BatchSize": 100, "MaximumBatchingWindowInSeconds": 5,
+        "StartingPosition": "TRIM_HORIZON", "BatchSize": 500, "MaximumBatchingWindowInSeconds": 5,
         "BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 3, "MaximumRecordAgeInSeconds": 3600,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}}})
