@@ -23,7 +23,7 @@ def demo(local_services, tmp_path_factory):
     env = f"t{uuid.uuid4().hex[:8]}"
     out = tmp_path_factory.mktemp("demo")
     cfg = DemoConfig(customers=200, days=40, live_days=12, seed=11, start_date=date(2026, 2, 1),
-                     out_dir=out, env_name=env, database=f"demo_{env}")
+                     out_dir=out, env_name=env, database=f"demo_{env}", deploy=False)
     return cfg, run(cfg)
 
 
