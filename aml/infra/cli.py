@@ -33,6 +33,7 @@ def _cdk() -> Path:
 def _base_env() -> dict[str, str]:
     env = dict(os.environ)
     env["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "1"  # Node 20 is the machine's; it still works
     env["CDK_DISABLE_VERSION_CHECK"] = "1"
     # The app runs with the project's interpreter whatever `python` is on PATH.
     env["PATH"] = f"{VENV_PYTHON.parent}{os.pathsep}{env.get('PATH', '')}"
