@@ -224,9 +224,8 @@ def _attach_customer_pids(run: Run, transactions: DataFrame) -> DataFrame:
 
 def _stage_state(run: Run, table: Table, old_index: DataFrame, applied: DataFrame, touched: list[str],
                  fig: TableFigures) -> None:
-    """Write the touched partitions' new rows and index entries. The reconciliation's counts are
-    observed on the rows as they are written (no read-back): rows written, live keys before (the
-    touched partitions of the old index, which the index write scans anyway) and after."""
+    """Write the touched partitions' new rows and index entries. The reconciliation's counts of
+    rows written and live keys after are observed on the rows as they are written (no read-back)."""
     spark, storage, layout, name = run.spark, run.storage, run.layout, table.name
     partitioned = name in PARTITIONED_TABLES
     key_name = table.column(table.primary_key).curated_name
@@ -235,24 +234,24 @@ def _stage_state(run: Run, table: Table, old_index: DataFrame, applied: DataFram
     upserts = applied.filter(F.col(DECISION_COL).isin(*UPSERTS))
     curated_partitions = [p for p in touched if p != UNKNOWN_PARTITION]
     rows = next_rows(old_rows, applied, upserts, key_name, curated_partitions if partitioned else None)
+    # Spark reports an observation only for a query that produced rows (on no rows `get` would
+    # wait for ever), so rows are observed only when some are certain: any upsert is written, and
+    # every applied change (there is one: a partition was touched) gets an index entry.
+    certain_rows = fig.inserted + fig.updated > 0
     rows_written = Observation(f"rows_{name}")
-    write_staged(rows.observe(rows_written, F.count(F.lit(1)).alias("rows")), layout.staged_table(name),
-                 partitioned)
+    write_staged(rows.observe(rows_written, F.count(F.lit(1)).alias("rows")) if certain_rows else rows,
+                 layout.staged_table(name), partitioned)
 
     live = ~F.col(DELETED_COL)
-    live_count = F.count(F.when(live, F.lit(1))).alias("live")
     index_after = Observation(f"index_after_{name}")
-    if storage.exists(layout.index(name)):
-        index_before = Observation(f"index_before_{name}")
-        old_index = old_index.filter(F.col(PARTITION_COLUMN).isin(*touched)).observe(index_before, live_count)
-    else:
-        index_before = None  # first run of this table: no keys before
-    entries = next_index(old_index, applied, touched).observe(index_after, live_count)
+    entries = next_index(old_index, applied, touched).observe(index_after, F.count(F.when(live, F.lit(1))).alias("live"))
     write_staged(entries, layout.staged_index(name), partitioned=True)
 
-    fig.rows_written = rows_written.get["rows"]
+    fig.rows_written = rows_written.get["rows"] if certain_rows else \
+        read_parquet_or_empty(spark, storage, layout.staged_table(name), schema).count()  # deletes only: rare
     fig.live_keys_after = index_after.get["live"]
-    fig.live_keys_before = index_before.get["live"] if index_before is not None else 0
+    fig.live_keys_before = old_index.filter(F.col(PARTITION_COLUMN).isin(*touched) & live).count() \
+        if storage.exists(layout.index(name)) else 0
     written = storage.list_files(layout.staged_table(name), ".parquet")
     fig.files_written, fig.bytes_written = len(written), sum(f.size for f in written)
     fig.partitions_touched = curated_partitions if partitioned else []
