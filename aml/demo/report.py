@@ -64,6 +64,11 @@ def _stacked_by_day(counts: dict[str, dict[str, int]], title: str, width: int = 
     return f"<h3>{html.escape(title)}</h3>" + "".join(parts) + f"<p>{legend}</p>"
 
 
+def _pct(value: float | None) -> str:
+    """A share as a percentage; n/a where the scenario has no labelled instances to score."""
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def _table(headers: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
@@ -93,8 +98,8 @@ def write_html(summary: dict, alerts_by_rule_day: dict[str, dict[str, int]],
         _stacked_by_day(per_rule_day, "Alerts per rule per day (event time)"),
         "<h2>Scenario queries (local engine)</h2>",
         _table(["scenario", "rows flagged", "recall", "precision"],
-               [[k, v, detection.get(k, {}).get("recall", "n/a"), detection.get(k, {}).get("precision", "n/a")]
-                for k, v in sorted(hits.items())]),
+               [[k, "skipped" if v is None else v, _pct(detection.get(k, {}).get("recall")),
+                 _pct(detection.get(k, {}).get("precision"))] for k, v in sorted(hits.items())]),
         _hbar_chart(top_accounts, "Top accounts by scenarios hit (pseudonyms)"),
     ]
     style = ("body{font-family:sans-serif;margin:2em;max-width:960px}table{border-collapse:collapse;margin:1em 0}"
