@@ -1,6 +1,6 @@
 """Curation job benchmark: the job on generated DMS output against the I/O floor of this machine.
 
-For each size (env AML_BENCH_GLUE_ROWS, default "1000000,5000000" transactions over 30 days):
+For each size (env AML_BENCH_GLUE_ROWS, default "200000,1000000" transactions over 30 days):
 - job: a fresh run over the 30 daily CDC files (rows/s, output files and bytes);
 - floor: Spark merely reading the same files and writing them partitioned by `dt`;
 - incremental: one new day after the 30 days of history, against the same day with no history.
@@ -134,7 +134,7 @@ def run() -> dict:
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    sizes = [int(s) for s in os.environ.get("AML_BENCH_GLUE_ROWS", "1000000,5000000").split(",")]
+    sizes = [int(s) for s in os.environ.get("AML_BENCH_GLUE_ROWS", "200000,1000000").split(",")]
     from glue_jobs.curation.spark_conf import local_conf, local_shuffle_partitions
 
     builder = (SparkSession.builder.master(f"local[{CORES}]").appName("aml-bench-glue")
