@@ -13,7 +13,7 @@ TARGET_SECONDS = 300
 
 
 def run() -> dict:
-    cfg = replace(DemoConfig(), env_name="bench", database="bench_core_banking",
+    cfg = replace(DemoConfig(), env_name="benchdemo", database="bench_demo_core_banking",
                   out_dir=REPO_ROOT / "out" / "bench-demo")
     summary = run_pipeline(cfg)
     transactions = summary["rows_per_zone"]["source.transactions"]
