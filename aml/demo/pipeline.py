@@ -68,16 +68,15 @@ def run(cfg: DemoConfig) -> dict:
         services.up()
         db_url = services.Postgres().ensure_database(cfg.database)
     if cfg.deploy and resources.discover(cfg.env_name) is None:
-        with stages.stage("deploy", f"deploying the CDK app into the emulator as environment {cfg.env_name!r}"):
-            from aml.infra.cli import deploy_local
+        if resources.created_by_name(cfg.env_name):
+            # e.g. by `aml stream replay` before any deploy: a deploy would collide with them
+            summary["deploy_skipped"] = f"resources of {cfg.env_name!r} were created by name earlier; using them"
+            log.warning(summary["deploy_skipped"])
+        else:
+            with stages.stage("deploy", f"deploying the CDK app into the emulator as environment {cfg.env_name!r}"):
+                from aml.infra.cli import deploy_local
 
-            try:
                 deploy_local(cfg.env_name, services.LOCAL_DIR / "cdk.out")
-            except AmlError as err:
-                # Typically resources of the same names created earlier without a deploy (e.g. by
-                # `aml stream replay`); the run goes on with them and the summary says so.
-                log.warning("deploying the CDK app failed (%s); using resources created by name", err)
-                summary["deploy_error"] = str(err)
     with stages.stage("resources", f"resolving the {cfg.env_name!r} environment's AWS resources"):
         res = resources.ensure(cfg.env_name)
         summary["resources_source"] = res.source

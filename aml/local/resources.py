@@ -84,6 +84,17 @@ def discover(env_name: str = "local") -> LocalResources | None:
     return LocalResources(env_name=env_name, source="cloudformation", **found)
 
 
+def created_by_name(env_name: str) -> bool:
+    """Whether resources of this environment were created by name (not deployed): then a deploy
+    would collide with them (and a failed CreateStack leaves moto's CloudFormation unusable)."""
+    kinesis = aws.client("kinesis")
+    try:
+        kinesis.describe_stream_summary(StreamName=_name(env_name, names.STREAM_NAME_SUFFIX))
+    except kinesis.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
 def ensure(env_name: str = "local") -> LocalResources:
     """Deployed resources if the stacks exist, else create them by name (idempotent)."""
     aws.use_local_endpoint()
