@@ -128,12 +128,20 @@ class Settings:
 
     @classmethod
     def from_node(cls, node: Node) -> Settings:
-        """The `aml` context object, with `aml:<key>` command-line overrides for top-level keys."""
+        """The `aml` context object, with `aml:<key>` command-line overrides for top-level keys
+        and `aml:<section>.<key>` for the keys of a section (e.g. aml:replication.account_roles_exist)."""
         raw = dict(node.try_get_context("aml") or {})
         for f in dataclasses.fields(cls):
             override = node.try_get_context(f"aml:{f.name}")
             if override is not None:
                 raw[f.name] = _coerce(override)
+            elif isinstance(raw.get(f.name), dict):
+                section = dict(raw[f.name])
+                for key in section:
+                    nested = node.try_get_context(f"aml:{f.name}.{key}")
+                    if nested is not None:
+                        section[key] = _coerce(nested)
+                raw[f.name] = section
         return cls.from_dict(raw)
 
     def validate(self) -> None:

@@ -7,6 +7,7 @@ will use, read back from the deployed stacks' outputs.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -91,7 +92,19 @@ def deploy_local(env_name: str, output: Path) -> None:
           "--method", "direct",
           "--output", str(output), "--app", f"{VENV_PYTHON} app.py",
           "--context", "aml:local=true", "--context", f"aml:env_name={env_name}",
-          "--context", f"aml:curated_database=aml_curated_{env_name}"], env)
+          "--context", f"aml:curated_database=aml_curated_{env_name}",
+          "--context", f"aml:replication.account_roles_exist={json.dumps(_dms_account_roles_exist())}"], env)
+
+
+def _dms_account_roles_exist() -> bool:
+    """The DMS roles are account-wide: the first environment deployed creates them, later ones
+    must not (CreateRole would fail on the existing name)."""
+    iam = aws.client("iam")
+    try:
+        iam.get_role(RoleName="dms-vpc-role")
+    except iam.exceptions.NoSuchEntityException:
+        return False
+    return True
 
 
 def _synth_cmd(args) -> int:
