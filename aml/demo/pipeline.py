@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -27,7 +28,6 @@ from aml.generate import BankConfig, generate, load_postgres
 from aml.local import aws, resources, services, staging
 from aml.query import catalog, scoring
 from aml.query.cli import execute
-from aml.query.local import referenced_tables
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import local_handler
@@ -84,8 +84,6 @@ def run(cfg: DemoConfig) -> dict:
         reset_environment(res)
         Replicator(db_url, res, cfg.slot_name).drop_slot()
         reset_database(db_url)
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
     with stages.stage("generate", "generating the synthetic bank"):
@@ -118,12 +116,8 @@ def run(cfg: DemoConfig) -> dict:
     with stages.stage("queries", "running every named query on the local engine"):
         first, last = cfg.start_date, cfg.start_date + timedelta(days=cfg.days - 1)
         window = {"start_date": first.isoformat(), "end_date": last.isoformat()}
-        present = {t for t in schema.CURATED_TABLES if (data_dir / t).exists()}
-        runnable = {n: q for n, q in catalog.queries().items() if referenced_tables(q.sql) <= present}
-        summary["queries_skipped"] = {n: "reads a table with no data yet (no alerts were raised)"
-                                      for n in catalog.queries() if n not in runnable}
-        results = {name: execute(name, window, data_dir=data_dir) for name in runnable}
-        hits = {name: (results[name].rows if name in results else None) for name in catalog.queries()}
+        results = {name: execute(name, window, data_dir=data_dir) for name in catalog.queries()}
+        hits = {name: result.rows for name, result in results.items()}
         key = resources.pseudonymization_key(res)
         scores = scoring.score_all(bank.labels, key, data_dir, first, last)
 

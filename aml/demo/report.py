@@ -98,7 +98,7 @@ def write_html(summary: dict, alerts_by_rule_day: dict[str, dict[str, int]],
         _stacked_by_day(per_rule_day, "Alerts per rule per day (event time)"),
         "<h2>Scenario queries (local engine)</h2>",
         _table(["scenario", "rows flagged", "recall", "precision"],
-               [[k, "skipped" if v is None else v, _pct(detection.get(k, {}).get("recall")),
+               [[k, v, _pct(detection.get(k, {}).get("recall")),
                  _pct(detection.get(k, {}).get("precision"))] for k, v in sorted(hits.items())]),
         _hbar_chart(top_accounts, "Top accounts by scenarios hit (pseudonyms)"),
     ]
