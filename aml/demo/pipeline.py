@@ -102,6 +102,10 @@ def run(cfg: DemoConfig) -> dict:
     with stages.stage("cdc", "replicating changes to S3 and Kinesis (DMS tasks 1 and 2)"):
         summary["cdc"] = replicator.cdc(until_idle=True)
     with stages.stage("rules", "running the real-time rules Lambda over the Kinesis stream"):
+        # The demo prints its own counts: keep the function's per-batch JSON logs and EMF
+        # metrics (CloudWatch's format) off the progress output.
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         stats = Poller(res.stream_name, local_handler(res)).drain()
         summary["stream"] = {k: v for k, v in vars(stats).items() if isinstance(v, int | float)}
         dlq = aws.client("sqs").get_queue_attributes(QueueUrl=res.dlq_url, AttributeNames=[
