@@ -181,11 +181,8 @@ def _ensure_table(ddb, table: str, keys: dict[str, str]) -> None:
 
 def _ensure_delivery_stream(name: str, bucket: str) -> None:
     firehose = aws.client("firehose")
-    try:
-        firehose.describe_delivery_stream(DeliveryStreamName=name)
+    if name in firehose.list_delivery_streams(Limit=10000)["DeliveryStreamNames"]:
         return
-    except firehose.exceptions.ResourceNotFoundException:
-        pass
     firehose.create_delivery_stream(
         DeliveryStreamName=name, DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={
