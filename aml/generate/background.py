@@ -99,10 +99,10 @@ class _Rows:
         ts, orig, bene, usd, ttype, channel, memo, priority, exact = (np.concatenate(c) for c in zip(*self.parts,
                                                                                                     strict=True))
         # each of our accounts: at most MAX_OUT_PER_DAY payments out and MAX_IN_PER_DAY in;
-        # external parties get a unique placeholder so they are never capped
-        placeholder = -1 - np.arange(len(ts))
-        keep = _cap_per_day(np.where(orig < directory.n_internal, orig, placeholder), ts, priority, MAX_OUT_PER_DAY)
-        keep &= _cap_per_day(np.where(bene < directory.n_internal, bene, placeholder), ts, priority, MAX_IN_PER_DAY)
+        # external parties each get a distinct negative id so the per-day caps never group them
+        distinct_external = -1 - np.arange(len(ts))
+        keep = _cap_per_day(np.where(orig < directory.n_internal, orig, distinct_external), ts, priority, MAX_OUT_PER_DAY)
+        keep &= _cap_per_day(np.where(bene < directory.n_internal, bene, distinct_external), ts, priority, MAX_IN_PER_DAY)
         reversible = np.isin(ttype, ("card", "ach", "internal")) & (priority > 0)
         reversed_mask = reversible & (rng.random(len(ts)) < REVERSED_SHARE)
         for flag in (True, False):
