@@ -232,7 +232,7 @@ class Emulator:
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "MOTO_ACCOUNT_ID": aws.ACCOUNT_ID}
         with open(self.log_file, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            proc = subprocess.Popen([sys.executable, "-m", "aml.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     env=env, start_new_session=True)
         self.pid_file.write_text(str(proc.pid))

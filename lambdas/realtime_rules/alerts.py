@@ -3,7 +3,8 @@
 The alert id is a hash of rule, subject account and episode anchor, so a redelivered record or a
 retried batch produces the same id. The alerts table item is written with a conditional put; an
 item records which deliveries have succeeded (`sns_published`, `s3_landed`), so a retry after a
-partial failure finishes the missing deliveries without repeating those already done.
+partial failure finishes the missing deliveries without repeating those already done. Alerts
+already stored are read first (one BatchGetItem per 100), so a replay writes nothing.
 
 S3 delivery goes through Firehose (DirectPut): it batches many small alerts into few objects,
 converts JSON to Parquet against the Glue `alerts` table and partitions by `dt`, with no
@@ -24,11 +25,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from aml_contract import names, schema
 from aml_contract.pseudonym import pseudonymise
 from aml_contract.rules import RuleParameters
+from lambdas.realtime_rules import dynamo
 from lambdas.realtime_rules.rules.base import AlertDraft, iso
 
 ALERT_COLUMNS = [name for name, _ in schema.CURATED_TABLES["alerts"]]
 ALERTS_TTL_SECONDS = 400 * 86_400  # longer than Kinesis' maximum retention: redeliveries still dedupe
 SNS_BATCH, FIREHOSE_BATCH = 10, 500
+MARK_ATTEMPTS = 3
 _KEY = names.ALERTS_TABLE_KEYS["partition"]
 _serialise, _deserialise = TypeSerializer().serialize, TypeDeserializer().deserialize
 
@@ -56,66 +59,64 @@ class DeliveryResult:
     new: list[dict] = field(default_factory=list)  # rows of alerts raised for the first time
     duplicates: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # alert id -> transient error
+    unrecorded: dict[str, str] = field(default_factory=dict)  # delivered, flag not stored -> why
+
+
+@dataclass
+class _Stored:
+    sns_published: bool
+    s3_landed: bool
+    row: dict
 
 
 class AlertSink:
     def __init__(self, dynamodb, sns, firehose, *, table: str, topic_arn: str, delivery_stream: str,
-                 params: RuleParameters, pseudonym_key: Callable[[], bytes], clock=time.time):
+                 params: RuleParameters, pseudonym_key: Callable[[], bytes], clock=time.time,
+                 sleep: Callable[[float], None] = time.sleep):
         self._ddb, self._sns, self._firehose = dynamodb, sns, firehose
         self._table, self._topic, self._stream = table, topic_arn, delivery_stream
-        self._params, self._key, self._clock = params, pseudonym_key, clock
+        self._params, self._key, self._clock, self._sleep = params, pseudonym_key, clock, sleep
 
     def deliver(self, drafts: list[AlertDraft]) -> DeliveryResult:
+        """Store each new alert once, then finish whatever delivery each alert still lacks. Calls:
+        one BatchGetItem and one TransactWriteItems per 100 alerts, SNS per 10, Firehose per 500."""
         result = DeliveryResult()
-        unique = {alert_id(d): d for d in drafts}
-        to_publish, to_land = [], []
         now = self._clock()
-        for aid, draft in unique.items():
-            row = alert_row(draft, self._params, pseudonymise(draft.subject_account_id, self._key()), now)
-            try:
-                stored = self._put_once(row, draft.subject_account_id, now)
-            except (ClientError, BotoCoreError) as err:
-                result.failed[aid] = f"PutItem: {err}"
-                continue
-            if stored is None:
-                result.new.append(row)
-                stored = {"sns_published": False, "s3_landed": False, "row": row}
-            else:
+        rows, subjects = {}, {}
+        for draft in drafts:
+            aid = alert_id(draft)
+            if aid not in rows:
+                rows[aid] = alert_row(draft, self._params, pseudonymise(draft.subject_account_id, self._key()), now)
+                subjects[aid] = draft.subject_account_id
+        try:
+            stored = {item[_KEY]["S"]: _stored(item) for item in dynamo.get_all(
+                self._ddb, self._table, [{_KEY: {"S": aid}} for aid in rows])}
+        except dynamo.DynamoUnavailable as err:
+            result.failed.update({aid: str(err) for aid in rows})
+            return result
+        result.duplicates = len(stored)
+        new_ids = [aid for aid in rows if aid not in stored]
+        written = dynamo.write_all(self._ddb, [self._put_new(rows[a], subjects[a], now) for a in new_ids])
+        for index, aid in enumerate(new_ids):
+            if index in written.written:
+                result.new.append(rows[aid])
+                stored[aid] = _Stored(False, False, rows[aid])
+            elif written.rejected.get(index):  # stored meanwhile by a concurrent invocation
                 result.duplicates += 1
-            if not stored["sns_published"]:
-                to_publish.append(stored["row"])
-            if not stored["s3_landed"]:
-                to_land.append(stored["row"])
-        published = self._publish(to_publish, result)
-        landed = self._land(to_land, result)
-        for aid in published | landed:
-            self._mark(aid, aid in published, aid in landed, result)
+                stored[aid] = _stored(written.rejected[index])
+            else:
+                result.failed[aid] = written.failed.get(index, "stored concurrently; read it on the retry")
+        published = self._publish([s.row for s in stored.values() if not s.sns_published], result)
+        landed = self._land([s.row for s in stored.values() if not s.s3_landed], result)
+        self._mark(published, landed, result)
         return result
 
-    def _put_once(self, row: dict, subject_account_id: str, now: float) -> dict | None:
-        """None when the alert is new; else what the stored item says is already delivered."""
+    def _put_new(self, row: dict, subject_account_id: str, now: float) -> dict:
         item = {**row, "subject_account_id": subject_account_id, "sns_published": False, "s3_landed": False,
                 names.ALERTS_TABLE_KEYS["ttl"]: int(now) + ALERTS_TTL_SECONDS}
-        try:
-            self._ddb.put_item(TableName=self._table, Item={k: _serialise(v) for k, v in item.items()},
-                               ConditionExpression="attribute_not_exists(#id)",
-                               ExpressionAttributeNames={"#id": _KEY},
-                               ReturnValuesOnConditionCheckFailure="ALL_OLD")
-            return None
-        except ClientError as err:
-            if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            old = {k: _deserialise(v) for k, v in (err.response.get("Item") or {}).items()}
-            if not old:  # an emulator that does not return the old item: read it
-                got = self._ddb.get_item(TableName=self._table, Key={_KEY: {"S": row["alert_id"]}},
-                                         ConsistentRead=True)
-                old = {k: _deserialise(v) for k, v in got["Item"].items()}
-            stored_row = {c: old[c] for c in [*ALERT_COLUMNS, schema.PARTITION_COLUMN]}
-            stored_row["transaction_ids"] = list(stored_row["transaction_ids"])
-            for col in ("rule_version", "score"):
-                stored_row[col] = int(stored_row[col])
-            return {"sns_published": bool(old.get("sns_published")), "s3_landed": bool(old.get("s3_landed")),
-                    "row": stored_row}
+        return {"Put": {"TableName": self._table, "Item": {k: _serialise(v) for k, v in item.items()},
+                        "ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": _KEY},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
 
     def _publish(self, rows: list[dict], result: DeliveryResult) -> set[str]:
         done = set()
@@ -154,13 +155,34 @@ class AlertSink:
                     done.add(row["alert_id"])
         return done
 
-    def _mark(self, aid: str, published: bool, landed: bool, result: DeliveryResult) -> None:
-        sets = [f"{flag} = :t" for flag, ok in (("sns_published", published), ("s3_landed", landed)) if ok]
-        try:
-            self._ddb.update_item(TableName=self._table, Key={_KEY: {"S": aid}},
-                                  UpdateExpression="SET " + ", ".join(sets),
-                                  ExpressionAttributeValues={":t": {"BOOL": True}})
-        except (ClientError, BotoCoreError) as err:
-            # Delivered but not recorded: a retry would deliver again, so the record must retry
-            # rather than be acknowledged with a stale flag; at-least-once, never lost.
-            result.failed[aid] = f"UpdateItem: {err}"
+    def _mark(self, published: set[str], landed: set[str], result: DeliveryResult) -> None:
+        """Record the deliveries just made. A delivered alert is never failed over its flag: a retry
+        would deliver it again. A flag write that still fails after MARK_ATTEMPTS is reported in
+        `unrecorded` (logged and counted); only a later redelivery of its record could repeat it."""
+        pending = sorted(published | landed)
+        for attempt in range(MARK_ATTEMPTS):
+            operations = [{"Update": {
+                "TableName": self._table, "Key": {_KEY: {"S": aid}},
+                "UpdateExpression": "SET " + ", ".join(
+                    f"{flag} = :t" for flag, done in (("sns_published", published), ("s3_landed", landed))
+                    if aid in done),
+                "ExpressionAttributeValues": {":t": {"BOOL": True}}}} for aid in pending]
+            outcome = dynamo.write_all(self._ddb, operations)
+            not_written = [i for i in range(len(pending)) if i not in outcome.written]
+            reasons = {pending[i]: outcome.failed.get(i, "conflicting write") for i in not_written}
+            pending = [pending[i] for i in not_written]
+            if not pending:
+                return
+            if attempt + 1 < MARK_ATTEMPTS:
+                self._sleep(0.1 * 2 ** attempt)
+        result.unrecorded.update(reasons)
+
+
+def _stored(item: dict) -> _Stored:
+    """What a stored alert item says is delivered, and its curated row."""
+    old = {k: _deserialise(v) for k, v in item.items()}
+    row = {c: old[c] for c in [*ALERT_COLUMNS, schema.PARTITION_COLUMN]}
+    row["transaction_ids"] = list(row["transaction_ids"])
+    for col in ("rule_version", "score"):
+        row[col] = int(row[col])
+    return _Stored(bool(old.get("sns_published")), bool(old.get("s3_landed")), row)

@@ -1,7 +1,7 @@
 """One Kinesis batch through parse -> state -> rules -> alerts, with per-record outcomes.
 
-Work is grouped by account so the batch costs one BatchGetItem per 100 accounts and one
-conditional write per changed account (see state.py), never calls per record. A record is acknowledged only when every
+Work is grouped by account so the batch costs one BatchGetItem and one TransactWriteItems per 100
+accounts (see state.py), never calls per record. A record is acknowledged only when every
 account it touches has its state stored and every alert it raised is delivered; otherwise its
 sequence number is reported failed and Lambda redelivers it (re-applying it is a no-op).
 """
@@ -37,6 +37,7 @@ class BatchOutcome:
     failed: dict[str, str] = field(default_factory=dict)  # sequence number -> why
     counts: Counter = field(default_factory=Counter)
     new_alerts: list[dict] = field(default_factory=list)
+    unrecorded: dict[str, str] = field(default_factory=dict)  # alert id -> why its delivery flag is stale
 
     def settle(self, record: KinesisStreamRecord) -> None:
         """BatchProcessor's record handler: raise for the records that must be redelivered."""
@@ -80,9 +81,10 @@ class Engine:
             reason = delivery.failed.get(alert_id(draft))
             if reason:
                 outcome.failed.setdefault(seq, f"alert {draft.rule_id}: {reason}")
-        outcome.new_alerts = delivery.new
+        outcome.new_alerts, outcome.unrecorded = delivery.new, delivery.unrecorded
         outcome.counts.update(transactions=len(transactions), late=late, alerts_new=len(delivery.new),
-                              alerts_duplicate=delivery.duplicates, failed=len(outcome.failed))
+                              alerts_duplicate=delivery.duplicates, alert_flags_unrecorded=len(delivery.unrecorded),
+                              failed=len(outcome.failed))
         return outcome
 
     def _parse(self, records: list[KinesisStreamRecord], outcome: BatchOutcome) -> list[tuple[str, Transaction]]:

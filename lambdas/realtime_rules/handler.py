@@ -102,6 +102,9 @@ def _process(engine: Engine, event: dict) -> dict:
     for alert in outcome.new_alerts:
         logger.info("alert raised", extra={"alert_id": alert["alert_id"], "rule_id": alert["rule_id"],
                                            "severity": alert["severity"]})
+    for aid, reason in outcome.unrecorded.items():
+        logger.error("alert delivered but its delivery flag was not stored; a redelivery of its record "
+                     "would deliver it again", extra={"alert_id": aid, "reason": reason})
     for sequence_number, reason in outcome.failed.items():
         logger.warning("record not processed; Lambda will redeliver it",
                        extra={"sequence_number": sequence_number, "reason": reason})

@@ -7,17 +7,14 @@ One item per account (pk = account id, sk = SUMMARY_SORT_KEY) holds a compact su
 - `days`: per UTC day [count, cents, last event ts] for the velocity baseline and dormancy;
 - the watermark (latest event time seen), first event time, and the latest pruned event time.
 
-Writes are optimistic: each item carries a version and is written with a conditional PutItem
+Writes are optimistic: each item carries a version and is written with a conditional put
 (`version = expected`, or `attribute_not_exists` for a new account), so two concurrent invocations
 cannot lose an update; the loser reloads, re-applies its (idempotent) transactions and retries.
-Only accounts whose summary changed are written. Reads are BatchGetItem of 100 keys; reads and
-writes of one batch run concurrently on a small thread pool (boto3 clients are thread-safe).
-
-Why PutItem per account rather than TransactWriteItems of 100: accounts are independent, so a
-transaction buys no atomicity the rules need, costs twice the write capacity, and lets one
-conflicting account cancel the other 99. On the moto server it is also O(items x table size)
-(moto deep-copies the table once per transaction item for rollback): at a few thousand accounts a
-100-item transaction took 5-7 s, a conditional PutItem about 2 ms.
+Only accounts whose summary changed are written. A batch costs one BatchGetItem and one
+TransactWriteItems per 100 changed accounts (dynamo.py), run concurrently on a small thread pool
+(boto3 clients are thread-safe). The transaction only batches the puts: an account whose version
+check fails is retried on its own, the others are written (twice the write units of PutItem, a
+hundredth of the calls).
 """
 from __future__ import annotations
 
@@ -29,23 +26,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from aml_contract import names
 from aml_contract.rules import RuleParameters
+from lambdas.realtime_rules import dynamo
 from lambdas.realtime_rules.records import Transaction
 
 SUMMARY_SORT_KEY = "window-summary"
 DAY = 86_400
 HOUR = 3_600
-BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 CONCURRENCY = 16  # parallel DynamoDB calls per batch (the boto3 client's pool is sized to match)
-UNPROCESSED_RETRIES = 4
 _PK, _SK, _TTL = (names.RULE_STATE_TABLE_KEYS[k] for k in ("partition", "sort", "ttl"))
 
 
-class TransientStateError(Exception):
-    """DynamoDB did not answer (throttling, timeout): the affected records must be retried."""
+class TransientStateError(dynamo.DynamoUnavailable):
+    """The state table did not answer (throttling, timeout): the affected records must be retried."""
 
 
 def cents(amount: Decimal) -> int:
@@ -188,7 +182,7 @@ class SaveResult:
 
 
 class StateStore:
-    """Bulk reads (BatchGetItem) and versioned conditional writes (PutItem) of summaries."""
+    """Bulk reads (BatchGetItem) and versioned conditional writes (TransactWriteItems) of summaries."""
 
     def __init__(self, dynamodb, table: str, horizons: Horizons, clock=time.time, concurrency: int = CONCURRENCY):
         self._ddb = dynamodb
@@ -201,59 +195,38 @@ class StateStore:
         """Every account's summary (a fresh one when none is stored). Raises TransientStateError."""
         ids = sorted(set(account_ids))
         states = {a: AccountState(a) for a in ids}
-        chunks = [ids[start:start + BATCH_GET_LIMIT] for start in range(0, len(ids), BATCH_GET_LIMIT)]
-        for found in self._pool.map(self._load_chunk, chunks):  # re-raises a chunk's error
-            states.update(found)
-        return states
-
-    def _load_chunk(self, ids: list[str]) -> dict[str, AccountState]:
-        found = {}
         keys = [{_PK: {"S": a}, _SK: {"S": SUMMARY_SORT_KEY}} for a in ids]
-        request = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        for attempt in range(UNPROCESSED_RETRIES + 1):
-            try:
-                response = self._ddb.batch_get_item(RequestItems=request)
-            except (ClientError, BotoCoreError) as err:
-                raise TransientStateError(f"BatchGetItem: {err}") from err
-            for item in response.get("Responses", {}).get(self._table, []):
-                state = AccountState.from_item(item)
-                found[state.account_id] = state
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            time.sleep(0.05 * 2 ** attempt)  # unprocessed keys mean throttling: back off
-        raise TransientStateError("BatchGetItem left keys unprocessed after retries")
+        try:
+            items = dynamo.get_all(self._ddb, self._table, keys, self._pool.map)
+        except dynamo.DynamoUnavailable as err:
+            raise TransientStateError(str(err)) from err
+        for item in items:
+            state = AccountState.from_item(item)
+            states[state.account_id] = state
+        return states
 
     def save(self, states: Iterable[AccountState]) -> SaveResult:
         """Write every changed summary under its version check; unchanged ones cost nothing."""
-        result = SaveResult()
         pending = [s for s in states if s.dirty]
         now = self._clock()
-        for state, outcome in zip(pending, self._pool.map(lambda s: self._put(s, now), pending), strict=True):
-            if outcome is None:
+        outcome = dynamo.write_all(self._ddb, [self._put(s, now) for s in pending], self._pool.map)
+        result = SaveResult()
+        for index, state in enumerate(pending):
+            if index in outcome.written:
                 state.version += 1
                 state.dirty = False
                 result.saved.add(state.account_id)
-            elif outcome == "conflict":
+            elif index in outcome.rejected:
                 result.conflicts.add(state.account_id)
             else:
-                result.failed[state.account_id] = outcome
+                result.failed[state.account_id] = outcome.failed[index]
         return result
 
-    def _put(self, state: AccountState, now: float) -> str | None:
-        """None when written, "conflict" when another writer got there first, else the error."""
+    def _put(self, state: AccountState, now: float) -> dict:
         put = {"TableName": self._table, "Item": state.to_item(self.horizons, now)}
         if state.version:
             put["ConditionExpression"] = "version = :expected"
             put["ExpressionAttributeValues"] = {":expected": {"N": str(state.version)}}
         else:
             put["ConditionExpression"] = f"attribute_not_exists({_PK})"
-        try:
-            self._ddb.put_item(**put)
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return "conflict"
-            return f"PutItem: {err}"
-        except BotoCoreError as err:
-            return f"PutItem: {err}"
-        return None
+        return {"Put": put}

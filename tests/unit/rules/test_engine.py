@@ -145,15 +145,15 @@ def test_throttled_state_write_fails_the_records_then_retry_loses_nothing(lambda
     h = lambda_env["handler"]
     event = _event([_row("t1", 1), _row("t2", 2)])
     ddb = h.runtime().clients["dynamodb"]
-    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
-    put_item = ddb.put_item
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+    transact = ddb.transact_write_items
 
     def throttle_state_writes(**kwargs):
-        if kwargs["TableName"] == "state":
+        if any(op["TableName"] == "state" for entry in kwargs["TransactItems"] for op in entry.values()):
             raise throttled
-        return put_item(**kwargs)
+        return transact(**kwargs)
 
-    with mock.patch.object(ddb, "put_item", side_effect=throttle_state_writes):
+    with mock.patch.object(ddb, "transact_write_items", side_effect=throttle_state_writes):
         response = h.lambda_handler(event, Context())
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["1", "2"]
     assert _alerts(lambda_env["ddb"]) == []  # nothing acknowledged, nothing raised
@@ -208,3 +208,28 @@ def test_state_written_by_a_concurrent_invocation_is_not_lost(lambda_env):
     stored = lambda_env["ddb"].get_item(TableName="state", Key=key)["Item"]
     assert set(json.loads(stored["summary"]["S"])["e"]) == {"t1", "t2", "rival"}
     assert stored["version"]["N"] == "3"
+
+
+def test_a_delivery_flag_that_cannot_be_stored_does_not_fail_the_delivered_alert(lambda_env):
+    """SNS and Firehose took the alert but the flag update keeps failing: the record is acknowledged
+    (failing it would deliver the alert again on the retry) and the stale flag is reported."""
+    h = lambda_env["handler"]
+    runtime = h.runtime()
+    ddb = runtime.clients["dynamodb"]
+    transact = ddb.transact_write_items
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+
+    def fail_flag_updates(**kwargs):
+        if any("Update" in entry for entry in kwargs["TransactItems"]):
+            raise throttled
+        return transact(**kwargs)
+
+    with mock.patch.object(ddb, "transact_write_items", side_effect=fail_flag_updates) as patched, \
+            mock.patch.object(runtime.engine._sink, "_sleep"):
+        response = h.lambda_handler(_event([_row("t1", 1), _row("t2", 2)]), Context())
+    assert response == {"batchItemFailures": []}
+    updates = [c for c in patched.call_args_list if "Update" in c.kwargs["TransactItems"][0]]
+    assert len(updates) == 3  # MARK_ATTEMPTS
+    assert len(_drain(lambda_env["sqs"], lambda_env["watch"])) == 1
+    [alert] = _alerts(lambda_env["ddb"])
+    assert alert["sns_published"] == {"BOOL": False} and alert["s3_landed"] == {"BOOL": False}

@@ -1,0 +1,114 @@
+"""Bulk DynamoDB reads and conditional writes: the calls of a batch grow with its items / 100.
+
+Reads are BatchGetItem of 100 keys (unprocessed keys retried with back-off). Writes are
+TransactWriteItems of up to 100 operations, each with its own condition. A transaction is used
+for batching, not atomicity: when some items' conditions fail, DynamoDB cancels the whole
+transaction and says which items failed and why; the others are resubmitted without them. So
+every item ends written, rejected by its condition (with the stored item when asked for), or
+failed with a transient error, independently of its neighbours.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+GET_LIMIT = 100  # keys per BatchGetItem
+TRANSACT_LIMIT = 100  # operations per TransactWriteItems
+TRANSACT_BYTES = 3_500_000  # under the 4 MB request limit, with room for the envelope
+UNPROCESSED_RETRIES = 4
+REJECTED = {"ConditionalCheckFailed", "TransactionConflict"}  # another writer got there first
+
+
+class DynamoUnavailable(Exception):
+    """DynamoDB did not answer (throttling, timeout): the affected records must be retried."""
+
+
+def get_all(ddb, table: str, keys: list[dict], map_=map) -> list[dict]:
+    """Every stored item of `keys` (consistent reads). Raises DynamoUnavailable."""
+    chunks = [keys[start:start + GET_LIMIT] for start in range(0, len(keys), GET_LIMIT)]
+    return [item for found in map_(lambda chunk: _get_chunk(ddb, table, chunk), chunks) for item in found]
+
+
+def _get_chunk(ddb, table: str, keys: list[dict]) -> list[dict]:
+    found: list[dict] = []
+    request = {table: {"Keys": keys, "ConsistentRead": True}}
+    for attempt in range(UNPROCESSED_RETRIES + 1):
+        try:
+            response = ddb.batch_get_item(RequestItems=request)
+        except (ClientError, BotoCoreError) as err:
+            raise DynamoUnavailable(f"BatchGetItem: {err}") from err
+        found += response.get("Responses", {}).get(table, [])
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+        time.sleep(0.05 * 2 ** attempt)  # unprocessed keys mean throttling: back off
+    raise DynamoUnavailable("BatchGetItem left keys unprocessed after retries")
+
+
+@dataclass
+class WriteOutcome:
+    """Per operation index: written, rejected by its condition (stored item or None), or failed."""
+
+    written: set[int] = field(default_factory=set)
+    rejected: dict[int, dict | None] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def write_all(ddb, operations: list[dict], map_=map) -> WriteOutcome:
+    """Apply TransactWriteItems operations ({"Put": ...}, {"Update": ...}) in bulk; see the module doc."""
+    outcome = WriteOutcome()
+    for part in map_(lambda chunk: _write_chunk(ddb, operations, chunk), _chunks(operations)):
+        outcome.written |= part.written
+        outcome.rejected.update(part.rejected)
+        outcome.failed.update(part.failed)
+    return outcome
+
+
+def _chunks(operations: list[dict]) -> Iterable[list[int]]:
+    chunk: list[int] = []
+    size = 0
+    for index, operation in enumerate(operations):
+        item_bytes = len(json.dumps(operation, separators=(",", ":")))
+        if chunk and (len(chunk) == TRANSACT_LIMIT or size + item_bytes > TRANSACT_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(index)
+        size += item_bytes
+    if chunk:
+        yield chunk
+
+
+def _write_chunk(ddb, operations: list[dict], pending: list[int]) -> WriteOutcome:
+    outcome = WriteOutcome()
+    while pending:
+        try:
+            ddb.transact_write_items(TransactItems=[operations[i] for i in pending])
+        except ClientError as err:
+            reasons = err.response.get("CancellationReasons")
+            if err.response["Error"]["Code"] != "TransactionCanceledException" or not reasons:
+                outcome.failed.update({i: f"TransactWriteItems: {err}" for i in pending})
+                return outcome
+            retry = []
+            for index, reason in zip(pending, reasons, strict=True):
+                code = reason.get("Code") or "None"
+                if code == "None":  # cancelled only because a neighbour failed
+                    retry.append(index)
+                elif code in REJECTED:
+                    outcome.rejected[index] = reason.get("Item")
+                else:
+                    outcome.failed[index] = f"TransactWriteItems: {code} {reason.get('Message', '')}".strip()
+            if len(retry) == len(pending):  # cancelled without a reason: do not loop
+                outcome.failed.update({i: "TransactWriteItems: cancelled without a reason" for i in retry})
+                return outcome
+            pending = retry
+        except BotoCoreError as err:
+            outcome.failed.update({i: f"TransactWriteItems: {err}" for i in pending})
+            return outcome
+        else:
+            outcome.written.update(pending)
+            return outcome
+    return outcome

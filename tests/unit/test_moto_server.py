@@ -1,0 +1,57 @@
+"""The emulator repair in aml.local.moto_server keeps TransactWriteItems' all-or-nothing rollback."""
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from aml.local import moto_server
+
+
+@pytest.fixture()
+def table():
+    moto_server.apply()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                               {"AttributeName": "sk", "AttributeType": "S"}])
+        ddb.put_item(TableName="t", Item=_item("kept", 1))
+        ddb.put_item(TableName="t", Item=_item("updated", 1))
+        yield ddb
+
+
+def _item(pk: str, version: int) -> dict:
+    return {"pk": {"S": pk}, "sk": {"S": "s"}, "version": {"N": str(version)}}
+
+
+def _put(pk: str, version: int, expected: int | None) -> dict:
+    condition = {"ConditionExpression": "attribute_not_exists(pk)"} if expected is None else {
+        "ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": {"N": str(expected)}}}
+    return {"Put": {"TableName": "t", "Item": _item(pk, version), **condition}}
+
+
+def _state(ddb) -> dict:
+    return {i["pk"]["S"]: int(i["version"]["N"]) for i in ddb.scan(TableName="t", ConsistentRead=True)["Items"]}
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(table):
+    items = [_put("new", 1, None), _put("updated", 2, 1), _put("kept", 5, 4)]  # the last one's condition fails
+    with pytest.raises(ClientError) as err:
+        table.transact_write_items(TransactItems=items)
+    assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [r["Code"] for r in err.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    assert _state(table) == {"kept": 1, "updated": 1}
+
+
+def test_a_transaction_that_succeeds_writes_every_item(table):
+    table.transact_write_items(TransactItems=[_put("new", 1, None), _put("updated", 2, 1)])
+    assert _state(table) == {"kept": 1, "new": 1, "updated": 2}
+
+
+def test_a_rejected_transaction_changes_nothing(table):
+    with pytest.raises(ClientError):  # two operations on one item: moto's own validation error
+        table.transact_write_items(TransactItems=[_put("new", 1, None), _put("new", 2, None)])
+    assert _state(table) == {"kept": 1, "updated": 1}
