@@ -160,7 +160,7 @@ class StreamingStack(Stack):
         function = lambda_.Function(
             self, "RulesFunction", function_name=name, description="AML real-time rules engine",
             runtime=lambda_.Runtime.PYTHON_3_11, architecture=lambda_.Architecture.X86_64,
-            handler="realtime_rules.handler.handler", code=assets.rules_lambda_code(),
+            handler="lambdas.realtime_rules.handler.lambda_handler", code=assets.rules_lambda_code(),
             layers=[lambda_.LayerVersion.from_layer_version_arn(
                 self, "Powertools", powertools_layer_arn(cfg.powertools_layer_version))],
             memory_size=cfg.memory_mb, timeout=Duration.seconds(cfg.timeout_seconds),

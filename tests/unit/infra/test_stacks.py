@@ -2,12 +2,14 @@
 issue asks for, read from the templates `cdk deploy` would use."""
 from __future__ import annotations
 
+import importlib
 import json
 
 from aws_cdk.assertions import Match
 
 from aml_contract import names, schema
 from aml_contract.named_queries import QUERIES_DIR
+from stacks import assets
 from stacks.database import ddl_statements
 
 CONCERNS = {"network", "data-lake", "database", "etl", "streaming", "replication", "analytics", "monitoring"}
@@ -219,7 +221,11 @@ def test_rules_lambda(synth):
     functions = t.find_resources("AWS::Lambda::Function", {"Properties": {"FunctionName": "aml-dev-realtime-rules"}})
     (function,) = functions.values()
     props = function["Properties"]
-    assert props["Handler"] == "realtime_rules.handler.handler" and props["Runtime"] == "python3.11"
+    assert props["Runtime"] == "python3.11"
+    # The handler resolves inside the bundle, which holds assets.LAMBDA_PACKAGES at its root, as here.
+    module, attribute = props["Handler"].rsplit(".", 1)
+    assert module.split(".")[0] in assets.LAMBDA_PACKAGES
+    assert callable(getattr(importlib.import_module(module), attribute)), props["Handler"]
     assert props["ReservedConcurrentExecutions"] == 10
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["KmsKeyArn"] and props["VpcConfig"]["SubnetIds"] and props["DeadLetterConfig"]["TargetArn"]
