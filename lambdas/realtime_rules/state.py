@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+from bisect import bisect_left
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -108,6 +109,9 @@ class AccountState:
     events: dict[str, Event] = field(default_factory=dict)
     days: dict[str, list[int]] = field(default_factory=dict)  # day -> [count, cents, last ts]
     dirty: bool = False
+    # Views the rules read many times per batch, rebuilt after a change (add and prune reset them).
+    _sorted: list[Event] | None = field(default=None, repr=False, compare=False)
+    _activity: list[int] | None = field(default=None, repr=False, compare=False)
 
     def is_late(self, ts: int, horizons: Horizons) -> bool:
         return self.watermark is not None and ts < self.watermark - horizons.tolerance
@@ -124,6 +128,7 @@ class AccountState:
         self.watermark = max(self.watermark or event.ts, event.ts)
         self.first_seen = min(self.first_seen or event.ts, event.ts)
         self.dirty = True
+        self._sorted = self._activity = None
         self._prune(horizons)
         return True
 
@@ -137,15 +142,18 @@ class AccountState:
 
     # ---- read helpers for the rules --------------------------------------------------------
     def sorted_events(self) -> list[Event]:
-        return sorted(self.events.values(), key=lambda e: (e.ts, e.transaction_id))
+        """The events by time (shared: callers must not modify the list)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.events.values(), key=lambda e: (e.ts, e.transaction_id))
+        return self._sorted
 
     def previous_activity(self, before: int) -> int | None:
         """The latest event time strictly before `before` that the summary still knows of."""
-        candidates = [e.ts for e in self.events.values() if e.ts < before]
-        candidates += [d[2] for d in self.days.values() if d[2] < before]
-        if self.pruned_last is not None and self.pruned_last < before:
-            candidates.append(self.pruned_last)
-        return max(candidates, default=None)
+        if self._activity is None:
+            known = [e.ts for e in self.events.values()] + [d[2] for d in self.days.values()]
+            self._activity = sorted(known + ([self.pruned_last] if self.pruned_last is not None else []))
+        at = bisect_left(self._activity, before)
+        return self._activity[at - 1] if at else None
 
     def day_totals(self, first_day: str, end_day: str) -> tuple[int, int]:
         """(count, cents) over the days in [first_day, end_day)."""

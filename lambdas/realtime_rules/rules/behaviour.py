@@ -60,7 +60,12 @@ def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParam
     rule = params.rule("dormant_reactivation")
     length, dormant = seconds(rule), rule["dormant_days"] * DAY
     events = state.sorted_events()
-    for first in (e for e in events if tx.ts - length <= e.ts <= tx.ts):
+    for i, first in enumerate(events):
+        if not tx.ts - length <= first.ts <= tx.ts:
+            continue
+        before = events[i - 1].ts if i else None
+        if before is not None and before < first.ts and first.ts - before < dormant:
+            continue  # the event just before it is recent: cheaper than the full lookup
         previous = state.previous_activity(first.ts)
         if previous is None or first.ts - previous < dormant:
             continue
