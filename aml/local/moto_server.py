@@ -1,10 +1,13 @@
-"""The AWS emulator as `aml local up` runs it: moto's own server, with one emulator-only repair.
+"""The AWS emulator as `aml local up` runs it: moto's own server, with two emulator-only repairs
+of its speed (what moto answers is unchanged):
 
-moto's TransactWriteItems deep-copies the whole table once per item before it starts, so it can
-roll back: O(items x table size). On a rule-state table of 10,000 accounts a 100-item transaction
-takes about 20 s, where DynamoDB answers in milliseconds. `apply()` keeps moto's code and its
-rollback but snapshots only the items the transaction touches; a cancelled transaction still
-leaves every item as it was (tests/unit/test_moto_server.py). Nothing else of moto changes.
+- TransactWriteItems deep-copies the whole table once per item before it starts, so it can roll
+  back: O(items x table size). On a rule-state table of 10,000 accounts a 100-item transaction
+  takes about 20 s, where DynamoDB answers in milliseconds. Here moto's code and its rollback stay,
+  but only the items the transaction touches are kept aside; a cancelled transaction still leaves
+  every item as it was (tests/unit/test_moto_server.py).
+- Every request lists moto's package directory (a few hundred stat calls, under a lock) to find
+  its backend; the list cannot change while the server runs, so it is read once.
 
 Run as `python -m aml.local.moto_server [moto.server arguments]`.
 """
@@ -12,8 +15,10 @@ from __future__ import annotations
 
 import copy
 import sys
+from functools import cache
 from types import SimpleNamespace
 
+from moto import backends
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -38,7 +43,9 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict]) -> 
             continue  # moto rejects this entry before it writes anything
         hash_key = DynamoType(attrs[table.hash_key_attr])
         range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
-        snapshots.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        current = table.get_item(hash_key, range_key)
+        # Put and Delete replace or remove the stored Item object; only Update changes it in place.
+        snapshots.append((table, hash_key, range_key, copy.deepcopy(current) if "Update" in entry else current))
     try:
         _moto_transact_write_items(self, transact_items)
     except Exception:
@@ -67,6 +74,8 @@ def apply() -> None:
     """Idempotent; affects this process's moto only."""
     models.copy = SimpleNamespace(deepcopy=_deepcopy_except_tables)
     DynamoDBBackend.transact_write_items = _transact_write_items
+    if not hasattr(backends.list_of_moto_modules, "cache_info"):
+        backends.list_of_moto_modules = cache(lambda listing=backends.list_of_moto_modules: tuple(listing()))
 
 
 def main(argv: list[str]) -> None:

@@ -32,6 +32,7 @@ ALERT_COLUMNS = [name for name, _ in schema.CURATED_TABLES["alerts"]]
 ALERTS_TTL_SECONDS = 400 * 86_400  # longer than Kinesis' maximum retention: redeliveries still dedupe
 SNS_BATCH, FIREHOSE_BATCH = 10, 500
 MARK_ATTEMPTS = 3
+DELIVERY_FLAGS = ("sns_published", "s3_landed")
 _KEY = names.ALERTS_TABLE_KEYS["partition"]
 _serialise, _deserialise = TypeSerializer().serialize, TypeDeserializer().deserialize
 
@@ -66,7 +67,7 @@ class DeliveryResult:
 class _Stored:
     sns_published: bool
     s3_landed: bool
-    row: dict
+    row: dict  # the curated row; left empty when both deliveries are done
 
 
 class AlertSink:
@@ -89,8 +90,7 @@ class AlertSink:
                 rows[aid] = alert_row(draft, self._params, pseudonymise(draft.subject_account_id, self._key()), now)
                 subjects[aid] = draft.subject_account_id
         try:
-            stored = {item[_KEY]["S"]: _stored(item) for item in dynamo.get_all(
-                self._ddb, self._table, [{_KEY: {"S": aid}} for aid in rows])}
+            stored = self._stored(list(rows))
         except dynamo.DynamoUnavailable as err:
             result.failed.update({aid: str(err) for aid in rows})
             return result
@@ -110,6 +110,18 @@ class AlertSink:
         landed = self._land([s.row for s in stored.values() if not s.s3_landed], result)
         self._mark(published, landed, result)
         return result
+
+    def _stored(self, ids: list[str]) -> dict[str, _Stored]:
+        """The alerts among `ids` already stored: their flags first, the whole item only for those
+        with a delivery still to finish (a redelivered alert is usually fully delivered)."""
+        flags = dynamo.get_all(self._ddb, self._table, [{_KEY: {"S": aid}} for aid in ids],
+                               attributes=[_KEY, *DELIVERY_FLAGS])
+        done = {item[_KEY]["S"] for item in flags
+                if all(item.get(flag, {}).get("BOOL") for flag in DELIVERY_FLAGS)}
+        unfinished = [item[_KEY]["S"] for item in flags if item[_KEY]["S"] not in done]
+        items = dynamo.get_all(self._ddb, self._table, [{_KEY: {"S": aid}} for aid in unfinished]) \
+            if unfinished else []
+        return {aid: _Stored(True, True, {}) for aid in done} | {item[_KEY]["S"]: _stored(item) for item in items}
 
     def _put_new(self, row: dict, subject_account_id: str, now: float) -> dict:
         item = {**row, "subject_account_id": subject_account_id, "sns_published": False, "s3_landed": False,
@@ -164,7 +176,7 @@ class AlertSink:
             operations = [{"Update": {
                 "TableName": self._table, "Key": {_KEY: {"S": aid}},
                 "UpdateExpression": "SET " + ", ".join(
-                    f"{flag} = :t" for flag, done in (("sns_published", published), ("s3_landed", landed))
+                    f"{flag} = :t" for flag, done in zip(DELIVERY_FLAGS, (published, landed), strict=True)
                     if aid in done),
                 "ExpressionAttributeValues": {":t": {"BOOL": True}}}} for aid in pending]
             outcome = dynamo.write_all(self._ddb, operations)

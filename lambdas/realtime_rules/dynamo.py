@@ -27,15 +27,21 @@ class DynamoUnavailable(Exception):
     """DynamoDB did not answer (throttling, timeout): the affected records must be retried."""
 
 
-def get_all(ddb, table: str, keys: list[dict], map_=map) -> list[dict]:
-    """Every stored item of `keys` (consistent reads). Raises DynamoUnavailable."""
+def get_all(ddb, table: str, keys: list[dict], map_=map, attributes: list[str] | None = None) -> list[dict]:
+    """Every stored item of `keys` (consistent reads), only `attributes` of each if named.
+    Raises DynamoUnavailable."""
     chunks = [keys[start:start + GET_LIMIT] for start in range(0, len(keys), GET_LIMIT)]
-    return [item for found in map_(lambda chunk: _get_chunk(ddb, table, chunk), chunks) for item in found]
+    projection = {}
+    if attributes:
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+    return [item for found in map_(lambda chunk: _get_chunk(ddb, table, chunk, projection), chunks)
+            for item in found]
 
 
-def _get_chunk(ddb, table: str, keys: list[dict]) -> list[dict]:
+def _get_chunk(ddb, table: str, keys: list[dict], projection: dict) -> list[dict]:
     found: list[dict] = []
-    request = {table: {"Keys": keys, "ConsistentRead": True}}
+    request = {table: {"Keys": keys, "ConsistentRead": True, **projection}}
     for attempt in range(UNPROCESSED_RETRIES + 1):
         try:
             response = ddb.batch_get_item(RequestItems=request)

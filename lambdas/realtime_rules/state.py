@@ -37,6 +37,7 @@ DAY = 86_400
 HOUR = 3_600
 CONCURRENCY = 16  # parallel DynamoDB calls per batch (the boto3 client's pool is sized to match)
 _PK, _SK, _TTL = (names.RULE_STATE_TABLE_KEYS[k] for k in ("partition", "sort", "ttl"))
+STORED_ATTRIBUTES = [_PK, "version", "summary"]  # what from_item reads: no more is fetched
 
 
 class TransientStateError(dynamo.DynamoUnavailable):
@@ -205,7 +206,7 @@ class StateStore:
         states = {a: AccountState(a) for a in ids}
         keys = [{_PK: {"S": a}, _SK: {"S": SUMMARY_SORT_KEY}} for a in ids]
         try:
-            items = dynamo.get_all(self._ddb, self._table, keys, self._pool.map)
+            items = dynamo.get_all(self._ddb, self._table, keys, self._pool.map, attributes=STORED_ATTRIBUTES)
         except dynamo.DynamoUnavailable as err:
             raise TransientStateError(str(err)) from err
         for item in items:

@@ -36,14 +36,21 @@ def _state(ddb) -> dict:
     return {i["pk"]["S"]: int(i["version"]["N"]) for i in ddb.scan(TableName="t", ConsistentRead=True)["Items"]}
 
 
+def _update(pk: str, version: int) -> dict:  # moto changes an updated item in place
+    return {"Update": {"TableName": "t", "Key": {"pk": {"S": pk}, "sk": {"S": "s"}},
+                       "UpdateExpression": "SET version = :v", "ExpressionAttributeValues": {":v": {"N": str(version)}}}}
+
+
 def test_a_cancelled_transaction_leaves_every_item_as_it_was(table):
-    items = [_put("new", 1, None), _put("updated", 2, 1), _put("kept", 5, 4)]  # the last one's condition fails
+    table.put_item(TableName="t", Item=_item("changed in place", 1))
+    items = [_put("new", 1, None), _put("updated", 2, 1), _update("changed in place", 7),
+             _put("kept", 5, 4)]  # the last one's condition fails
     with pytest.raises(ClientError) as err:
         table.transact_write_items(TransactItems=items)
     assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
     reasons = [r["Code"] for r in err.value.response["CancellationReasons"]]
-    assert reasons == ["None", "None", "ConditionalCheckFailed"]
-    assert _state(table) == {"kept": 1, "updated": 1}
+    assert reasons == ["None", "None", "None", "ConditionalCheckFailed"]
+    assert _state(table) == {"kept": 1, "updated": 1, "changed in place": 1}
 
 
 def test_a_transaction_that_succeeds_writes_every_item(table):
@@ -55,3 +62,11 @@ def test_a_rejected_transaction_changes_nothing(table):
     with pytest.raises(ClientError):  # two operations on one item: moto's own validation error
         table.transact_write_items(TransactItems=[_put("new", 1, None), _put("new", 2, None)])
     assert _state(table) == {"kept": 1, "updated": 1}
+
+
+def test_the_backend_listing_is_read_once_and_unchanged():
+    moto_server.apply()
+    moto_server.apply()
+    cached = moto_server.backends.list_of_moto_modules
+    assert list(cached()) == list(cached.__wrapped__()) and "dynamodb" in cached()  # a fresh listing
+    assert cached.cache_info().currsize == 1 and not hasattr(cached.__wrapped__, "cache_info")
