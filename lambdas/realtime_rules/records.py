@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser import BaseModel
@@ -119,7 +120,7 @@ class Transaction:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.row, name)
 
-    @property
+    @cached_property  # read by every rule, many times per record
     def ts(self) -> int:
         return int(self.row.booked_at.timestamp())
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import time
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ SUMMARY_SORT_KEY = "window-summary"
 DAY = 86_400
 HOUR = 3_600
 CONCURRENCY = 16  # parallel DynamoDB calls per batch (the boto3 client's pool is sized to match)
+CACHE_LIMIT = 20_000  # account summaries kept per container (a summary is about 1 KB)
 _PK, _SK, _TTL = (names.RULE_STATE_TABLE_KEYS[k] for k in ("partition", "sort", "ttl"))
 STORED_ATTRIBUTES = [_PK, "version", "summary"]  # what from_item reads: no more is fetched
 
@@ -191,45 +193,69 @@ class SaveResult:
 
 
 class StateStore:
-    """Bulk reads (BatchGetItem) and versioned conditional writes (TransactWriteItems) of summaries."""
+    """Bulk reads (BatchGetItem) and versioned conditional writes (TransactWriteItems) of summaries,
+    with the items this container last wrote or read kept in memory (see `load`)."""
 
-    def __init__(self, dynamodb, table: str, horizons: Horizons, clock=time.time, concurrency: int = CONCURRENCY):
+    def __init__(self, dynamodb, table: str, horizons: Horizons, clock=time.time, concurrency: int = CONCURRENCY,
+                 cache_limit: int = CACHE_LIMIT):
         self._ddb = dynamodb
         self._table = table
         self.horizons = horizons
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="rule-state")
+        self._cache: OrderedDict[str, dict] = OrderedDict()  # account -> stored item, least recent first
+        self._cache_limit = cache_limit
 
     def load(self, account_ids: Iterable[str]) -> dict[str, AccountState]:
-        """Every account's summary (a fresh one when none is stored). Raises TransientStateError."""
+        """Every account's summary (a fresh one when none is stored). Raises TransientStateError.
+
+        An account this container has read or written before is taken from memory: a shard's
+        records reach one invocation at a time, so the copy is usually current. When it is not
+        (another shard's invocation wrote the account since), the version check of `save` rejects
+        the write and forgets the copy, and the engine reloads: nothing is lost, a retry is spent."""
         ids = sorted(set(account_ids))
         states = {a: AccountState(a) for a in ids}
-        keys = [{_PK: {"S": a}, _SK: {"S": SUMMARY_SORT_KEY}} for a in ids]
+        missing = [a for a in ids if a not in self._cache]
+        keys = [{_PK: {"S": a}, _SK: {"S": SUMMARY_SORT_KEY}} for a in missing]
         try:
-            items = dynamo.get_all(self._ddb, self._table, keys, self._pool.map, attributes=STORED_ATTRIBUTES)
+            items = dynamo.get_all(self._ddb, self._table, keys, self._pool.map, attributes=STORED_ATTRIBUTES) \
+                if keys else []
         except dynamo.DynamoUnavailable as err:
             raise TransientStateError(str(err)) from err
         for item in items:
-            state = AccountState.from_item(item)
-            states[state.account_id] = state
+            self._remember(item[_PK]["S"], item)
+        for account in ids:
+            if account in self._cache:
+                self._cache.move_to_end(account)
+                states[account] = AccountState.from_item(self._cache[account])
         return states
 
     def save(self, states: Iterable[AccountState]) -> SaveResult:
         """Write every changed summary under its version check; unchanged ones cost nothing."""
         pending = [s for s in states if s.dirty]
         now = self._clock()
-        outcome = dynamo.write_all(self._ddb, [self._put(s, now) for s in pending], self._pool.map)
+        operations = [self._put(s, now) for s in pending]
+        outcome = dynamo.write_all(self._ddb, operations, self._pool.map)
         result = SaveResult()
         for index, state in enumerate(pending):
             if index in outcome.written:
                 state.version += 1
                 state.dirty = False
                 result.saved.add(state.account_id)
-            elif index in outcome.rejected:
-                result.conflicts.add(state.account_id)
+                self._remember(state.account_id, operations[index]["Put"]["Item"])
             else:
-                result.failed[state.account_id] = outcome.failed[index]
+                self._cache.pop(state.account_id, None)  # whatever is stored now, it is not our copy
+                if index in outcome.rejected:
+                    result.conflicts.add(state.account_id)
+                else:
+                    result.failed[state.account_id] = outcome.failed[index]
         return result
+
+    def _remember(self, account: str, item: dict) -> None:
+        self._cache[account] = item
+        self._cache.move_to_end(account)
+        while len(self._cache) > self._cache_limit:
+            self._cache.popitem(last=False)
 
     def _put(self, state: AccountState, now: float) -> dict:
         put = {"TableName": self._table, "Item": state.to_item(self.horizons, now)}

@@ -1,6 +1,8 @@
 """Behaviour rules against the account's own history: round amounts, velocity spike, dormancy."""
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.rules.base import AlertDraft, seconds, usd, windows_containing
@@ -60,9 +62,10 @@ def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParam
     rule = params.rule("dormant_reactivation")
     length, dormant = seconds(rule), rule["dormant_days"] * DAY
     events = state.sorted_events()
-    for i, first in enumerate(events):
-        if not tx.ts - length <= first.ts <= tx.ts:
-            continue
+    lo = bisect_left(events, tx.ts - length, key=lambda e: e.ts)
+    hi = bisect_right(events, tx.ts, key=lambda e: e.ts)
+    for i in range(lo, hi):  # the events within the window before the transaction
+        first = events[i]
         before = events[i - 1].ts if i else None
         if before is not None and before < first.ts and first.ts - before < dormant:
             continue  # the event just before it is recent: cheaper than the full lookup

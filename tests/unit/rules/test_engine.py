@@ -184,30 +184,37 @@ def test_missing_environment_is_reported(monkeypatch, lambda_env):
 
 
 def test_state_written_by_a_concurrent_invocation_is_not_lost(lambda_env):
-    """Another invocation writes the account between this batch's read and its write: the
-    conditional put fails, the engine reloads, re-applies and keeps both writers' events."""
+    """Another invocation (another shard's) writes the account after this container last wrote it:
+    the copy this container keeps is stale, the conditional write is rejected, the engine reloads,
+    re-applies and keeps both writers' events."""
     h = lambda_env["handler"]
     assert h.lambda_handler(_event([_row("t1", 1)]), Context()) == {"batchItemFailures": []}
+    key = {"pk": {"S": "ACC"}, "sk": {"S": "window-summary"}}
+    item = lambda_env["ddb"].get_item(TableName="state", Key=key)["Item"]
+    summary = json.loads(item["summary"]["S"])
+    summary["e"]["rival"] = [1740916800, 50000, "in", "CASH:x", "cash_deposit", 0]
+    item["summary"]["S"], item["version"]["N"] = json.dumps(summary), str(int(item["version"]["N"]) + 1)
+    lambda_env["ddb"].put_item(TableName="state", Item=item)
+
     ddb = h.runtime().clients["dynamodb"]
-    batch_get, key = ddb.batch_get_item, {"pk": {"S": "ACC"}, "sk": {"S": "window-summary"}}
-    raced = []
-
-    def read_then_rival_writes(**kwargs):
-        response = batch_get(**kwargs)
-        if not raced:
-            raced.append(True)
-            item = lambda_env["ddb"].get_item(TableName="state", Key=key)["Item"]
-            summary = json.loads(item["summary"]["S"])
-            summary["e"]["rival"] = [1740916800, 50000, "in", "CASH:x", "cash_deposit", 0]
-            item["summary"]["S"], item["version"]["N"] = json.dumps(summary), str(int(item["version"]["N"]) + 1)
-            lambda_env["ddb"].put_item(TableName="state", Item=item)
-        return response
-
-    with mock.patch.object(ddb, "batch_get_item", side_effect=read_then_rival_writes):
+    with mock.patch.object(ddb, "batch_get_item", wraps=ddb.batch_get_item) as reads:
         assert h.lambda_handler(_event([_row("t2", 2)], first_seq=5), Context()) == {"batchItemFailures": []}
+    state_reads = [c for c in reads.call_args_list if "state" in c.kwargs["RequestItems"]]
+    assert len(state_reads) == 1  # none from the container's copy; one reload after the rejected write
     stored = lambda_env["ddb"].get_item(TableName="state", Key=key)["Item"]
     assert set(json.loads(stored["summary"]["S"])["e"]) == {"t1", "t2", "rival"}
     assert stored["version"]["N"] == "3"
+
+
+def test_a_warm_container_reads_no_state_it_wrote_itself(lambda_env):
+    h = lambda_env["handler"]
+    assert h.lambda_handler(_event([_row("t1", 1)]), Context()) == {"batchItemFailures": []}
+    ddb = h.runtime().clients["dynamodb"]
+    with mock.patch.object(ddb, "batch_get_item", wraps=ddb.batch_get_item) as reads:
+        assert h.lambda_handler(_event([_row("t2", 2)], first_seq=5), Context()) == {"batchItemFailures": []}
+    assert not [c for c in reads.call_args_list if "state" in c.kwargs["RequestItems"]]
+    stored = lambda_env["ddb"].get_item(TableName="state", Key={"pk": {"S": "ACC"}, "sk": {"S": "window-summary"}})
+    assert set(json.loads(stored["Item"]["summary"]["S"])["e"]) == {"t1", "t2"} and stored["Item"]["version"]["N"] == "2"
 
 
 def test_a_delivery_flag_that_cannot_be_stored_does_not_fail_the_delivered_alert(lambda_env):
