@@ -4,9 +4,11 @@ counted by operation.
 
 Two populations, each in a fresh environment (empty rule state): 100 accounts (every account is in
 every batch, about 10 records each: the rules fire often) and 10,000 accounts (a batch touches
-about 1,800 of them, most once). The first batch of a shard creates every account's state; the
-later ones read and update stored state, the steady state of a running stream. Records are put
-BATCHES_PER_SHARD x 1,000 per shard, so every batch but the last of a shard is full.
+about 1,600 of them, most once). The first batch of a shard creates every account's state; the
+later ones update stored state, the steady state of a running stream (a warm container keeps the
+state it wrote). Then one more batch per shard goes to a new container, which must read the
+stored state of every account it touches. Records are put BATCHES_PER_SHARD x 1,000 per shard,
+so every batch but the last of a shard is full.
 Target: a 1,000-record batch in under 1 s (one invocation keeps up with a shard's 1,000 records/s);
 AWS calls per batch growing with distinct accounts / 100, not with records.
 """
@@ -64,16 +66,14 @@ def _accounts(event: dict) -> int:
     return len(touched - {schema.CASH_ACCOUNT_ID})
 
 
-def _population(accounts: int) -> dict:
-    res = resources.ensure(f"bench-{uuid.uuid4().hex[:8]}")
+def _drain(res: resources.LocalResources, lines: list[bytes]) -> tuple[list[dict], int]:
+    """Put the lines, drain them through the handler; each batch's size, seconds, calls, accounts."""
     handler = replay.local_handler(res)
     from lambdas.realtime_rules.handler import runtime
 
     calls: Counter = Counter()
     for client in runtime().clients.values():
         client.meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
-    shards = len(aws.client("kinesis").list_shards(StreamName=res.stream_name)["Shards"])
-    lines = synthetic_lines(accounts, BATCH_SIZE * BATCHES_PER_SHARD * shards)
     start_at = replay.put_lines(res.stream_name, lines)
     batches: list[dict] = []
 
@@ -88,17 +88,30 @@ def _population(accounts: int) -> dict:
                             "accounts": _accounts(event)})
 
     stats = Poller(res.stream_name, timed, batch_size=BATCH_SIZE).drain(start_at)
-    full = [b for b in batches if b["records"] == BATCH_SIZE]
-    first, later = full[:shards], full[shards:]  # each shard's first batch meets empty state
-    steady = later or full
+    return [b for b in batches if b["records"] == BATCH_SIZE], stats.redeliveries
+
+
+def _population(accounts: int) -> dict:
+    res = resources.ensure(f"bench-{uuid.uuid4().hex[:8]}")
+    shards = len(aws.client("kinesis").list_shards(StreamName=res.stream_name)["Shards"])
+    lines = synthetic_lines(accounts, BATCH_SIZE * BATCHES_PER_SHARD * shards)
+    full, redeliveries = _drain(res, lines)
+    first, steady = full[:shards], full[shards:] or full  # each shard's first batch meets empty state
+    # A new container (no state in memory) over the stored state: every account is read.
+    from lambdas.realtime_rules.handler import _build
+
+    _build.cache_clear()
+    cold, _ = _drain(res, synthetic_lines(accounts, BATCH_SIZE * shards, seed=SEED + 1))
     calls_per_batch = statistics.mean(sum(b["calls"].values()) for b in steady)
     accounts_per_batch = statistics.mean(b["accounts"] for b in steady)
     return {
         "accounts": accounts, "records": len(lines), "shards": shards, "full_batches": len(full),
-        "redeliveries": stats.redeliveries, "alerts_raised": len(replay.alert_rows(res.alerts_table)),
+        "redeliveries": redeliveries, "alerts_raised": len(replay.alert_rows(res.alerts_table)),
         "first_batch_seconds": round(statistics.mean(b["seconds"] for b in first), 3),
         "batch_seconds_mean": round(statistics.mean(b["seconds"] for b in steady), 3),
         "batch_seconds_max": round(max(b["seconds"] for b in steady), 3),
+        "new_container_batch_seconds": round(cold[0]["seconds"], 3),
+        "new_container_batch_calls": sum(cold[0]["calls"].values()),
         "records_per_s_handler": round(BATCH_SIZE * len(steady) / sum(b["seconds"] for b in steady)),
         "distinct_accounts_per_batch": round(accounts_per_batch),
         "aws_calls_per_batch": round(calls_per_batch, 1),
