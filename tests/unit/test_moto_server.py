@@ -8,7 +8,8 @@ from aml.local import moto_server
 
 
 @pytest.fixture()
-def table():
+def table(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not a server another test chose
     moto_server.apply()
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")

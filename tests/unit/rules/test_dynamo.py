@@ -11,7 +11,8 @@ from lambdas.realtime_rules import dynamo
 
 
 @pytest.fixture()
-def ddb():
+def ddb(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not a server another test chose
     moto_server.apply()  # moto's own transactions copy the table per item: slow, same result
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
