@@ -30,6 +30,7 @@ from .types import (
 )
 
 COPIES_COL = "_copies"  # how many identical raw rows a change stands for
+LATEST_COL = "_latest"  # the latest change of its key in the batch
 OLD_PARTITION_COL = "_old_dt"  # the key's partition in the current state, if any
 TARGET_PARTITION_COL = "_target_dt"  # the partition the key's index entry (and row) ends up in
 APPLIED = ("insert", "update", "delete", "delete_unknown")
@@ -39,25 +40,37 @@ DECISIONS = ("superseded", "stale", *APPLIED)
 
 def collapse_duplicates(valid: DataFrame, table: Table) -> DataFrame:
     """Rows equal in Op, commit time and every source value (DMS retries) become one change,
-    the copy earliest in history; `_copies` keeps the count for the manifest."""
-    payload = [DMS_OP_COLUMN, COMMIT_TS_COL, *table.column_names]
-    earliest = F.min(F.struct(FILE_RANK_COL, FILE_COL, ROW_COL)).alias("_earliest")
-    return (valid.groupBy(*payload).agg(earliest, F.count(F.lit(1)).alias(COPIES_COL))
-            .select(*payload, "_earliest.*", COPIES_COL))
+    the copy earliest in history; `_copies` keeps the count for the manifest, and `_latest` marks
+    the latest change of each key in the batch (the others are superseded).
+
+    One shuffle, by the primary key, serves both: a key's copies and versions all land in one
+    partition, sorted there by the key then the payload then the copy's position, which is the
+    order both windows need (a duplicate group is a run of equal payloads; a key's versions are a
+    run of equal keys). Window aggregates keep the struct of the ordering columns out of a
+    grouping aggregate, which Spark could only run as a sort-based aggregation."""
+    key = table.primary_key
+    payload = [key, DMS_OP_COLUMN, COMMIT_TS_COL, *(c for c in table.column_names if c != key)]
+    copies = Window.partitionBy(*payload).orderBy(FILE_RANK_COL, FILE_COL, ROW_COL)
+    whole_group = copies.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    distinct = (valid.repartition(key)
+                .withColumn("_copy", F.row_number().over(copies))
+                .withColumn(COPIES_COL, F.count(F.lit(1)).over(whole_group))
+                .filter(F.col("_copy") == 1).drop("_copy"))
+    # ORDER_COLS are unique per distinct change (file and row are), so exactly one per key is latest.
+    latest = F.max(F.struct(*ORDER_COLS)).over(Window.partitionBy(key))
+    return distinct.withColumn(LATEST_COL, F.struct(*ORDER_COLS) == latest)
 
 
 def decide(changes: DataFrame, index: DataFrame) -> DataFrame:
-    """changes: one row per distinct change with KEY_COL, Op, ORDER_COLS and `dt` (the partition
-    an upsert belongs to). Adds DECISION_COL, OLD_PARTITION_COL and TARGET_PARTITION_COL."""
-    latest_first = Window.partitionBy(KEY_COL).orderBy(*(F.col(c).desc() for c in ORDER_COLS))
-    ranked = changes.withColumn("_rank", F.row_number().over(latest_first))
+    """changes: one row per distinct change with KEY_COL, Op, ORDER_COLS, LATEST_COL and `dt` (the
+    partition an upsert belongs to). Adds DECISION_COL, OLD_PARTITION_COL and TARGET_PARTITION_COL."""
     current = index.select(
         KEY_COL, F.struct(*ORDER_COLS).alias("_applied"), F.col(DELETED_COL).alias("_was_deleted"),
         F.col(PARTITION_COLUMN).alias(OLD_PARTITION_COL))
-    joined = ranked.join(current, KEY_COL, "left")
+    joined = changes.join(current, KEY_COL, "left")
     live = F.col("_applied").isNotNull() & ~F.col("_was_deleted")
     is_delete = F.col(DMS_OP_COLUMN) == "D"
-    decision = (F.when(F.col("_rank") > 1, "superseded")
+    decision = (F.when(~F.col(LATEST_COL), "superseded")
                 .when(F.col("_applied").isNotNull() & (F.col("_applied") >= F.struct(*ORDER_COLS)), "stale")
                 .when(is_delete & live, "delete")
                 .when(is_delete, "delete_unknown")

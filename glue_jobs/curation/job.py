@@ -21,6 +21,7 @@ from aml_contract.schema import (
     CASH_ACCOUNT_ID,
     DMS_COMMIT_TS_COLUMN,
     DMS_OP_COLUMN,
+    DMS_OPS,
     PARTITION_COLUMN,
     PARTITIONED_TABLES,
     SOURCE_TABLES,
@@ -31,6 +32,7 @@ from aml_contract.schema import (
 from .cdc import (
     APPLIED,
     COPIES_COL,
+    LATEST_COL,
     OLD_PARTITION_COL,
     TARGET_PARTITION_COL,
     UPSERTS,
@@ -40,10 +42,12 @@ from .cdc import (
     next_index,
     next_rows,
 )
+from .errors import CurationError
 from .pii import protect
 from .publish import publish_directory, publish_partitions, write_staged
 from .raw_input import RawInput, new_files, read_raw, relative_name
 from .run_manifest import TableFigures, reconcile
+from .spark_conf import apply_job_conf
 from .state import Layout, load_processed, read_index, read_parquet_or_empty, save_processed
 from .storage import FileInfo, Storage
 from .types import (
@@ -102,7 +106,7 @@ class Run:
 def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quarantine_path: str, key: bytes,
                  now: datetime | None = None, run_id: str | None = None) -> dict:
     """Curate every new raw file; return (and store, and log) the run manifest."""
-    spark.conf.set("spark.sql.session.timeZone", "UTC")  # `dt` is the UTC day of booked_at
+    apply_job_conf(spark)
     started = time.monotonic()
     now = now or datetime.now(UTC)
     run_id = run_id or f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -141,32 +145,33 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
 
 
 def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput | None) -> TableFigures:
-    """Three Spark actions per table besides the writes: one aggregation over the validated rows
-    (rows read by op, quarantined by reason), one over the decided changes (decisions, copies and
-    the partitions touched), and the writes, whose row counts are observed as they are written."""
+    """One pass over the raw rows per table, plus the writes: the rows read are counted (by Op,
+    and how many were refused) by an observation on the way to the merge; the merged changes are
+    persisted, counted by decision in one aggregation over that cache, and written from it, the
+    written rows counted as they are written. Only a batch with refused rows is read a second
+    time, to break those down by reason and write them to the quarantine."""
     fig = TableFigures(files_read=len(files), bytes_read=sum(f.size for f in files))
     if raw is None:
         return fig
     fig.schema_notes = raw.notes
-    validated = run.persist(reduce(DataFrame.unionByName, (validate(f, table, run.now) for f in raw.frames)))
-    with timed(f"{table.name}: read, validate, count by op and reason"):
-        read_counts = validated.groupBy(DMS_OP_COLUMN, REASON_COL).count().collect()
-    for row in read_counts:
-        op = row[DMS_OP_COLUMN] if row[DMS_OP_COLUMN] is not None else "null"
-        fig.rows_read[op] = fig.rows_read.get(op, 0) + row["count"]
-        if row[REASON_COL] is not None:
-            fig.quarantined[row[REASON_COL]] = fig.quarantined.get(row[REASON_COL], 0) + row["count"]
-    if fig.quarantined_total:
-        with timed(f"{table.name}: write quarantine"):
-            _stage_quarantine(run, table, validated, fig)
+    validated = reduce(DataFrame.unionByName, (validate(f, table, run.now) for f in raw.frames))
+    read = Observation(f"read_{table.name}")
+    refused = F.col(REASON_COL).isNotNull()
+    observed = validated.observe(read, F.count_if(refused).alias("refused"), *(
+        F.count_if(~refused & (F.col(DMS_OP_COLUMN) == op)).alias(op) for op in DMS_OPS))
 
-    changes = _curated_changes(run, table, collapse_duplicates(valid_rows(validated), table))
+    changes = _curated_changes(run, table, collapse_duplicates(valid_rows(observed), table))
     old_index = read_index(run.spark, run.storage, run.layout, table.name)
     decided = run.persist(decide(changes, old_index))
-    with timed(f"{table.name}: merge, protect, count decisions"):
+    with timed(f"{table.name}: read, validate, merge, protect, count decisions"):
         decision_counts = (decided.groupBy(DECISION_COL, OLD_PARTITION_COL, TARGET_PARTITION_COL)
                            .agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect())
-    run.release(validated)
+    read_counts = read.get
+    fig.rows_read = {op: read_counts[op] for op in DMS_OPS if read_counts[op]}
+    if read_counts["refused"]:
+        with timed(f"{table.name}: count and write quarantine"):
+            _count_quarantine(validated, fig, read_counts["refused"])
+            _stage_quarantine(run, table, validated, fig)
     changes_total = copies_total = 0
     touched: set[str] = set()
     for row in decision_counts:
@@ -183,6 +188,18 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
     return fig
 
 
+def _count_quarantine(validated: DataFrame, fig: TableFigures, refused: int) -> None:
+    """Refused rows by Op as read (any value, null included) and by reason."""
+    counts = validated.filter(F.col(REASON_COL).isNotNull()).groupBy(DMS_OP_COLUMN, REASON_COL).count().collect()
+    for row in counts:
+        op = row[DMS_OP_COLUMN] if row[DMS_OP_COLUMN] is not None else "null"
+        fig.rows_read[op] = fig.rows_read.get(op, 0) + row["count"]
+        fig.quarantined[row[REASON_COL]] = fig.quarantined.get(row[REASON_COL], 0) + row["count"]
+    if fig.quarantined_total != refused:  # two reads of the same files disagree
+        raise CurationError(f"refused {refused} rows on the way to the merge but {fig.quarantined_total} "
+                            "when counting them by reason")
+
+
 def _stage_quarantine(run: Run, table: Table, validated: DataFrame, fig: TableFigures) -> None:
     staged = run.layout.staged_quarantine(table.name)
     written = Observation(f"quarantine_{table.name}")
@@ -195,7 +212,7 @@ def _stage_quarantine(run: Run, table: Table, validated: DataFrame, fig: TableFi
 def _curated_changes(run: Run, table: Table, distinct: DataFrame) -> DataFrame:
     """Distinct valid changes in curated form (PII protected), keyed and assigned a partition."""
     key_name = table.column(table.primary_key).curated_name
-    protected = protect(distinct, table, run.key, keep=[DMS_OP_COLUMN, *ORDER_COLS, COPIES_COL])
+    protected = protect(distinct, table, run.key, keep=[DMS_OP_COLUMN, *ORDER_COLS, COPIES_COL, LATEST_COL])
     if table.name in PARTITIONED_TABLES:
         protected = protected.withColumn(PARTITION_COLUMN, F.date_format(TRANSACTIONS.column("booked_at").name,
                                                                          "yyyy-MM-dd"))

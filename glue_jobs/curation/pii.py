@@ -1,39 +1,34 @@
 """Apply the contract's PII classes: drop, generalise, pseudonymise. Driven by `Column.pii` only,
 so a column newly classified in the contract is protected here without a code change."""
-# No `from __future__ import annotations`: pandas_udf reads the pd.Series hints at definition.
-from collections.abc import Iterator
+from __future__ import annotations
+
+import hashlib
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from aml_contract.pseudonym import pseudonymise
 from aml_contract.schema import GENERALISATIONS, Pii, Table
 
-CACHE_LIMIT = 1_000_000  # distinct ids remembered per task (about 150 MB at most)
+SHA256_BLOCK = 64  # bytes
 
 
-def pseudonymiser(key: bytes):
-    """A vectorised UDF computing `aml_contract.pseudonym.pseudonymise` (the same hex HMAC the
-    Lambda computes), so pseudonyms join across engines. The HMAC runs once per distinct id in a
-    task, not once per row: ids repeat (an account books many transactions), and the lookup of a
-    known id is a vectorised `Series.map`."""
-    import pandas as pd
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """The inner and outer HMAC pads of `key` (RFC 2104): a key longer than a block is hashed
+    first, then zero-padded to a block."""
+    block = hashlib.sha256(key).digest() if len(key) > SHA256_BLOCK else key
+    block = block.ljust(SHA256_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
-    @F.pandas_udf(T.StringType())
-    def pseudonym(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        known: dict[str, str] = {}
-        for values in batches:
-            new = [v for v in values.dropna().unique() if v not in known]
-            if len(known) + len(new) > CACHE_LIMIT:
-                known.clear()
-                new = list(values.dropna().unique())
-            known.update((v, pseudonymise(v, key)) for v in new)
-            pids = values.map(known)
-            yield pids.astype(object).where(pids.notna(), None)  # nulls (and only nulls) stay null
 
-    return pseudonym
+def pseudonym(column: SparkColumn, key: bytes) -> SparkColumn:
+    """`aml_contract.pseudonym.pseudonymise` as a Spark expression: the hex HMAC-SHA256 of the
+    value's UTF-8 bytes, H(K^opad || H(K^ipad || m)), built from Spark's own `sha2`, so it runs in
+    the JVM's generated code (no Python worker, no Arrow round trip) and joins across engines with
+    the pseudonyms the Lambda computes. Null stays null."""
+    inner_pad, outer_pad = hmac_pads(key)
+    inner = F.unhex(F.sha2(F.concat(F.lit(inner_pad), column.cast("binary")), 256))
+    return F.sha2(F.concat(F.lit(outer_pad), inner), 256)
 
 
 def _generalise(column: str) -> SparkColumn:
@@ -45,13 +40,12 @@ def _generalise(column: str) -> SparkColumn:
 
 def protected_columns(table: Table, key: bytes) -> list[SparkColumn]:
     """The curated form of every source column that survives, in contract order."""
-    pid = pseudonymiser(key)
     out = []
     for c in table.columns:
         if c.pii is Pii.DROP:
             continue
         if c.pii is Pii.PSEUDONYMISE:
-            out.append(pid(F.col(c.name)).alias(c.curated_name))
+            out.append(pseudonym(F.col(c.name), key).alias(c.curated_name))
         elif c.pii is Pii.GENERALISE:
             out.append(_generalise(c.name).alias(c.curated_name))
         else:

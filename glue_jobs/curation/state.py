@@ -86,7 +86,9 @@ def save_processed(storage: Storage, layout: Layout, processed: dict[str, set[st
 def read_parquet_or_empty(spark: SparkSession, storage: Storage, path: str, schema: T.StructType) -> DataFrame:
     """A table read with the contract's schema (so `dt` stays a string), or no rows yet."""
     if not storage.exists(path):
-        return spark.createDataFrame([], schema)
+        # `limit(0)` makes the frame a relation the optimiser knows to be empty (not an opaque
+        # RDD): joins, anti-joins and unions with it are planned away instead of shuffled.
+        return spark.createDataFrame([], schema).limit(0)
     reader = spark.read.schema(schema)
     if PARTITION_COLUMN in schema.fieldNames():
         reader = reader.option("basePath", path)
