@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial, reduce
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -91,16 +90,23 @@ class Run:
     key: bytes
     now: datetime
     publications: list[Callable[[], None]] = field(default_factory=list)
-    cached: list[DataFrame] = field(default_factory=list)
+    materialised: list[DataFrame] = field(default_factory=list)
 
-    def persist(self, df: DataFrame) -> DataFrame:
-        self.cached.append(df.persist(StorageLevel.MEMORY_AND_DISK))
-        return df
+    def materialise(self, df: DataFrame) -> DataFrame:
+        """Compute `df` now (one Spark action: observations on its plan report) and keep its rows
+        for the later actions, with the lineage cut: a local checkpoint keeps the rows as they
+        are, where `persist` would first encode them into compressed column batches, which took
+        longer than the rest of the merge. The price is Spark's: a lost executor loses its blocks
+        and fails the run, which publishes nothing and is simply run again."""
+        kept = df.localCheckpoint(eager=True)
+        self.materialised.append(kept)
+        return kept
 
-    def release(self, df: DataFrame) -> None:
-        """Unpersist a frame as soon as no later action reads it (memory for the next table)."""
-        df.unpersist()
-        self.cached.remove(df)
+    def release(self) -> None:
+        for df in self.materialised:
+            # Checkpointed blocks belong to the frame's RDD, not to the cache `unpersist` clears.
+            df._jdf.queryExecution().logical().rdd().unpersist(False)
+        self.materialised.clear()
 
 
 def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quarantine_path: str, key: bytes,
@@ -138,8 +144,7 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
         log.info("curation run manifest %s", json.dumps(manifest))
         return manifest
     finally:
-        for df in run.cached:
-            df.unpersist()
+        run.release()
         storage.delete(run.layout.staging)
         storage.delete(run.layout.quarantine_staging)
 
@@ -147,7 +152,7 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
 def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput | None) -> TableFigures:
     """One pass over the raw rows per table, plus the writes: the rows read are counted (by Op,
     and how many were refused) by an observation on the way to the merge; the merged changes are
-    persisted, counted by decision in one aggregation over that cache, and written from it, the
+    materialised, counted by decision in one aggregation over them, and written from them, the
     written rows counted as they are written. Only a batch with refused rows is read a second
     time, to break those down by reason and write them to the quarantine."""
     fig = TableFigures(files_read=len(files), bytes_read=sum(f.size for f in files))
@@ -162,8 +167,8 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
 
     changes = _curated_changes(run, table, collapse_duplicates(valid_rows(observed), table))
     old_index = read_index(run.spark, run.storage, run.layout, table.name)
-    decided = run.persist(decide(changes, old_index))
     with timed(f"{table.name}: read, validate, merge, protect, count decisions"):
+        decided = run.materialise(decide(changes, old_index))
         decision_counts = (decided.groupBy(DECISION_COL, OLD_PARTITION_COL, TARGET_PARTITION_COL)
                            .agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect())
     read_counts = read.get
