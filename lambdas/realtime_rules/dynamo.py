@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 GET_LIMIT = 100  # keys per BatchGetItem
 TRANSACT_LIMIT = 100  # operations per TransactWriteItems
-TRANSACT_BYTES = 3_500_000  # under the 4 MB request limit, with room for the envelope
+TRANSACT_BYTES = 3_500_000  # under the 4 MB request limit, with room for the envelope and estimates
 UNPROCESSED_RETRIES = 4
 REJECTED = {"ConditionalCheckFailed", "TransactionConflict"}  # another writer got there first
 
@@ -78,7 +78,7 @@ def _chunks(operations: list[dict]) -> Iterable[list[int]]:
     chunk: list[int] = []
     size = 0
     for index, operation in enumerate(operations):
-        item_bytes = len(json.dumps(operation, separators=(",", ":")))
+        item_bytes = _approximate_bytes(operation)
         if chunk and (len(chunk) == TRANSACT_LIMIT or size + item_bytes > TRANSACT_BYTES):
             yield chunk
             chunk, size = [], 0
@@ -86,6 +86,15 @@ def _chunks(operations: list[dict]) -> Iterable[list[int]]:
         size += item_bytes
     if chunk:
         yield chunk
+
+
+def _approximate_bytes(operation: dict) -> int:
+    """A request's share of the 4 MB limit: strings and numbers by length (cheap: a batch has
+    thousands), other values serialised; the allowance covers the expressions and keys."""
+    request = next(iter(operation.values()))
+    values = (request.get("Item") or request.get("Key") or {}).items()
+    return 512 + sum(len(name) + (len(value["S"]) if "S" in value else len(value["N"]) if "N" in value
+                                  else len(json.dumps(value))) for name, value in values)
 
 
 def _write_chunk(ddb, operations: list[dict], pending: list[int]) -> WriteOutcome:

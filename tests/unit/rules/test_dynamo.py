@@ -54,9 +54,11 @@ def test_an_item_whose_condition_fails_is_rejected_with_the_stored_item_and_the_
 
 
 def test_large_items_are_split_under_the_request_size_limit(ddb, monkeypatch):
-    monkeypatch.setattr(dynamo, "TRANSACT_BYTES", 1000)
+    operations = [_new(f"k{i}", "y" * 300) for i in range(6)]
+    assert dynamo._approximate_bytes(operations[0]) > 300
+    monkeypatch.setattr(dynamo, "TRANSACT_BYTES", 2 * dynamo._approximate_bytes(operations[0]))  # two a call
     calls = _counting(ddb)
-    outcome = dynamo.write_all(ddb, [_new(f"k{i}", "y" * 300) for i in range(6)])
+    outcome = dynamo.write_all(ddb, operations)
     assert outcome.written == set(range(6)) and calls == ["TransactWriteItems"] * 3
 
 
