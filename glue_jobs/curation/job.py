@@ -124,14 +124,16 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
     try:
         # Every footer of every table is checked before any data is read: bad input fails fast.
         raw = {}
-        for name in TABLE_ORDER:
-            files[name] = new_files(storage, raw_path, name, processed.get(name, set()))
-            raw[name] = read_raw(spark, storage, SOURCE_TABLES[name], files[name]) if files[name] else None
+        with timed("list new files, check footers"):
+            for name in TABLE_ORDER:
+                files[name] = new_files(storage, raw_path, name, processed.get(name, set()))
+                raw[name] = read_raw(spark, storage, SOURCE_TABLES[name], files[name]) if files[name] else None
         for name in TABLE_ORDER:
             figures[name] = _curate_table(run, SOURCE_TABLES[name], files[name], raw[name])
         reconcile(figures)
-        for publish in run.publications:
-            publish()
+        with timed("publish"):
+            for publish in run.publications:
+                publish()
         for name, infos in files.items():
             processed.setdefault(name, set()).update(relative_name(f.path, name) for f in infos)
         save_processed(storage, run.layout, processed)
@@ -188,8 +190,7 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
     fig.duplicates_collapsed = copies_total - changes_total
 
     if touched:
-        with timed(f"{table.name}: write state"):
-            _stage_state(run, table, old_index, applied_changes(decided), sorted(touched), fig)
+        _stage_state(run, table, old_index, applied_changes(decided), sorted(touched), fig)
     return fig
 
 
@@ -261,13 +262,15 @@ def _stage_state(run: Run, table: Table, old_index: DataFrame, applied: DataFram
     # every applied change (there is one: a partition was touched) gets an index entry.
     certain_rows = fig.inserted + fig.updated > 0
     rows_written = Observation(f"rows_{name}")
-    write_staged(rows.observe(rows_written, F.count(F.lit(1)).alias("rows")) if certain_rows else rows,
-                 layout.staged_table(name), partitioned)
+    with timed(f"{name}: write rows"):
+        write_staged(rows.observe(rows_written, F.count(F.lit(1)).alias("rows")) if certain_rows else rows,
+                     layout.staged_table(name), partitioned)
 
     live = ~F.col(DELETED_COL)
     index_after = Observation(f"index_after_{name}")
     entries = next_index(old_index, applied, touched).observe(index_after, F.count(F.when(live, F.lit(1))).alias("live"))
-    write_staged(entries, layout.staged_index(name), partitioned=True)
+    with timed(f"{name}: write index"):
+        write_staged(entries, layout.staged_index(name), partitioned=True)
 
     fig.rows_written = rows_written.get["rows"] if certain_rows else \
         read_parquet_or_empty(spark, storage, layout.staged_table(name), schema).count()  # deletes only: rare
