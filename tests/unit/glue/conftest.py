@@ -9,8 +9,9 @@ from glue_dms_fixtures import Bank, Zones, make_zones
 
 from aml_contract.pseudonym import key_from_env
 
-# Pseudonyms are computed in a pandas UDF: Spark's Python workers must be this interpreter (the
-# venv, which has pandas), not whatever `python3` is first on PATH. Set before the session starts.
+# The job runs no Python UDF (pseudonyms are a Spark expression), but any Python worker a test
+# starts must be this interpreter (the venv), not whatever `python3` is first on PATH. Set
+# before the session starts.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 @pytest.fixture
