@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -99,6 +99,7 @@ def run(cfg: DemoConfig) -> dict:
         summary["live_activity"] = {"per_day": activity.insert_live(bank, live, db_url),
                                     **activity.corrections(live, db_url, cfg.seed),
                                     "malformed": activity.malformed(live, db_url)}
+    cdc_started = datetime.now(UTC)  # the rules read this run's changes, not an earlier run's
     with stages.stage("cdc", "replicating changes to S3 and Kinesis (DMS tasks 1 and 2)"):
         summary["cdc"] = replicator.cdc(until_idle=True)
     with stages.stage("rules", "running the real-time rules Lambda over the Kinesis stream"):
@@ -106,7 +107,7 @@ def run(cfg: DemoConfig) -> dict:
         # metrics (CloudWatch's format) off the progress output.
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        stats = Poller(res.stream_name, local_handler(res)).drain()
+        stats = Poller(res.stream_name, local_handler(res)).drain(since=cdc_started)
         summary["stream"] = {k: v for k, v in vars(stats).items() if isinstance(v, int | float)}
         dlq = aws.client("sqs").get_queue_attributes(QueueUrl=res.dlq_url, AttributeNames=[
             "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]

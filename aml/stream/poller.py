@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aml.errors import AmlError
 from aml.local import aws
@@ -94,14 +95,15 @@ class Poller:
     def shard_ids(self) -> list[str]:
         return [s["ShardId"] for s in self._kinesis.list_shards(StreamName=self._stream)["Shards"]]
 
-    def drain(self, start_at: dict[str, str] | None = None) -> PollStats:
-        """Deliver every record of every shard (from `start_at[shard]`, a sequence number, or the
-        oldest record) until each shard has nothing more to read."""
+    def drain(self, start_at: dict[str, str] | None = None, since: datetime | None = None) -> PollStats:
+        """Deliver every record of every shard (from `start_at[shard]`, a sequence number; else from
+        the first record that arrived at or after `since`, as an AT_TIMESTAMP starting position;
+        else from the oldest record) until each shard has nothing more to read."""
         stats = PollStats()
         # Shards advance together, one batch each in turn, as Lambda runs one invocation per shard
         # concurrently: draining one shard before the next would put records of the later shards
         # days behind the accounts' watermarks (the stream is partitioned by originator account).
-        shards = [self._drain_shard(shard_id, (start_at or {}).get(shard_id), stats)
+        shards = [self._drain_shard(shard_id, (start_at or {}).get(shard_id), stats, since)
                   for shard_id in self.shard_ids()
                   if start_at is None or shard_id in start_at]  # else nothing of ours in the shard
         while shards:
@@ -110,16 +112,20 @@ class Poller:
                     shards.remove(shard)
         return stats
 
-    def _iterator(self, shard_id: str, sequence_number: str | None, after: bool = False) -> str:
+    def _iterator(self, shard_id: str, sequence_number: str | None, after: bool = False,
+                  since: datetime | None = None) -> str:
         kwargs = {"ShardIteratorType": "TRIM_HORIZON"}
+        if since is not None:
+            kwargs = {"ShardIteratorType": "AT_TIMESTAMP", "Timestamp": since}
         if sequence_number:
             kwargs = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER" if after else "AT_SEQUENCE_NUMBER",
                       "StartingSequenceNumber": sequence_number}
         return self._kinesis.get_shard_iterator(StreamName=self._stream, ShardId=shard_id, **kwargs)["ShardIterator"]
 
-    def _drain_shard(self, shard_id: str, position: str | None, stats: PollStats) -> Iterator[None]:
+    def _drain_shard(self, shard_id: str, position: str | None, stats: PollStats,
+                     since: datetime | None = None) -> Iterator[None]:
         """Deliver the shard's records; yields after each handler invocation."""
-        iterator = self._iterator(shard_id, position)
+        iterator = self._iterator(shard_id, position, since=since)
         attempts: dict[str, int] = {}
         while True:
             response = self._kinesis.get_records(ShardIterator=iterator, Limit=self._batch_size)

@@ -15,6 +15,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
@@ -299,3 +300,23 @@ def test_throttled_delivery_flag_update_duplicates_no_sns_message(local_services
     assert Counter(m["alert_id"] for m in _drain_queue(tap)) == Counter(list(alerts))
     _, landed = _landed(res)
     assert Counter(r["alert_id"] for r in landed) == Counter(list(alerts))
+
+
+def test_the_poller_starts_at_a_timestamp_as_an_at_timestamp_mapping_does(local_services, unique_name):
+    """`drain(since=...)` delivers only the records that arrived at or after it (the demo reads the
+    changes of its own run, not an earlier run's still in the stream)."""
+    res = _env(unique_name)
+    earlier, _ = _large_cash_lines("old", 2)
+    put_lines(res.stream_name, earlier)
+    since = datetime.now(UTC)
+    later, expected = _large_cash_lines("new", 2)
+    put_lines(res.stream_name, later)
+    delivered: list[str] = []
+
+    def handler(event, context):
+        delivered.extend(json.loads(base64.b64decode(r["kinesis"]["data"]))["transaction_id"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    stats = Poller(res.stream_name, handler).drain(since=since)
+    assert stats.records_delivered == len(later)
+    assert sorted(delivered) == sorted(json.loads(line)["transaction_id"] for line in later)
