@@ -90,7 +90,7 @@ class AlertSink:
                 rows[aid] = alert_row(draft, self._params, pseudonymise(draft.subject_account_id, self._key()), now)
                 subjects[aid] = draft.subject_account_id
         try:
-            stored = self._stored(list(rows))
+            stored = self._read_stored(list(rows))
         except dynamo.DynamoUnavailable as err:
             result.failed.update({aid: str(err) for aid in rows})
             return result
@@ -103,7 +103,7 @@ class AlertSink:
                 stored[aid] = _Stored(False, False, rows[aid])
             elif written.rejected.get(index):  # stored meanwhile by a concurrent invocation
                 result.duplicates += 1
-                stored[aid] = _stored(written.rejected[index])
+                stored[aid] = _delivery_state(written.rejected[index])
             else:
                 result.failed[aid] = written.failed.get(index, "stored concurrently; read it on the retry")
         published = self._publish([s.row for s in stored.values() if not s.sns_published], result)
@@ -111,7 +111,7 @@ class AlertSink:
         self._mark(published, landed, result)
         return result
 
-    def _stored(self, ids: list[str]) -> dict[str, _Stored]:
+    def _read_stored(self, ids: list[str]) -> dict[str, _Stored]:
         """The alerts among `ids` already stored: their flags first, the whole item only for those
         with a delivery still to finish (a redelivered alert is usually fully delivered)."""
         flags = dynamo.get_all(self._ddb, self._table, [{_KEY: {"S": aid}} for aid in ids],
@@ -119,12 +119,11 @@ class AlertSink:
         done = {item[_KEY]["S"] for item in flags
                 if all(item.get(flag, {}).get("BOOL") for flag in DELIVERY_FLAGS)}
         unfinished = [item[_KEY]["S"] for item in flags if item[_KEY]["S"] not in done]
-        items = dynamo.get_all(self._ddb, self._table, [{_KEY: {"S": aid}} for aid in unfinished]) \
-            if unfinished else []
-        return {aid: _Stored(True, True, {}) for aid in done} | {item[_KEY]["S"]: _stored(item) for item in items}
+        items = dynamo.get_all(self._ddb, self._table, [{_KEY: {"S": aid}} for aid in unfinished])
+        return {aid: _Stored(True, True, {}) for aid in done} | {item[_KEY]["S"]: _delivery_state(item) for item in items}
 
     def _put_new(self, row: dict, subject_account_id: str, now: float) -> dict:
-        item = {**row, "subject_account_id": subject_account_id, "sns_published": False, "s3_landed": False,
+        item = {**row, "subject_account_id": subject_account_id, **dict.fromkeys(DELIVERY_FLAGS, False),
                 names.ALERTS_TABLE_KEYS["ttl"]: int(now) + ALERTS_TTL_SECONDS}
         return {"Put": {"TableName": self._table, "Item": {k: _serialise(v) for k, v in item.items()},
                         "ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": _KEY},
@@ -190,7 +189,7 @@ class AlertSink:
         result.unrecorded.update(reasons)
 
 
-def _stored(item: dict) -> _Stored:
+def _delivery_state(item: dict) -> _Stored:
     """What a stored alert item says is delivered, and its curated row."""
     old = {k: _deserialise(v) for k, v in item.items()}
     row = {c: old[c] for c in [*ALERT_COLUMNS, schema.PARTITION_COLUMN]}
