@@ -2,6 +2,7 @@
 the Glue job's extra Python files (a deterministic zip of the transforms plus the contract)."""
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import zipfile
@@ -50,7 +51,10 @@ def rules_lambda_code() -> lambda_.Code:
 
 def glue_extra_python_zip() -> Path:
     """glue_jobs.curation and aml_contract (with their package paths) in one zip."""
-    out = Path(tempfile.mkdtemp(prefix="aml-glue-")) / "aml_glue_libs.zip"
+    work = tempfile.mkdtemp(prefix="aml-glue-")
+    # CDK copies the zip into its output while the app synthesises; the original goes at exit.
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    out = Path(work) / "aml_glue_libs.zip"
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for entry in GLUE_PACKAGES:
             root = require(REPO_ROOT / entry)
