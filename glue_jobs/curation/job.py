@@ -253,9 +253,10 @@ def _stage_state(run: Run, table: Table, old_index: DataFrame, applied: DataFram
     partitioned = name in PARTITIONED_TABLES
     key_name = table.column(table.primary_key).curated_name
     schema = curated_schema(name)
-    old_rows = read_parquet_or_empty(spark, storage, layout.table(name), schema)
-    upserts = applied.filter(F.col(DECISION_COL).isin(*UPSERTS))
     curated_partitions = [p for p in touched if p != UNKNOWN_PARTITION]
+    old_rows = read_parquet_or_empty(spark, storage, layout.table(name), schema,
+                                     curated_partitions if partitioned else None)
+    upserts = applied.filter(F.col(DECISION_COL).isin(*UPSERTS))
     rows = next_rows(old_rows, applied, upserts, key_name, curated_partitions if partitioned else None)
     # Spark reports an observation only for a query that produced rows (on no rows `get` would
     # wait for ever), so rows are observed only when some are certain: any upsert is written, and

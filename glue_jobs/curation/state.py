@@ -83,16 +83,24 @@ def save_processed(storage: Storage, layout: Layout, processed: dict[str, set[st
     storage.write_text(layout.processed_files, json.dumps(body, indent=1))
 
 
-def read_parquet_or_empty(spark: SparkSession, storage: Storage, path: str, schema: T.StructType) -> DataFrame:
-    """A table read with the contract's schema (so `dt` stays a string), or no rows yet."""
-    if not storage.exists(path):
+def read_parquet_or_empty(spark: SparkSession, storage: Storage, path: str, schema: T.StructType,
+                          partitions: list[str] | None = None) -> DataFrame:
+    """A table read with the contract's schema (so `dt` stays a string), or no rows yet. Given
+    `partitions`, only those `dt` folders are listed and read: a run's cost then follows the
+    partitions it touches, not the table's history, and a day not written yet reads as empty."""
+    if partitions is None:
+        paths = [path] if storage.exists(path) else []
+    else:  # one listing of the table's folders, not one existence check per partition (S3)
+        wanted = {f"{PARTITION_COLUMN}={p}" for p in partitions}
+        paths = [f"{path}/{name}" for name in storage.list_dirs(path) if name in wanted]
+    if not paths:
         # `limit(0)` makes the frame a relation the optimiser knows to be empty (not an opaque
         # RDD): joins, anti-joins and unions with it are planned away instead of shuffled.
         return spark.createDataFrame([], schema).limit(0)
     reader = spark.read.schema(schema)
     if PARTITION_COLUMN in schema.fieldNames():
         reader = reader.option("basePath", path)
-    return reader.parquet(path)
+    return reader.parquet(*paths)
 
 
 def read_index(spark: SparkSession, storage: Storage, layout: Layout, table: str) -> DataFrame:
