@@ -111,10 +111,10 @@ def _best(samples: list[float]) -> float:
     return min(samples)
 
 
-def _rerun(curated: Path, snapshot: Path, run) -> float:
-    """Time `run` from the state kept in `snapshot` (restored first, untimed)."""
+def _rerun(curated: Path, snapshot: Path | None, run) -> float:
+    """Time `run` from the state kept in `snapshot` (restored first, untimed), or from none."""
     shutil.rmtree(curated, ignore_errors=True)
-    if snapshot.exists():
+    if snapshot is not None:
         shutil.copytree(snapshot, curated)
     return _timed(run)
 
@@ -133,9 +133,9 @@ def bench_size(spark, work: Path, rows: int, key: bytes, rounds: int) -> dict:
                                     str(zone / "quarantine"), key)
     job, floor = [], []
     for _ in range(rounds):
-        job.append(_rerun(history / "curated", work / "none", lambda: run(history)))
+        job.append(_rerun(history / "curated", None, lambda: run(history)))
         floor.append(_timed(lambda: _floor(spark, history / "raw", work / "floor")))
-    tx = run_manifests(history)[-1]["tables"]["transactions"]
+    tx = _last_manifest(history)["tables"]["transactions"]
 
     shutil.copytree(history / "curated", work / "history-state")
     write_day(history / "raw", DAYS, per_day, accounts, DAYS * per_day)
@@ -160,9 +160,9 @@ def bench_size(spark, work: Path, rows: int, key: bytes, rounds: int) -> dict:
     }
 
 
-def run_manifests(zone: Path) -> list[dict]:
-    runs = sorted((zone / "curated" / "_job_state" / "runs").glob("*.json"))
-    return [json.loads(p.read_text()) for p in runs]
+def _last_manifest(zone: Path) -> dict:
+    runs = sorted((zone / "curated" / "_job_state" / "runs").glob("*.json"))  # run ids start with the time
+    return json.loads(runs[-1].read_text())
 
 
 def warm_up(spark, key: bytes) -> None:
