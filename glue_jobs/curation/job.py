@@ -30,16 +30,20 @@ from aml_contract.schema import (
 
 from .cdc import (
     APPLIED,
+    BROADCAST_KEYS_MAX,
     COPIES_COL,
     LATEST_COL,
     OLD_PARTITION_COL,
     TARGET_PARTITION_COL,
     UPSERTS,
     applied_changes,
+    batch_keys,
     collapse_duplicates,
     decide,
+    entries_of_keys,
     next_index,
     next_rows,
+    partitions_of_keys,
 )
 from .errors import CurationError
 from .pii import protect
@@ -170,7 +174,12 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
     changes = _curated_changes(run, table, collapse_duplicates(valid_rows(observed), table))
     old_index = read_index(run.spark, run.storage, run.layout, table.name)
     with timed(f"{table.name}: read, validate, merge, protect, count decisions"):
-        decided = run.materialise(decide(changes, old_index))
+        current = old_index
+        if run.storage.exists(run.layout.index(table.name)):
+            changes = run.materialise(changes)  # read by the lookup and by the merge
+            if sum(read.get[op] for op in DMS_OPS) <= BROADCAST_KEYS_MAX:  # at least the distinct keys
+                current = _entries_of_batch(run, table, old_index, batch_keys(changes))
+        decided = run.materialise(decide(changes, current))
         decision_counts = (decided.groupBy(DECISION_COL, OLD_PARTITION_COL, TARGET_PARTITION_COL)
                            .agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect())
     read_counts = read.get
@@ -190,8 +199,15 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
     fig.duplicates_collapsed = copies_total - changes_total
 
     if touched:
-        _stage_state(run, table, old_index, applied_changes(decided), sorted(touched), fig)
+        _stage_state(run, table, applied_changes(decided), sorted(touched), fig)
     return fig
+
+
+def _entries_of_batch(run: Run, table: Table, index: DataFrame, keys: DataFrame) -> DataFrame:
+    """The index entries of `keys`: only the partitions that hold one are read (`cdc.partitions_of_keys`);
+    none for a batch of new keys, and the merge then has no state to join at all."""
+    partitions = sorted(row[PARTITION_COLUMN] for row in partitions_of_keys(index, keys).collect())
+    return entries_of_keys(read_index(run.spark, run.storage, run.layout, table.name, partitions), keys)
 
 
 def _count_quarantine(validated: DataFrame, fig: TableFigures, refused: int) -> None:
@@ -245,8 +261,7 @@ def _attach_customer_pids(run: Run, transactions: DataFrame) -> DataFrame:
     return transactions
 
 
-def _stage_state(run: Run, table: Table, old_index: DataFrame, applied: DataFrame, touched: list[str],
-                 fig: TableFigures) -> None:
+def _stage_state(run: Run, table: Table, applied: DataFrame, touched: list[str], fig: TableFigures) -> None:
     """Write the touched partitions' new rows and index entries. The reconciliation's counts of
     rows written and live keys after are observed on the rows as they are written (no read-back)."""
     spark, storage, layout, name = run.spark, run.storage, run.layout, table.name
@@ -269,15 +284,15 @@ def _stage_state(run: Run, table: Table, old_index: DataFrame, applied: DataFram
 
     live = ~F.col(DELETED_COL)
     index_after = Observation(f"index_after_{name}")
-    entries = next_index(old_index, applied, touched).observe(index_after, F.count(F.when(live, F.lit(1))).alias("live"))
+    touched_entries = read_index(spark, storage, layout, name, touched)  # a partition not indexed yet reads as empty
+    entries = next_index(touched_entries, applied).observe(index_after, F.count(F.when(live, F.lit(1))).alias("live"))
     with timed(f"{name}: write index"):
         write_staged(entries, layout.staged_index(name), partitioned=True)
 
     fig.rows_written = rows_written.get["rows"] if certain_rows else \
         read_parquet_or_empty(spark, storage, layout.staged_table(name), schema).count()  # deletes only: rare
     fig.live_keys_after = index_after.get["live"]
-    fig.live_keys_before = old_index.filter(F.col(PARTITION_COLUMN).isin(*touched) & live).count() \
-        if storage.exists(layout.index(name)) else 0
+    fig.live_keys_before = touched_entries.filter(live).count()
     written = storage.list_files(layout.staged_table(name), ".parquet")
     fig.files_written, fig.bytes_written = len(written), sum(f.size for f in written)
     fig.partitions_touched = curated_partitions if partitioned else []

@@ -20,10 +20,14 @@ from pyspark.sql import types as T
 
 from aml_contract.schema import PARTITION_COLUMN
 
+from .errors import CurationError
 from .storage import Storage
 from .types import index_schema
 
 STATE_DIR = "_job_state"
+# Bumped when the state's layout changes, so a job never merges into a state it would misread.
+# 2: the index stores each key's hash (`types.KEY_HASH_COL`).
+STATE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -75,11 +79,16 @@ def load_processed(storage: Storage, layout: Layout) -> dict[str, set[str]]:
     text = storage.read_text(layout.processed_files)
     if not text:
         return {}
-    return {table: set(names) for table, names in json.loads(text)["tables"].items()}
+    body = json.loads(text)
+    found = body.get("state_format", 1)
+    if found != STATE_FORMAT:
+        raise CurationError(f"{layout.processed_files}: job state of format {found}, but this job reads format "
+                            f"{STATE_FORMAT}; curate the raw zone again into an empty curated path")
+    return {table: set(names) for table, names in body["tables"].items()}
 
 
 def save_processed(storage: Storage, layout: Layout, processed: dict[str, set[str]]) -> None:
-    body = {"tables": {table: sorted(names) for table, names in sorted(processed.items())}}
+    body = {"state_format": STATE_FORMAT, "tables": {table: sorted(names) for table, names in sorted(processed.items())}}
     storage.write_text(layout.processed_files, json.dumps(body, indent=1))
 
 
@@ -103,5 +112,6 @@ def read_parquet_or_empty(spark: SparkSession, storage: Storage, path: str, sche
     return reader.parquet(*paths)
 
 
-def read_index(spark: SparkSession, storage: Storage, layout: Layout, table: str) -> DataFrame:
-    return read_parquet_or_empty(spark, storage, layout.index(table), index_schema())
+def read_index(spark: SparkSession, storage: Storage, layout: Layout, table: str,
+               partitions: list[str] | None = None) -> DataFrame:
+    return read_parquet_or_empty(spark, storage, layout.index(table), index_schema(), partitions)

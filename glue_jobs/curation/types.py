@@ -29,6 +29,7 @@ COMMIT_TS_COL = "_commit_ts"  # dms_commit_ts cast to a timestamp
 REASON_COL = "quarantine_reason"
 DECISION_COL = "_decision"
 KEY_COL = "_key"
+KEY_HASH_COL = "_key_hash"  # xxhash64 of KEY_COL, stored in the state index (`cdc.key_hash`)
 DELETED_COL = "_deleted"
 # A change's position in the source's history: commit time, then full load before CDC, then file
 # and row. Every part is a property of the change itself, so the order (and the winner per key)
@@ -49,6 +50,7 @@ def index_schema() -> T.StructType:
     """The state index: the last applied change per key (tombstones included)."""
     return T.StructType([
         T.StructField(KEY_COL, T.StringType(), False),
+        T.StructField(KEY_HASH_COL, T.LongType(), False),
         T.StructField(COMMIT_TS_COL, T.TimestampType(), True),
         T.StructField(FILE_RANK_COL, T.IntegerType(), True),
         T.StructField(FILE_COL, T.StringType(), True),

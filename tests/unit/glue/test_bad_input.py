@@ -108,3 +108,17 @@ def test_empty_input_is_a_clean_no_op(spark, zones):
     assert all(t["files_read"] == 0 and t["rows_written"] == 0 for t in manifest["tables"].values())
     assert not [p for p in zones.curated.rglob("*.parquet")]
     assert not zones.quarantine.exists()
+
+
+def test_a_state_of_another_format_stops_the_run_before_merging_into_it(spark, zones, bank):
+    zones.raw.load("transactions", [change(bank.transaction("T1", T0, "A1", "EXT-1"), "I", T0)])
+    zones.run(spark)
+    processed = zones.curated / "_job_state" / "processed_files.json"
+    assert '"state_format": 2' in processed.read_text()
+    processed.write_text('{"tables": {"transactions": ["/LOAD00000001.parquet"]}}')  # as written before format 2
+    processed.with_name(f".{processed.name}.crc").unlink()  # Hadoop's checksum of what the job wrote
+    zones.raw.cdc("transactions", [change(bank.transaction("T2", T0, "A1", "EXT-1"), "I", T0)],
+                  "2024/03/01", "20240301-1000")
+    with pytest.raises(CurationError, match=r"processed_files\.json: job state of format 1, but this job reads "
+                                            r"format 2; curate the raw zone again into an empty curated path"):
+        zones.run(spark)

@@ -98,7 +98,10 @@ def test_second_run_rewrites_only_the_partitions_it_touched(scenario):
     assert [k for k in after if k.startswith("dt=2024-03-03/")] != [k for k in before if k.startswith("dt=2024-03-03/")]
 
 
-def test_out_of_order_files_give_the_same_state_as_in_order(spark, tmp_path, bank):
+@pytest.mark.parametrize("lookup", ["batch keys", "whole index"])
+def test_out_of_order_files_give_the_same_state_as_in_order(spark, tmp_path, bank, monkeypatch, lookup):
+    if lookup == "whole index":  # as a batch too large to broadcast its keys is merged
+        monkeypatch.setattr("glue_jobs.curation.job.BROADCAST_KEYS_MAX", 0)
     rows = [bank.transaction("T1", h(0), "A1", "EXT-1"), bank.transaction("T2", h(1), "A1", "EXT-2")]
     updates = [change({**rows[0], "booked_at": h(30), "amount": Decimal("77.00")}, "U", h(40)),
                delete("transactions", "T2", h(41))]
@@ -113,3 +116,35 @@ def test_out_of_order_files_give_the_same_state_as_in_order(spark, tmp_path, ban
     assert late["stale"] == 2 and late["rows_written"] == 0
     assert curated_transactions(spark, reversed_order) == curated_transactions(spark, in_order) == \
         {"T1": ("2024-03-02", Decimal("77.00"), "booked")}
+
+
+def test_a_batch_looks_up_only_the_index_partitions_holding_its_keys(spark):
+    from pyspark.sql import functions as F
+
+    from glue_jobs.curation import cdc
+    from glue_jobs.curation.types import KEY_COL, KEY_HASH_COL, ORDER_COLS, index_schema
+
+    def entry(key, hours, deleted, dt):
+        return (key, 0, h(hours), 1, f"2024/03/01/{key}.parquet", 0, deleted, dt)
+
+    index = spark.createDataFrame([entry("K1", 1, False, "2024-03-01"), entry("K2", 1, True, "2024-03-02"),
+                                   entry("K3", 1, False, "2024-03-03")], index_schema()) \
+        .withColumn(KEY_HASH_COL, cdc.key_hash(F.col(KEY_COL)))
+    changes = spark.createDataFrame([
+        ("K1", "U", h(0), 1, "a", 0, True, "2024-03-01"),  # older than K1's entry: stale
+        ("K2", "I", h(2), 1, "a", 1, True, "2024-03-04"),  # after its delete: an insert
+        ("K4", "D", h(2), 1, "a", 2, False, None),  # superseded by the next
+        ("K4", "D", h(3), 1, "a", 3, True, None),  # never seen: a tombstone
+    ], [KEY_COL, "Op", *ORDER_COLS, cdc.LATEST_COL, "dt"])
+    keys = cdc.batch_keys(changes)
+    assert sorted(r.dt for r in cdc.partitions_of_keys(index, keys).collect()) == ["2024-03-01", "2024-03-02"]
+    looked_up = cdc.entries_of_keys(index.filter(F.col("dt") != "2024-03-03"), keys)
+    assert sorted(r[KEY_COL] for r in looked_up.collect()) == ["K1", "K2"]
+
+    def decisions(current):
+        return sorted((r[KEY_COL], r[ORDER_COLS[-1]], r[cdc.DECISION_COL], r[cdc.TARGET_PARTITION_COL])
+                      for r in cdc.decide(changes, current).collect())
+
+    assert decisions(looked_up) == decisions(index) == [
+        ("K1", 0, "stale", "2024-03-01"), ("K2", 1, "insert", "2024-03-04"),
+        ("K4", 2, "superseded", "none"), ("K4", 3, "delete_unknown", "none")]
