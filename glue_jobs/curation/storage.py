@@ -17,6 +17,7 @@ class Storage:
     def __init__(self, spark: SparkSession):
         self._jvm = spark.sparkContext._jvm
         self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+        self._columns_of: dict[str, list[str]] = {}  # Parquet schema text -> its column names
 
     def _path(self, path: str):
         return self._jvm.org.apache.hadoop.fs.Path(path)
@@ -35,14 +36,33 @@ class Storage:
         """Every file under root (recursively) whose name ends with suffix, sorted by path."""
         if not self.exists(root):
             return []
+        fs = self._fs(root)
+        statuses = self._walk(fs, root) if fs.getScheme() == "file" else self._iterate(fs.listFiles(self._path(root), True))
         found = []
-        it = self._fs(root).listFiles(self._path(root), True)
-        while it.hasNext():
-            status = it.next()
-            name = status.getPath().getName()
+        for status in statuses:
+            path = status.getPath()
+            name = path.getName()
             if name.endswith(suffix) and not name.startswith(("_", ".")):
-                found.append(FileInfo(status.getPath().toString(), status.getLen()))
+                found.append(FileInfo(path.toString(), status.getLen()))
         return sorted(found, key=lambda f: f.path)
+
+    @staticmethod
+    def _iterate(remote_iterator):
+        while remote_iterator.hasNext():
+            yield remote_iterator.next()
+
+    def _walk(self, fs, root: str):
+        """Every file under root, one directory listing at a time. On a local disk this replaces
+        the recursive `listFiles` (one flat listing on S3, which keeps it), whose located statuses
+        read each file's owner and permissions, which Hadoop without its native library does by
+        running `ls` once per file: 10 ms a file, 0.3 s for a month of daily CDC files."""
+        pending = [self._path(root)]
+        while pending:
+            for status in fs.listStatus(pending.pop()):
+                if status.isDirectory():
+                    pending.append(status.getPath())
+                else:
+                    yield status
 
     def list_dirs(self, root: str) -> list[str]:
         if not self.exists(root):
@@ -87,7 +107,11 @@ class Storage:
             raise OSError(f"could not move {source} to {target}")
 
     def parquet_columns(self, path: str) -> tuple[list[str], str]:
-        """(column names, schema text) from a Parquet footer; raises on a corrupt file."""
+        """(column names, schema text) from a Parquet footer; raises on a corrupt file. The names
+        are fetched once per distinct schema (one call per field), not once per file."""
         reader = self._jvm.org.apache.parquet.hadoop.ParquetFileReader
         schema = reader.readFooter(self._conf, self._path(path)).getFileMetaData().getSchema()
-        return [field.getName() for field in schema.getFields()], schema.toString()
+        text = schema.toString()
+        if text not in self._columns_of:
+            self._columns_of[text] = [field.getName() for field in schema.getFields()]
+        return list(self._columns_of[text]), text
