@@ -122,3 +122,26 @@ def test_a_state_of_another_format_stops_the_run_before_merging_into_it(spark, z
     with pytest.raises(CurationError, match=r"processed_files\.json: job state of format 1, but this job reads "
                                             r"format 2; curate the raw zone again into an empty curated path"):
         zones.run(spark)
+
+
+@pytest.mark.timeout(180)  # the failure this guards against is a wait without end
+def test_batches_of_only_invalid_rows_are_quarantined_and_change_no_state(spark, zones, bank):
+    """With and without state: every row refused must still be counted (a run once waited for
+    ever on those counts when no row reached the merge)."""
+    def tx(key, op, day, **values):
+        return change(bank.transaction(key, T0, "A1", "EXT-1", **values), op, T0 + timedelta(hours=day))
+
+    zones.raw.load("transactions", [tx("T0", "I", 0, currency="XXX")])
+    first = zones.run(spark)["tables"]["transactions"]
+    assert first["quarantined"] == {"unknown_value:currency": 1} and first["rows_written"] == 0
+    assert not list(zones.curated.rglob("*.parquet"))
+    zones.raw.cdc("transactions", [tx("T1", "I", 1)], "2024/03/01", "20240301-1000")
+    zones.run(spark)
+    before = {p: p.read_bytes() for p in (zones.curated / "transactions").rglob("*.parquet")}
+    zones.raw.cdc("transactions", [tx("T1", "U", 2, currency="XXX"), tx("T2", "I", 2, amount="-1.00")],
+                  "2024/03/01", "20240301-1100")
+    later = zones.run(spark)["tables"]["transactions"]
+    assert later["quarantined"] == {"unknown_value:currency": 1, "non_positive:amount": 1}
+    assert later["rows_read"] == {"U": 1, "I": 1} and later["rows_written"] == 0
+    assert later["partitions_touched"] == []
+    assert {p: p.read_bytes() for p in (zones.curated / "transactions").rglob("*.parquet")} == before
