@@ -119,7 +119,8 @@ def applied_changes(decided: DataFrame) -> DataFrame:
 def next_index(touched_entries: DataFrame, applied: DataFrame) -> DataFrame:
     """The touched index partitions (`touched_entries`: their current entries) with every applied
     change recorded."""
-    entries = applied.select(KEY_COL, key_hash(F.col(KEY_COL)).alias(KEY_HASH_COL), *ORDER_COLS, (F.col(DMS_OP_COLUMN) == "D").alias(DELETED_COL),
+    entries = applied.select(KEY_COL, key_hash(F.col(KEY_COL)).alias(KEY_HASH_COL), *ORDER_COLS,
+                             (F.col(DMS_OP_COLUMN) == "D").alias(DELETED_COL),
                              F.col(TARGET_PARTITION_COL).alias(PARTITION_COLUMN))
     kept = touched_entries.join(applied.select(KEY_COL), KEY_COL, "left_anti")
     return kept.unionByName(entries)

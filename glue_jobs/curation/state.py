@@ -5,8 +5,10 @@ out of Spark's and Athena's view of the tables):
   makes runs incremental: bookmarks track only sources read through `glueContext` with a
   `transformation_ctx`, while this job reads Parquet with plain Spark (so it runs unchanged
   locally), and a manifest next to the data behaves identically on S3 and on local disk. It is
-  written last, after publication, so a failed run is simply redone (the merge is idempotent).
-- `index/<table>/dt=.../`: the last applied change per key, tombstones included (`cdc`).
+  written last, after publication, so a failed run is simply redone (the merge is idempotent),
+  and records the state format (`STATE_FORMAT`).
+- `index/<table>/dt=.../`: the last applied change per key, tombstones included, with the key's
+  hash (`cdc`).
 - `runs/<run-id>.json`: one run manifest per run.
 - `staging/<run-id>/`: this run's output until it is published (deleted afterwards).
 """
