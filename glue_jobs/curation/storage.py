@@ -55,7 +55,7 @@ class Storage:
         """Every file under root, one directory listing at a time. On a local disk this replaces
         the recursive `listFiles` (one flat listing on S3, which keeps it), whose located statuses
         read each file's owner and permissions, which Hadoop without its native library does by
-        running `ls` once per file: 10 ms a file, 0.3 s for a month of daily CDC files."""
+        running a shell command per file: 6 to 10 ms a file, 0.3 s for a month of daily CDC files."""
         pending = [self._path(root)]
         while pending:
             for status in fs.listStatus(pending.pop()):
