@@ -17,6 +17,11 @@ def resource_name(env_name: str, suffix: str) -> str:
 RULE_STATE_TABLE_KEYS = {"partition": "pk", "sort": "sk", "ttl": "ttl"}  # pk = account, sk = rule/state kind
 ALERTS_TABLE_KEYS = {"partition": "alert_id", "ttl": "ttl"}
 IDEMPOTENCY_TABLE_KEYS = {"partition": "id", "ttl": "expiration"}  # Powertools idempotency layout
+# The rules Lambda's custom metrics (Powertools: namespace, `service` dimension); a count named
+# "schema_changes" is published as "SchemaChanges". The monitoring stack alarms on them.
+RULES_METRICS_NAMESPACE = "AmlRealtimeRules"
+RULES_SERVICE = "realtime-rules"
+SCHEMA_CHANGES_METRIC = "SchemaChanges"  # DMS control records that change tables or columns
 ALERTS_S3_PREFIX = "alerts"  # s3://<curated>/alerts/dt=YYYY-MM-DD/ (Firehose delivery)
 
 # CloudFormation output keys: the local runtime finds what `cdk deploy` created by these.

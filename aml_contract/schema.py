@@ -30,6 +30,9 @@ class Column:
     pii: Pii = Pii.NONE
     required: bool = True
     enum: tuple[str, ...] | None = None  # allowed values, when the column is an enumeration
+    # Strings only: a bounded varchar(n) in the source DDL; None = `text`, which DMS treats as a
+    # LOB (see aml_contract.dms). Keys and codes are bounded; free text stays `text`.
+    max_length: int | None = None
 
     @property
     def curated_name(self) -> str | None:
@@ -86,9 +89,11 @@ FUTURE_TOLERANCE_SECONDS = 300
 
 # ---- source tables (schema core) ----------------------------------------------------------
 SOURCE_SCHEMA = "core"
+ID_LENGTH = 64  # identifiers: varchar(64), a DMS WSTRING (a key must never be a LOB)
+CODE_LENGTH = 32  # codes and enumerations: varchar(32); wrong values still reach validation
 
 CUSTOMERS = Table("customers", "customer_id", (
-    Column("customer_id", STRING, Pii.PSEUDONYMISE),
+    Column("customer_id", STRING, Pii.PSEUDONYMISE, max_length=ID_LENGTH),
     Column("full_name", STRING, Pii.DROP),
     Column("email", STRING, Pii.DROP, required=False),
     Column("phone", STRING, Pii.DROP, required=False),
@@ -97,44 +102,44 @@ CUSTOMERS = Table("customers", "customer_id", (
     Column("address_line", STRING, Pii.DROP, required=False),
     Column("city", STRING, Pii.DROP, required=False),
     Column("postal_code", STRING, Pii.DROP, required=False),
-    Column("country", STRING),
-    Column("customer_type", STRING, enum=CUSTOMER_TYPES),
-    Column("risk_rating", STRING, enum=RISK_RATINGS),
+    Column("country", STRING, max_length=CODE_LENGTH),
+    Column("customer_type", STRING, enum=CUSTOMER_TYPES, max_length=CODE_LENGTH),
+    Column("risk_rating", STRING, enum=RISK_RATINGS, max_length=CODE_LENGTH),
     Column("is_pep", BOOLEAN),
-    Column("kyc_status", STRING, enum=KYC_STATUSES),
+    Column("kyc_status", STRING, enum=KYC_STATUSES, max_length=CODE_LENGTH),
     Column("onboarded_at", TIMESTAMP),
     Column("updated_at", TIMESTAMP),
 ))
 
 ACCOUNTS = Table("accounts", "account_id", (
-    Column("account_id", STRING, Pii.PSEUDONYMISE),
-    Column("customer_id", STRING, Pii.PSEUDONYMISE),
-    Column("account_type", STRING, enum=ACCOUNT_TYPES),
-    Column("currency", STRING, enum=CURRENCIES),
-    Column("status", STRING, enum=ACCOUNT_STATUSES),
-    Column("branch_country", STRING),
+    Column("account_id", STRING, Pii.PSEUDONYMISE, max_length=ID_LENGTH),
+    Column("customer_id", STRING, Pii.PSEUDONYMISE, max_length=ID_LENGTH),
+    Column("account_type", STRING, enum=ACCOUNT_TYPES, max_length=CODE_LENGTH),
+    Column("currency", STRING, enum=CURRENCIES, max_length=CODE_LENGTH),
+    Column("status", STRING, enum=ACCOUNT_STATUSES, max_length=CODE_LENGTH),
+    Column("branch_country", STRING, max_length=CODE_LENGTH),
     Column("opened_at", TIMESTAMP),
     Column("updated_at", TIMESTAMP),
 ))
 
 TRANSACTIONS = Table("transactions", "transaction_id", (
-    Column("transaction_id", STRING),
+    Column("transaction_id", STRING, max_length=ID_LENGTH),
     Column("booked_at", TIMESTAMP),  # event time: every window runs on it
-    Column("originator_account_id", STRING, Pii.PSEUDONYMISE),
+    Column("originator_account_id", STRING, Pii.PSEUDONYMISE, max_length=ID_LENGTH),
     Column("originator_name", STRING, Pii.DROP, required=False),
-    Column("originator_country", STRING),
-    Column("beneficiary_account_id", STRING, Pii.PSEUDONYMISE),
+    Column("originator_country", STRING, max_length=CODE_LENGTH),
+    Column("beneficiary_account_id", STRING, Pii.PSEUDONYMISE, max_length=ID_LENGTH),
     Column("beneficiary_name", STRING, Pii.DROP, required=False),
-    Column("beneficiary_country", STRING),
+    Column("beneficiary_country", STRING, max_length=CODE_LENGTH),
     Column("amount", DECIMAL),  # > 0, in `currency`
-    Column("currency", STRING, enum=CURRENCIES),
+    Column("currency", STRING, enum=CURRENCIES, max_length=CODE_LENGTH),
     Column("amount_base", DECIMAL),  # in BASE_CURRENCY
-    Column("transaction_type", STRING, enum=TRANSACTION_TYPES),
-    Column("channel", STRING, enum=CHANNELS),
+    Column("transaction_type", STRING, enum=TRANSACTION_TYPES, max_length=CODE_LENGTH),
+    Column("channel", STRING, enum=CHANNELS, max_length=CODE_LENGTH),
     Column("ip_address", STRING, Pii.DROP, required=False),
-    Column("device_id", STRING, Pii.PSEUDONYMISE, required=False),
+    Column("device_id", STRING, Pii.PSEUDONYMISE, required=False, max_length=ID_LENGTH),
     Column("memo", STRING, Pii.DROP, required=False),
-    Column("status", STRING, enum=TRANSACTION_STATUSES),
+    Column("status", STRING, enum=TRANSACTION_STATUSES, max_length=CODE_LENGTH),
     Column("updated_at", TIMESTAMP),
 ))
 
@@ -210,8 +215,6 @@ PARTITIONED_TABLES = ("transactions", "alerts")  # by PARTITION_COLUMN
 
 
 # ---- engine type mappings -----------------------------------------------------------------
-_PG_TYPES = {STRING: "text", DATE: "date", TIMESTAMP: "timestamptz", BOOLEAN: "boolean",
-             INT: "integer", DECIMAL: f"numeric({DECIMAL_PRECISION},{DECIMAL_SCALE})"}
 _GLUE_TYPES = {STRING: "string", DATE: "date", TIMESTAMP: "timestamp", BOOLEAN: "boolean",
                INT: "int", DECIMAL: f"decimal({DECIMAL_PRECISION},{DECIMAL_SCALE})",
                "array<string>": "array<string>"}
@@ -224,7 +227,10 @@ def glue_type(logical: str) -> str:
 
 def postgres_ddl() -> str:
     """DDL of the `core` schema. Only keys are constrained: the source is a core-banking system
-    we do not own, so data quality is checked (and bad rows quarantined) by the pipeline."""
+    we do not own, so data quality is checked (and bad rows quarantined) by the pipeline.
+    Column types come from the DMS type table, so the DDL and what DMS replicates cannot drift."""
+    from aml_contract.dms import dms_type  # the type table builds on this module
+
     stmts = [f"CREATE SCHEMA IF NOT EXISTS {SOURCE_SCHEMA};"]
     for t in SOURCE_TABLES.values():
         cols = []
@@ -232,7 +238,7 @@ def postgres_ddl() -> str:
             extra = " PRIMARY KEY" if c.name == t.primary_key else ""
             if c.name == "updated_at":
                 extra = " NOT NULL DEFAULT now()"
-            cols.append(f"    {c.name} {_PG_TYPES[c.type]}{extra}")
+            cols.append(f"    {c.name} {dms_type(c).postgres}{extra}")
         stmts.append(f"CREATE TABLE IF NOT EXISTS {SOURCE_SCHEMA}.{t.name} (\n" + ",\n".join(cols) + "\n);")
     stmts += [
         f"CREATE INDEX IF NOT EXISTS transactions_booked_at_idx ON {SOURCE_SCHEMA}.transactions (booked_at);",

@@ -10,6 +10,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from aml_contract import names
 from aml_contract.names import resource_name
 from stacks.constructs import DataKey
 from stacks.etl import EtlStack
@@ -51,6 +52,12 @@ class MonitoringStack(Stack):
                         thresholds.lambda_errors, "The rules Lambda raised errors"),
             self._alarm("LambdaThrottles", function.metric_throttles(statistic="Sum", period=PERIOD),
                         thresholds.lambda_throttles, "The rules Lambda was throttled (reserved concurrency)"),
+            # Any one control record that adds, drops or renames a column or table: the contract
+            # changed under the pipeline (DMS IncludeTableAlterOperations).
+            self._alarm("SourceSchemaChanged", cw.Metric(
+                namespace=names.RULES_METRICS_NAMESPACE, metric_name=names.SCHEMA_CHANGES_METRIC,
+                dimensions_map={"service": names.RULES_SERVICE}, statistic="Sum", period=PERIOD), 1,
+                "The source's tables or columns changed (DMS control record): check the contract"),
             self._alarm("DlqDepth", dlq.metric_approximate_number_of_messages_visible(
                 statistic="Maximum", period=PERIOD), thresholds.dlq_messages,
                 "Records reached the rules dead-letter queue"),

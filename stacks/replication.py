@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from aml_contract import schema
+from aml_contract.dms import LOB_MAX_SIZE_KB
 from aml_contract.names import REALTIME_PARTITION_KEY, resource_name
 from stacks.constructs import DataKey, grant_secret_read
 from stacks.data_lake import DataLakeStack
@@ -45,9 +46,13 @@ def kinesis_table_mappings() -> str:
 
 
 def task_settings() -> str:
+    """Limited LOB mode: free-text columns (`text`, DMS's NCLOB) replicate up to LobMaxSize KB;
+    with SupportLobs false DMS would leave them out. Full LOB mode (LOBs looked up row by row) is
+    not needed for fields of at most a few hundred characters. See aml_contract.dms."""
     return json.dumps({
         "Logging": {"EnableLogging": True},
-        "TargetMetadata": {"SupportLobs": False},
+        "TargetMetadata": {"SupportLobs": True, "FullLobMode": False, "LimitedSizeLobMode": True,
+                           "LobMaxSize": LOB_MAX_SIZE_KB},
         "ErrorBehavior": {"DataErrorPolicy": "LOG_ERROR", "TableErrorPolicy": "SUSPEND_TABLE",
                           "RecoverableErrorCount": -1, "FailOnNoTablesCaptured": True},
         "ValidationSettings": {"EnableValidation": False},
@@ -161,5 +166,7 @@ class ReplicationStack(Stack):
                 stream_arn=streaming.stream.stream_arn, service_access_role_arn=role.role_arn,
                 message_format="json", include_transaction_details=True,
                 include_null_and_empty=True, partition_include_schema_table=False,
-                include_table_alter_operations=False, include_control_details=False),
+                # Column and table changes arrive as control records: the rules Lambda counts
+                # them and the SourceSchemaChanged alarm fires.
+                include_table_alter_operations=True, include_control_details=True),
         )

@@ -112,6 +112,7 @@ def run(cfg: DemoConfig) -> dict:
         dlq = aws.client("sqs").get_queue_attributes(QueueUrl=res.dlq_url, AttributeNames=[
             "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
         summary["stream"]["dead_lettered"] = int(dlq)
+        summary["stream"]["dms_control_records"] = replicator.control_records_sent  # acknowledged, not dead-lettered
     with stages.stage("glue", "running the Glue curation job on local Spark"):
         staging.download_prefix(res.raw_bucket, "", work / "raw")
         summary["glue"] = _run_glue_job(work, res, "demo")

@@ -15,12 +15,13 @@ from contextlib import contextmanager
 
 from aml.local.resources import LocalResources
 from aml.replicate import decoding, source
-from aml.replicate.dms_kinesis import TransactionStream, envelopes
+from aml.replicate.dms_kinesis import TransactionStream, control_record, envelopes
 from aml.replicate.dms_s3 import RawZone
 from aml_contract import schema
 
 log = logging.getLogger(__name__)
 DEFAULT_SLOT = "aml_dms_local"
+STREAM_TASK_ID = "aml-local-transactions-to-stream"  # the partition key of control records
 IDLE_POLL_SECONDS = 0.5
 PROGRESS_SECONDS = 5
 
@@ -34,6 +35,7 @@ class Replicator:
         self.batch_changes = batch_changes
         self.load_chunk_rows = load_chunk_rows
         self.load_file_rows = load_file_rows
+        self.control_records_sent = 0  # DMS control records put on the stream by this replicator
 
     @contextmanager
     def _session(self, targets: bool = True):
@@ -42,6 +44,7 @@ class Replicator:
         conn = source.connect(self.db_url)
         try:
             source.check_wal_level(conn)
+            source.check_replicable_keys(conn)
             slot = source.Slot(conn, self.slot_name)
             slot.lock()
             raw = stream = None
@@ -74,10 +77,13 @@ class Replicator:
         (until_idle), after max_seconds, or never. Returns counts per table and op (I|U|D)."""
         counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(schema.DMS_OPS, 0))
         deadline = time.monotonic() + max_seconds if max_seconds is not None else None
-        totals = {"transactions": 0, "files": 0, "records": 0}
+        totals = {"transactions": 0, "files": 0, "records": 0, "control_records": 0}
         last_progress = time.monotonic()
         with self._session() as (slot, raw, stream):
             slot.require()
+            # A (re)started DMS task announces itself with a control record before any data.
+            totals["control_records"] = stream.put([control_record(STREAM_TASK_ID, "create-table")])
+            self.control_records_sent += totals["control_records"]
             while deadline is None or time.monotonic() < deadline:
                 rows = slot.peek(self.batch_changes)
                 if not rows and until_idle:
@@ -101,7 +107,8 @@ class Replicator:
                 if time.monotonic() - last_progress >= PROGRESS_SECONDS:
                     log.info("cdc: %(transactions)d transactions, %(files)d files, %(records)d stream records", totals)
                     last_progress = time.monotonic()
-        log.info("cdc done: %(transactions)d transactions, %(files)d files, %(records)d stream records", totals)
+        log.info("cdc done: %(transactions)d transactions, %(files)d files, %(records)d stream records, "
+                 "%(control_records)d control records", totals)
         return {table: dict(ops) for table, ops in counts.items()}
 
     def status(self) -> dict:

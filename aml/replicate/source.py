@@ -15,7 +15,7 @@ from psycopg import errors, sql
 
 from aml.errors import AmlError
 from aml.replicate.decoding import DECODING_OPTIONS, PLUGIN
-from aml_contract import schema
+from aml_contract import dms, schema
 
 log = logging.getLogger(__name__)
 FLUSH_WAIT_SECONDS = 10
@@ -51,6 +51,26 @@ def check_wal_level(conn: psycopg.Connection) -> None:
         raise AmlError(f"PostgreSQL runs with wal_level={level}, but change data capture needs wal_level=logical",
                        "set wal_level = logical in postgresql.conf (rds.logical_replication = 1 on Aurora) "
                        "and restart the server; `aml local up` starts it that way")
+
+
+def check_replicable_keys(conn: psycopg.Connection) -> None:
+    """Refuse a source whose primary keys DMS would treat as LOBs (text, unbounded varchar, ...):
+    DMS does not replicate such a table at all, so it must fail here, not silently on AWS."""
+    keys = conn.execute(
+        "SELECT c.table_name, c.column_name, c.data_type, c.character_maximum_length "
+        "FROM information_schema.table_constraints tc "
+        "JOIN information_schema.key_column_usage k ON k.constraint_schema = tc.constraint_schema "
+        "  AND k.constraint_name = tc.constraint_name AND k.table_name = tc.table_name "
+        "JOIN information_schema.columns c ON c.table_schema = tc.table_schema "
+        "  AND c.table_name = tc.table_name AND c.column_name = k.column_name "
+        "WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = %s AND tc.table_name = ANY(%s) "
+        "ORDER BY c.table_name, k.ordinal_position",
+        (schema.SOURCE_SCHEMA, list(schema.SOURCE_TABLES))).fetchall()
+    problems = dms.lob_key_problems(keys)
+    if problems:
+        raise AmlError("; ".join(problems),
+                       f"declare the key column as varchar(n) (the contract's DDL uses varchar({schema.ID_LENGTH})), "
+                       "e.g. ALTER TABLE ... ALTER COLUMN ... TYPE varchar(64)")
 
 
 class Slot:

@@ -9,6 +9,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from aml_contract.dms import LOB_SUSPECT_CHARS, dms_type
 from aml_contract.schema import (
     DATE,
     DECIMAL,
@@ -66,6 +67,8 @@ def validate(df: DataFrame, table: Table, now: datetime) -> DataFrame:
         if c.enum:
             checks.append((~is_delete & typed[c.name].isNotNull() & ~typed[c.name].isin(*c.enum),
                            f"unknown_value:{c.name}"))
+        if dms_type(c).lob:  # DMS cuts a LOB at LobMaxSize and only logs a warning
+            checks.append((~is_delete & (F.length(typed[c.name]) >= LOB_SUSPECT_CHARS), f"lob_limit:{c.name}"))
     if table.name == TRANSACTIONS.name:
         limit = now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS)
         checks += [

@@ -21,7 +21,7 @@ from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules import rules
 from lambdas.realtime_rules.alerts import AlertSink, alert_id
 from lambdas.realtime_rules.dead_letters import DeadLetters, Poison
-from lambdas.realtime_rules.records import Ignored, PoisonRecord, Transaction, parse
+from lambdas.realtime_rules.records import Control, Ignored, PoisonRecord, Transaction, parse
 from lambdas.realtime_rules.rules.base import CASH_DEPOSITOR_PREFIX, AlertDraft
 from lambdas.realtime_rules.state import AccountState, StateStore, TransientStateError, event_for
 
@@ -38,6 +38,7 @@ class BatchOutcome:
     counts: Counter = field(default_factory=Counter)
     new_alerts: list[dict] = field(default_factory=list)
     unrecorded: dict[str, str] = field(default_factory=dict)  # alert id -> why its delivery flag is stale
+    schema_changes: list[str] = field(default_factory=list)  # control records: "<operation> <schema.table>"
 
     def settle(self, record: KinesisStreamRecord) -> None:
         """BatchProcessor's record handler: raise for the records that must be redelivered."""
@@ -98,7 +99,13 @@ class Engine:
                 poison.append(Poison(record.kinesis.sequence_number, record.event_id, record.kinesis.partition_key,
                                      record.event_source_arn, data, str(err)))
                 continue
-            if isinstance(parsed, Ignored):
+            if isinstance(parsed, Control):
+                outcome.counts["control"] += 1
+                outcome.counts[f"control {parsed.operation}"] += 1
+                if parsed.schema_change:
+                    outcome.counts["schema_changes"] += 1
+                    outcome.schema_changes.append(f"{parsed.operation} {parsed.table}")
+            elif isinstance(parsed, Ignored):
                 outcome.counts["ignored"] += 1
                 outcome.counts[f"ignored {parsed.reason.split()[0]}"] += 1
             else:

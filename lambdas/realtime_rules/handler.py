@@ -31,9 +31,9 @@ from lambdas.realtime_rules.engine import Engine
 from lambdas.realtime_rules.state import CONCURRENCY as STATE_CONCURRENCY
 from lambdas.realtime_rules.state import Horizons, StateStore
 
-SERVICE = "realtime-rules"
+SERVICE = names.RULES_SERVICE
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace="AmlRealtimeRules", service=SERVICE)
+metrics = Metrics(namespace=names.RULES_METRICS_NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
 # Fail fast inside one invocation: the event source mapping is the retry mechanism.
@@ -93,15 +93,23 @@ def _build(values: tuple[str, ...]) -> Runtime:
     return Runtime(engine, idempotency, process_once, clients)
 
 
+def metric_name(count: str) -> str:
+    """A count's metric name: "schema_changes" -> "SchemaChanges", "control add-column" ->
+    "ControlAddColumn"."""
+    return "".join(w.capitalize() for w in count.replace("_", " ").replace("-", " ").split())
+
+
 @tracer.capture_method
 def _process(engine: Engine, event: dict) -> dict:
     outcome = engine.process([KinesisStreamRecord(r) for r in event["Records"]])
     for name, value in sorted(outcome.counts.items()):
-        metrics.add_metric(name="".join(w.capitalize() for w in name.replace("_", " ").split()),
-                           unit=MetricUnit.Count, value=value)
+        metrics.add_metric(name=metric_name(name), unit=MetricUnit.Count, value=value)
     for alert in outcome.new_alerts:
         logger.info("alert raised", extra={"alert_id": alert["alert_id"], "rule_id": alert["rule_id"],
                                            "severity": alert["severity"]})
+    for change in outcome.schema_changes:
+        logger.warning("the source's schema changed under the contract (DMS control record); "
+                       "the SchemaChanges alarm fires", extra={"change": change})
     for aid, reason in outcome.unrecorded.items():
         logger.error("alert delivered but its delivery flag was not stored; a redelivery of its record "
                      "would deliver it again", extra={"alert_id": aid, "reason": reason})

@@ -1,9 +1,11 @@
 """Kinesis record data -> a typed, validated transaction.
 
-A record is a DMS envelope ({"data": row, "metadata": {...}}) or a plain transactions row from a
-producer. Only inserts, updates and full-load rows of core.transactions are evaluated; deletes and
-other tables are acknowledged as `Ignored`. Anything that cannot be a valid transaction raises
-`PoisonRecord` with a reason, so the engine can dead-letter it without failing the batch.
+A record is a DMS envelope ({"data": row, "metadata": {...}}), a DMS control record
+({"metadata": {"record-type": "control", ...}}, no data, schema and table names possibly empty),
+or a plain transactions row from a producer. Only inserts, updates and full-load rows of
+core.transactions are evaluated; deletes and other tables are acknowledged as `Ignored`, control
+records as `Control`. Anything that cannot be a valid transaction raises `PoisonRecord` with a
+reason, so the engine can dead-letter it without failing the batch.
 """
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.parser import BaseModel
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
-from aml_contract import schema
+from aml_contract import dms, schema
 
 # A transactions row is well under 2 KiB; anything far larger is not one (and would bloat the DLQ).
 MAX_RECORD_BYTES = 32 * 1024
 EVALUATED_OPERATIONS = ("load", "insert", "update")
+LOB_COLUMNS = tuple(dms.lob_columns(schema.TRANSACTIONS))  # free text DMS may have truncated
 
 
 class PoisonRecord(Exception):
@@ -33,6 +36,19 @@ class Ignored:
     """A valid record the rules do not evaluate (a delete, another table, a reversal)."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class Control:
+    """A DMS control record (task start, table or column change): valid output, never evaluated."""
+
+    operation: str
+    table: str  # schema.table as DMS names it; "." when both are empty
+
+    @property
+    def schema_change(self) -> bool:
+        """The source's tables or columns changed under the contract."""
+        return self.operation in dms.SCHEMA_CHANGE_OPERATIONS
 
 
 class TransactionRow(BaseModel):
@@ -105,9 +121,10 @@ def _member(value: str, allowed: tuple[str, ...]) -> str:
 class DmsMetadata(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
+    record_type: Literal["data", "control"] = Field(dms.RECORD_TYPE_DATA, alias="record-type")
     operation: str
-    schema_name: str = Field(alias="schema-name")
-    table_name: str = Field(alias="table-name")
+    schema_name: str = Field("", alias="schema-name")
+    table_name: str = Field("", alias="table-name")
 
 
 @dataclass(frozen=True)
@@ -129,7 +146,7 @@ class Transaction:
         return self.row.transaction_type in schema.CASH_TYPES
 
 
-def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored:
+def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored | Control:
     """Decode one record's data; raise PoisonRecord with a reason when it is unusable."""
     if len(data) > MAX_RECORD_BYTES:
         raise PoisonRecord(f"oversize payload: {len(data)} bytes > {MAX_RECORD_BYTES}")
@@ -141,12 +158,16 @@ def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored:
         raise PoisonRecord(f"not a JSON object: {type(body).__name__}")
 
     operation = "plain"
-    if "metadata" in body and "data" in body:
+    if "metadata" in body:
         try:
             meta = DmsMetadata.model_validate(body["metadata"])
         except ValidationError as err:
             raise PoisonRecord(f"invalid DMS metadata: {_explain(err)}") from None
         table = f"{meta.schema_name}.{meta.table_name}"
+        if meta.record_type == dms.RECORD_TYPE_CONTROL:
+            return Control(meta.operation, table)
+        if "data" not in body:
+            raise PoisonRecord("DMS data record without data")
         if table != f"{schema.SOURCE_SCHEMA}.{schema.TRANSACTIONS.name}":
             return Ignored(f"table {table}")
         if meta.operation not in EVALUATED_OPERATIONS:
@@ -155,6 +176,10 @@ def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored:
         if not isinstance(body, dict):
             raise PoisonRecord("DMS envelope data is not a JSON object")
 
+    for column in LOB_COLUMNS:
+        if dms.suspect_lob_value(body.get(column)):
+            raise PoisonRecord(f"{column}: {len(body[column])} characters, at DMS's LOB limit "
+                               f"({dms.LOB_MAX_SIZE_KB} KB): the value may have been truncated")
     try:
         row = TransactionRow.model_validate(body)
     except ValidationError as err:

@@ -29,8 +29,9 @@ def raw_files(bucket: str, table: str) -> dict[str, object]:
     return out
 
 
-def stream_records(stream_name: str) -> list[dict]:
-    """Every record on every shard: partition key and decoded envelope."""
+def stream_records(stream_name: str, record_type: str = "data") -> list[dict]:
+    """Every record of that DMS record type ("data" or "control") on every shard: partition key
+    and decoded envelope."""
     from aml.local import aws
 
     kinesis = aws.client("kinesis")
@@ -40,8 +41,9 @@ def stream_records(stream_name: str) -> list[dict]:
                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         while iterator:
             response = kinesis.get_records(ShardIterator=iterator, Limit=1000)
-            out += [{"key": r["PartitionKey"], "shard": shard["ShardId"], **json.loads(r["Data"])}
-                    for r in response["Records"]]
+            decoded = [{"key": r["PartitionKey"], "shard": shard["ShardId"], **json.loads(r["Data"])}
+                       for r in response["Records"]]
+            out += [r for r in decoded if r["metadata"]["record-type"] == record_type]
             if not response["Records"] and response.get("MillisBehindLatest", 0) == 0:
                 break
             iterator = response.get("NextShardIterator")

@@ -83,3 +83,17 @@ def test_slot_streamed_by_another_client(source_db, resources, slot_name):
 def test_cdc_needs_the_slot_from_a_full_load(source_db, resources, slot_name):
     with pytest.raises(AmlError, match=f"slot '{slot_name}' does not exist.*full-load"):
         Replicator(source_db, resources, slot_name=slot_name).cdc(until_idle=True)
+
+
+@pytest.mark.parametrize("key_type", ["text", "varchar"])
+def test_a_source_whose_key_dms_treats_as_a_lob_is_refused(source_db, resources, slot_name, key_type):
+    """DMS skips a table whose primary key is a LOB (text, varchar without a length): the stand-in
+    refuses the source before writing anything, naming the column."""
+    import psycopg
+
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE core.accounts ALTER COLUMN account_id TYPE {key_type}")
+    rep = Replicator(source_db, resources, slot_name=slot_name)
+    with pytest.raises(AmlError, match=r"core\.accounts\.account_id is a primary key of type .*LOB.*varchar\(n\)"):
+        rep.full_load()
+    assert rep.status()["exists"] is False  # refused before the slot was created

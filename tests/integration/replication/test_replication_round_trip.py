@@ -9,7 +9,8 @@ import pytest
 from replication_helpers import raw_files, sql, stream_records
 
 from aml.replicate import Replicator
-from aml_contract import schema
+from aml.replicate.replicator import STREAM_TASK_ID
+from aml_contract import dms, schema
 
 pytestmark = pytest.mark.integration
 
@@ -20,6 +21,10 @@ TX_COLUMNS = "(transaction_id, booked_at, originator_account_id, beneficiary_acc
 def _tx(tid: str, originator: str, amount: str) -> str:
     return (f"INSERT INTO core.transactions {TX_COLUMNS} VALUES ('{tid}', '2024-05-01 10:00:00.123456+00', "
             f"'{originator}', 'B9', {amount}, 'USD', {amount}, 'wire', 'online', 'booked')")
+
+
+def _commit_ts(text: str) -> datetime:
+    return datetime.strptime(text, dms.COMMIT_TS_FORMAT).replace(tzinfo=UTC)
 
 
 def test_full_load_then_cdc_round_trip(source_db, resources, slot_name):
@@ -37,13 +42,15 @@ def test_full_load_then_cdc_round_trip(source_db, resources, slot_name):
     table = load["dms/core/transactions/LOAD00000001.parquet"]
     assert table.column_names == ["Op", "dms_commit_ts", *schema.TRANSACTIONS.column_names]
     assert table.schema.field("amount").type == pa.decimal128(18, 2)
-    assert table.schema.field("booked_at").type == pa.timestamp("us", tz="UTC")
-    assert table.schema.field("dms_commit_ts").type == pa.timestamp("us", tz="UTC")
+    # As DMS writes them (aml_contract.dms): DATETIME in ms, the commit timestamp as a string.
+    assert table.schema.field("booked_at").type == pa.timestamp("ms", tz="UTC")
+    assert table.schema.field("dms_commit_ts").type == pa.string()
     assert set(table.column("Op").to_pylist()) == {"I"}
-    assert min(table.column("dms_commit_ts").to_pylist()) >= loaded_after - timedelta(seconds=1)
+    assert min(map(_commit_ts, table.column("dms_commit_ts").to_pylist())) >= loaded_after - timedelta(seconds=1)
     customers = raw_files(resources.raw_bucket, "customers")["dms/core/customers/LOAD00000001.parquet"]
-    assert customers.column("full_name").to_pylist() == ["Ann O'Neil"]
-    assert customers.schema.field("is_pep").type == pa.bool_()
+    assert customers.column("full_name").to_pylist() == ["Ann O'Neil"]  # text (NCLOB) arrives
+    assert customers.schema.field("is_pep").type == pa.string()  # boolean -> STRING(5)
+    assert customers.column("is_pep").to_pylist() == ["false"]
 
     before = datetime.now(UTC)
     sql(source_db, _tx("t3", "A7", "300.30"),
@@ -56,7 +63,7 @@ def test_full_load_then_cdc_round_trip(source_db, resources, slot_name):
 
     cdc = {k: t for k, t in raw_files(resources.raw_bucket, "transactions").items() if "LOAD" not in k}
     [(key, changes)] = cdc.items()
-    commit_ts = changes.column("dms_commit_ts").to_pylist()
+    commit_ts = [_commit_ts(t) for t in changes.column("dms_commit_ts").to_pylist()]
     assert key.startswith(f"dms/core/transactions/{commit_ts[0]:%Y/%m/%d}/{commit_ts[0]:%Y%m%d-%H%M%S%f}-")
     assert changes.schema == table.schema
     rows = changes.to_pylist()
@@ -64,7 +71,7 @@ def test_full_load_then_cdc_round_trip(source_db, resources, slot_name):
     assert all(before <= ts <= after for ts in commit_ts) and commit_ts == sorted(commit_ts)
     assert len(set(commit_ts)) == 3  # one commit each
     assert rows[1]["amount"] == Decimal("111.11") and rows[1]["status"] == "reversed"
-    assert rows[0]["booked_at"] == datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
+    assert rows[0]["booked_at"] == datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=UTC)  # milliseconds
     assert all(rows[2][c] is None for c in schema.TRANSACTIONS.column_names if c != "transaction_id")
 
     records = stream_records(resources.stream_name)
@@ -80,6 +87,10 @@ def test_full_load_then_cdc_round_trip(source_db, resources, slot_name):
         "record-type": "data", "operation": "delete", "schema-name": "core", "table-name": "transactions"}
     assert isinstance(meta["transaction-id"], int)
     assert datetime.fromisoformat(meta["timestamp"]) == commit_ts[2]
+    [control] = stream_records(resources.stream_name, "control")  # the task's start, before any data
+    assert control["key"] == STREAM_TASK_ID and "data" not in control
+    assert {k: control["metadata"][k] for k in ("operation", "schema-name", "table-name")} == {
+        "operation": "create-table", "schema-name": "", "table-name": dms.CONTROL_TASK_TABLE}
 
     # Nothing pending: a second run writes nothing and the slot holds no unconsumed change.
     assert rep.cdc(until_idle=True) == {}

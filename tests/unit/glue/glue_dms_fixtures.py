@@ -1,6 +1,7 @@
 """DMS-layout raw data for the curation tests (imported by name: pytest puts this folder on
-sys.path): a tiny bank with realistic PII (Faker), written
-as DMS writes it (`Op`, `dms_commit_ts`, full-load and dated CDC files), and a runner."""
+sys.path): a tiny bank with realistic PII (Faker), written as DMS writes it (`Op`, `dms_commit_ts`
+as DMS's string, full-load and dated CDC files, every column typed by the contract's DMS type
+table through the replicator's own writer), and a runner."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,31 +13,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from faker import Faker
 
+from aml.replicate.columns import PARQUET_TYPES, as_parquet, commit_ts_text
+from aml_contract.dms import COMMIT_TS_TYPE, OP_TYPE, dms_type
 from aml_contract.pseudonym import key_from_env
-from aml_contract.schema import (
-    BOOLEAN,
-    DATE,
-    DECIMAL,
-    DECIMAL_PRECISION,
-    DECIMAL_SCALE,
-    SOURCE_TABLES,
-    TIMESTAMP,
-    raw_table_prefix,
-)
+from aml_contract.schema import SOURCE_TABLES, raw_table_prefix
 from glue_jobs.curation.job import run_curation
 
 NOW = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)  # the runs' clock: booked_at after it is "future"
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-ARROW_TYPES = {DATE: pa.date32(), TIMESTAMP: pa.timestamp("us", tz="UTC"), BOOLEAN: pa.bool_(),
-               DECIMAL: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE)}
 
 
 def arrow_schema(table: str, as_strings: bool = False, drop: tuple[str, ...] = (),
                  extra: tuple[str, ...] = ()) -> pa.Schema:
-    fields = [pa.field("Op", pa.string()), pa.field("dms_commit_ts", pa.timestamp("us", tz="UTC"))]
+    fields = [pa.field("Op", PARQUET_TYPES[OP_TYPE.parquet]),
+              pa.field("dms_commit_ts", PARQUET_TYPES[COMMIT_TS_TYPE.parquet])]
     for c in SOURCE_TABLES[table].columns:
         if c.name not in drop:
-            fields.append(pa.field(c.name, pa.string() if as_strings else ARROW_TYPES.get(c.type, pa.string())))
+            fields.append(pa.field(c.name, pa.string() if as_strings else PARQUET_TYPES[dms_type(c).parquet]))
     return pa.schema(fields + [pa.field(name, pa.string()) for name in extra])
 
 
@@ -49,8 +42,8 @@ class RawZone:
     def write(self, table: str, rows: list[dict], name: str, as_strings: bool = False,
               drop: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> Path:
         schema = arrow_schema(table, as_strings, drop, extra)
-        columns = {f.name: [_value(r.get(f.name), as_strings and f.name != "dms_commit_ts") for r in rows]
-                   for f in schema}
+        source = {c.name: c for c in SOURCE_TABLES[table].columns}
+        columns = {f.name: [_value(r.get(f.name), source.get(f.name), as_strings) for r in rows] for f in schema}
         path = self.root / raw_table_prefix(table) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.table(columns, schema=schema), path)
@@ -64,9 +57,14 @@ class RawZone:
         return self.write(table, rows, f"{day}/{stem}.parquet", **kwargs)
 
 
-def _value(value, as_string: bool):
-    if value is None or not as_string or isinstance(value, str):
+def _value(value, column, as_string: bool):
+    """A value as DMS writes it (a test may give any column a string, as a bad source would)."""
+    if value is None or isinstance(value, str):
         return value
+    if column is None:  # Op, dms_commit_ts
+        return commit_ts_text(value) if isinstance(value, datetime) else value
+    if not as_string:
+        return as_parquet(column, value)
     return value.isoformat() if isinstance(value, datetime | date) else str(value)
 
 

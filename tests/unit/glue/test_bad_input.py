@@ -9,7 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 from glue_dms_fixtures import NOW, T0, change
 
+from aml_contract.dms import LOB_SUSPECT_CHARS
 from glue_jobs.curation.errors import CurationError
+
+AT_LOB_LIMIT = "x" * LOB_SUSPECT_CHARS  # what a value DMS cut at LobMaxSize looks like, or longer
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,9 @@ def quarantined(spark, tmp_path_factory):
         tx("B-channel", channel="fax"),
         tx("B-op") | {"Op": "X"},
         tx("ignored") | {"transaction_id": None},
+        tx("B-lob-memo", memo=AT_LOB_LIMIT),
+        tx("B-lob-name", beneficiary_name=AT_LOB_LIMIT + "y"),
+        tx("OK-lob-short", memo=AT_LOB_LIMIT[1:]),
     ])
     zones.raw.cdc("transactions", [  # DMS wrote numerics and timestamps as strings
         tx("OK2", amount="10.50"),
@@ -59,6 +65,8 @@ def test_each_invalid_row_is_quarantined_with_its_reason(quarantined):
         None: "missing_primary_key",
         "B-text-amount": "non_numeric:amount",
         "B-bad-ts": "unparseable_timestamp:booked_at",
+        "B-lob-memo": "lob_limit:memo",
+        "B-lob-name": "lob_limit:beneficiary_name",
     }
 
 
@@ -72,12 +80,12 @@ def test_quarantine_keeps_the_original_row_and_its_source(quarantined):
 
 def test_valid_rows_pass_whatever_the_physical_types_and_drift_is_reported(quarantined):
     curated = {r.transaction_id: r for r in quarantined["curated"]}
-    assert sorted(curated) == ["OK1", "OK2", "OK3", "OK4"]
+    assert sorted(curated) == ["OK-lob-short", "OK1", "OK2", "OK3", "OK4"]
     assert curated["OK2"].amount == Decimal("10.50")
     m = quarantined["manifest"]
-    assert m["quarantined_total"] == 10 == m["quarantine_rows_written"]
+    assert m["quarantined_total"] == 12 == m["quarantine_rows_written"]
     assert m["quarantined"]["non_positive:amount"] == 2
-    assert m["rows_read_total"] == 14 and m["inserted"] == 4
+    assert m["rows_read_total"] == 17 and m["inserted"] == 5
     assert any("loyalty_tier" in n and "ignored" in n for n in m["schema_notes"])
     assert any("memo" in n and "null" in n for n in m["schema_notes"])
 
@@ -147,3 +155,21 @@ def test_batches_of_only_invalid_rows_are_quarantined_and_change_no_state(spark,
     assert later["rows_read"] == {"U": 1, "I": 1} and later["rows_written"] == 0
     assert later["partitions_touched"] == []
     assert {p: p.read_bytes() for p in (zones.curated / "transactions").rglob("*.parquet")} == before
+
+
+def test_booleans_arrive_as_dms_strings_and_are_curated_as_booleans(spark, tmp_path):
+    """DMS maps PostgreSQL boolean to STRING(5): the raw zone holds "true"/"false"."""
+    from glue_dms_fixtures import Bank, make_zones
+
+    bank, zones = Bank(seed=9), make_zones(tmp_path)
+    zones.raw.load("customers", [change(bank.customer("C1", is_pep=True), "I", T0),
+                                 change(bank.customer("C2", is_pep=False), "I", T0),
+                                 change(bank.customer("C3") | {"is_pep": "maybe"}, "I", T0)])
+    raw = pq.read_table(zones.raw.files[-1])
+    assert raw.schema.field("is_pep").type == "string"
+    assert raw.column("is_pep").to_pylist() == ["true", "false", "maybe"]
+    zones.run(spark)
+    curated = {r.customer_pid: r.is_pep for r in spark.read.parquet(str(zones.curated / "customers")).collect()}
+    assert sorted(curated.values()) == [False, True]
+    refused = pq.read_table(zones.quarantine / "customers").to_pylist()
+    assert [r["quarantine_reason"] for r in refused] == ["invalid_boolean:is_pep"]

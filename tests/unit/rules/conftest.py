@@ -58,3 +58,11 @@ def make_tx():
 @pytest.fixture
 def run_rules():
     return run
+
+
+@pytest.fixture
+def lambda_env(monkeypatch):
+    """The handler with its environment on moto (see lambda_harness)."""
+    from lambda_harness import handler_environment
+
+    yield from handler_environment(monkeypatch)

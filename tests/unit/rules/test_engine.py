@@ -4,96 +4,11 @@ import json
 import os
 from unittest import mock
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
+from lambda_harness import Context, _alerts, _drain, _envelope, _event, _row
 
 from aml_contract import names
-
-REGION = "us-east-1"
-
-
-@pytest.fixture
-def lambda_env(monkeypatch):
-    with mock_aws():
-        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-        ddb = boto3.client("dynamodb", region_name=REGION)
-        tables = {"rule_state_table": ("state", ["pk", "sk"]), "alerts_table": ("alerts", ["alert_id"]),
-                  "idempotency_table": ("idem", ["id"])}
-        for name, keys in tables.values():
-            ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                             KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)],
-                             AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys])
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="curated")
-        firehose = boto3.client("firehose", region_name=REGION)
-        firehose.create_delivery_stream(DeliveryStreamName="alerts", DeliveryStreamType="DirectPut",
-                                        ExtendedS3DestinationConfiguration={
-                                            "RoleARN": "arn:aws:iam::123456789012:role/f",
-                                            "BucketARN": "arn:aws:s3:::curated", "Prefix": "alerts/"})
-        sqs = boto3.client("sqs", region_name=REGION)
-        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
-        sns = boto3.client("sns", region_name=REGION)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        watch = sqs.create_queue(QueueName="watch")["QueueUrl"]
-        watch_arn = sqs.get_queue_attributes(QueueUrl=watch, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=watch_arn)
-        boto3.client("secretsmanager", region_name=REGION).create_secret(Name="key", SecretString="k" * 32)
-        env = {"rule_state_table": "state", "alerts_table": "alerts", "idempotency_table": "idem",
-               "alerts_topic_arn": topic, "dlq_url": dlq, "alerts_delivery_stream": "alerts",
-               "pseudonymization_secret_id": "key"}
-        for field, var in names.RULES_LAMBDA_ENV.items():
-            monkeypatch.setenv(var, env[field])
-        from lambdas.realtime_rules import handler
-        handler._build.cache_clear()
-        yield {"handler": handler, "sqs": sqs, "dlq": dlq, "watch": watch, "ddb": ddb, "s3": s3}
-        handler._build.cache_clear()
-
-
-def _event(payloads, first_seq=1):
-    records = []
-    for i, payload in enumerate(payloads):
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        seq = str(first_seq + i)
-        records.append({"kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": "A", "sequenceNumber": seq,
-                                    "data": base64.b64encode(data).decode(), "approximateArrivalTimestamp": 1.0},
-                        "eventSource": "aws:kinesis", "eventID": f"shardId-0:{seq}", "awsRegion": REGION,
-                        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s"})
-    return {"Records": records}
-
-
-class Context:
-    function_name, memory_limit_in_mb, aws_request_id = "f", 128, "req"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
-
-    def get_remaining_time_in_millis(self):
-        return 60_000
-
-
-def _row(tid, day, amount=9000):
-    return {"transaction_id": tid, "booked_at": f"2025-03-0{day}T10:00:00Z", "originator_account_id": "CASH",
-            "beneficiary_account_id": "ACC", "amount": str(amount), "currency": "USD", "amount_base": amount,
-            "transaction_type": "cash_deposit", "channel": "branch", "status": "booked"}
-
-
-def _envelope(row, operation="insert", table="transactions"):
-    return {"data": row, "metadata": {"operation": operation, "schema-name": "core", "table-name": table}}
-
-
-def _drain(sqs, url):
-    bodies = []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return bodies
-        bodies += [json.loads(m["Body"]) for m in got]
-
-
-def _alerts(ddb):
-    return ddb.scan(TableName="alerts")["Items"]
 
 
 def test_envelope_and_plain_both_raise_alert_and_redelivery_duplicates_nothing(lambda_env):
