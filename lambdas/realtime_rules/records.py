@@ -168,6 +168,8 @@ def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored | C
             return Control(meta.operation, table)
         if "data" not in body:
             raise PoisonRecord("DMS data record without data")
+        if not meta.schema_name or not meta.table_name:  # only control records may leave them empty
+            raise PoisonRecord("invalid DMS metadata: a data record needs schema-name and table-name")
         if table != f"{schema.SOURCE_SCHEMA}.{schema.TRANSACTIONS.name}":
             return Ignored(f"table {table}")
         if meta.operation not in EVALUATED_OPERATIONS:

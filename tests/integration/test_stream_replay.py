@@ -38,3 +38,19 @@ def test_replay_prints_alerts_dead_letters_poison_and_is_idempotent(local_servic
 def test_replay_of_a_missing_file_is_a_clear_error(local_services, tmp_path, capsys):
     assert cli.main(["stream", "replay", str(tmp_path / "absent.jsonl")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_field_case_dms_control_record_is_acknowledged_not_dead_lettered(local_services, unique_name):
+    """../shared/cases/dms-control-record, as its README runs it: `aml stream replay` of a DMS
+    control record (empty schema name, task-id partition key) and an insert; the queue stays empty."""
+    from pathlib import Path
+
+    case = Path(__file__).parents[1] / "unit" / "rules" / "data" / "dms_control_record.jsonl"
+    env = unique_name("t")
+    assert cli.main(["stream", "replay", str(case), "--env", env]) == 0
+    res = resources.ensure(env)
+    sqs = aws.client("sqs")
+    assert sqs.receive_message(QueueUrl=res.dlq_url, MaxNumberOfMessages=10).get("Messages", []) == []
+    state = aws.client("dynamodb").query(TableName=res.rule_state_table, KeyConditionExpression="pk = :a",
+                                         ExpressionAttributeValues={":a": {"S": "ACC-A1"}})
+    assert state["Count"] > 0  # the insert beside it went through the rules

@@ -83,3 +83,10 @@ def test_text_at_the_lob_limit_is_dead_lettered_as_possibly_truncated(column):
                                                     "table-name": "transactions"}}).encode())
     shorter = {**row, column: "x" * (dms.LOB_SUSPECT_CHARS - 1)}
     assert not isinstance(parse(json.dumps(shorter).encode()), PoisonRecord)
+
+
+@pytest.mark.parametrize("metadata", [{"operation": "insert"}, {"operation": "insert", "schema-name": "core"},
+                                      {"operation": "insert", "schema-name": "", "table-name": "transactions"}])
+def test_a_data_record_without_schema_and_table_names_is_poison(metadata):
+    with pytest.raises(PoisonRecord, match="invalid DMS metadata"):
+        parse(json.dumps({"data": _row("t-x", 1), "metadata": metadata}).encode())
