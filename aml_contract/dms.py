@@ -139,6 +139,25 @@ def suspect_lob_value(value: object) -> bool:
     return isinstance(value, str) and len(value) >= LOB_SUSPECT_CHARS
 
 
+# ---- history: how DMS stamps and images changes -------------------------------------------
+# Full-load rows carry the task's start time, not their transfer time (S3 endpoint setting
+# UseTaskStartTimeForFullLoadTimestamp). A change committed while its table loads is cached and
+# applied after the load; stamped with its commit time it then sorts after the loaded copy,
+# which (read later, from a snapshot without it) would otherwise win. "transfer" is DMS's default.
+# https://docs.aws.amazon.com/dms/latest/APIReference/API_S3Settings.html
+FULL_LOAD_TIMESTAMP = "task-start"
+FULL_LOAD_TIMESTAMPS = ("task-start", "transfer")
+
+# Primary keys are immutable at the source (the contract). DMS ignores a key UPDATE on a
+# PostgreSQL source with unpredictable results: it may be lost, or arrive as an update under the
+# new key. On the stream the before image (task setting BeforeImageSettings, Kinesis and Kafka
+# targets only) carries the old key, so the rules Lambda can refuse the change; on S3, which has
+# no before image, the Glue job refuses an update to a key it has never seen.
+# https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.BeforeImage.html
+BEFORE_IMAGE_FIELD = "before-image"
+BEFORE_IMAGE_SETTINGS = {"EnableBeforeImage": True, "FieldName": BEFORE_IMAGE_FIELD, "ColumnFilter": "pk-only"}
+
+
 # ---- Kinesis control records --------------------------------------------------------------
 RECORD_TYPE_DATA, RECORD_TYPE_CONTROL = "data", "control"
 # Control operations that mean the source's columns or tables changed under the contract.

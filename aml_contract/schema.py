@@ -54,7 +54,7 @@ def pseudonym_name(name: str) -> str:
 @dataclass(frozen=True)
 class Table:
     name: str
-    primary_key: str
+    primary_key: str  # immutable: a source row keeps its key for life (see aml_contract.dms)
     columns: tuple[Column, ...]
 
     def column(self, name: str) -> Column:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_dms as dms
+from aws_cdk import CfnOutput, Stack, aws_dms
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from aml_contract import schema
-from aml_contract.dms import LOB_MAX_SIZE_KB
+from aml_contract import dms, schema
 from aml_contract.names import REALTIME_PARTITION_KEY, resource_name
 from stacks.constructs import DataKey, grant_secret_read
 from stacks.data_lake import DataLakeStack
@@ -45,17 +43,19 @@ def kinesis_table_mappings() -> str:
     ]})
 
 
-def task_settings() -> str:
+def task_settings(before_image: bool = False) -> str:
     """Limited LOB mode: free-text columns (`text`, DMS's NCLOB) replicate up to LobMaxSize KB;
     with SupportLobs false DMS would leave them out. Full LOB mode (LOBs looked up row by row) is
     not needed for fields of at most a few hundred characters. See aml_contract.dms."""
     return json.dumps({
         "Logging": {"EnableLogging": True},
         "TargetMetadata": {"SupportLobs": True, "FullLobMode": False, "LimitedSizeLobMode": True,
-                           "LobMaxSize": LOB_MAX_SIZE_KB},
+                           "LobMaxSize": dms.LOB_MAX_SIZE_KB},
         "ErrorBehavior": {"DataErrorPolicy": "LOG_ERROR", "TableErrorPolicy": "SUSPEND_TABLE",
                           "RecoverableErrorCount": -1, "FailOnNoTablesCaptured": True},
         "ValidationSettings": {"EnableValidation": False},
+        # The stream's updates carry the old primary key, so a key change is caught, not trusted.
+        **({"BeforeImageSettings": dms.BEFORE_IMAGE_SETTINGS} if before_image else {}),
     })
 
 
@@ -85,7 +85,7 @@ class ReplicationStack(Stack):
         account_roles = None if cfg.account_roles_exist else DmsAccountRoles(self, "AccountRoles")
 
         subnets = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        subnet_group = dms.CfnReplicationSubnetGroup(
+        subnet_group = aws_dms.CfnReplicationSubnetGroup(
             self, "SubnetGroup", replication_subnet_group_identifier=resource_name(env, "dms"),
             replication_subnet_group_description="DMS replication instance subnets (isolated, 2 AZs)",
             subnet_ids=subnets.subnet_ids)
@@ -93,7 +93,7 @@ class ReplicationStack(Stack):
             subnet_group.node.add_dependency(account_roles)
         self.security_group = database.replication_security_group
 
-        self.instance = dms.CfnReplicationInstance(
+        self.instance = aws_dms.CfnReplicationInstance(
             self, "Instance", replication_instance_identifier=resource_name(env, "dms"),
             replication_instance_class=cfg.instance_class, allocated_storage=cfg.allocated_storage_gb,
             replication_subnet_group_identifier=subnet_group.ref,
@@ -104,37 +104,37 @@ class ReplicationStack(Stack):
         source = self._source_endpoint(env, settings, database)
         s3_target = self._s3_target(env, lake)
         kinesis_target = self._kinesis_target(env, streaming)
-        self.raw_task = dms.CfnReplicationTask(
+        self.raw_task = aws_dms.CfnReplicationTask(
             self, "RawZoneTask", replication_task_identifier=resource_name(env, "core-to-raw"),
             migration_type="full-load-and-cdc", replication_instance_arn=self.instance.ref,
             source_endpoint_arn=source.ref, target_endpoint_arn=s3_target.ref,
             table_mappings=s3_table_mappings(), replication_task_settings=task_settings())
-        self.stream_task = dms.CfnReplicationTask(
+        self.stream_task = aws_dms.CfnReplicationTask(
             self, "StreamTask", replication_task_identifier=resource_name(env, "transactions-to-stream"),
             migration_type="cdc", replication_instance_arn=self.instance.ref,
             source_endpoint_arn=source.ref, target_endpoint_arn=kinesis_target.ref,
-            table_mappings=kinesis_table_mappings(), replication_task_settings=task_settings())
+            table_mappings=kinesis_table_mappings(), replication_task_settings=task_settings(before_image=True))
         CfnOutput(self, "RawZoneTaskArn", value=self.raw_task.ref)
         CfnOutput(self, "StreamTaskArn", value=self.stream_task.ref)
 
     def _access_role(self, id: str, description: str) -> iam.Role:
         return iam.Role(self, id, assumed_by=iam.ServicePrincipal("dms.amazonaws.com"), description=description)
 
-    def _source_endpoint(self, env: str, settings: Settings, database: DatabaseStack) -> dms.CfnEndpoint:
+    def _source_endpoint(self, env: str, settings: Settings, database: DatabaseStack) -> aws_dms.CfnEndpoint:
         role = self._access_role("SourceSecretRole", "DMS reads the core banking admin secret")
         grant_secret_read(role, database.secret_name, database.key)
-        return dms.CfnEndpoint(
+        return aws_dms.CfnEndpoint(
             self, "SourceEndpoint", endpoint_identifier=resource_name(env, "core-banking"),
             endpoint_type="source", engine_name="aurora-postgresql",
             database_name=settings.database.database_name, ssl_mode="require",
-            postgre_sql_settings=dms.CfnEndpoint.PostgreSqlSettingsProperty(
+            postgre_sql_settings=aws_dms.CfnEndpoint.PostgreSqlSettingsProperty(
                 secrets_manager_secret_id=database.secret_name,  # DMS accepts the name
                 secrets_manager_access_role_arn=role.role_arn,
                 heartbeat_enable=True,  # keeps the replication slot advancing on an idle database
                 slot_name=None),
             kms_key_id=self.key.key_arn)
 
-    def _s3_target(self, env: str, lake: DataLakeStack) -> dms.CfnEndpoint:
+    def _s3_target(self, env: str, lake: DataLakeStack) -> aws_dms.CfnEndpoint:
         role = self._access_role("RawZoneRole", "DMS writes Parquet to the raw zone")
         role.add_to_policy(iam.PolicyStatement(
             actions=["s3:PutObject", "s3:DeleteObject", "s3:PutObjectTagging"],
@@ -142,27 +142,28 @@ class ReplicationStack(Stack):
         role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.raw.bucket_arn]))
         role.add_to_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"],
                                                resources=[lake.key.key_arn]))
-        return dms.CfnEndpoint(
+        return aws_dms.CfnEndpoint(
             self, "RawZoneEndpoint", endpoint_identifier=resource_name(env, "raw-zone"),
             endpoint_type="target", engine_name="s3",
-            s3_settings=dms.CfnEndpoint.S3SettingsProperty(
+            s3_settings=aws_dms.CfnEndpoint.S3SettingsProperty(
                 bucket_name=self.raw.bucket_name, bucket_folder=schema.RAW_PREFIX,
                 service_access_role_arn=role.role_arn,
                 data_format="parquet", parquet_version="parquet-2-0", parquet_timestamp_in_millisecond=True,
                 include_op_for_full_load=True, timestamp_column_name=schema.DMS_COMMIT_TS_COLUMN,
+                use_task_start_time_for_full_load_timestamp=dms.FULL_LOAD_TIMESTAMP == "task-start",
                 date_partition_enabled=True, date_partition_sequence="YYYYMMDD",
                 date_partition_delimiter="SLASH",
                 encryption_mode="SSE_KMS", server_side_encryption_kms_key_id=lake.key.key_arn,
                 add_column_name=True),
         )
 
-    def _kinesis_target(self, env: str, streaming: StreamingStack) -> dms.CfnEndpoint:
+    def _kinesis_target(self, env: str, streaming: StreamingStack) -> aws_dms.CfnEndpoint:
         role = self._access_role("StreamRole", "DMS puts CDC records on the transactions stream")
         streaming.stream.grant_write(role)
-        return dms.CfnEndpoint(
+        return aws_dms.CfnEndpoint(
             self, "StreamEndpoint", endpoint_identifier=resource_name(env, "transactions-stream"),
             endpoint_type="target", engine_name="kinesis",
-            kinesis_settings=dms.CfnEndpoint.KinesisSettingsProperty(
+            kinesis_settings=aws_dms.CfnEndpoint.KinesisSettingsProperty(
                 stream_arn=streaming.stream.stream_arn, service_access_role_arn=role.role_arn,
                 message_format="json", include_transaction_details=True,
                 include_null_and_empty=True, partition_include_schema_table=False,

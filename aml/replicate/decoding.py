@@ -46,6 +46,7 @@ class Change:
     table: str
     op: str  # I | U | D
     row: tuple  # values in contract column order; a delete carries the replica identity only
+    old_key: str | None = None  # an update that changed the primary key: the key before it
 
 
 @dataclass
@@ -58,6 +59,15 @@ class Transaction:
 
 class DecodingError(ValueError):
     """test_decoding output this parser does not understand."""
+
+
+def split_old_key(text: str) -> tuple[str | None, str]:
+    """An update that changed the key prints 'old-key: <key columns> new-tuple: <row>':
+    (old key columns, new row). Otherwise (None, text)."""
+    if not text.startswith("old-key:"):
+        return None, text
+    old, _, new = text[len("old-key:"):].partition(" new-tuple:")
+    return old, new
 
 
 def parse_columns(text: str) -> dict[str, tuple[str, str | None]]:
@@ -136,4 +146,6 @@ def _change(schema_name: str, table_name: str, action: str, rest: str) -> Change
     if rest == "(no-tuple-data)":
         log.warning("%s on %s.%s without replica identity data skipped", action, schema_name, table_name)
         return None
-    return Change(table_name, OPS[action], _row(table, parse_columns(rest)))
+    old, new = split_old_key(rest)
+    old_key = parse_columns(old).get(table.primary_key, ("", None))[1] if old else None
+    return Change(table_name, OPS[action], _row(table, parse_columns(new)), old_key)

@@ -45,6 +45,9 @@ def envelopes(transactions: list[Transaction]) -> list[tuple[str, bytes]]:
                 "operation": OPERATIONS[change.op], "partition-key-type": "primary-key",
                 "schema-name": schema.SOURCE_SCHEMA, "table-name": STREAMED_TABLE.name,
                 "transaction-id": txn.xid}}
+            if change.op == "U":  # BeforeImageSettings, ColumnFilter pk-only: the key before the update
+                pk = STREAMED_TABLE.primary_key
+                envelope[dms.BEFORE_IMAGE_FIELD] = {pk: change.old_key or data[pk]}
             key = data.get(names.REALTIME_PARTITION_KEY) or data[STREAMED_TABLE.primary_key]
             out.append((str(key), json.dumps(envelope, separators=(",", ":")).encode()))
     return out

@@ -73,10 +73,12 @@ class RawZone:
     def _put(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
 
-    def write_load(self, table: schema.Table, chunks: Iterator[list[tuple]], file_rows: int) -> tuple[int, int]:
-        """Full-load rows -> LOAD files of up to file_rows rows (Op = I, dms_commit_ts = the time
-        the rows were written, as DMS does for a full load). Returns (rows, files). LOAD files of
-        an earlier, larger load of the table are removed, as a reload with DROP_AND_CREATE does."""
+    def write_load(self, table: schema.Table, chunks: Iterator[list[tuple]], file_rows: int,
+                   stamp: datetime | None = None) -> tuple[int, int]:
+        """Full-load rows -> LOAD files of up to file_rows rows (Op = I; dms_commit_ts = `stamp`,
+        the task's start under UseTaskStartTimeForFullLoadTimestamp, else the time the rows are
+        written, DMS's default). Returns (rows, files). LOAD files of an earlier, larger load of
+        the table are removed, as a reload with DROP_AND_CREATE does."""
         arrow = arrow_schema(table)
         rows = files = 0
         pending: list[pa.RecordBatch] = []
@@ -92,7 +94,7 @@ class RawZone:
             while chunk:
                 take = chunk[: file_rows - pending_rows]
                 chunk = chunk[len(take):]
-                now = datetime.now(UTC)
+                now = stamp or datetime.now(UTC)
                 pending.append(record_batch(table, ["I"] * len(take), [now] * len(take), take))
                 pending_rows += len(take)
                 rows += len(take)

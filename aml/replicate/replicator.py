@@ -12,12 +12,13 @@ import logging
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from aml.local.resources import LocalResources
 from aml.replicate import decoding, source
 from aml.replicate.dms_kinesis import TransactionStream, control_record, envelopes
 from aml.replicate.dms_s3 import RawZone
-from aml_contract import schema
+from aml_contract import dms, schema
 
 log = logging.getLogger(__name__)
 DEFAULT_SLOT = "aml_dms_local"
@@ -61,12 +62,15 @@ class Replicator:
         into LOAD*.parquet files. Returns rows per table."""
         counts = {}
         with self._session() as (slot, raw, _):
+            # DMS stamps full-load rows with the task's start (dms.FULL_LOAD_TIMESTAMP), taken
+            # before the slot exists: every change the slot then captures is stamped later.
+            task_start = datetime.now(UTC) if dms.FULL_LOAD_TIMESTAMP == "task-start" else None
             slot.ensure()
             with source.snapshot(self.db_url) as snap:
                 for table in schema.SOURCE_TABLES.values():
                     started = time.perf_counter()
                     chunks = source.read_table(snap, table, self.load_chunk_rows)
-                    rows, files = raw.write_load(table, chunks, self.load_file_rows)
+                    rows, files = raw.write_load(table, chunks, self.load_file_rows, stamp=task_start)
                     counts[table.name] = rows
                     log.info("full load %s: %d rows in %d files (%.1f s)", table.name, rows, files,
                              time.perf_counter() - started)

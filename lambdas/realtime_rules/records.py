@@ -174,9 +174,11 @@ def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored | C
             return Ignored(f"table {table}")
         if meta.operation not in EVALUATED_OPERATIONS:
             return Ignored(f"operation {meta.operation}")
+        before = body.get(dms.BEFORE_IMAGE_FIELD)
         operation, body = meta.operation, body["data"]
         if not isinstance(body, dict):
             raise PoisonRecord("DMS envelope data is not a JSON object")
+        _refuse_key_change(meta.operation, before, body)
 
     for column in LOB_COLUMNS:
         if dms.suspect_lob_value(body.get(column)):
@@ -192,6 +194,23 @@ def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored | C
     if row.status != "booked":
         return Ignored(f"status {row.status}")
     return Transaction(row=row, operation=operation)
+
+
+def _refuse_key_change(operation: str, before: Any, data: dict) -> None:
+    """Keys are immutable (the contract): an update whose before image (DMS BeforeImageSettings)
+    names another key would count the same source row twice, under two ids. It is refused, as
+    the Glue job refuses the same update in the raw zone. The stream task always sends before
+    images, so a DMS update without one cannot be checked and is refused too."""
+    if operation != "update":
+        return
+    if not isinstance(before, dict):
+        raise PoisonRecord(f"update without a {dms.BEFORE_IMAGE_FIELD} (DMS BeforeImageSettings): "
+                           "its primary key cannot be checked against the old one")
+    key = schema.TRANSACTIONS.primary_key
+    old, new = before.get(key), data.get(key)
+    if old is not None and new is not None and str(old) != str(new):
+        raise PoisonRecord(f"primary key changed from {old!r} to {new!r}: keys are immutable, "
+                           "the change is not applied (see aml_contract.dms)")
 
 
 def _explain(err: ValidationError) -> str:

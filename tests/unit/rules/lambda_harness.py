@@ -78,7 +78,11 @@ def _row(tid, day, amount=9000):
 
 
 def _envelope(row, operation="insert", table="transactions"):
-    return {"data": row, "metadata": {"operation": operation, "schema-name": "core", "table-name": table}}
+    """A DMS data record; an update carries its before image (the key), as the deployed task sends it."""
+    envelope = {"data": row, "metadata": {"operation": operation, "schema-name": "core", "table-name": table}}
+    if operation == "update":
+        envelope["before-image"] = {"transaction_id": row.get("transaction_id")}
+    return envelope
 
 
 def _drain(sqs, url):
