@@ -11,7 +11,8 @@ from lambda_harness import Context, _alerts, _drain, _envelope, _event, _row
 from aml.replicate.decoding import Change, Transaction, parse_columns, split_old_key
 from aml.replicate.dms_kinesis import envelopes
 from aml_contract import dms, schema
-from lambdas.realtime_rules.records import PoisonRecord, Transaction as RuleTransaction, parse
+from lambdas.realtime_rules.records import PoisonRecord, parse
+from lambdas.realtime_rules.records import Transaction as RuleTransaction
 
 CASE = Path(__file__).parent / "data" / "pk_change_stream.jsonl"
 
