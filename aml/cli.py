@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "aml.replicate.cli",
     "aml.query.cli",
     "aml.demo.cli",
+    "aml.reconcile.cli",
 ]
 
 

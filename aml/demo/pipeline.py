@@ -28,6 +28,7 @@ from aml.generate import BankConfig, generate, load_postgres
 from aml.local import aws, resources, services, staging
 from aml.query import catalog, scoring
 from aml.query.cli import execute
+from aml.reconcile import reconcile
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import local_handler
@@ -119,6 +120,9 @@ def run(cfg: DemoConfig) -> dict:
         staging.upload_dir(work / "curated", res.curated_bucket)
         staging.land_alerts(res.curated_bucket, work / "curated")
     data_dir = work / "curated"
+    with stages.stage("reconcile", "reconciling the source's live keys with the curated zone"):
+        summary["reconciliation"] = reconcile(db_url, data_dir, work / "quarantine",
+                                              resources.pseudonymization_key(res)).as_dict()
     with stages.stage("queries", "running every named query on the local engine"):
         first, last = cfg.start_date, cfg.start_date + timedelta(days=cfg.days - 1)
         window = {"start_date": first.isoformat(), "end_date": last.isoformat()}

@@ -36,6 +36,9 @@ def test_counts_reconcile_across_zones(demo):
     assert zones["quarantine.rows"] == sum(t["quarantined_total"] for t in summary["glue"]["tables"].values())
     assert zones["quarantine.rows"] >= summary["live_activity"]["malformed"]
     assert summary["live_activity"]["deleted"] > 0 and summary["cdc"]["transactions"]["D"] > 0
+    # Every live source key is curated or quarantined, and no curated key is gone from the source.
+    assert summary["reconciliation"]["clean"], summary["reconciliation"]
+    assert summary["reconciliation"]["tables"]["transactions"]["quarantined"] == summary["live_activity"]["malformed"]
 
 
 def test_stream_raised_alerts_and_dead_lettered_the_defects(demo):
