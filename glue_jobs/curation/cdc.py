@@ -6,7 +6,12 @@ Each distinct change gets exactly one decision, which is what the run manifest c
 - stale: the state already holds this change or a later one (a rerun, or an out-of-order file);
 - insert / update: an I or U that becomes the current row (update if the key is live);
 - delete: a D of a live key; delete_unknown: a D of a key not live (kept as a tombstone, so an
-  older insert arriving later cannot resurrect it).
+  older insert arriving later cannot resurrect it);
+- update_unknown: a U of a key never seen, neither in the state nor inserted in the batch, once
+  the table's full load is in (before it, nothing can be judged and a U is applied as it comes).
+  Keys are immutable (the contract), and DMS writes a primary-key UPDATE as a U under the new key
+  with no trace of the old one: applying it would count the source row twice. It is not applied;
+  the job quarantines it (`update_of_unknown_key`).
 Because the order of changes is a property of the changes themselves (`types.ORDER_COLS`), any
 arrival order of the same files ends in the same state.
 """
@@ -32,11 +37,13 @@ from .types import (
 
 COPIES_COL = "_copies"  # how many identical raw rows a change stands for
 LATEST_COL = "_latest"  # the latest change of its key in the batch
+INSERTED_COL = "_inserted_in_batch"  # the batch holds an I of the key
 OLD_PARTITION_COL = "_old_dt"  # the key's partition in the current state, if any
 TARGET_PARTITION_COL = "_target_dt"  # the partition the key's index entry (and row) ends up in
 APPLIED = ("insert", "update", "delete", "delete_unknown")
 UPSERTS = ("insert", "update")
-DECISIONS = ("superseded", "stale", *APPLIED)
+REFUSED = ("update_unknown",)  # decided, not applied: quarantined
+DECISIONS = ("superseded", "stale", *APPLIED, *REFUSED)
 # The most keys a batch broadcasts to look itself up in the state index (8 MB of key hashes, and
 # about 50 MB of keys at the bench's id length); a larger batch joins the whole index by shuffle.
 BROADCAST_KEYS_MAX = 1_000_000
@@ -61,8 +68,10 @@ def collapse_duplicates(valid: DataFrame, table: Table) -> DataFrame:
                 .withColumn(COPIES_COL, F.count(F.lit(1)).over(whole_group))
                 .filter(F.col("_copy") == 1).drop("_copy"))
     # ORDER_COLS are unique per distinct change (file and row are), so exactly one per key is latest.
-    latest = F.max(F.struct(*ORDER_COLS)).over(Window.partitionBy(key))
-    return distinct.withColumn(LATEST_COL, F.struct(*ORDER_COLS) == latest)
+    by_key = Window.partitionBy(key)
+    latest = F.max(F.struct(*ORDER_COLS)).over(by_key)
+    return (distinct.withColumn(LATEST_COL, F.struct(*ORDER_COLS) == latest)
+            .withColumn(INSERTED_COL, F.max(F.col(DMS_OP_COLUMN) == "I").over(by_key)))
 
 
 def key_hash(key: Column) -> Column:
@@ -91,20 +100,23 @@ def entries_of_keys(index: DataFrame, keys: DataFrame) -> DataFrame:
     return index.join(F.broadcast(keys), KEY_COL, "left_semi")
 
 
-def decide(changes: DataFrame, index: DataFrame) -> DataFrame:
-    """changes: one row per distinct change with KEY_COL, Op, ORDER_COLS, LATEST_COL and `dt` (the
-    partition an upsert belongs to). Adds DECISION_COL, OLD_PARTITION_COL and TARGET_PARTITION_COL."""
+def decide(changes: DataFrame, index: DataFrame, full_load_in: bool = True) -> DataFrame:
+    """changes: one row per distinct change with KEY_COL, Op, ORDER_COLS, LATEST_COL, INSERTED_COL
+    and `dt` (the partition an upsert belongs to). Adds DECISION_COL, OLD_PARTITION_COL and
+    TARGET_PARTITION_COL. `full_load_in`: the table's full load has been read (now or before)."""
     current = index.select(
         KEY_COL, F.struct(*ORDER_COLS).alias("_applied"), F.col(DELETED_COL).alias("_was_deleted"),
         F.col(PARTITION_COLUMN).alias(OLD_PARTITION_COL))
     joined = changes.join(current, KEY_COL, "left")
     live = F.col("_applied").isNotNull() & ~F.col("_was_deleted")
     is_delete = F.col(DMS_OP_COLUMN) == "D"
+    never_seen = F.col("_applied").isNull() & ~F.col(INSERTED_COL) & F.lit(full_load_in)
     decision = (F.when(~F.col(LATEST_COL), "superseded")
                 .when(F.col("_applied").isNotNull() & (F.col("_applied") >= F.struct(*ORDER_COLS)), "stale")
                 .when(is_delete & live, "delete")
                 .when(is_delete, "delete_unknown")
                 .when(live, "update")
+                .when((F.col(DMS_OP_COLUMN) == "U") & never_seen, "update_unknown")
                 .otherwise("insert"))
     target = F.when(is_delete, F.coalesce(F.col(OLD_PARTITION_COL), F.lit(UNKNOWN_PARTITION))) \
         .otherwise(F.col(PARTITION_COLUMN))

@@ -32,8 +32,10 @@ from .cdc import (
     APPLIED,
     BROADCAST_KEYS_MAX,
     COPIES_COL,
+    INSERTED_COL,
     LATEST_COL,
     OLD_PARTITION_COL,
+    REFUSED,
     TARGET_PARTITION_COL,
     UPSERTS,
     applied_changes,
@@ -48,7 +50,7 @@ from .cdc import (
 from .errors import CurationError
 from .pii import protect
 from .publish import publish_directory, publish_partitions, write_staged
-from .raw_input import RawInput, new_files, read_raw, relative_name
+from .raw_input import RawInput, is_full_load, load_start, new_files, read_raw, relative_name
 from .run_manifest import TableFigures, reconcile
 from .spark_conf import apply_job_conf
 from .state import Layout, load_processed, read_index, read_parquet_or_empty, save_processed
@@ -64,7 +66,7 @@ from .types import (
     UNPARTITIONED,
     curated_schema,
 )
-from .validate import quarantine_rows, valid_rows, validate
+from .validate import quarantine_rows, refuse, valid_rows, validate
 
 log = logging.getLogger("aml.glue.curation")
 
@@ -81,6 +83,7 @@ def timed(step: str) -> Iterator[None]:
 # Accounts before transactions: a transaction's customer pseudonyms come from the accounts'
 # state as of this run (a CDC batch commonly opens an account and books on it).
 TABLE_ORDER = ("customers", "accounts", "transactions")
+UNKNOWN_KEY_REASON = "update_of_unknown_key"  # keys are immutable: see cdc.decide
 DECISION_FIELDS = {"superseded": "superseded", "stale": "stale", "insert": "inserted", "update": "updated",
                    "delete": "deleted", "delete_unknown": "deletes_of_unknown_keys"}
 
@@ -93,6 +96,8 @@ class Run:
     raw_path: str
     key: bytes
     now: datetime
+    processed: dict[str, set[str]] = field(default_factory=dict)  # files read by earlier runs, per table
+    load_start: datetime | None = None  # where this run's full-load rows sit in history
     publications: list[Callable[[], None]] = field(default_factory=list)
     materialised: list[DataFrame] = field(default_factory=list)
 
@@ -105,6 +110,11 @@ class Run:
         kept = df.localCheckpoint(eager=True)
         self.materialised.append(kept)
         return kept
+
+    def full_load_in(self, table: str, files: list[FileInfo]) -> bool:
+        """The table's full load has been read, in an earlier run or in this one."""
+        names = [*self.processed.get(table, ()), *(relative_name(f.path, table) for f in files)]
+        return any(is_full_load(name) for name in names)
 
     def release(self) -> None:
         for df in self.materialised:
@@ -122,7 +132,7 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
     run_id = run_id or f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     storage = Storage(spark)
     run = Run(spark, storage, Layout(curated_path, quarantine_path, run_id), raw_path, key, now)
-    processed = load_processed(storage, run.layout)
+    processed = run.processed = load_processed(storage, run.layout)
     figures: dict[str, TableFigures] = {}
     files: dict[str, list[FileInfo]] = {}
     try:
@@ -132,6 +142,7 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
             for name in TABLE_ORDER:
                 files[name] = new_files(storage, raw_path, name, processed.get(name, set()))
                 raw[name] = read_raw(spark, storage, SOURCE_TABLES[name], files[name]) if files[name] else None
+        run.load_start = load_start([r for r in raw.values() if r is not None])
         for name in TABLE_ORDER:
             figures[name] = _curate_table(run, SOURCE_TABLES[name], files[name], raw[name])
         reconcile(figures)
@@ -165,7 +176,7 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
     if raw is None:
         return fig
     fig.schema_notes = raw.notes
-    validated = reduce(DataFrame.unionByName, (validate(f, table, run.now) for f in raw.frames))
+    validated = reduce(DataFrame.unionByName, (validate(f, table, run.now, run.load_start) for f in raw.frames))
     read = Observation(f"read_{table.name}")
     refused = F.col(REASON_COL).isNotNull()
     observed = validated.observe(read, F.count_if(refused).alias("refused"), *(
@@ -179,21 +190,29 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
             changes = run.materialise(changes)  # read by the lookup and by the merge
             if sum(read.get[op] for op in DMS_OPS) <= BROADCAST_KEYS_MAX:  # at least the distinct keys
                 current = _entries_of_batch(run, table, old_index, batch_keys(changes))
-        decided = run.materialise(decide(changes, current))
+        decided = run.materialise(decide(changes, current, full_load_in=run.full_load_in(table.name, files)))
         decision_counts = (decided.groupBy(DECISION_COL, OLD_PARTITION_COL, TARGET_PARTITION_COL)
                            .agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect())
     read_counts = read.get
     fig.rows_read = {op: read_counts[op] for op in DMS_OPS if read_counts[op]}
-    if read_counts["refused"]:
+    unknown_updates = sum(row["n"] for row in decision_counts if row[DECISION_COL] in REFUSED)
+    if read_counts["refused"] or unknown_updates:
         with timed(f"{table.name}: count and write quarantine"):
-            _count_quarantine(validated, fig, read_counts["refused"])
+            if read_counts["refused"]:
+                _count_quarantine(validated, fig, read_counts["refused"])
+            if unknown_updates:  # a key change DMS wrote as a U under the new key (cdc.decide)
+                fig.quarantined[UNKNOWN_KEY_REASON] = unknown_updates
+                validated = refuse(validated, decided.filter(F.col(DECISION_COL).isin(*REFUSED)),
+                                   UNKNOWN_KEY_REASON)
             _stage_quarantine(run, table, validated, fig)
     changes_total = copies_total = 0
     touched: set[str] = set()
     for row in decision_counts:
+        changes_total, copies_total = changes_total + row["n"], copies_total + row["copies"]
+        if row[DECISION_COL] in REFUSED:
+            continue
         field_name = DECISION_FIELDS[row[DECISION_COL]]
         setattr(fig, field_name, getattr(fig, field_name) + row["n"])
-        changes_total, copies_total = changes_total + row["n"], copies_total + row["copies"]
         if row[DECISION_COL] in APPLIED:  # partitions a key leaves or enters: the only ones rewritten
             touched.update(p for p in (row[OLD_PARTITION_COL], row[TARGET_PARTITION_COL]) if p is not None)
     fig.duplicates_collapsed = copies_total - changes_total
@@ -234,7 +253,8 @@ def _stage_quarantine(run: Run, table: Table, validated: DataFrame, fig: TableFi
 def _curated_changes(run: Run, table: Table, distinct: DataFrame) -> DataFrame:
     """Distinct valid changes in curated form (PII protected), keyed and assigned a partition."""
     key_name = table.column(table.primary_key).curated_name
-    protected = protect(distinct, table, run.key, keep=[DMS_OP_COLUMN, *ORDER_COLS, COPIES_COL, LATEST_COL])
+    protected = protect(distinct, table, run.key,
+                        keep=[DMS_OP_COLUMN, *ORDER_COLS, COPIES_COL, LATEST_COL, INSERTED_COL])
     if table.name in PARTITIONED_TABLES:
         protected = protected.withColumn(PARTITION_COLUMN, F.date_format(TRANSACTIONS.column("booked_at").name,
                                                                          "yyyy-MM-dd"))

@@ -8,6 +8,8 @@ the file at fault) and files with identical schemas are read together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -44,7 +46,7 @@ def new_files(storage: Storage, raw_path: str, table: str, processed: set[str]) 
 
 def file_rank(name: str) -> int:
     """Full-load files sort before CDC files on equal commit timestamps."""
-    return 0 if name.rsplit("/", 1)[-1].startswith(FULL_LOAD_PREFIX) else 1
+    return 0 if is_full_load(name) else 1
 
 
 def read_raw(spark: SparkSession, storage: Storage, table: Table, files: list[FileInfo]) -> RawInput:
@@ -79,6 +81,27 @@ def read_raw(spark: SparkSession, storage: Storage, table: Table, files: list[Fi
         columns_of[schema_text] = columns
     frames = [_read_group(spark, table, paths, set(columns_of[schema])) for schema, paths in groups.items()]
     return RawInput(frames, files, notes)
+
+
+def load_start(raw: list[RawInput]) -> datetime | None:
+    """The start of the full load among these new files: the earliest `dms_commit_ts` of any
+    LOAD row, across every table (None without LOAD files).
+
+    Every full-load row is ordered at this instant (validate). Under DMS's default stamping a
+    loaded row carries its transfer time, later than the changes committed while its table was
+    loading, which DMS caches and applies after it: ordered by its own stamp the stale copy would
+    win. The load's first stamp precedes those changes; under UseTaskStartTimeForFullLoadTimestamp
+    every LOAD row already carries the task start, and nothing moves."""
+    frames = [frame.filter(F.col(FILE_RANK_COL) == 0).select(
+        F.expr(f"try_cast(`{DMS_COMMIT_TS_COLUMN}` as timestamp)").alias("ts"))
+        for r in raw if any(is_full_load(info.path) for info in r.files) for frame in r.frames]
+    if not frames:
+        return None
+    return reduce(DataFrame.unionByName, frames).agg(F.min("ts")).first()[0]
+
+
+def is_full_load(path: str) -> bool:
+    return path.rsplit("/", 1)[-1].startswith(FULL_LOAD_PREFIX)
 
 
 def _read_group(spark: SparkSession, table: Table, paths: list[str], present: set[str]) -> DataFrame:

@@ -44,12 +44,16 @@ def _missing(column: str, logical: str) -> SparkColumn:
     return raw.isNull() | (F.trim(raw) == "") if logical == STRING else raw.isNull()
 
 
-def validate(df: DataFrame, table: Table, now: datetime) -> DataFrame:
+def validate(df: DataFrame, table: Table, now: datetime, load_start: datetime | None = None) -> DataFrame:
     """Typed contract columns, `_commit_ts`, Op, file/row, the quarantine reason (null when valid)
-    and, for quarantined rows only, a string copy of every original value."""
+    and, for quarantined rows only, a string copy of every original value. A full-load row's
+    `_commit_ts` is `load_start` when given (see raw_input.load_start)."""
     source_types = dict(df.dtypes)
     typed = {c.name: _cast(c.name, c.type, source_types[c.name]) for c in table.columns}
     commit_ts = _cast(DMS_COMMIT_TS_COLUMN, TIMESTAMP, source_types[DMS_COMMIT_TS_COLUMN])
+    if load_start is not None:
+        commit_ts = F.when((F.col(FILE_RANK_COL) == 0) & commit_ts.isNotNull(), F.lit(load_start)) \
+            .otherwise(commit_ts)
     op = F.col(DMS_OP_COLUMN)
     is_delete = op == "D"
     checks: list[tuple[SparkColumn, str]] = [
@@ -83,6 +87,21 @@ def validate(df: DataFrame, table: Table, now: datetime) -> DataFrame:
         *(F.when(quarantined, F.col(c).cast("string")).alias(ORIGINAL_PREFIX + c)
           for c in (DMS_OP_COLUMN, DMS_COMMIT_TS_COLUMN, *table.column_names)),
     )
+
+
+def refuse(validated: DataFrame, rows: DataFrame, reason: str) -> DataFrame:
+    """Refuse, after the fact, the valid rows named in `rows` (FILE_COL, ROW_COL): they get
+    `reason` and string copies of their values, as if validation had refused them."""
+    named = rows.select(FILE_COL, ROW_COL, F.lit(True).alias("_refused_now"))
+    marked = validated.join(F.broadcast(named), [FILE_COL, ROW_COL], "left")
+    now = F.col("_refused_now").isNotNull()
+    originals = {DMS_OP_COLUMN: F.col(DMS_OP_COLUMN), DMS_COMMIT_TS_COLUMN: F.col(COMMIT_TS_COL)}
+    return marked.select(*(
+        F.when(now, F.lit(reason)).otherwise(F.col(REASON_COL)).alias(REASON_COL) if c == REASON_COL
+        else F.coalesce(F.col(c), F.when(now, originals.get(c[len(ORIGINAL_PREFIX):],
+                                                             F.col(c[len(ORIGINAL_PREFIX):])).cast("string"))).alias(c)
+        if c.startswith(ORIGINAL_PREFIX) else F.col(c)
+        for c in validated.columns))
 
 
 def valid_rows(validated: DataFrame) -> DataFrame:

@@ -48,6 +48,9 @@ def test_full_load_then_cdc_round_trip(source_db, resources, slot_name):
     assert set(table.column("Op").to_pylist()) == {"I"}
     assert min(map(_commit_ts, table.column("dms_commit_ts").to_pylist())) >= loaded_after - timedelta(seconds=1)
     customers = raw_files(resources.raw_bucket, "customers")["dms/core/customers/LOAD00000001.parquet"]
+    # UseTaskStartTimeForFullLoadTimestamp: every loaded row of every table carries the task start.
+    assert set(customers.column("dms_commit_ts").to_pylist()) == set(table.column("dms_commit_ts").to_pylist())
+    assert len(set(table.column("dms_commit_ts").to_pylist())) == 1
     assert customers.column("full_name").to_pylist() == ["Ann O'Neil"]  # text (NCLOB) arrives
     assert customers.schema.field("is_pep").type == pa.string()  # boolean -> STRING(5)
     assert customers.column("is_pep").to_pylist() == ["false"]

@@ -116,9 +116,9 @@ class Zones:
     curated: Path
     quarantine: Path
 
-    def run(self, spark) -> dict:
+    def run(self, spark, now: datetime = NOW) -> dict:
         return run_curation(spark, str(self.raw.root), str(self.curated), str(self.quarantine), key_from_env(),
-                            now=NOW)
+                            now=now)
 
 
 def make_zones(root: Path) -> Zones:

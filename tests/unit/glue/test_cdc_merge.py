@@ -131,11 +131,12 @@ def test_a_batch_looks_up_only_the_index_partitions_holding_its_keys(spark):
                                    entry("K3", 1, False, "2024-03-03")], index_schema()) \
         .withColumn(KEY_HASH_COL, cdc.key_hash(F.col(KEY_COL)))
     changes = spark.createDataFrame([
-        ("K1", "U", h(0), 1, "a", 0, True, "2024-03-01"),  # older than K1's entry: stale
-        ("K2", "I", h(2), 1, "a", 1, True, "2024-03-04"),  # after its delete: an insert
-        ("K4", "D", h(2), 1, "a", 2, False, None),  # superseded by the next
-        ("K4", "D", h(3), 1, "a", 3, True, None),  # never seen: a tombstone
-    ], [KEY_COL, "Op", *ORDER_COLS, cdc.LATEST_COL, "dt"])
+        ("K1", "U", h(0), 1, "a", 0, True, False, "2024-03-01"),  # older than K1's entry: stale
+        ("K2", "I", h(2), 1, "a", 1, True, True, "2024-03-04"),  # after its delete: an insert
+        ("K4", "D", h(2), 1, "a", 2, False, False, None),  # superseded by the next
+        ("K4", "D", h(3), 1, "a", 3, True, False, None),  # never seen: a tombstone
+        ("K5", "U", h(3), 1, "a", 4, True, False, "2024-03-01"),  # never seen: a key change, refused
+    ], [KEY_COL, "Op", *ORDER_COLS, cdc.LATEST_COL, cdc.INSERTED_COL, "dt"])
     keys = cdc.batch_keys(changes)
     assert sorted(r.dt for r in cdc.partitions_of_keys(index, keys).collect()) == ["2024-03-01", "2024-03-02"]
     looked_up = cdc.entries_of_keys(index.filter(F.col("dt") != "2024-03-03"), keys)
@@ -147,4 +148,5 @@ def test_a_batch_looks_up_only_the_index_partitions_holding_its_keys(spark):
 
     assert decisions(looked_up) == decisions(index) == [
         ("K1", 0, "stale", "2024-03-01"), ("K2", 1, "insert", "2024-03-04"),
-        ("K4", 2, "superseded", "none"), ("K4", 3, "delete_unknown", "none")]
+        ("K4", 2, "superseded", "none"), ("K4", 3, "delete_unknown", "none"),
+        ("K5", 4, "update_unknown", "2024-03-01")]
