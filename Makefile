@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# The rules Lambda's runtime Python (stacks/lambda_runtime.py): its tests also run on it.
+LAMBDA_PYTHON := 3.13
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test unit integration demo synth bench lint clean local-up local-down
+.PHONY: setup test test-lambda unit integration demo synth bench lint clean local-up local-down
 
 setup: $(STAMP) $(NPM_STAMP)
 
@@ -25,6 +27,10 @@ $(NPM_STAMP): package.json package-lock.json
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	scripts/lambda_tests.sh $(LAMBDA_PYTHON)
+
+test-lambda:
+	scripts/lambda_tests.sh $(LAMBDA_PYTHON)
 
 unit: setup
 	$(BIN)/pytest tests/unit

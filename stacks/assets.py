@@ -1,9 +1,12 @@
-"""Code assets built at synth time without Docker: the rules Lambda bundle (copied locally) and
-the Glue job's extra Python files (a deterministic zip of the transforms plus the contract)."""
+"""Code assets built at synth time without Docker: the rules Lambda bundle (its packages plus the
+wheels of requirements-lambda.txt for the Lambda's Python and architecture) and the Glue job's extra
+Python files (a deterministic zip of the transforms plus the contract)."""
 from __future__ import annotations
 
 import atexit
 import shutil
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -12,12 +15,15 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
+from stacks import lambda_runtime
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_PACKAGES = ("lambdas", "aml_contract")
+LAMBDA_REQUIREMENTS = REPO_ROOT / "requirements-lambda.txt"
 # Importable as the entry script imports them (glue_jobs.curation..., aml_contract...).
 GLUE_PACKAGES = ("glue_jobs/__init__.py", "glue_jobs/curation", "aml_contract")
 GLUE_ENTRY_SCRIPT = REPO_ROOT / "glue_jobs" / "curate_transactions.py"
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "tests")
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "tests", "ruff.toml")
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same sources, same asset hash
 
 
@@ -27,12 +33,23 @@ def require(path: Path) -> Path:
     return path
 
 
+def install_lambda_wheels(target: Path) -> None:
+    """pip, without Docker, installs requirements-lambda.txt as wheels built for the Lambda's
+    interpreter and architecture (compiled ones included: pydantic_core), whatever this machine is.
+    --only-binary: never a local build, which would compile for this machine instead."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "--no-compile", *lambda_runtime.PIP_TARGET_ARGS, "--target", str(target),
+                    "--requirement", str(require(LAMBDA_REQUIREMENTS))], check=True)
+    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: of no use in the function
+
+
 @jsii.implements(ILocalBundling)
-class _CopyPackages:
-    """Copies the handler package and the contract into the asset folder (pure Python: the
-    Powertools dependency comes from the AWS-managed layer, boto3 from the runtime)."""
+class _LambdaBundle:
+    """The handler package and the contract, copied, beside the wheels of requirements-lambda.txt.
+    Powertools (and the X-Ray SDK) come from the AWS-managed layer, boto3 from the runtime."""
 
     def try_bundle(self, output_dir: str, *, image, **_kwargs) -> bool:
+        install_lambda_wheels(Path(output_dir))
         for package in LAMBDA_PACKAGES:
             shutil.copytree(require(REPO_ROOT / package), Path(output_dir) / package, ignore=_IGNORE,
                             dirs_exist_ok=True)
@@ -41,12 +58,12 @@ class _CopyPackages:
 
 def rules_lambda_code() -> lambda_.Code:
     require(REPO_ROOT / "lambdas" / "realtime_rules" / "handler.py")
-    # The hash is taken from the bundled output, so a change in aml_contract redeploys the Lambda.
-    # The Docker image is never pulled: local bundling always succeeds.
+    # The hash is taken from the bundled output, so a change in aml_contract or in a pinned wheel
+    # redeploys the Lambda. The Docker image is never pulled: local bundling always succeeds.
+    image = DockerImage.from_registry(f"public.ecr.aws/sam/build-python{lambda_runtime.PYTHON_VERSION}")
     return lambda_.Code.from_asset(
         str(REPO_ROOT / "lambdas"), asset_hash_type=AssetHashType.OUTPUT,
-        bundling=BundlingOptions(image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.11"),
-                                 local=_CopyPackages()))
+        bundling=BundlingOptions(image=image, local=_LambdaBundle()))
 
 
 def glue_extra_python_zip() -> Path:

@@ -19,19 +19,12 @@ from constructs import Construct
 from aml_contract import names
 from aml_contract.names import resource_name
 from aml_contract.schema import PARTITION_COLUMN
-from stacks import assets
+from stacks import assets, lambda_runtime
 from stacks.constructs import DataKey, EncryptedLogGroup, grant_secret_read, removal_policy
 from stacks.data_lake import DataLakeStack
 from stacks.etl import EtlStack
 from stacks.network import NetworkStack
 from stacks.settings import Settings
-
-POWERTOOLS_ACCOUNT = "017000801446"  # the AWS account publishing the Powertools layers
-
-
-def powertools_layer_arn(version: int) -> str:
-    return (f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-python311-x86_64:{version}")
 
 
 class StreamingStack(Stack):
@@ -159,10 +152,10 @@ class StreamingStack(Stack):
                             "POWERTOOLS_METRICS_NAMESPACE": "AML", "ALERT_TTL_DAYS": str(cfg.alert_ttl_days)})
         function = lambda_.Function(
             self, "RulesFunction", function_name=name, description="AML real-time rules engine",
-            runtime=lambda_.Runtime.PYTHON_3_11, architecture=lambda_.Architecture.X86_64,
+            runtime=lambda_runtime.RUNTIME, architecture=lambda_runtime.ARCHITECTURE,
             handler="lambdas.realtime_rules.handler.lambda_handler", code=assets.rules_lambda_code(),
             layers=[lambda_.LayerVersion.from_layer_version_arn(
-                self, "Powertools", powertools_layer_arn(cfg.powertools_layer_version))],
+                self, "Powertools", lambda_runtime.powertools_layer_arn(cfg.powertools_layer_version))],
             memory_size=cfg.memory_mb, timeout=Duration.seconds(cfg.timeout_seconds),
             reserved_concurrent_executions=cfg.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE, role=role, log_group=logs,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from pathlib import Path
 
 from aws_cdk.assertions import Match
 
@@ -221,7 +222,8 @@ def test_rules_lambda(synth):
     functions = t.find_resources("AWS::Lambda::Function", {"Properties": {"FunctionName": "aml-dev-realtime-rules"}})
     (function,) = functions.values()
     props = function["Properties"]
-    assert props["Runtime"] == "python3.11"
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
     # The handler resolves inside the bundle, which holds assets.LAMBDA_PACKAGES at its root, as here.
     module, attribute = props["Handler"].rsplit(".", 1)
     assert module.split(".")[0] in assets.LAMBDA_PACKAGES
@@ -231,17 +233,41 @@ def test_rules_lambda(synth):
     assert props["KmsKeyArn"] and props["VpcConfig"]["SubnetIds"] and props["DeadLetterConfig"]["TargetArn"]
     assert set(names.RULES_LAMBDA_ENV.values()) <= set(props["Environment"]["Variables"])
     layer = json.dumps(props["Layers"])
-    assert "017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64" in layer
+    assert "017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:" in layer
 
 
-def test_rules_lambda_asset_bundles_handler_and_contract(synth):
+def rules_lambda_bundle(synth) -> Path:
     manifest = json.loads((synth.outdir / "aml-dev-streaming.assets.json").read_text())
     folders = [synth.outdir / f["source"]["path"] for f in manifest["files"].values()
                if f["source"].get("packaging") == "zip" and (synth.outdir / f["source"]["path"]).is_dir()]
     bundles = [d for d in folders if (d / "lambdas" / "realtime_rules" / "handler.py").exists()]
-    assert bundles, folders
-    assert (bundles[0] / "aml_contract" / "schema.py").exists()
-    assert not list(bundles[0].rglob("__pycache__"))
+    assert len(bundles) == 1, folders
+    return bundles[0]
+
+
+def test_rules_lambda_asset_bundles_handler_and_contract(synth):
+    bundle = rules_lambda_bundle(synth)
+    assert (bundle / "aml_contract" / "schema.py").exists()
+    assert not list(bundle.rglob("__pycache__"))
+
+
+def test_rules_lambda_asset_holds_the_pinned_wheels_for_python313_arm64(synth):
+    bundle = rules_lambda_bundle(synth)
+    pins = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+            for line in assets.LAMBDA_REQUIREMENTS.read_text().splitlines() if "==" in line}
+    installed = {}
+    for dist_info in bundle.glob("*.dist-info"):
+        meta = dict(line.split(": ", 1) for line in (dist_info / "METADATA").read_text().splitlines()
+                    if line.startswith(("Name: ", "Version: ")))
+        installed[meta["Name"].lower().replace("_", "-")] = meta["Version"]
+    assert installed == pins  # exactly the pinned set: nothing unpinned pulled in, nothing missing
+    # pydantic's compiled core, built for the function's interpreter and architecture (not this machine's)
+    wheel = (next(bundle.glob("pydantic_core-*.dist-info")) / "WHEEL").read_text()
+    assert "Tag: cp313-cp313-manylinux_2_17_aarch64" in wheel, wheel
+    (core,) = (bundle / "pydantic_core").glob("_pydantic_core*.so")
+    assert core.name == "_pydantic_core.cpython-313-aarch64-linux-gnu.so"
+    assert core.read_bytes()[18:20] == (183).to_bytes(2, "little")  # ELF e_machine: EM_AARCH64
+    assert not [p for p in bundle.rglob("*.so") if "x86_64" in p.name or "cpython-311" in p.name]
 
 
 def test_alerts_firehose_converts_to_parquet_partitioned_by_dt(synth):
