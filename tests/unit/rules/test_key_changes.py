@@ -2,15 +2,12 @@
 Field case: ../shared/cases/primary-key-change (a 9,500 deposit re-keyed counted as 19,000)."""
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from lambda_harness import Context, _alerts, _drain, _envelope, _event, _row
 
-from aml.replicate.decoding import Change, Transaction, parse_columns, split_old_key
-from aml.replicate.dms_kinesis import envelopes
-from aml_contract import dms, schema
+from aml_contract import dms
 from lambdas.realtime_rules.records import PoisonRecord, parse
 from lambdas.realtime_rules.records import Transaction as RuleTransaction
 
@@ -45,19 +42,3 @@ def test_an_update_naming_another_key_is_poison(before):
     envelope = {**_envelope(_row("NEW", 1), "update"), dms.BEFORE_IMAGE_FIELD: before}
     with pytest.raises(PoisonRecord, match="primary key changed"):
         parse(json.dumps(envelope).encode())
-
-
-def test_the_replicator_keeps_the_old_key_test_decoding_gives_and_sends_it_as_the_before_image():
-    text = ("old-key: transaction_id[character varying]:'T1' new-tuple: transaction_id[character varying]:'T1-FIXED' "
-            "amount[numeric]:9500.00")
-    old, new = split_old_key(text)
-    assert parse_columns(old) == {"transaction_id": ("character varying", "T1")}
-    assert parse_columns(new)["transaction_id"] == ("character varying", "T1-FIXED")
-    row = tuple({"transaction_id": "T1-FIXED", "amount": Decimal("9500.00"), "originator_account_id": "CASH"}
-                .get(c) for c in schema.TRANSACTIONS.column_names)
-    txn = Transaction(xid=9, commit_lsn=1, commit_ts=datetime(2025, 3, 2, tzinfo=UTC),
-                      changes=[Change("transactions", "U", row, old_key="T1"),
-                               Change("transactions", "U", row)])
-    (_, rekeyed), (_, same) = envelopes([txn])
-    assert json.loads(rekeyed)[dms.BEFORE_IMAGE_FIELD] == {"transaction_id": "T1"}
-    assert json.loads(same)[dms.BEFORE_IMAGE_FIELD] == {"transaction_id": "T1-FIXED"}
