@@ -69,9 +69,14 @@ ACKS: tuple[Ack, ...] = (
         "Glue namespace", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
         "The job reads and writes objects under its own prefixes only (raw dms/, quarantine/, "
-        "glue-temp/; curated transactions/, accounts/, customers/); object keys are data-dependent",
+        "glue-temp/; curated transactions/, accounts/, customers/ and its state _job_state/: "
+        "aml_contract.glue_job); object keys are data-dependent",
         rf"Resource::({bucket_arn('raw')}/(dms|quarantine|glue-temp)|"
-        rf"{bucket_arn('curated')}/(transactions|accounts|customers))/\*"),
+        rf"{bucket_arn('curated')}/(transactions|accounts|customers|_job_state))/\*"),
+    Ack("AwsSolutions-GL3", r"etl/CurateTransactions/Resource",
+        "The job runs without job bookmarks (Glue's default, disabled): its incrementality is the "
+        "processed-files manifest under the curated zone's _job_state/, encrypted with the lake key "
+        "like the rest of the bucket, so there is no bookmark data to encrypt"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
         "Glue creates the job's log groups under /aws-glue/jobs/ (names derived from the security "
         "configuration and role) and associates our key with them",
