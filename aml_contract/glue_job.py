@@ -15,16 +15,16 @@ PSEUDONYMIZATION_SECRET_ID = "pseudonymization_secret_id"  # noqa: S105 (an argu
 SHUFFLE_PARTITIONS = "shuffle_partitions"
 REQUIRED_ARGS = (JOB_NAME, RAW_PATH, CURATED_PATH, QUARANTINE_PATH)
 OPTIONAL_ARGS = (PSEUDONYMIZATION_SECRET_ID, SHUFFLE_PARTITIONS)
-GLUE_TEMP_DIR = "TempDir"  # Glue's own special parameter: where Glue itself may stage files
 
 # Storage prefixes. Under the curated path: one folder per table the job owns (`alerts` is
 # Firehose's) and the job's state (processed-files manifest, state index, run manifests, staging),
 # whose leading underscore keeps it out of Spark's and Athena's view of the tables.
 TABLES_WRITTEN = tuple(SOURCE_TABLES)  # customers, accounts, transactions
 STATE_PREFIX = "_job_state"
-# In the raw bucket (both hold PII, so they never go under the curated path).
+# In the raw bucket: refused rows still hold PII, so they never go under the curated path. (No
+# Glue temporary directory: neither the job nor Glue's runtime writes one for this job, as the
+# access proof shows, so the job has neither the argument nor the grant.)
 QUARANTINE = QUARANTINE_PREFIX
-TEMP_PREFIX = "glue-temp"
 
 
 def s3_uri(bucket: str, prefix: str = "") -> str:
@@ -40,5 +40,4 @@ def default_arguments(raw_bucket: str, curated_bucket: str, secret_id: str) -> d
         f"--{CURATED_PATH}": s3_uri(curated_bucket),
         f"--{QUARANTINE_PATH}": s3_uri(raw_bucket, QUARANTINE),
         f"--{PSEUDONYMIZATION_SECRET_ID}": secret_id,
-        f"--{GLUE_TEMP_DIR}": s3_uri(raw_bucket, TEMP_PREFIX),
     }

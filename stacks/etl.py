@@ -3,13 +3,13 @@ projection on `dt`) and the Glue 5.1 PySpark curation job with its security conf
 schedule and a role scoped to exact buckets, prefixes, tables and the pseudonymisation secret."""
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnOutput, Duration, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Stack, Tags
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from aml_contract import glue_job, schema
+from aml_contract import glue_job, pii_access, schema
 from aml_contract.names import resource_name
 from stacks import assets
 from stacks.constructs import DataKey, EncryptedLogGroup, grant_secret_read
@@ -118,29 +118,28 @@ class EtlStack(Stack):
     def _role(self, job_name: str, settings: Settings, lake: DataLakeStack, logs: EncryptedLogGroup) -> iam.Role:
         role = iam.Role(self, "JobRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
                         description="Curation job: reads the raw zone, writes curated Parquet and quarantine")
+        Tags.of(role).add(pii_access.WORKLOAD_TAG, pii_access.CURATION_JOB)  # a listed PII reader
         raw, curated = self.raw, self.curated
         # The prefixes come from the job's interface (aml_contract.glue_job), as its arguments do.
-        raw_owned = (glue_job.QUARANTINE, glue_job.TEMP_PREFIX)
         curated_owned = (*glue_job.TABLES_WRITTEN, glue_job.STATE_PREFIX)
         statements = [
             iam.PolicyStatement(sid="ListOwnPrefixes", actions=["s3:ListBucket"], resources=[raw.bucket_arn],
                                 conditions={"StringLike": {"s3:prefix": [
-                                    f"{p}/*" for p in (schema.RAW_PREFIX, *raw_owned)]}}),
+                                    f"{p}/*" for p in (schema.RAW_PREFIX, glue_job.QUARANTINE)]}}),
             iam.PolicyStatement(sid="ReadRawZone", actions=["s3:GetObject"],
                                 resources=[raw.arn_for_objects(f"{schema.RAW_PREFIX}/*")]),
-            iam.PolicyStatement(sid="WriteQuarantineAndTemp",
-                                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                                resources=[raw.arn_for_objects(f"{p}/*") for p in raw_owned]),
+            iam.PolicyStatement(sid="WriteQuarantine", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                resources=[raw.arn_for_objects(f"{glue_job.QUARANTINE}/*")]),
             iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket"], resources=[curated.bucket_arn],
                                 conditions={"StringLike": {"s3:prefix": [f"{p}/*" for p in curated_owned]}}),
             iam.PolicyStatement(sid="WriteCuratedAndState", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                                 resources=[curated.arn_for_objects(f"{p}/*") for p in curated_owned]),
+            # EMRFS asks for a folder's status with a HEAD of its key before listing it: without
+            # s3:GetObject on the bare `transactions` key S3 answers 403, not 404.
+            iam.PolicyStatement(sid="StatTableFolders", actions=["s3:GetObject"],
+                                resources=[curated.arn_for_objects(t) for t in glue_job.TABLES_WRITTEN]),
             iam.PolicyStatement(sid="DataKey", actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                                 resources=[lake.key.key_arn, self.key.key_arn]),
-            iam.PolicyStatement(sid="ReadCatalog", actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables"],
-                                resources=[f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:catalog",
-                                           self.catalog.database_arn,
-                                           *[self.catalog.table_arn(t) for t in glue_job.TABLES_WRITTEN]]),
             # Glue writes driver/executor logs under /aws-glue/jobs/<security configuration>-role/...
             # and associates our key with the groups it creates.
             iam.PolicyStatement(sid="JobLogs", actions=["logs:CreateLogGroup", "logs:CreateLogStream",
