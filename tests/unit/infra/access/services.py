@@ -11,6 +11,7 @@ from collections.abc import Callable
 from aml_contract import glue_job, pii_access, schema
 from aml_contract.named_queries import QUERIES_DIR
 from aml_contract.names import ALERTS_S3_PREFIX, PSEUDONYMIZATION_SECRET_SUFFIX
+from infra.access import rules_lambda
 from infra.access.actions import Call, sse_kms
 from infra.access.templates import REGION, Templates, arn
 
@@ -103,8 +104,7 @@ def glue_runtime(templates: Templates) -> list[Call]:
     and use the security configuration's keys
     (https://docs.aws.amazon.com/glue/latest/ug/set-up-encryption.html: kms:Encrypt, Decrypt, GenerateDataKey)."""
     source = "Glue runtime (declared)"
-    for concern, _, res in templates.resources("AWS::Glue::Job"):
-        job = templates.resolve(concern, res["Properties"])
+    job = _props(templates, "AWS::Glue::Job")
     role = _role_by_arn(templates, job["Role"])
     role_name = job["Role"].rsplit("/", 1)[1]
     calls = []
@@ -131,13 +131,12 @@ def lambda_service(templates: Templates) -> list[Call]:
     """What Lambda does with the rules function's role: the Kinesis event source mapping
     (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#events-kinesis-permissions:
     DescribeStream, DescribeStreamSummary, GetRecords, GetShardIterator, ListShards, and the stream's
-    key; SubscribeToShard only for enhanced fan-out, which the mapping does not use), the on-failure destination (sqs:SendMessage), logs, active tracing
-    (xray:PutTraceSegments, PutTelemetryRecords: https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html)
-    and the VPC interfaces (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions)."""
+    key; SubscribeToShard only for enhanced fan-out, which the mapping does not use), the on-failure
+    destination (sqs:SendMessage), logs, active tracing (xray:PutTraceSegments, PutTelemetryRecords:
+    https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html) and the VPC interfaces
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions)."""
     source = "Lambda service (declared)"
-    from infra.access.rules_lambda import function
-
-    _, fn = function(templates)
+    _, fn = rules_lambda.function(templates)
     role = _role_by_arn(templates, fn["Role"])
     mapping = _props(templates, "AWS::Lambda::EventSourceMapping", lambda p: p["FunctionName"] == fn["FunctionName"])
     stream = mapping["EventSourceArn"]
