@@ -10,7 +10,8 @@ with `aml_contract`); this script only parses arguments, obtains the pseudonymis
 SparkSession, and commits the Glue job. `awsglue` and boto3 are imported only when used.
 
 On Glue: incrementality comes from the processed-files manifest under the curated path (see
-`glue_jobs.curation.state`), so the job runs with `--job-bookmark-option job-bookmark-disable`.
+`glue_jobs.curation.state`), not from job bookmarks, which the job leaves at Glue's default
+(disabled). The argument names live in `aml_contract.glue_job`, from which the stack builds them.
 The catalog tables `transactions` (and `alerts`) declare partition projection on `dt`, so new
 partitions need no registration: a partition written here is queryable at once.
 
@@ -26,22 +27,21 @@ import logging
 import os
 import sys
 
-REQUIRED_ARGS = ["JOB_NAME", "raw_path", "curated_path", "quarantine_path"]
-OPTIONAL_ARGS = ["pseudonymization_secret_id", "shuffle_partitions"]
+from aml_contract import glue_job as interface
 
 
 def parse_args(argv: list[str]) -> dict[str, str | None]:
     """Glue passes `--name value` pairs plus its own options; unknown ones are ignored."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in REQUIRED_ARGS:
+    for name in interface.REQUIRED_ARGS:
         parser.add_argument(f"--{name}", required=True)
-    for name in OPTIONAL_ARGS:
+    for name in interface.OPTIONAL_ARGS:
         parser.add_argument(f"--{name}")
     known, _ = parser.parse_known_args(argv)
     args = vars(known)
-    partitions = args["shuffle_partitions"]
+    partitions = args[interface.SHUFFLE_PARTITIONS]
     if partitions is not None and not (partitions.isdigit() and int(partitions) > 0):
-        parser.error(f"--shuffle_partitions must be a positive integer, got {args['shuffle_partitions']!r}")
+        parser.error(f"--{interface.SHUFFLE_PARTITIONS} must be a positive integer, got {partitions!r}")
     return args
 
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from glue_jobs.curation.job import run_curation
     from glue_jobs.curation.spark_conf import apply_runtime_conf, local_conf
 
-    shuffle_partitions = int(args["shuffle_partitions"]) if args["shuffle_partitions"] else None
+    shuffle_partitions = int(args[interface.SHUFFLE_PARTITIONS]) if args[interface.SHUFFLE_PARTITIONS] else None
 
     try:
         from awsglue.context import GlueContext
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # local run: plain Spark, Python workers on this interpreter (pandas UDFs)
         glue_job = None
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = SparkSession.builder.appName(f"curate-transactions-{args['JOB_NAME']}")
+        builder = SparkSession.builder.appName(f"curate-transactions-{args[interface.JOB_NAME]}")
         for name, value in local_conf(shuffle_partitions).items():
             builder = builder.config(name, value)
         spark = builder.getOrCreate()
@@ -82,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         glue_context = GlueContext(SparkContext.getOrCreate())
         spark = glue_context.spark_session
         glue_job = Job(glue_context)
-        glue_job.init(args["JOB_NAME"], {k: v for k, v in args.items() if v is not None})
+        glue_job.init(args[interface.JOB_NAME], {k: v for k, v in args.items() if v is not None})
     apply_runtime_conf(spark, shuffle_partitions)
 
-    key = pseudonymization_key(args["pseudonymization_secret_id"])
-    manifest = run_curation(spark, args["raw_path"], args["curated_path"], args["quarantine_path"], key)
+    key = pseudonymization_key(args[interface.PSEUDONYMIZATION_SECRET_ID])
+    manifest = run_curation(spark, args[interface.RAW_PATH], args[interface.CURATED_PATH],
+                            args[interface.QUARANTINE_PATH], key)
     print(json.dumps({"run_id": manifest["run_id"], "duration_seconds": manifest["duration_seconds"],
                       "tables": {t: {k: f[k] for k in ("rows_read_total", "inserted", "updated", "deleted",
                                                        "quarantined_total", "rows_written")}

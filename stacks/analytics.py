@@ -71,9 +71,9 @@ class AnalyticsStack(Stack):
                     "athena:ListQueryExecutions", "athena:GetWorkGroup", "athena:GetNamedQuery",
                     "athena:ListNamedQueries", "athena:BatchGetNamedQuery"],
                     resources=[f"{arn}:athena:{region_account}:workgroup/{workgroup}"]),
+                # No GetPartition(s): partition projection computes partitions from the table.
                 iam.PolicyStatement(sid="ReadCuratedCatalog", actions=[
-                    "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
-                    "glue:GetPartitions"],
+                    "glue:GetDatabase", "glue:GetTable", "glue:GetTables"],
                     resources=[f"{arn}:glue:{region_account}:catalog", catalog.database_arn,
                                *[catalog.table_arn(t) for t in CURATED_TABLES]]),
                 iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket", "s3:GetBucketLocation"],
@@ -83,7 +83,7 @@ class AnalyticsStack(Stack):
                 iam.PolicyStatement(sid="QueryResults", actions=[
                     "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
                     resources=[self.results.arn_for_objects(f"{RESULTS_PREFIX}/*")]),
-                iam.PolicyStatement(sid="ListResults", actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                iam.PolicyStatement(sid="ResultsBucketLocation", actions=["s3:GetBucketLocation"],
                                     resources=[self.results.bucket_arn]),
                 # Athena encrypts results and reads curated objects with the lake key on the
                 # caller's behalf, only through S3 in this region.

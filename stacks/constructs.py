@@ -124,8 +124,7 @@ def grant_secret_read(grantee: iam.IGrantable, secret_name: str, key: kms.IKey) 
     edit of the key policy in the secret's stack (which would make it depend on the reader's):
     identity policy only, key use only through Secrets Manager (the key policy delegates to IAM)."""
     grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-        actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-        resources=[secret_arn_by_name(secret_name)]))
+        actions=["secretsmanager:GetSecretValue"], resources=[secret_arn_by_name(secret_name)]))
     grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
         actions=["kms:Decrypt"], resources=[key.key_arn],
         conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{Stack.of(key).region}.amazonaws.com"}}))

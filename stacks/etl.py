@@ -3,20 +3,18 @@ projection on `dt`) and the Glue 5.1 PySpark curation job with its security conf
 schedule and a role scoped to exact buckets, prefixes, tables and the pseudonymisation secret."""
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnOutput, Duration, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Stack, Tags
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from aml_contract import schema
+from aml_contract import glue_job, pii_access, schema
 from aml_contract.names import resource_name
 from stacks import assets
 from stacks.constructs import DataKey, EncryptedLogGroup, grant_secret_read
 from stacks.data_lake import DataLakeStack
 from stacks.settings import Settings
-
-JOB_WRITES = ("transactions", "accounts", "customers")  # curated tables the job owns (alerts: Firehose)
 
 
 class CuratedCatalog(Construct):
@@ -79,7 +77,7 @@ class EtlStack(Stack):
         self.add_stack_dependency(lake)
         self.raw, self.curated = lake.bucket(self, "raw"), lake.bucket(self, "curated")
         self.catalog = CuratedCatalog(self, "Catalog", settings=settings, curated=self.curated)
-        # Logs and bookmarks get their own key: the CloudWatch Logs service must be able to use it.
+        # Logs get their own key: the CloudWatch Logs service must be able to use it.
         self.key = DataKey(self, "EtlKey", settings=settings, purpose="etl",
                            service_principals=("logs.{region}.amazonaws.com",))
         self.job_name = job_name = resource_name(settings.env_name, "curate-transactions")
@@ -88,13 +86,11 @@ class EtlStack(Stack):
             security_configuration_name=resource_name(settings.env_name, "etl"),
             s3_encryption=glue.S3Encryption.kms(lake.key),
             cloud_watch_encryption=glue.CloudWatchEncryption.kms(self.key),
-            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(self.key),
         )
         logs = EncryptedLogGroup(self, "JobLogs", settings=settings, key=self.key,
                                  log_group_name=f"/aws-glue/jobs/{job_name}")
         self.role = self._role(job_name, settings, lake, logs)
 
-        raw, curated = self.raw.bucket_name, self.curated.bucket_name
         self.job = glue.PySparkEtlJob(
             self, "CurateTransactions", job_name=job_name, role=self.role,
             description="DMS raw zone -> validated, CDC-merged, pseudonymised curated Parquet",
@@ -108,48 +104,42 @@ class EtlStack(Stack):
             security_configuration=security,
             enable_metrics=True, enable_observability_metrics=True,
             continuous_logging=glue.ContinuousLoggingProps(enabled=True, log_group=logs, quiet=True),
-            default_arguments={
-                "--raw_path": f"s3://{raw}/{schema.RAW_PREFIX}/",
-                "--curated_path": f"s3://{curated}/",
-                "--quarantine_path": f"s3://{raw}/{schema.QUARANTINE_PREFIX}/",
-                "--pseudonymization_secret_id": lake.pseudonymization_secret_name,
-                "--job-bookmark-option": "job-bookmark-enable",
-                "--TempDir": f"s3://{raw}/glue-temp/",
-            },
+            default_arguments=glue_job.default_arguments(
+                self.raw.bucket_name, self.curated.bucket_name, lake.pseudonymization_secret_name),
         )
         glue.CfnTrigger(
             self, "Schedule", name=resource_name(settings.env_name, "curate-schedule"), type="SCHEDULED",
             schedule=settings.etl.schedule_cron, start_on_creation=True,
             actions=[glue.CfnTrigger.ActionProperty(job_name=job_name)],
-            description="Runs the curation job; bookmarks make each run incremental")
+            description="Runs the curation job; its processed-files manifest makes each run incremental")
         CfnOutput(self, "GlueJobName", value=job_name)
         CfnOutput(self, "CuratedDatabaseName", value=self.catalog.database_name)
 
     def _role(self, job_name: str, settings: Settings, lake: DataLakeStack, logs: EncryptedLogGroup) -> iam.Role:
         role = iam.Role(self, "JobRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
                         description="Curation job: reads the raw zone, writes curated Parquet and quarantine")
+        Tags.of(role).add(pii_access.WORKLOAD_TAG, pii_access.CURATION_JOB)  # a listed PII reader
         raw, curated = self.raw, self.curated
-        raw_prefix, quarantine = schema.RAW_PREFIX, schema.QUARANTINE_PREFIX
+        # The prefixes come from the job's interface (aml_contract.glue_job), as its arguments do.
+        curated_owned = (*glue_job.TABLES_WRITTEN, glue_job.STATE_PREFIX)
         statements = [
             iam.PolicyStatement(sid="ListOwnPrefixes", actions=["s3:ListBucket"], resources=[raw.bucket_arn],
-                                conditions={"StringLike": {"s3:prefix": [f"{raw_prefix}/*", f"{quarantine}/*",
-                                                                         "glue-temp/*"]}}),
+                                conditions={"StringLike": {"s3:prefix": [
+                                    f"{p}/*" for p in (schema.RAW_PREFIX, glue_job.QUARANTINE)]}}),
             iam.PolicyStatement(sid="ReadRawZone", actions=["s3:GetObject"],
-                                resources=[raw.arn_for_objects(f"{raw_prefix}/*")]),
-            iam.PolicyStatement(sid="WriteQuarantineAndTemp",
-                                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                                resources=[raw.arn_for_objects(f"{quarantine}/*"),
-                                           raw.arn_for_objects("glue-temp/*")]),
+                                resources=[raw.arn_for_objects(f"{schema.RAW_PREFIX}/*")]),
+            iam.PolicyStatement(sid="WriteQuarantine", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                resources=[raw.arn_for_objects(f"{glue_job.QUARANTINE}/*")]),
             iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket"], resources=[curated.bucket_arn],
-                                conditions={"StringLike": {"s3:prefix": [f"{t}/*" for t in JOB_WRITES]}}),
-            iam.PolicyStatement(sid="WriteCurated", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                                resources=[curated.arn_for_objects(f"{t}/*") for t in JOB_WRITES]),
+                                conditions={"StringLike": {"s3:prefix": [f"{p}/*" for p in curated_owned]}}),
+            iam.PolicyStatement(sid="WriteCuratedAndState", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                resources=[curated.arn_for_objects(f"{p}/*") for p in curated_owned]),
+            # EMRFS asks for a folder's status with a HEAD of its key before listing it: without
+            # s3:GetObject on the bare `transactions` key S3 answers 403, not 404.
+            iam.PolicyStatement(sid="StatTableFolders", actions=["s3:GetObject"],
+                                resources=[curated.arn_for_objects(t) for t in glue_job.TABLES_WRITTEN]),
             iam.PolicyStatement(sid="DataKey", actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                                 resources=[lake.key.key_arn, self.key.key_arn]),
-            iam.PolicyStatement(sid="ReadCatalog", actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables"],
-                                resources=[f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:catalog",
-                                           self.catalog.database_arn,
-                                           *[self.catalog.table_arn(t) for t in JOB_WRITES]]),
             # Glue writes driver/executor logs under /aws-glue/jobs/<security configuration>-role/...
             # and associates our key with the groups it creates.
             iam.PolicyStatement(sid="JobLogs", actions=["logs:CreateLogGroup", "logs:CreateLogStream",

@@ -58,20 +58,25 @@ ACKS: tuple[Ack, ...] = (
     Ack("AwsSolutions-IAM5", r"(streaming|replication)/.*/DefaultPolicy/Resource", CDK_GRANT_KMS,
         r"Action::kms:(GenerateDataKey|ReEncrypt)\*"),
     Ack("AwsSolutions-IAM5", r"streaming/AlertsDelivery/S3 Destination Role/DefaultPolicy/Resource",
-        "Firehose's S3 destination grant (CDK L2): object actions on the curated bucket, where the "
-        "dynamic `alerts/dt=...` prefixes are only known at delivery time",
-        r"Action::s3:(Abort|DeleteObject|GetBucket|GetObject|List)\*|Resource::" + bucket_arn("curated") + r"/\*"),
+        "Firehose writes objects under the curated bucket's alerts/ and alerts-errors/ prefixes only, "
+        "whose dynamic partitions (dt=...) are known at delivery time",
+        r"Resource::" + bucket_arn("curated") + r"/alerts(-errors)?/\*"),
     Ack("AwsSolutions-IAM5", r"streaming/RulesRole/DefaultPolicy/Resource",
-        "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (active "
-        "tracing)", r"Resource::\*"),
+        "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and the EC2 network-interface "
+        "actions Lambda needs in a VPC support no resource-level permissions", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
         "cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the "
         "Glue namespace", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
-        "The job reads and writes objects under its own prefixes only (raw dms/, quarantine/, "
-        "glue-temp/; curated transactions/, accounts/, customers/); object keys are data-dependent",
-        rf"Resource::({bucket_arn('raw')}/(dms|quarantine|glue-temp)|"
-        rf"{bucket_arn('curated')}/(transactions|accounts|customers))/\*"),
+        "The job reads and writes objects under its own prefixes only (raw dms/, quarantine/; "
+        "curated transactions/, accounts/, customers/ and its state _job_state/: "
+        "aml_contract.glue_job); object keys are data-dependent",
+        rf"Resource::({bucket_arn('raw')}/(dms|quarantine)|"
+        rf"{bucket_arn('curated')}/(transactions|accounts|customers|_job_state))/\*"),
+    Ack("AwsSolutions-GL3", r"etl/CurateTransactions/Resource",
+        "The job runs without job bookmarks (Glue's default, disabled): its incrementality is the "
+        "processed-files manifest under the curated zone's _job_state/, encrypted with the lake key "
+        "like the rest of the bucket, so there is no bookmark data to encrypt"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
         "Glue creates the job's log groups under /aws-glue/jobs/ (names derived from the security "
         "configuration and role) and associates our key with them",

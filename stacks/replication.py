@@ -159,7 +159,14 @@ class ReplicationStack(Stack):
 
     def _kinesis_target(self, env: str, streaming: StreamingStack) -> aws_dms.CfnEndpoint:
         role = self._access_role("StreamRole", "DMS puts CDC records on the transactions stream")
-        streaming.stream.grant_write(role)
+        # What DMS's Kinesis target needs (CHAP_Target.Kinesis prerequisites), where the stream
+        # grant would also give ListShards and key re-encryption: describe, put, and data keys.
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["kinesis:DescribeStream", "kinesis:PutRecord", "kinesis:PutRecords"],
+            resources=[streaming.stream.stream_arn]))
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["kms:GenerateDataKey"], resources=[streaming.key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"kinesis.{self.region}.amazonaws.com"}}))
         return aws_dms.CfnEndpoint(
             self, "StreamEndpoint", endpoint_identifier=resource_name(env, "transactions-stream"),
             endpoint_type="target", engine_name="kinesis",

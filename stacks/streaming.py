@@ -3,7 +3,7 @@ source mapping, the DynamoDB tables (contract key schemas), the SNS alerts topic
 the alerts Firehose (JSON -> Parquet through the Glue `alerts` table, partitioned by `dt`)."""
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnOutput, Duration, Size, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Size, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -11,12 +11,13 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from aml_contract import names
+from aml_contract import names, pii_access
 from aml_contract.names import resource_name
 from aml_contract.schema import PARTITION_COLUMN
 from stacks import assets, lambda_runtime
@@ -87,12 +88,13 @@ class StreamingStack(Stack):
             removal_policy=removal_policy(settings))
 
     def _alerts_delivery(self, settings: Settings, lake: DataLakeStack, etl: EtlStack) -> firehose.DeliveryStream:
-        prefix = names.ALERTS_S3_PREFIX
+        prefix, errors = names.ALERTS_S3_PREFIX, f"{names.ALERTS_S3_PREFIX}-errors"
         logs = EncryptedLogGroup(self, "AlertsDeliveryLogs", settings=settings, key=self.key)
+        curated = lake.bucket(self, "curated")
         destination = firehose.S3Bucket(
-            lake.bucket(self, "curated"), encryption_key=lake.key,
+            curated, encryption_key=lake.key,
             data_output_prefix=f"{prefix}/{PARTITION_COLUMN}=!{{partitionKeyFromQuery:{PARTITION_COLUMN}}}/",
-            error_output_prefix=f"{prefix}-errors/!{{firehose:error-output-type}}/!{{timestamp:yyyy-MM-dd}}/",
+            error_output_prefix=f"{errors}/!{{firehose:error-output-type}}/!{{timestamp:yyyy-MM-dd}}/",
             # Parquet conversion and dynamic partitioning both require at least 64 MiB buffers.
             buffering_size=Size.mebibytes(64), buffering_interval=Duration.seconds(
                 settings.streaming.firehose_buffer_seconds),
@@ -105,7 +107,27 @@ class StreamingStack(Stack):
             self, "AlertsDelivery", delivery_stream_name=self.delivery_name,
             destination=destination, encryption=firehose.StreamEncryption.customer_managed_key(self.key))
         self._convert_to_parquet(delivery, etl)
+        self._scope_destination_policy(delivery, curated, (prefix, errors), lake, logs)
         return delivery
+
+    def _scope_destination_policy(self, delivery: firehose.DeliveryStream, curated: s3.IBucket, prefixes: tuple[str, str],
+                                  lake: DataLakeStack, logs: EncryptedLogGroup) -> None:
+        """The L2 grants its S3 destination role read-write (deletes included) on the whole curated
+        bucket and every use of the lake key. Firehose needs what its documentation lists
+        (https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3),
+        under the two prefixes it writes, the key through S3 only, and log events; the role's
+        policy document is set to exactly that (the access proof checks each delivery call)."""
+        role = delivery.node.find_child("S3 Destination Role")
+        policy = role.node.find_child("DefaultPolicy").node.default_child
+        policy.policy_document = iam.PolicyDocument(statements=[
+            iam.PolicyStatement(actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+                                resources=[curated.arn_for_objects(f"{p}/*") for p in prefixes]),
+            iam.PolicyStatement(actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                                resources=[curated.bucket_arn]),
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[lake.key.key_arn],
+                                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}),
+            iam.PolicyStatement(actions=["logs:PutLogEvents"], resources=[logs.log_group_arn]),
+        ])
 
     def _convert_to_parquet(self, delivery: firehose.DeliveryStream, etl: EtlStack) -> None:
         """JSON -> Parquet against the Glue `alerts` table, named literally (not by a cross-stack
@@ -131,6 +153,7 @@ class StreamingStack(Stack):
         logs = EncryptedLogGroup(self, "RulesLogs", settings=settings, key=self.key, log_group_name=f"/aws/lambda/{name}")
         role = iam.Role(self, "RulesRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                         description="Rules Lambda: reads the stream, writes state, alerts and dead letters")
+        Tags.of(role).add(pii_access.WORKLOAD_TAG, pii_access.REALTIME_RULES)  # a listed PII reader
         logs.grant_write(role)
         security_group = ec2.SecurityGroup(self, "RulesSg", vpc=network.vpc, allow_all_outbound=False,
                                            description="Rules Lambda: HTTPS to the VPC endpoints only")
@@ -169,13 +192,32 @@ class StreamingStack(Stack):
             max_record_age=Duration.seconds(cfg.max_record_age_seconds),
             parallelization_factor=cfg.parallelization_factor, report_batch_item_failures=True,
             on_failure=sources.SqsDlq(self.dlq)))
-        self.rule_state.grant_read_write_data(role)
-        self.idempotency.grant_read_write_data(role)
-        self.alerts_table.grant_read_write_data(role)
+        # The item actions the function makes, and no others (tests/unit/infra/access records them):
+        # summaries and alerts are read with BatchGetItem and written by conditional puts (inside
+        # TransactWriteItems, whose items need PutItem); alert delivery flags are updates;
+        # Powertools' idempotency record is put (a conditional put returns an existing record),
+        # completed by an update, and dropped when a batch fails.
+        table_actions = {self.rule_state: ("BatchGetItem", "PutItem"),
+                         self.alerts_table: ("BatchGetItem", "PutItem", "UpdateItem"),
+                         self.idempotency: ("PutItem", "UpdateItem", "DeleteItem")}
+        for table, actions in table_actions.items():
+            role.add_to_policy(iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in actions],
+                                                   resources=[table.table_arn]))
+        # Tables encrypted with the streaming key: DynamoDB decrypts the table key for the caller.
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["kms:Decrypt"], resources=[self.key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{Aws.REGION}.amazonaws.com"}}))
         self.topic.grant_publish(role)
-        self.dlq.grant_send_messages(role)
+        # The DLQ: the on-failure destination and the async dead-letter queue grant sqs:SendMessage.
         # By name, not GetAtt: the local emulator cannot model delivery streams (see local_mode).
-        role.add_to_policy(iam.PolicyStatement(actions=["firehose:PutRecord", "firehose:PutRecordBatch"],
-                                               resources=[self.delivery_arn]))
+        role.add_to_policy(iam.PolicyStatement(actions=["firehose:PutRecordBatch"], resources=[self.delivery_arn]))
+        # Lambda creates the function's network interfaces in the VPC with this role; these EC2
+        # actions have no resource-level permissions
+        # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions).
+        role.add_to_policy(iam.PolicyStatement(
+            sid="VpcNetworkInterfaces", resources=["*"],
+            actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                     "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                     "ec2:UnassignPrivateIpAddresses"]))
         grant_secret_read(role, lake.pseudonymization_secret_name, lake.key)
         return function

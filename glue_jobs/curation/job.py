@@ -54,7 +54,7 @@ from .raw_input import RawInput, is_full_load, load_start, new_files, read_raw, 
 from .run_manifest import TableFigures, reconcile
 from .spark_conf import apply_job_conf
 from .state import Layout, load_processed, read_index, read_parquet_or_empty, save_processed
-from .storage import FileInfo, Storage
+from .storage import FileInfo, Observer, Storage
 from .types import (
     COMMIT_TS_COL,
     DECISION_COL,
@@ -124,13 +124,14 @@ class Run:
 
 
 def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quarantine_path: str, key: bytes,
-                 now: datetime | None = None, run_id: str | None = None) -> dict:
-    """Curate every new raw file; return (and store, and log) the run manifest."""
+                 now: datetime | None = None, run_id: str | None = None, observe: Observer | None = None) -> dict:
+    """Curate every new raw file; return (and store, and log) the run manifest. `observe` is told
+    every storage access (see `storage.Storage`)."""
     apply_job_conf(spark)
     started = time.monotonic()
     now = now or datetime.now(UTC)
     run_id = run_id or f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    storage = Storage(spark)
+    storage = Storage(spark, observe)
     run = Run(spark, storage, Layout(curated_path, quarantine_path, run_id), raw_path, key, now)
     processed = run.processed = load_processed(storage, run.layout)
     figures: dict[str, TableFigures] = {}
@@ -244,7 +245,7 @@ def _count_quarantine(validated: DataFrame, fig: TableFigures, refused: int) -> 
 def _stage_quarantine(run: Run, table: Table, validated: DataFrame, fig: TableFigures) -> None:
     staged = run.layout.staged_quarantine(table.name)
     written = Observation(f"quarantine_{table.name}")
-    write_staged(quarantine_rows(validated).observe(written, F.count(F.lit(1)).alias("rows")), staged,
+    write_staged(run.storage, quarantine_rows(validated).observe(written, F.count(F.lit(1)).alias("rows")), staged,
                  partitioned=False)
     fig.quarantine_rows_written = written.get["rows"]
     run.publications.append(partial(publish_directory, run.storage, staged, run.layout.quarantine(table.name)))
@@ -299,7 +300,7 @@ def _stage_state(run: Run, table: Table, applied: DataFrame, touched: list[str],
     certain_rows = fig.inserted + fig.updated > 0
     rows_written = Observation(f"rows_{name}")
     with timed(f"{name}: write rows"):
-        write_staged(rows.observe(rows_written, F.count(F.lit(1)).alias("rows")) if certain_rows else rows,
+        write_staged(storage, rows.observe(rows_written, F.count(F.lit(1)).alias("rows")) if certain_rows else rows,
                      layout.staged_table(name), partitioned)
 
     live = ~F.col(DELETED_COL)
@@ -307,7 +308,7 @@ def _stage_state(run: Run, table: Table, applied: DataFrame, touched: list[str],
     touched_entries = read_index(spark, storage, layout, name, touched)  # a partition not indexed yet reads as empty
     entries = next_index(touched_entries, applied).observe(index_after, F.count(F.when(live, F.lit(1))).alias("live"))
     with timed(f"{name}: write index"):
-        write_staged(entries, layout.staged_index(name), partitioned=True)
+        write_staged(storage, entries, layout.staged_index(name), partitioned=True)
 
     fig.rows_written = rows_written.get["rows"] if certain_rows else \
         read_parquet_or_empty(spark, storage, layout.staged_table(name), schema).count()  # deletes only: rare

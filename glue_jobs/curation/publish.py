@@ -24,9 +24,10 @@ from .storage import Storage
 DICTIONARY_PAGE_BYTES = 8 * 1024 * 1024
 
 
-def write_staged(df: DataFrame, path: str, partitioned: bool) -> None:
+def write_staged(storage: Storage, df: DataFrame, path: str, partitioned: bool) -> None:
     """One snappy Parquet file per partition (a hash repartition on `dt` sends each partition's
     rows to one task), or one file for a small current-state table."""
+    storage.writing(path)
     if partitioned:
         writer = df.repartition(PARTITION_COLUMN).write.partitionBy(PARTITION_COLUMN)
     else:

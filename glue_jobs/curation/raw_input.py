@@ -79,6 +79,7 @@ def read_raw(spark: SparkSession, storage: Storage, table: Table, files: list[Fi
             notes.append(f"{name}: unknown column(s) {', '.join(extra)} ignored")
         groups.setdefault(schema_text, []).append(info.path)
         columns_of[schema_text] = columns
+    storage.reading(*(path for paths in groups.values() for path in paths))
     frames = [_read_group(spark, table, paths, set(columns_of[schema])) for schema, paths in groups.items()]
     return RawInput(frames, files, notes)
 

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from aml_contract.glue_job import STATE_PREFIX
 from aml_contract.schema import PARTITION_COLUMN
 
 from .errors import CurationError
 from .storage import Storage
 from .types import index_schema
 
-STATE_DIR = "_job_state"
+STATE_DIR = STATE_PREFIX  # the stack grants the job this prefix of the curated bucket
 # Bumped when the state's layout changes, so a job never merges into a state it would misread.
 # 2: the index stores each key's hash (`types.KEY_HASH_COL`).
 STATE_FORMAT = 2
@@ -108,6 +109,7 @@ def read_parquet_or_empty(spark: SparkSession, storage: Storage, path: str, sche
         # `limit(0)` makes the frame a relation the optimiser knows to be empty (not an opaque
         # RDD): joins, anti-joins and unions with it are planned away instead of shuffled.
         return spark.createDataFrame([], schema).limit(0)
+    storage.reading(*paths)
     reader = spark.read.schema(schema)
     if PARTITION_COLUMN in schema.fieldNames():
         reader = reader.option("basePath", path)

@@ -62,3 +62,16 @@ def test_rule_parameters_load_and_fatf_lists_are_dated():
     assert "NG" not in params.fatf_lists(date(2025, 11, 1)).grey_list
     for rule in params.rules.values():
         assert rule.severity in rules.SEVERITIES and 0 < rule.score <= 100
+
+
+def test_the_glue_jobs_default_arguments_are_what_its_entry_script_parses():
+    """The stack's DefaultArguments (aml_contract.glue_job) reach the job under the same names."""
+    from aml_contract import glue_job
+    from glue_jobs.curate_transactions import parse_args
+
+    arguments = glue_job.default_arguments("raw-bucket", "curated-bucket", "the-secret")
+    argv = [token for name, value in arguments.items() for token in (name, value)]
+    parsed = parse_args([*argv, f"--{glue_job.JOB_NAME}", "job"])
+    assert {f"--{name}": value for name, value in parsed.items() if value is not None and name != glue_job.JOB_NAME} \
+        == arguments
+    assert parsed[glue_job.RAW_PATH] == "s3://raw-bucket/"  # the job appends dms/core/<table>/ itself

@@ -16,7 +16,7 @@ STAR_RESOURCE_ALLOWLIST = {
     "xray:PutTraceSegments", "xray:PutTelemetryRecords",  # Lambda active tracing
     "cloudwatch:PutMetricData",  # Glue job metrics (conditioned on the namespace)
     "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",  # Lambda in a VPC
+    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ec2:DescribeSubnets",  # Lambda in a VPC
 }
 # Resource policies whose "*" means the resource itself: a key policy always governs one key.
 SELF_RESOURCE_POLICIES = {"AWS::KMS::Key": "KeyPolicy"}
