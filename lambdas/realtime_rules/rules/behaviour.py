@@ -14,7 +14,7 @@ def round_amounts(tx: Transaction, state: AccountState, params: RuleParameters) 
     rule = params.rule("round_amounts")
 
     def qualifies(e) -> bool:
-        return e.round and e.cents >= rule["min_amount"] * 100
+        return e.round and e.cents >= rule.exact("min_amount") * 100
 
     mine = state.events.get(tx.transaction_id)
     if mine is None or not qualifies(mine):
@@ -37,14 +37,15 @@ def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters)
     for start, end, window in windows_containing(tx.ts, state.sorted_events(), length):
         amount, count = sum(e.cents for e in window), len(window)
         history_start = state.first_seen or start
-        if amount < rule["min_amount"] * 100 or start - history_start < rule["min_baseline_days"] * DAY:
+        if amount < rule.exact("min_amount") * 100 or start - history_start < rule["min_baseline_days"] * DAY:
             continue
         baseline_days = max(1, min(rule["baseline_days"], (start - history_start) // DAY))
         base_count, base_amount = state.day_totals(utc_day(start - baseline_days * DAY), utc_day(start))
-        # Daily averages scaled to the window's length; a zero baseline means any activity spikes.
-        scale = length / DAY / baseline_days
+        # now >= multiplier x the daily baseline scaled to the window, cross-multiplied in integers
+        # and exact fractions (the named query does the same): a zero baseline means any activity spikes.
+        multiplier = rule.exact("multiplier")
         spiked = [name for name, now, base in (("amount", amount, base_amount), ("count", count, base_count))
-                  if now >= rule["multiplier"] * base * scale]
+                  if now * baseline_days * DAY >= multiplier * base * length]
         if spiked:
             return [AlertDraft(
                 "velocity_spike", state.account_id, window[0].transaction_id,
@@ -73,7 +74,7 @@ def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParam
         if previous is None or first.ts - previous < dormant:
             continue
         window = [e for e in events if first.ts <= e.ts <= first.ts + length]
-        large = [e for e in window if e.cents >= rule["min_amount"] * 100]
+        large = [e for e in window if e.cents >= rule.exact("min_amount") * 100]
         if large or len(window) >= rule["min_count"]:
             return [AlertDraft(
                 "dormant_reactivation", state.account_id, first.transaction_id,
