@@ -16,6 +16,7 @@ from glue_dms_fixtures import T0, Bank, change, make_zones
 from aml_contract.pseudonym import key_from_env
 from aml_contract.schema import PROJECTION_START_DATE
 from glue_jobs.curation.job import run_curation
+from glue_jobs.curation.types import REASON_COL
 
 CASE = Path(__file__).parent / "data" / "ancient-date-raw"
 # Before 1900 (Spark's INT96/legacy boundary), the first day of year 1, the last millisecond DMS's
@@ -78,7 +79,7 @@ def test_booked_at_outside_the_projected_range_is_quarantined(edge_run):
     curated = pq.read_table(zones.curated / "transactions").to_pandas()
     assert sorted(curated["transaction_id"]) == ["FIRST-PROJECTED", "OK"]
     assert curated.set_index("transaction_id")["dt"].astype(str)["FIRST-PROJECTED"] == PROJECTION_START_DATE
-    reasons = {r["transaction_id"]: r["_reason"] for r in
+    reasons = {r["transaction_id"]: r[REASON_COL] for r in
                pq.read_table(zones.quarantine).to_pylist() if r.get("transaction_id")}
     assert reasons == {"EDGE0": "out_of_projection:booked_at", "EDGE1": "out_of_projection:booked_at",
                        "EDGE2": "future:booked_at"}
