@@ -30,6 +30,8 @@ ORIGINAL_PREFIX = "_original_"  # string copy of a quarantined row's value, as r
 POSITIVE_AMOUNT = TRANSACTIONS.column("amount").name  # the contract's `amount > 0`
 EVENT_TIME = TRANSACTIONS.column("booked_at").name  # may not lie in the future
 PROJECTION_START = datetime.fromisoformat(PROJECTION_START_DATE).replace(tzinfo=UTC)
+# What the Glue catalog's (Hive's) `date` and `timestamp` hold, and Athena reads: years 1 to 9999.
+CATALOG_RANGE = {DATE: ("0001-01-01", "9999-12-31"), TIMESTAMP: ("0001-01-01 00:00:00", "9999-12-31 23:59:59.999999")}
 CAST_REASONS = {DECIMAL: "non_numeric", TIMESTAMP: "unparseable_timestamp", DATE: "unparseable_date"}
 
 
@@ -66,6 +68,8 @@ def validate(df: DataFrame, table: Table, now: datetime) -> DataFrame:
             checks.append((~is_delete & _missing(c.name, c.type), f"missing_required:{c.name}"))
         reason = CAST_REASONS.get(c.type, f"invalid_{c.type}")
         checks.append((~is_delete & F.col(c.name).isNotNull() & typed[c.name].isNull(), f"{reason}:{c.name}"))
+        if c.type in (TIMESTAMP, DATE):  # BC or past 9999: PostgreSQL accepts it, the catalog cannot hold it
+            checks.append((~is_delete & ~typed[c.name].between(*(F.lit(v).cast(SQL_TYPES[c.type]) for v in CATALOG_RANGE[c.type])), f"out_of_range:{c.name}"))
         if c.enum:
             checks.append((~is_delete & typed[c.name].isNotNull() & ~typed[c.name].isin(*c.enum),
                            f"unknown_value:{c.name}"))

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from glue_dms_fixtures import T0, Bank, change, make_zones
 
+from aml.replicate.columns import PgDatetime
 from aml_contract.pseudonym import key_from_env
 from aml_contract.schema import PROJECTION_START_DATE
 from glue_jobs.curation.job import run_curation
@@ -24,6 +25,9 @@ CASE = Path(__file__).parent / "data" / "ancient-date-raw"
 EDGES = [datetime(1899, 12, 31, 23, 59, 59, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC),
          datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)]
 DAY_EDGES = [date(1582, 10, 4), date(1, 1, 1), date(9999, 12, 31)]
+# What PostgreSQL accepts beyond Python's datetime, as the replicator writes it (exact when finite,
+# null when infinite): account key -> PostgreSQL's text of opened_at.
+BEYOND = {"A-BC": "0044-03-15 10:00:00+00 BC", "A-FAR": "12000-01-01 00:00:00+00", "A-INF": "infinity"}
 
 
 def _duckdb_values(path: Path, column: str) -> list:
@@ -55,7 +59,10 @@ def edge_run(spark, tmp_path_factory):
     zones.raw.load("customers", [change(bank.customer(f"C{i}", date_of_birth=day, onboarded_at=at, updated_at=at),
                                         "I", T0) for i, (at, day) in enumerate(zip(EDGES, DAY_EDGES, strict=True))])
     zones.raw.load("accounts", [change(bank.account(f"A{i}", "C0", opened_at=at, updated_at=at), "I", T0)
-                                for i, at in enumerate(EDGES)])
+                                for i, at in enumerate(EDGES)] + [
+        change(bank.account(key, "C0", opened_at=PgDatetime(text)), "I", T0) for key, text in BEYOND.items()])
+    zones.raw.cdc("customers", [change(bank.customer("C-BC", date_of_birth=PgDatetime("0044-03-15 BC")), "I", T0)],
+                  "2024/03/01", "20240301-000000000")
     projected = datetime.fromisoformat(PROJECTION_START_DATE).replace(tzinfo=UTC)
     zones.raw.load("transactions", [
         change(bank.transaction("OK", T0, "A0", "EXT", updated_at=EDGES[1]), "I", T0),
@@ -83,3 +90,12 @@ def test_booked_at_outside_the_projected_range_is_quarantined(edge_run):
                pq.read_table(zones.quarantine).to_pylist() if r.get("transaction_id")}
     assert reasons == {"EDGE0": "out_of_projection:booked_at", "EDGE1": "out_of_projection:booked_at",
                        "EDGE2": "future:booked_at"}
+
+
+def test_values_the_catalog_cannot_hold_are_quarantined_with_a_reason(edge_run):
+    zones, _ = edge_run
+    rows = pq.read_table(zones.quarantine).to_pylist()
+    reasons = {r.get("account_id") or r.get("customer_id"): r[REASON_COL] for r in rows
+               if r.get("account_id") in BEYOND or r.get("customer_id") == "C-BC"}
+    assert reasons == {"A-BC": "out_of_range:opened_at", "A-FAR": "out_of_range:opened_at",
+                       "A-INF": "missing_required:opened_at", "C-BC": "out_of_range:date_of_birth"}
