@@ -53,6 +53,10 @@ def test_ancient_date_case_is_curated_unchanged_and_later_runs_go_on(spark, tmp_
     assert pq.read_table(curated / "accounts").column("opened_at").to_pylist() == [ancient]
 
 
+def _quarantined(zones, table: str) -> list[dict]:
+    return pq.read_table(zones.quarantine / table).to_pylist()
+
+
 @pytest.fixture(scope="module")
 def edge_run(spark, tmp_path_factory):
     bank, zones = Bank(seed=11), make_zones(tmp_path_factory.mktemp("dates"))
@@ -86,16 +90,14 @@ def test_booked_at_outside_the_projected_range_is_quarantined(edge_run):
     curated = pq.read_table(zones.curated / "transactions").to_pandas()
     assert sorted(curated["transaction_id"]) == ["FIRST-PROJECTED", "OK"]
     assert curated.set_index("transaction_id")["dt"].astype(str)["FIRST-PROJECTED"] == PROJECTION_START_DATE
-    reasons = {r["transaction_id"]: r[REASON_COL] for r in
-               pq.read_table(zones.quarantine).to_pylist() if r.get("transaction_id")}
+    reasons = {r["transaction_id"]: r[REASON_COL] for r in _quarantined(zones, "transactions")}
     assert reasons == {"EDGE0": "out_of_projection:booked_at", "EDGE1": "out_of_projection:booked_at",
                        "EDGE2": "future:booked_at"}
 
 
 def test_values_the_catalog_cannot_hold_are_quarantined_with_a_reason(edge_run):
     zones, _ = edge_run
-    rows = pq.read_table(zones.quarantine).to_pylist()
-    reasons = {r.get("account_id") or r.get("customer_id"): r[REASON_COL] for r in rows
-               if r.get("account_id") in BEYOND or r.get("customer_id") == "C-BC"}
+    reasons = {r["account_id"]: r[REASON_COL] for r in _quarantined(zones, "accounts")}
+    reasons |= {r["customer_id"]: r[REASON_COL] for r in _quarantined(zones, "customers")}
     assert reasons == {"A-BC": "out_of_range:opened_at", "A-FAR": "out_of_range:opened_at",
                        "A-INF": "missing_required:opened_at", "C-BC": "out_of_range:date_of_birth"}
