@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,15 @@ class Rule:
             return self.params[name]
         except KeyError:
             raise KeyError(f"rule {self.rule_id} has no parameter {name!r}") from None
+
+    def exact(self, name: str) -> Fraction:
+        """A numeric parameter as the exact decimal the file writes (0.8 is 4/5, not the nearest
+        double), which is also how Trino and DuckDB read its rendered SQL literal (DECIMAL): every
+        threshold comparison uses it, so no engine's rounding decides a boundary."""
+        value = self[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"rule {self.rule_id} parameter {name!r} is not a number")
+        return Fraction(repr(value))
 
 
 @dataclass(frozen=True)

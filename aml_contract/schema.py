@@ -173,6 +173,12 @@ def raw_table_prefix(table: str) -> str:
 # ---- curated zone (Glue database aml_curated) ---------------------------------------------
 CURATED_DATABASE = "aml_curated"
 PARTITION_COLUMN = "dt"  # YYYY-MM-DD (UTC) of the event time
+# The first `dt` the Athena tables' partition projection covers (`projection.dt.range` is
+# "<this>,NOW"; the ETL stack's settings default to it). Athena never sees a partition outside
+# that range while DuckDB reads every folder, so the Glue job quarantines a booked_at before this
+# day (reason `out_of_projection:booked_at`) or later than now + FUTURE_TOLERANCE_SECONDS
+# (`future:booked_at`): both engines then always see the same rows.
+PROJECTION_START_DATE = "2020-01-01"
 
 
 def curated_columns(table: Table) -> list[tuple[str, str]]:

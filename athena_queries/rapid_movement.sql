@@ -40,7 +40,7 @@ passed AS (
 )
 SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
        MIN(booked_at) AS first_inflow_at, COUNT(*) AS inflow_count, MAX(inflow) AS max_inflow,
-       MAX(outflow) AS max_outflow, MAX(outflow / inflow) AS max_outflow_ratio
+       MAX(outflow) AS max_outflow, MAX(CAST(outflow AS DOUBLE) / inflow) AS max_outflow_ratio
 FROM passed
 GROUP BY account_pid, customer_pid
 ORDER BY max_inflow DESC, subject_account_pid

@@ -54,21 +54,26 @@ profile AS (
     GROUP BY d.account_pid, d.customer_pid, d.day
 ),
 rated AS (
-    -- baseline days actually covered by data (the scan may start later than the full baseline)
+    -- covered_days: baseline days actually covered by data (the scan may start later than the
+    -- full baseline). The threshold is compared cross-multiplied, in exact DECIMAL and integer
+    -- maths (recent x covered_days >= multiplier x window_days x baseline): a divided value
+    -- rounds differently on Athena (DECIMAL at scale 2) and DuckDB (DOUBLE).
     SELECT p.*,
-           p.baseline_amount * {{velocity_spike.window_days}}
-             / date_diff('day',
-                         greatest(b.data_from, date_add('day',
-                             1 - ({{velocity_spike.baseline_days}} + {{velocity_spike.window_days}}), p.day)),
-                         date_add('day', 1 - {{velocity_spike.window_days}}, p.day)) AS baseline_amount_per_window
+           date_diff('day',
+                     greatest(b.data_from, date_add('day',
+                         1 - ({{velocity_spike.baseline_days}} + {{velocity_spike.window_days}}), p.day)),
+                     date_add('day', 1 - {{velocity_spike.window_days}}, p.day)) AS covered_days
     FROM profile p
     CROSS JOIN data_bounds b
     WHERE p.history_from <= date_add('day', -{{velocity_spike.min_baseline_days}}, p.day)
       AND p.baseline_amount > 0
 )
 SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, day, recent_amount,
-       recent_count, baseline_amount_per_window, recent_amount / baseline_amount_per_window AS spike_ratio
+       recent_count,
+       -- reported only, in DOUBLE on both engines
+       CAST(baseline_amount * {{velocity_spike.window_days}} AS DOUBLE) / covered_days AS baseline_amount_per_window,
+       CAST(recent_amount * covered_days AS DOUBLE) / (baseline_amount * {{velocity_spike.window_days}}) AS spike_ratio
 FROM rated
 WHERE recent_amount >= {{velocity_spike.min_amount}}
-  AND recent_amount >= {{velocity_spike.multiplier}} * baseline_amount_per_window
+  AND recent_amount * covered_days >= {{velocity_spike.multiplier}} * {{velocity_spike.window_days}} * baseline_amount
 ORDER BY spike_ratio DESC, subject_account_pid, day

@@ -13,7 +13,7 @@ from typing import Any
 
 from constructs import Node
 
-from aml_contract.schema import CURATED_DATABASE
+from aml_contract.schema import CURATED_DATABASE, PROJECTION_START_DATE
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class EtlSettings:
     workers: int = 2
     timeout_minutes: int = 60
     schedule_cron: str = "cron(15 * * * ? *)"
-    projection_start_date: str = "2020-01-01"
+    projection_start_date: str = PROJECTION_START_DATE  # the Glue job quarantines booked_at before it
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def run(cfg: DemoConfig) -> dict:
         # metrics (CloudWatch's format) off the progress output.
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        stats = Poller(res.stream_name, local_handler(res)).drain(since=cdc_started)
+        stats = Poller(res.stream_name, local_handler(res), on_failure_queue_url=res.dlq_url).drain(since=cdc_started)
         summary["stream"] = {k: v for k, v in vars(stats).items() if isinstance(v, int | float)}
         dlq = aws.client("sqs").get_queue_attributes(QueueUrl=res.dlq_url, AttributeNames=[
             "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]

@@ -8,13 +8,28 @@ accounts table (null for external accounts and cash) and partitions by `dt` of b
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from aml_contract import schema
 from aml_contract.pseudonym import pseudonymise
 from aml_contract.schema import Pii
+
+CENT = Decimal("0.01")
+DECIMAL_TYPE = pa.decimal128(schema.DECIMAL_PRECISION, schema.DECIMAL_SCALE)
+
+
+def _arrow(frame: pd.DataFrame, table: str) -> pa.Table:
+    """The frame with the contract's DECIMAL(18,2) columns typed as such (not inferred per file)."""
+    data = pa.Table.from_pandas(frame, preserve_index=False)
+    for name, kind in schema.CURATED_TABLES[table]:
+        if kind == schema.DECIMAL:
+            data = data.set_column(data.schema.get_field_index(name), name, data[name].cast(DECIMAL_TYPE))
+    return data
 
 
 def _apply_pii(frame: pd.DataFrame, table: schema.Table, key: bytes) -> pd.DataFrame:
@@ -29,6 +44,10 @@ def _apply_pii(frame: pd.DataFrame, table: schema.Table, key: bytes) -> pd.DataF
             values = pd.to_datetime(values).dt.year.astype("Int32")
         out[col.curated_name] = values
     return pd.DataFrame(out, index=frame.index)
+
+
+def _cents(value) -> Decimal | None:
+    return None if pd.isna(value) else Decimal(str(value)).quantize(CENT)
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -48,8 +67,8 @@ def curate(customers: pd.DataFrame, accounts: pd.DataFrame, transactions: pd.Dat
         curated_tx[f"{side}_customer_pid"] = customer_ids.map(
             lambda v: pseudonymise(v, key) if pd.notna(v) else None)
     curated_tx[schema.DMS_COMMIT_TS_COLUMN] = _utc(tx["updated_at"])
-    for column in ("amount", "amount_base"):
-        curated_tx[column] = curated_tx[column].astype(float)
+    for column in ("amount", "amount_base"):  # exact cents, as the Glue job writes them
+        curated_tx[column] = curated_tx[column].map(_cents)
     frames = {
         "customers": _apply_pii(customers, schema.CUSTOMERS, key),
         "accounts": _apply_pii(accounts, schema.ACCOUNTS, key),
@@ -71,10 +90,11 @@ def write(frames: dict[str, pd.DataFrame], data_dir: str | Path) -> Path:
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
+        data = _arrow(frame, name)
         if name in schema.PARTITIONED_TABLES:
-            frame.to_parquet(target, partition_cols=[schema.PARTITION_COLUMN], index=False)
+            pq.write_to_dataset(data, target, partition_cols=[schema.PARTITION_COLUMN])
         else:
-            frame.to_parquet(target / "part-0.parquet", index=False)
+            pq.write_table(data, target / "part-0.parquet")
     return root
 
 

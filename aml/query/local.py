@@ -103,6 +103,16 @@ def _partition_values(path: Path, root: Path) -> dict[str, str]:
     return dict(part.split("=", 1) for part in path.relative_to(root).parent.parts if "=" in part)
 
 
+def _athena_types(frame: pd.DataFrame, description) -> pd.DataFrame:
+    """Result columns typed as Athena types them: DuckDB sums integers (a sum of counts) into a
+    HUGEINT, which pandas receives as float64 (4.0); Trino's SUM(BIGINT) is a BIGINT
+    (https://trino.io/docs/current/functions/aggregate.html#sum)."""
+    for name, kind, *_ in description:
+        if str(kind) == "HUGEINT":
+            frame[name] = frame[name].astype("Int64" if frame[name].isna().any() else "int64")
+    return frame
+
+
 class LocalEngine:
     name = "local"
 
@@ -175,7 +185,8 @@ class LocalEngine:
             con.execute(f"PRAGMA profiling_output = '{profile.as_posix()}'")
             started = time.perf_counter()
             try:
-                frame = con.execute(sql, query.bind_order(values)).df()
+                cursor = con.execute(sql, query.bind_order(values))
+                frame = _athena_types(cursor.df(), cursor.description)
             except duckdb.Error as err:
                 raise AmlError(f"query {query.name} failed on DuckDB: {str(err).splitlines()[0]}") from err
             elapsed = time.perf_counter() - started

@@ -5,6 +5,8 @@ raw zone and stream carry what DMS would: booleans as "true"/"false" strings, ti
 milliseconds, LOB text cut at LobMaxSize, and the commit timestamp as DMS's string."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +25,46 @@ PARQUET_TYPES = {
     "int32": pa.int32(),
 }
 LOB_MAX_BYTES = dms.LOB_MAX_SIZE_KB * 1024
+
+# PostgreSQL's ISO output of a date or timestamp(tz) in UTC: year of 4+ digits, optional time,
+# offset and era ('0044-03-15 10:00:00+00 BC', '12000-01-01').
+_PG_DATETIME = re.compile(r"^(\d{4,})-(\d\d)-(\d\d)(?: (\d\d):(\d\d):(\d\d)(\.\d+)?)?"
+                          r"(?:([+-])(\d\d)(?::?(\d\d))?)?( BC)?$")
+INFINITIES = ("infinity", "-infinity")
+
+
+@dataclass(frozen=True)
+class PgDatetime:
+    """A date or timestamp PostgreSQL accepts that Python's datetime cannot hold (psycopg refuses
+    it: "timestamp too large (after year 10K)"): +-infinity, a BC value or a year past 9999. Kept as
+    PostgreSQL prints it; a finite one is written to Parquet exactly (Arrow's int64 milliseconds
+    and date32 days reach far past both ends), an infinite one as null (Parquet has no infinity:
+    the Glue job then quarantines a required column as missing). JSON carries the text, which the
+    rules Lambda refuses like any unparseable timestamp."""
+
+    text: str
+
+    def epoch_days_and_ms(self) -> tuple[int, int] | None:
+        """(days since 1970-01-01, milliseconds since the epoch), proleptic Gregorian; None if infinite."""
+        match = _PG_DATETIME.match(self.text)
+        if self.text in INFINITIES or match is None:
+            return None
+        year, month, day, hh, mm, ss, frac, sign, oh, om, bc = match.groups()
+        year = 1 - int(year) if bc else int(year)  # 1 BC is year 0 (ISO 8601, astronomical numbering)
+        days = _days_from_civil(year, int(month), int(day))
+        offset = (int(oh or 0) * 60 + int(om or 0)) * (-1 if sign == "-" else 1)
+        seconds = int(hh or 0) * 3600 + int(mm or 0) * 60 + int(ss or 0) - offset * 60
+        return days, (days * 86_400 + seconds) * 1000 + int(float(frac or 0) * 1000)
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to a proleptic Gregorian date, any year (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468
 
 
 def arrow_schema(table: schema.Table) -> pa.Schema:
@@ -60,6 +102,9 @@ def as_parquet(column: schema.Column, value: Any) -> Any:
     """A source value -> what the S3 target writes: as_dms, and timestamps cut to the Parquet
     unit of the type table (milliseconds with ParquetTimestampInMillisecond)."""
     value = as_dms(column, value)
+    if isinstance(value, PgDatetime):
+        exact = value.epoch_days_and_ms()
+        return None if exact is None else exact[0 if column.type == schema.DATE else 1]
     if isinstance(value, datetime) and PARQUET_TYPES[dms.dms_type(column).parquet].unit == "ms":
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
     return value
@@ -78,10 +123,13 @@ def from_text(logical: str, text: str | None) -> Any:
         return text
     if logical == schema.DECIMAL:
         return Decimal(text)
-    if logical == schema.TIMESTAMP:
-        return parse_timestamp(text)
-    if logical == schema.DATE:
-        return date.fromisoformat(text)
+    if logical in (schema.TIMESTAMP, schema.DATE):
+        try:
+            return parse_timestamp(text) if logical == schema.TIMESTAMP else date.fromisoformat(text)
+        except ValueError:
+            if text in INFINITIES or _PG_DATETIME.match(text):
+                return PgDatetime(text)
+            raise
     if logical == schema.BOOLEAN:
         return text == "true"
     if logical == schema.INT:
@@ -98,6 +146,8 @@ def to_json(column: schema.Column, value: Any) -> Any:
     """A source value -> its JSON form in the Kinesis envelope. Decimals travel as strings so
     amounts keep their exact cents."""
     value = as_dms(column, value)
+    if isinstance(value, PgDatetime):
+        return value.text
     if isinstance(value, datetime):
         return iso_utc(value)
     if isinstance(value, date):

@@ -12,8 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors, sql
+from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
 
 from aml.errors import AmlError
+from aml.replicate.columns import PgDatetime
 from aml.replicate.decoding import DECODING_OPTIONS, PLUGIN
 from aml_contract import dms, schema
 
@@ -31,6 +33,22 @@ def redact(url: str) -> str:
     return url
 
 
+def _lenient(base: type) -> type:
+    """psycopg's loader for a date/time type, keeping what Python cannot hold as a PgDatetime
+    instead of raising DataError (infinity, BC, years past 9999: PostgreSQL accepts them all)."""
+    class Lenient(base):
+        def load(self, data):
+            try:
+                return super().load(data)
+            except psycopg.DataError:
+                return PgDatetime(bytes(data).decode())
+    return Lenient
+
+
+_DATETIME_LOADERS = {"timestamptz": _lenient(TimestamptzLoader), "timestamp": _lenient(TimestampLoader),
+                     "date": _lenient(DateLoader)}
+
+
 def connect(url: str) -> psycopg.Connection:
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=5, application_name=APPLICATION_NAME)
@@ -38,6 +56,8 @@ def connect(url: str) -> psycopg.Connection:
         reason = str(err).strip().splitlines()[-1] if str(err).strip() else err.__class__.__name__
         raise AmlError(f"PostgreSQL at {redact(url)} is not reachable: {reason}",
                        "start it with `aml local up`, or pass the right --db-url") from None
+    for pg_type, loader in _DATETIME_LOADERS.items():
+        conn.adapters.register_loader(pg_type, loader)
     # Decoded values are printed with the decoding session's settings: pin them.
     conn.execute("SET TimeZone = 'UTC'")
     conn.execute("SET DateStyle = 'ISO, YMD'")

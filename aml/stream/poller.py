@@ -1,25 +1,35 @@
 """A local stand-in for Lambda's Kinesis event source mapping.
 
-Reads each shard of a stream in the emulator, builds the event Lambda builds, calls the handler,
-and honours `batchItemFailures` as Lambda does: the shard's next batch starts at the lowest failed
-sequence number (records after it are delivered again too). A handler exception retries the whole
-batch. After `max_attempts` deliveries of the same start position the poller gives up on it, as a
-mapping with MaximumRetryAttempts would, and reports it.
+Reads each shard of a stream in the emulator, builds the event Lambda builds and calls the handler.
+What happens next follows the mapping's settings (`aml.stream.mapping`, read from the synthesized
+template) and Lambda's documented contract (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html,
+"Error handling"; the response shapes: `aml.stream.batch_response`):
+- a batch item failure re-delivers from the lowest failed sequence number (only the rest of the
+  batch: with BisectBatchOnFunctionError, Lambda splits the batch there);
+- a handler error, or a response Lambda reads as a complete failure, retries the batch; with
+  BisectBatchOnFunctionError the batch is split in two halves, each retried on its own;
+- after MaximumRetryAttempts retries of a (part of a) batch, and for records older than
+  MaximumRecordAgeInSeconds, the records are skipped and, when the mapping has an on-failure
+  destination, a message describing them (`KinesisBatchInfo`) goes to the rules DLQ, as Lambda
+  sends it to the mapping's SQS destination.
 """
 from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import logging
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from aml.errors import AmlError
 from aml.local import aws
+from aml.stream.batch_response import PARTIAL, read_response
+from aml.stream.mapping import MappingSettings
 
 log = logging.getLogger(__name__)
 # Records per handler invocation. Lambda's Kinesis event source mapping allows up to 10,000 with a
@@ -58,6 +68,8 @@ class PollStats:
     redeliveries: int = 0
     handler_errors: int = 0
     abandoned: list[str] = field(default_factory=list)  # sequence numbers given up on
+    expired: int = 0  # records skipped for their age
+    on_failure_messages: list[dict] = field(default_factory=list)  # what went to the on-failure destination
 
 
 def lambda_event(records: list[dict], shard_id: str, stream_arn: str, region: str) -> dict:
@@ -80,14 +92,39 @@ def lambda_event(records: list[dict], shard_id: str, stream_arn: str, region: st
     } for r in records]}
 
 
+# The mapping the poller follows when no deployed template is found (resources created without
+# `cdk deploy`): what the streaming stack declares, with Lambda's record age left unlimited.
+LOCAL_MAPPING = MappingSettings(batch_size=DEFAULT_BATCH_SIZE, bisect_on_error=True, max_retry_attempts=9,
+                                max_record_age_seconds=-1, report_batch_item_failures=True,
+                                on_failure_destination=True)
+
+
+def deployed_mapping() -> MappingSettings:
+    """The event source mapping of the templates `cdk deploy` put into the local emulator."""
+    from aml.local import services
+
+    try:
+        return MappingSettings.from_cloud_assembly(services.LOCAL_DIR / "cdk.out")
+    except AmlError:
+        return LOCAL_MAPPING
+
+
 class Poller:
     def __init__(self, stream_name: str, handler: Callable[[dict, LambdaContext], dict], *,
-                 batch_size: int = DEFAULT_BATCH_SIZE, max_attempts: int = 10):
+                 batch_size: int | None = None, max_attempts: int | None = None,
+                 mapping: MappingSettings | None = None, on_failure_queue_url: str | None = None,
+                 clock: Callable[[], float] = time.time):
         self._kinesis = aws.client("kinesis")
         self._stream = stream_name
         self._handler = handler
-        self._batch_size = batch_size
-        self._max_attempts = max_attempts
+        mapping = mapping or deployed_mapping()
+        if batch_size is not None:
+            mapping = replace(mapping, batch_size=batch_size)
+        if max_attempts is not None:  # deliveries = the first one + the retries
+            mapping = replace(mapping, max_retry_attempts=max_attempts - 1)
+        self.mapping = mapping
+        self._on_failure_queue_url = on_failure_queue_url
+        self._clock = clock
         summary = self._kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]
         self._arn = summary["StreamARN"]
         self._region = self._kinesis.meta.region_name
@@ -124,49 +161,85 @@ class Poller:
 
     def _drain_shard(self, shard_id: str, position: str | None, stats: PollStats,
                      since: datetime | None = None) -> Iterator[None]:
-        """Deliver the shard's records; yields after each handler invocation."""
+        """Deliver the shard's records, batch by batch; yields after each handler invocation."""
         iterator = self._iterator(shard_id, position, since=since)
-        attempts: dict[str, int] = {}
         while True:
-            response = self._kinesis.get_records(ShardIterator=iterator, Limit=self._batch_size)
+            response = self._kinesis.get_records(ShardIterator=iterator, Limit=self.mapping.batch_size)
             records = response["Records"]
             if not records:
                 return
-            first = records[0]["SequenceNumber"]
-            attempts[first] = attempts.get(first, 0) + 1
-            failed_at = self._invoke(records, shard_id, stats)
+            now = self._clock()
+            expired = [r for r in records if self.mapping.too_old(now - r["ApproximateArrivalTimestamp"].timestamp())]
+            if expired:
+                stats.expired += len(expired)
+                self._report(expired, shard_id, "RecordAgeExceeded", 0, stats)
+                records = [r for r in records if r not in expired]
+            yield from self._deliver(records, shard_id, stats)
+            # The whole fetched batch is settled (delivered, or skipped and reported): move on.
+            iterator = response["NextShardIterator"]
+
+    def _deliver(self, records: list[dict], shard_id: str, stats: PollStats) -> Iterator[None]:
+        pending = [(records, 0)] if records else []  # (records, retries done so far)
+        while pending:
+            batch, retries = pending.pop(0)
+            outcome = self._invoke(batch, shard_id, stats)
             yield
-            if failed_at is None:
-                iterator = response["NextShardIterator"]
+            if not outcome.failed:
+                continue
+            if not self.mapping.retries_left(retries):
+                log.error("shard %s: giving up on %d record(s) from %s after %d retries",
+                          shard_id, len(batch), batch[0]["SequenceNumber"], retries)
+                stats.abandoned.append(batch[0]["SequenceNumber"])
+                self._report(batch, shard_id, "RetryAttemptsExhausted", retries + 1, stats)
                 continue
             stats.redeliveries += 1
-            if attempts.get(failed_at, 0) >= self._max_attempts:
-                log.error("shard %s: giving up on sequence number %s after %d attempts",
-                          shard_id, failed_at, attempts[failed_at])
-                stats.abandoned.append(failed_at)
-                iterator = self._iterator(shard_id, failed_at, after=True)
+            time.sleep(min(0.05 * 2 ** retries, 1.0))
+            if outcome.kind == PARTIAL:
+                rest = [r for r in batch if int(r["SequenceNumber"]) >= int(outcome.retry_from)]
+                pending.insert(0, (rest, retries + 1))
+            elif self.mapping.bisect_on_error and len(batch) > 1:
+                half = len(batch) // 2
+                pending[0:0] = [(batch[:half], retries + 1), (batch[half:], retries + 1)]
             else:
-                time.sleep(min(0.05 * 2 ** attempts.get(failed_at, 0), 1.0))
-                iterator = self._iterator(shard_id, failed_at)
+                pending.insert(0, (batch, retries + 1))
 
-    def _invoke(self, records: list[dict], shard_id: str, stats: PollStats) -> str | None:
-        """Call the handler; return the sequence number to restart from, or None when all done."""
+    def _invoke(self, records: list[dict], shard_id: str, stats: PollStats):
+        """Call the handler; the outcome Lambda reads from what it returned (or raised)."""
         event = lambda_event(records, shard_id, self._arn, self._region)
         stats.batches += 1
         stats.records_delivered += len(records)
+        sequence_numbers = [r["SequenceNumber"] for r in records]
         try:
             # Lambda code logs and emits metrics on stdout; here stdout belongs to the CLI's output.
             with contextlib.redirect_stdout(sys.stderr):
                 response = self._handler(event, LambdaContext())
-        except Exception:  # the function erred: Lambda retries the whole batch
-            log.exception("handler raised; retrying the batch from %s", records[0]["SequenceNumber"])
+        except Exception:  # the function erred: a complete failure
+            log.exception("handler raised on the batch from %s", sequence_numbers[0])
             stats.handler_errors += 1
-            return records[0]["SequenceNumber"]
-        failures = (response or {}).get("batchItemFailures") or []
-        if not failures:
-            return None
-        known = {r["SequenceNumber"] for r in records}
-        failed = [f["itemIdentifier"] for f in failures]
-        if not set(failed) <= known:
-            raise AmlError(f"handler reported unknown batchItemFailures {sorted(set(failed) - known)}")
-        return min(failed, key=int)
+            response = {"batchItemFailures": [{"itemIdentifier": None}]}
+        if not self.mapping.report_batch_item_failures:
+            response = None  # Lambda ignores the response of a mapping that does not ask for it
+        outcome = read_response(response, sequence_numbers)
+        if outcome.reason:
+            log.error("batch from %s is a complete failure: %s", sequence_numbers[0], outcome.reason)
+        return outcome
+
+    def _report(self, records: list[dict], shard_id: str, condition: str, invokes: int, stats: PollStats) -> None:
+        """The on-failure destination's record of skipped records (the shape Lambda sends to SQS)."""
+        if not self.mapping.on_failure_destination:
+            return
+        message = {
+            "requestContext": {"requestId": str(uuid.uuid4()), "condition": condition,
+                               "approximateInvokeCount": invokes,
+                               "functionArn": LambdaContext().invoked_function_arn},
+            "version": "1.0", "timestamp": datetime.now(UTC).isoformat(),
+            "KinesisBatchInfo": {
+                "shardId": shard_id, "startSequenceNumber": records[0]["SequenceNumber"],
+                "endSequenceNumber": records[-1]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": records[0]["ApproximateArrivalTimestamp"].isoformat(),
+                "approximateArrivalOfLastRecord": records[-1]["ApproximateArrivalTimestamp"].isoformat(),
+                "batchSize": len(records), "streamArn": self._arn},
+        }
+        stats.on_failure_messages.append(message)
+        if self._on_failure_queue_url:
+            aws.client("sqs").send_message(QueueUrl=self._on_failure_queue_url, MessageBody=json.dumps(message))

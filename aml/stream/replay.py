@@ -133,7 +133,8 @@ def replay(path: Path, env_name: str = "local", batch_size: int = DEFAULT_BATCH_
         result = ReplayResult(sent=len(lines))
         if lines:
             start_at = put_lines(res.stream_name, lines)
-            result.stats = Poller(res.stream_name, local_handler(res), batch_size=batch_size).drain(start_at)
+            result.stats = Poller(res.stream_name, local_handler(res), batch_size=batch_size,
+                                  on_failure_queue_url=res.dlq_url).drain(start_at)
         after = alert_rows(res.alerts_table)
     except EndpointConnectionError as err:
         raise AmlError(f"the AWS emulator at {aws.endpoint_url()} is not reachable", "run `aml local up`") from err

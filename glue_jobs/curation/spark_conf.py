@@ -30,7 +30,24 @@ ADAPTIVE = {
 # with it the node that collects an `Observation`'s metrics, which then never arrive: a batch
 # whose rows were all refused waited for ever on its counts. Known-empty relations (a state not
 # written yet) are still planned away by the static optimiser.
+# Dates and timestamps: every value PostgreSQL accepts and DMS writes must read and write
+# unchanged. DMS (and Arrow, and our replicator) write the proleptic Gregorian calendar, as Spark 3
+# does; Spark's default rebase mode EXCEPTION refuses any Parquet date before 1582-10-15 (or
+# timestamp before 1900-01-01) from a writer it cannot tell is Spark 3 (READ_ANCIENT_DATETIME),
+# which failed every run on the field case ../shared/cases/ancient-date. CORRECTED reads and writes
+# the values as they are, with no calendar rebase (Spark SQL migration guide, "Upgrading from
+# Spark SQL 3.0 to 3.1": spark.sql.parquet.datetimeRebaseModeInRead/InWrite and int96RebaseMode*).
+# Curated timestamps are INT64 TIMESTAMP_MICROS (not Spark's legacy INT96 default), the Parquet
+# logical type Athena (Trino) and DuckDB both read as an instant, proleptic Gregorian.
+DATETIME = {
+    "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
 JOB = {
+    **DATETIME,
     "spark.sql.session.timeZone": "UTC",  # `dt` is the UTC day of booked_at
     "spark.sql.constraintPropagation.enabled": "false",
     "spark.sql.codegen.hugeMethodLimit": "8000",

@@ -3,7 +3,7 @@ every invalid row exactly one reason (the first check it fails). Nothing is drop
 a reason go to the quarantine, the others on to the CDC merge."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
@@ -17,6 +17,7 @@ from aml_contract.schema import (
     DMS_OP_COLUMN,
     DMS_OPS,
     FUTURE_TOLERANCE_SECONDS,
+    PROJECTION_START_DATE,
     STRING,
     TIMESTAMP,
     TRANSACTIONS,
@@ -28,6 +29,9 @@ from .types import COMMIT_TS_COL, FILE_COL, FILE_RANK_COL, REASON_COL, ROW_COL, 
 ORIGINAL_PREFIX = "_original_"  # string copy of a quarantined row's value, as read
 POSITIVE_AMOUNT = TRANSACTIONS.column("amount").name  # the contract's `amount > 0`
 EVENT_TIME = TRANSACTIONS.column("booked_at").name  # may not lie in the future
+PROJECTION_START = datetime.fromisoformat(PROJECTION_START_DATE).replace(tzinfo=UTC)
+# What the Glue catalog's (Hive's) `date` and `timestamp` hold, and Athena reads: years 1 to 9999.
+CATALOG_RANGE = {DATE: ("0001-01-01", "9999-12-31"), TIMESTAMP: ("0001-01-01 00:00:00", "9999-12-31 23:59:59.999999")}
 CAST_REASONS = {DECIMAL: "non_numeric", TIMESTAMP: "unparseable_timestamp", DATE: "unparseable_date"}
 
 
@@ -68,6 +72,8 @@ def validate(df: DataFrame, table: Table, now: datetime, load_start: datetime | 
             checks.append((~is_delete & _missing(c.name, c.type), f"missing_required:{c.name}"))
         reason = CAST_REASONS.get(c.type, f"invalid_{c.type}")
         checks.append((~is_delete & F.col(c.name).isNotNull() & typed[c.name].isNull(), f"{reason}:{c.name}"))
+        if c.type in (TIMESTAMP, DATE):  # BC or past 9999: PostgreSQL accepts it, the catalog cannot hold it
+            checks.append((~is_delete & ~typed[c.name].between(*(F.lit(v).cast(SQL_TYPES[c.type]) for v in CATALOG_RANGE[c.type])), f"out_of_range:{c.name}"))
         if c.enum:
             checks.append((~is_delete & typed[c.name].isNotNull() & ~typed[c.name].isin(*c.enum),
                            f"unknown_value:{c.name}"))
@@ -78,6 +84,8 @@ def validate(df: DataFrame, table: Table, now: datetime, load_start: datetime | 
         checks += [
             (~is_delete & (typed[POSITIVE_AMOUNT] <= 0), f"non_positive:{POSITIVE_AMOUNT}"),
             (~is_delete & (typed[EVENT_TIME] > F.lit(limit)), f"future:{EVENT_TIME}"),
+            # a `dt` Athena's partition projection does not cover: DuckDB alone would show the row
+            (~is_delete & (typed[EVENT_TIME] < F.lit(PROJECTION_START)), f"out_of_projection:{EVENT_TIME}"),
         ]
     reason = F.coalesce(*(F.when(failed, F.lit(text)) for failed, text in checks))
     quarantined = F.col(REASON_COL).isNotNull()

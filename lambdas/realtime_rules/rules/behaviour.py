@@ -14,7 +14,7 @@ def round_amounts(tx: Transaction, state: AccountState, params: RuleParameters) 
     rule = params.rule("round_amounts")
 
     def qualifies(e) -> bool:
-        return e.round and e.cents >= rule["min_amount"] * 100
+        return e.round and e.cents >= rule.exact("min_amount") * 100
 
     mine = state.events.get(tx.transaction_id)
     if mine is None or not qualifies(mine):
@@ -31,28 +31,37 @@ def round_amounts(tx: Transaction, state: AccountState, params: RuleParameters) 
 
 
 def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
-    """The window's amount (or count) is a multiple of the account's trailing daily baseline."""
+    """The activity of `window_days` UTC days (ending on the transaction's day, or on a later active
+    day whose window holds it) against the account's own baseline over the `baseline_days` days
+    before: the named query's definition, so batch and real time flag the same account-days
+    (a sliding 24 h window would also count yesterday's payment made at a later hour)."""
     rule = params.rule("velocity_spike")
-    length = seconds(rule)
-    for start, end, window in windows_containing(tx.ts, state.sorted_events(), length):
-        amount, count = sum(e.cents for e in window), len(window)
-        history_start = state.first_seen or start
-        if amount < rule["min_amount"] * 100 or start - history_start < rule["min_baseline_days"] * DAY:
+    window, multiplier = rule["window_days"], rule.exact("multiplier")
+    tx_day, first_day = tx.ts // DAY, (state.first_seen or tx.ts) // DAY
+    events = state.sorted_events()
+    for anchor in sorted({e.ts // DAY for e in events if tx_day <= e.ts // DAY < tx_day + window}):
+        start, end = (anchor - window + 1) * DAY, (anchor + 1) * DAY
+        in_window = [e for e in events if start <= e.ts < end]
+        amount, count = sum(e.cents for e in in_window), len(in_window)
+        if amount < rule.exact("min_amount") * 100 or first_day > anchor - rule["min_baseline_days"]:
             continue
-        baseline_days = max(1, min(rule["baseline_days"], (start - history_start) // DAY))
-        base_count, base_amount = state.day_totals(utc_day(start - baseline_days * DAY), utc_day(start))
-        # Daily averages scaled to the window's length; a zero baseline means any activity spikes.
-        scale = length / DAY / baseline_days
+        base_from = max(first_day, anchor - window - rule["baseline_days"] + 1)
+        covered_days = start // DAY - base_from
+        base_count, base_amount = state.day_totals(utc_day(base_from * DAY), utc_day(start))
+        if covered_days <= 0 or base_amount <= 0:  # the baseline must be proven by data
+            continue
+        # now >= multiplier x the daily baseline scaled to the window, cross-multiplied in integers
+        # and exact fractions, as the named query does (no engine's division decides a boundary)
         spiked = [name for name, now, base in (("amount", amount, base_amount), ("count", count, base_count))
-                  if now >= rule["multiplier"] * base * scale]
+                  if now * covered_days >= multiplier * window * base]
         if spiked:
             return [AlertDraft(
-                "velocity_spike", state.account_id, window[0].transaction_id,
-                tuple(e.transaction_id for e in window), tx.ts, start, end,
+                "velocity_spike", state.account_id, in_window[0].transaction_id,
+                tuple(e.transaction_id for e in in_window), tx.ts, start, end,
                 {"spiked": spiked, "window_usd": usd(amount), "window_count": count,
-                 "baseline_daily_usd": round(usd(base_amount) / baseline_days, 2),
-                 "baseline_daily_count": round(base_count / baseline_days, 3),
-                 "baseline_days": baseline_days, "multiplier": rule["multiplier"]})]
+                 "baseline_daily_usd": round(usd(base_amount) / covered_days, 2),
+                 "baseline_daily_count": round(base_count / covered_days, 3),
+                 "baseline_days": covered_days, "multiplier": rule["multiplier"]})]
     return []
 
 
@@ -73,7 +82,7 @@ def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParam
         if previous is None or first.ts - previous < dormant:
             continue
         window = [e for e in events if first.ts <= e.ts <= first.ts + length]
-        large = [e for e in window if e.cents >= rule["min_amount"] * 100]
+        large = [e for e in window if e.cents >= rule.exact("min_amount") * 100]
         if large or len(window) >= rule["min_count"]:
             return [AlertDraft(
                 "dormant_reactivation", state.account_id, first.transaction_id,

@@ -21,7 +21,7 @@ def large_cash(tx: Transaction, state: AccountState, params: RuleParameters) -> 
     same = [e for e in state.sorted_events()
             if start <= e.ts < end and e.direction == state_side and e.transaction_type == tx.transaction_type]
     total = sum(e.cents for e in same)
-    if total <= rule["threshold"] * 100:
+    if total <= rule.exact("threshold") * 100:
         return []
     return [AlertDraft(
         "large_cash", state.account_id, f"{iso(start)[:10]}:{tx.transaction_type}",
@@ -33,7 +33,7 @@ def large_cash(tx: Transaction, state: AccountState, params: RuleParameters) -> 
 def structuring(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
     """Several cash deposits each just below the threshold within the window, summing above it."""
     rule = params.rule("structuring")
-    low, high = rule["min_amount"] * 100, rule["max_amount"] * 100
+    low, high = rule.exact("min_amount") * 100, rule.exact("max_amount") * 100
 
     def qualifies(e) -> bool:
         return e.transaction_type == "cash_deposit" and e.direction == "in" and low <= e.cents < high
@@ -44,7 +44,7 @@ def structuring(tx: Transaction, state: AccountState, params: RuleParameters) ->
     deposits = [e for e in state.sorted_events() if qualifies(e)]
     for start, end, window in windows_containing(tx.ts, deposits, seconds(rule)):
         total = sum(e.cents for e in window)
-        if len(window) >= rule["min_count"] and total > rule["min_total"] * 100:
+        if len(window) >= rule["min_count"] and total > rule.exact("min_total") * 100:
             return [AlertDraft(
                 "structuring", state.account_id, window[0].transaction_id,
                 tuple(e.transaction_id for e in window), tx.ts, start, end,
@@ -58,7 +58,7 @@ def smurfing(tx: Transaction, state: AccountState, params: RuleParameters) -> li
     rule = params.rule("smurfing")
 
     def qualifies(e) -> bool:
-        return e.transaction_type == "cash_deposit" and e.direction == "in" and e.cents < rule["max_amount"] * 100
+        return e.transaction_type == "cash_deposit" and e.direction == "in" and e.cents < rule.exact("max_amount") * 100
 
     mine = state.events.get(tx.transaction_id)
     if mine is None or not qualifies(mine):

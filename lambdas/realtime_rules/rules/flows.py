@@ -19,11 +19,11 @@ def rapid_movement(tx: Transaction, state: AccountState, params: RuleParameters)
     for start, end, window in windows_containing(tx.ts, state.sorted_events(), seconds(rule)):
         inflows = [e for e in window if e.direction == "in"]
         inflow = sum(e.cents for e in inflows)
-        if not inflows or inflow < rule["min_inflow"] * 100:
+        if not inflows or inflow < rule.exact("min_inflow") * 100:
             continue
         outflows = [e for e in window if e.direction == "out" and e.ts >= inflows[0].ts]
         outflow = sum(e.cents for e in outflows)
-        if outflows and outflow >= rule["min_outflow_ratio"] * inflow:
+        if outflows and outflow >= rule.exact("min_outflow_ratio") * inflow:  # exact: 0.8 is 4/5
             return [AlertDraft(
                 "rapid_movement", state.account_id, inflows[0].transaction_id,
                 tuple(e.transaction_id for e in inflows + outflows), tx.ts, start, end,

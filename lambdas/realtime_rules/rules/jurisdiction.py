@@ -16,7 +16,7 @@ def high_risk_jurisdiction(tx: Transaction, state: AccountState, params: RulePar
     lists = params.fatf_lists(on=tx.booked_at.date())
     if country in lists.call_for_action:
         listed = "call_for_action"
-    elif country in lists.grey_list and cents(tx.amount_base) >= rule["grey_list_min_amount"] * 100:
+    elif country in lists.grey_list and cents(tx.amount_base) >= rule.exact("grey_list_min_amount") * 100:
         listed = "grey_list"
     else:
         return []

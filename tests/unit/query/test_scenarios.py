@@ -44,3 +44,12 @@ def test_every_query_has_its_declared_columns(curated_dir):
             continue  # reads alerts: see test_customer_risk_summary
         _, result = flagged(query.name, curated_dir)
         assert list(result.frame.columns) == list(query.columns), query.name
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_counts_come_back_as_integers_as_on_athena(scenario, curated_dir):
+    """Trino's SUM of a BIGINT count is a BIGINT; DuckDB's HUGEINT reached pandas as 4.0."""
+    _, result = flagged(scenario, curated_dir)
+    counts = [c for c in result.frame.columns if c.endswith("_count") or c == "qualifying_windows"]
+    for column in counts:
+        assert str(result.frame[column].dtype) in ("int64", "Int64"), (scenario, column)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from aml.errors import AmlError
-from aml.replicate import decoding, source
+from aml.replicate import columns, decoding, source
 from aml.replicate.dms_s3 import cdc_key, load_key
 from aml_contract import schema
 
@@ -93,3 +93,30 @@ def test_wal_level_must_be_logical():
     source.check_wal_level(_Conn("logical"))
     with pytest.raises(AmlError, match="wal_level=replica.*wal_level = logical"):
         source.check_wal_level(_Conn("replica"))
+
+
+@pytest.mark.parametrize(("text", "parquet"), [
+    ("infinity", None), ("-infinity", None),  # Parquet has no infinity
+    ("0044-03-15 10:00:00+00 BC", -63517788000000),
+    ("12000-01-01 00:00:00+00", 316516204800000),
+])
+def test_timestamps_python_cannot_hold_pass_through_decoding_and_both_targets(text, parquet):
+    """PostgreSQL accepts infinity, BC and years past 9999; datetime.fromisoformat does not."""
+    [txn] = decoding.parse(_rows(
+        "BEGIN 8",
+        f"table core.transactions: INSERT: transaction_id[text]:'t9' booked_at[timestamp with time zone]:'{text}'",
+        "COMMIT 8 (at 2024-05-01 10:00:01+00)"))
+    booked_at = dict(zip(TX.column_names, txn.changes[0].row, strict=True))["booked_at"]
+    column = TX.column("booked_at")
+    assert booked_at == columns.PgDatetime(text)
+    assert columns.as_parquet(column, booked_at) == parquet
+    assert columns.to_json(column, booked_at) == text
+
+
+def test_dates_python_cannot_hold_are_written_as_exact_days():
+    column = schema.CUSTOMERS.column("date_of_birth")
+    day_before_year_1 = (date(1, 1, 1) - date(1970, 1, 1)).days - 1  # 1 BC is year 0
+    assert columns.as_parquet(column, columns.from_text(schema.DATE, "0001-12-31 BC")) == day_before_year_1
+    assert columns.as_parquet(column, columns.from_text(schema.DATE, "infinity")) is None
+    with pytest.raises(ValueError):
+        columns.from_text(schema.DATE, "not a date")

@@ -90,3 +90,13 @@ def test_text_at_the_lob_limit_is_dead_lettered_as_possibly_truncated(column):
 def test_a_data_record_without_schema_and_table_names_is_poison(metadata):
     with pytest.raises(PoisonRecord, match="invalid DMS metadata"):
         parse(json.dumps({"data": _row("t-x", 1), "metadata": metadata}).encode())
+
+
+@pytest.mark.parametrize("text", ["infinity", "-infinity", "0044-03-15 10:00:00+00 BC", "12000-01-01 00:00:00+00"])
+def test_booked_at_beyond_python_is_a_poison_record_not_a_crash(text):
+    """What the replicator streams for timestamps PostgreSQL accepts and Python cannot hold
+    (aml.replicate.columns.PgDatetime): the record is dead-lettered with a reason."""
+    row = _row("t-far", 1) | {"booked_at": text}
+    with pytest.raises(PoisonRecord, match="booked_at"):
+        parse(json.dumps({"data": row, "metadata": {"operation": "insert", "record-type": "data",
+                                                   "schema-name": "core", "table-name": "transactions"}}).encode())
