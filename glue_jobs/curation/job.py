@@ -176,7 +176,9 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
     fig = TableFigures(files_read=len(files), bytes_read=sum(f.size for f in files))
     if raw is None:
         return fig
-    fig.schema_notes = raw.notes
+    fig.schema_notes, fig.files_set_aside = raw.notes, raw.poisoned
+    if not raw.frames:  # every new file was poison
+        return fig
     validated = reduce(DataFrame.unionByName, (validate(f, table, run.now, run.load_start) for f in raw.frames))
     read = Observation(f"read_{table.name}")
     refused = F.col(REASON_COL).isNotNull()
@@ -191,7 +193,7 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
             changes = run.materialise(changes)  # read by the lookup and by the merge
             if sum(read.get[op] for op in DMS_OPS) <= BROADCAST_KEYS_MAX:  # at least the distinct keys
                 current = _entries_of_batch(run, table, old_index, batch_keys(changes))
-        decided = run.materialise(decide(changes, current, full_load_in=run.full_load_in(table.name, files)))
+        decided = run.materialise(decide(changes, current, full_load_in=run.full_load_in(table.name, raw.files)))
         decision_counts = (decided.groupBy(DECISION_COL, OLD_PARTITION_COL, TARGET_PARTITION_COL)
                            .agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect())
     read_counts = read.get

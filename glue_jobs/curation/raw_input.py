@@ -7,6 +7,7 @@ the file at fault) and files with identical schemas are read together.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
@@ -16,9 +17,10 @@ from pyspark.sql import functions as F
 
 from aml_contract.schema import DMS_COMMIT_TS_COLUMN, DMS_OP_COLUMN, Table, raw_table_prefix
 
-from .errors import CurationError
 from .storage import FileInfo, Storage
 from .types import FILE_COL, FILE_RANK_COL, ROW_COL
+
+log = logging.getLogger(__name__)
 
 FULL_LOAD_PREFIX = "LOAD"
 
@@ -26,8 +28,9 @@ FULL_LOAD_PREFIX = "LOAD"
 @dataclass
 class RawInput:
     frames: list[DataFrame]  # one per distinct file schema; columns: contract + Op + commit ts + file/row
-    files: list[FileInfo]
+    files: list[FileInfo]  # the readable files the frames hold
     notes: list[str] = field(default_factory=list)  # schema drift that was tolerated, per file
+    poisoned: dict[str, str] = field(default_factory=dict)  # file (below its table) -> why it cannot be read
 
 
 def table_root(raw_path: str, table: str) -> str:
@@ -50,28 +53,33 @@ def file_rank(name: str) -> int:
 
 
 def read_raw(spark: SparkSession, storage: Storage, table: Table, files: list[FileInfo]) -> RawInput:
-    """Check every footer before reading any data, so a corrupt file or a missing required column
-    stops the run before anything is written. Optional columns missing from a file are filled
-    with nulls; columns the contract does not know are ignored (they can never reach the curated
-    zone, which is built from the contract) and reported."""
+    """Check every footer before reading any data. A file that cannot be read, or lacks a required
+    column, is poison: it is set aside whole with its reason (the job reports it and never reads
+    it again; it stays in the raw zone), so one bad file never blocks the table's later runs.
+    Optional columns missing from a file are filled with nulls; columns the contract does not
+    know are ignored (they can never reach the curated zone, which is built from the contract)
+    and reported."""
     expected = [DMS_OP_COLUMN, DMS_COMMIT_TS_COLUMN, *table.column_names]
     required = {DMS_OP_COLUMN, DMS_COMMIT_TS_COLUMN, table.primary_key,
                 *(c.name for c in table.columns if c.required)}
     groups: dict[str, list[str]] = {}
     columns_of: dict[str, list[str]] = {}
     notes: list[str] = []
+    poisoned: dict[str, str] = {}
+    readable: list[FileInfo] = []
     for info in files:
+        name = relative_name(info.path, table.name)
         try:
             columns, schema_text = storage.parquet_columns(info.path)
         except Exception as exc:  # py4j wraps the Parquet reader's exception
-            raise CurationError(f"{table.name}: cannot read Parquet file {info.path}: "
-                                f"{str(exc).splitlines()[0]}") from exc
+            poisoned[name] = f"cannot read Parquet file: {str(exc).splitlines()[0]}"
+            continue
         missing = [c for c in expected if c not in columns]
         missing_required = [c for c in missing if c in required]
         if missing_required:
-            raise CurationError(f"{table.name}: file {info.path} lacks required column(s) "
-                                f"{', '.join(missing_required)}")
-        name = relative_name(info.path, table.name)
+            poisoned[name] = f"lacks required column(s) {', '.join(missing_required)}"
+            continue
+        readable.append(info)
         if missing:
             notes.append(f"{name}: optional column(s) {', '.join(missing)} absent, read as null")
         extra = [c for c in columns if c not in expected]
@@ -81,7 +89,9 @@ def read_raw(spark: SparkSession, storage: Storage, table: Table, files: list[Fi
         columns_of[schema_text] = columns
     storage.reading(*(path for paths in groups.values() for path in paths))
     frames = [_read_group(spark, table, paths, set(columns_of[schema])) for schema, paths in groups.items()]
-    return RawInput(frames, files, notes)
+    for name, reason in poisoned.items():
+        log.error("%s: raw file %s set aside: %s", table.name, name, reason)
+    return RawInput(frames, readable, notes, poisoned)
 
 
 def load_start(raw: list[RawInput]) -> datetime | None:

@@ -28,6 +28,9 @@ class TableFigures:
     live_keys_before: int = 0  # in the rewritten partitions, per the state index
     live_keys_after: int = 0
     schema_notes: list[str] = field(default_factory=list)
+    # Poison files (unreadable, or lacking a required column): never read, never read again (they
+    # are marked processed), left in the raw zone. file (below its table folder) -> why.
+    files_set_aside: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows_read_total(self) -> int:

@@ -90,24 +90,31 @@ def test_valid_rows_pass_whatever_the_physical_types_and_drift_is_reported(quara
     assert any("memo" in n and "null" in n for n in m["schema_notes"])
 
 
-def test_missing_required_column_stops_the_run_naming_file_and_column(spark, zones, bank):
+def test_a_file_lacking_a_required_column_is_set_aside_and_the_rest_curated(spark, zones, bank):
     zones.raw.load("transactions", [change(bank.transaction("T1", T0, "A1", "EXT-1"), "I", T0)])
     zones.raw.cdc("transactions", [change(bank.transaction("T2", T0, "A1", "EXT-1"), "I", T0)],
                   "2024/03/01", "20240301-1000", drop=("currency",))
-    with pytest.raises(CurationError, match=r"20240301-1000\.parquet lacks required column\(s\) currency"):
-        zones.run(spark)
-    assert not zones.curated.exists() or not any((zones.curated).rglob("*.parquet"))
+    manifest = zones.run(spark)["tables"]["transactions"]
+    assert manifest["files_set_aside"] == {"2024/03/01/20240301-1000.parquet": "lacks required column(s) currency"}
+    assert manifest["inserted"] == 1 and manifest["rows_read_total"] == 1
 
 
-def test_corrupt_parquet_stops_the_run_without_writing_anything(spark, zones, bank):
+def test_a_poison_file_never_blocks_later_runs(spark, zones, bank):
+    """A corrupt file is set aside with its reason, the good ones are curated, and the next run
+    (with new data) neither fails on it nor reads it again; it stays in the raw zone."""
     zones.raw.load("customers", [change(bank.customer("C1"), "I", T0)])
     bad = zones.raw.root / "dms/core/transactions/2024/03/01/20240301-0900.parquet"
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"PAR1 this is not parquet")
-    with pytest.raises(CurationError, match=r"cannot read Parquet file .*20240301-0900\.parquet"):
-        zones.run(spark)
-    assert not zones.curated.exists() or not any(zones.curated.rglob("*.parquet"))
-    assert not (zones.curated / "_job_state" / "processed_files.json").exists()
+    first = zones.run(spark)["tables"]
+    [(name, reason)] = first["transactions"]["files_set_aside"].items()
+    assert name == "2024/03/01/20240301-0900.parquet" and reason.startswith("cannot read Parquet file")
+    assert first["customers"]["inserted"] == 1
+    zones.raw.cdc("transactions", [change(bank.transaction("T2", T0, "A1", "EXT-1"), "I", T0)],
+                  "2024/03/01", "20240301-1000")
+    second = zones.run(spark)["tables"]["transactions"]
+    assert second["files_set_aside"] == {} and second["files_read"] == 1 and second["inserted"] == 1
+    assert bad.exists()
 
 
 def test_empty_input_is_a_clean_no_op(spark, zones):
