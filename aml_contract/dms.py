@@ -29,6 +29,7 @@ MapBooleanAsBoolean exists only for PostgreSQL and Redshift targets, so booleans
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from aml_contract.schema import (
     BOOLEAN,
@@ -68,6 +69,7 @@ class DmsType:
                 "parquet": self.parquet, "json": self.json, "lob": "yes" if self.lob else "no"}
 
 
+@cache  # the replicator asks once per value
 def dms_type(column: Column) -> DmsType:
     """The type table's row for one contract column."""
     t = column.type

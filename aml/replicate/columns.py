@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import pyarrow as pa
@@ -161,8 +162,28 @@ def record_batch(table: schema.Table, ops: list[str], commit_ts: list[datetime],
                  rows: list[tuple]) -> pa.RecordBatch:
     """Rows (tuples in table column order) plus their Op and commit timestamp -> one Arrow batch."""
     target = arrow_schema(table)
+    stamps = {ts: commit_ts_text(ts) for ts in set(commit_ts)}  # a full load shares one stamp
     columns = [pa.array(ops, target.field(0).type),
-               pa.array([commit_ts_text(ts) for ts in commit_ts], target.field(1).type)]
-    columns += [pa.array([as_parquet(column, row[i]) for row in rows], target.field(i + 2).type)
-                for i, column in enumerate(table.columns)]
+               pa.array([stamps[ts] for ts in commit_ts], target.field(1).type)]
+    for i, column in enumerate(table.columns):
+        columns.append(_parquet_array(column, [row[i] for row in rows], target.field(i + 2).type))
     return pa.RecordBatch.from_arrays(columns, schema=target)
+
+
+def _parquet_array(column: schema.Column, values: list, arrow_type: pa.DataType) -> pa.Array:
+    """One column's values as the S3 target writes them; Arrow converts the common cases in bulk
+    (a whole full load goes through here)."""
+    if column.type == schema.TIMESTAMP and not any(isinstance(v, PgDatetime) for v in values):
+        return pa.array(values, pa.timestamp("us", tz="UTC")).cast(arrow_type, safe=False)  # cut to ms
+    if dms.dms_type(column).lob:
+        short = LOB_MAX_BYTES // 4  # no UTF-8 text this long can pass LobMaxSize
+        return pa.array([v if v is None or len(v) <= short else truncate_lob(v) for v in values], arrow_type)
+    if _converted(column):
+        values = [as_parquet(column, v) for v in values]
+    return pa.array(values, arrow_type)
+
+
+@cache
+def _converted(column: schema.Column) -> bool:
+    """Whether DMS writes the column's values otherwise than the source holds them."""
+    return column.type in (schema.BOOLEAN, schema.DATE, schema.TIMESTAMP) or dms.dms_type(column).lob

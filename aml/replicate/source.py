@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors, sql
-from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 
 from aml.errors import AmlError
 from aml.replicate.columns import PgDatetime
@@ -33,20 +34,28 @@ def redact(url: str) -> str:
     return url
 
 
-def _lenient(base: type) -> type:
+def _lenient(pg_type: str) -> type:
     """psycopg's loader for a date/time type, keeping what Python cannot hold as a PgDatetime
-    instead of raising DataError (infinity, BC, years past 9999: PostgreSQL accepts them all)."""
-    class Lenient(base):
+    instead of raising DataError (infinity, BC, years past 9999: PostgreSQL accepts them all).
+    It wraps the loader psycopg registered (the C one of psycopg-binary: C loaders cannot be
+    subclassed, and the pure-Python ones cost a full load several times over)."""
+    oid = psycopg.postgres.types[pg_type].oid
+    fast = psycopg.adapters.get_loader(oid, Format.TEXT)
+
+    class Lenient(Loader):
+        def __init__(self, oid: int, context=None):
+            super().__init__(oid, context)
+            self._fast = fast(oid, context)
+
         def load(self, data):
             try:
-                return super().load(data)
+                return self._fast.load(data)
             except psycopg.DataError:
                 return PgDatetime(bytes(data).decode())
     return Lenient
 
 
-_DATETIME_LOADERS = {"timestamptz": _lenient(TimestamptzLoader), "timestamp": _lenient(TimestampLoader),
-                     "date": _lenient(DateLoader)}
+_DATETIME_LOADERS = {pg_type: _lenient(pg_type) for pg_type in ("timestamptz", "timestamp", "date")}
 
 
 def connect(url: str) -> psycopg.Connection:
