@@ -55,18 +55,17 @@ class Report:
         return {"clean": self.clean, "tables": {name: t.as_dict() for name, t in self.tables.items()}}
 
 
-def curated_key(table: schema.Table) -> str:
-    return schema.pseudonym_name(table.primary_key) if table.column(table.primary_key).pii is schema.Pii.PSEUDONYMISE \
-        else table.primary_key
-
-
-def _source_keys(conn: psycopg.Connection, table: schema.Table, key: bytes) -> set[str]:
-    query = sql.SQL("SELECT {} FROM {}.{}").format(sql.Identifier(table.primary_key),
-                                                  sql.Identifier(schema.SOURCE_SCHEMA), sql.Identifier(table.name))
-    ids = {row[0] for row in conn.execute(query)}
-    if curated_key(table) == table.primary_key:
+def _in_curated_form(table: schema.Table, ids: set[str], key: bytes) -> set[str]:
+    """Source ids as the curated zone holds them: pseudonymised where the contract says so."""
+    if table.column(table.primary_key).pii is not schema.Pii.PSEUDONYMISE:
         return ids
     return {pseudonymise(i, key) for i in ids}
+
+
+def _source_keys(conn: psycopg.Connection, table: schema.Table) -> set[str]:
+    query = sql.SQL("SELECT {} FROM {}.{}").format(sql.Identifier(table.primary_key),
+                                                  sql.Identifier(schema.SOURCE_SCHEMA), sql.Identifier(table.name))
+    return {row[0] for row in conn.execute(query)}
 
 
 def _parquet_column(folder: Path, column: str) -> list:
@@ -84,12 +83,12 @@ def reconcile(db_url: str, curated_dir: Path, quarantine_dir: Path | None, key: 
     tables = {}
     with psycopg.connect(db_url) as conn:
         for table in schema.SOURCE_TABLES.values():
-            source = _source_keys(conn, table, key)
-            curated = {k for k in _parquet_column(curated_dir / table.name, curated_key(table)) if k}
+            source = _in_curated_form(table, _source_keys(conn, table), key)
+            curated_name = table.column(table.primary_key).curated_name
+            curated = {k for k in _parquet_column(curated_dir / table.name, curated_name) if k}
             refused = {k for k in _parquet_column(quarantine_dir / table.name, table.primary_key) if k} \
                 if quarantine_dir else set()
-            if curated_key(table) != table.primary_key:
-                refused = {pseudonymise(k, key) for k in refused}
+            refused = _in_curated_form(table, refused, key)
             tables[table.name] = TableReport(
                 table.name, len(source), len(curated), len(refused & source),
                 missing=sorted(source - curated - refused), extra=sorted(curated - source))
