@@ -53,3 +53,10 @@ RULES_LAMBDA_ENV = {
     "alerts_delivery_stream": "ALERTS_DELIVERY_STREAM",
     "pseudonymization_secret_id": "PSEUDONYMIZATION_SECRET_ID",
 }
+
+# The rules Lambda's settings, set by the streaming stack from settings.streaming (the stack owns
+# the function's configuration; the local poller reads it back from the deployed function).
+ALERT_TTL_DAYS_ENV = "ALERT_TTL_DAYS"
+# Powertools takes its service and metrics namespace from these variables (the code passes none).
+POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME": RULES_SERVICE,
+                  "POWERTOOLS_METRICS_NAMESPACE": RULES_METRICS_NAMESPACE}
