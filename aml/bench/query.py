@@ -28,7 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from aml.query import catalog, curate, scoring
-from aml.query.cli import execute
+from aml.query.run import execute
 from aml_contract import pseudonym, rules
 
 CUSTOMERS, DAYS, SEED = 500, 60, 42

@@ -27,7 +27,7 @@ from aml.errors import AmlError
 from aml.generate import BankConfig, generate, load_postgres
 from aml.local import aws, resources, services, staging
 from aml.query import catalog, scoring
-from aml.query.cli import execute
+from aml.query.run import execute
 from aml.reconcile import reconcile
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller

@@ -2,21 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 from aml.query import catalog, output
-from aml.query.result import QueryResult
-
-DATA_DIR_ENV = "AML_DATA_DIR"
-
-
-def default_data_dir() -> Path:
-    """$AML_DATA_DIR, else the local runtime's curated zone (.local/curated)."""
-    from aml.local.services import LOCAL_DIR
-
-    return Path(os.environ.get(DATA_DIR_ENV) or LOCAL_DIR / "curated")
+from aml.query.run import DATA_DIR_ENV, execute
 
 
 def register(subparsers) -> None:
@@ -54,20 +43,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         print(query.sql, end="" if query.sql.endswith("\n") else "\n")
     return 0
-
-
-def execute(name: str, values: dict[str, str], engine: str = "local", data_dir: str | Path | None = None,
-            workgroup: str | None = None) -> QueryResult:
-    """Validate and run one named query; the CLI and the benchmark share this."""
-    query = catalog.get(name)
-    bound = catalog.bind(query, values)
-    if engine == "athena":
-        from aml.query.athena import AthenaEngine
-
-        return AthenaEngine(workgroup).run(query, bound)
-    from aml.query.local import LocalEngine
-
-    return LocalEngine(data_dir or default_data_dir()).run(query, bound)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

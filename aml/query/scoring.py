@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from aml.query import catalog
-from aml.query.cli import execute
+from aml.query.run import execute
 from aml_contract.pseudonym import pseudonymise
 
 

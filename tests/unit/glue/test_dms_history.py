@@ -68,7 +68,7 @@ def test_an_update_and_a_delete_committed_during_the_load(spark, tmp_path, stamp
 def test_field_case_a_rekeyed_deposit_counts_once(spark, tmp_path):
     """DMS wrote the key change as a U under the new key: refused and quarantined, never a
     second deposit; structuring (which needs two) and large cash (over 10,000) stay silent."""
-    from aml.query.cli import execute
+    from aml.query.run import execute
 
     zones = _zones_from_case(tmp_path, "primary_key_change")
     manifest = zones.run(spark, CASE_CLOCK)["tables"]["transactions"]

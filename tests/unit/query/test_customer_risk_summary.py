@@ -10,8 +10,8 @@ import pytest
 
 from aml.errors import AmlError
 from aml.query import catalog
-from aml.query.cli import execute
 from aml.query.local import LocalEngine
+from aml.query.run import execute
 from aml_contract import schema
 
 WINDOW = {"start_date": "2025-03-01", "end_date": "2025-03-31"}

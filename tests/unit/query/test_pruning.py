@@ -10,7 +10,7 @@ from handmade_bank import DAYS, START
 
 from aml.bench.query import MAX_RATIO, bound, lookback_days
 from aml.query import catalog
-from aml.query.cli import execute
+from aml.query.run import execute
 
 EVERY = {"start_date": START.date().isoformat(), "end_date": (START + timedelta(days=DAYS - 1)).date().isoformat()}
 LAST = {"start_date": EVERY["end_date"], "end_date": EVERY["end_date"]}

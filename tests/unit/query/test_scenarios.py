@@ -7,7 +7,7 @@ import pytest
 from handmade_bank import DAYS, START
 
 from aml.query import catalog
-from aml.query.cli import execute
+from aml.query.run import execute
 
 FULL = {"start_date": START.date().isoformat(), "end_date": (START + timedelta(days=DAYS - 1)).date().isoformat()}
 # Lookback scenarios need their history inside the data: start after it.

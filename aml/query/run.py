@@ -1,0 +1,32 @@
+"""Run one named query on either engine: the library call behind `aml query run`, the demo, the
+scoring, the benchmark and the backtests."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from aml.query import catalog
+from aml.query.result import QueryResult
+
+DATA_DIR_ENV = "AML_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    """$AML_DATA_DIR, else the local runtime's curated zone (.local/curated)."""
+    from aml.local.services import LOCAL_DIR
+
+    return Path(os.environ.get(DATA_DIR_ENV) or LOCAL_DIR / "curated")
+
+
+def execute(name: str, values: dict[str, str], engine: str = "local", data_dir: str | Path | None = None,
+            workgroup: str | None = None) -> QueryResult:
+    """Validate and run one named query; every caller shares this."""
+    query = catalog.get(name)
+    bound = catalog.bind(query, values)
+    if engine == "athena":
+        from aml.query.athena import AthenaEngine
+
+        return AthenaEngine(workgroup).run(query, bound)
+    from aml.query.local import LocalEngine
+
+    return LocalEngine(data_dir or default_data_dir()).run(query, bound)
