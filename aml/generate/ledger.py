@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from aml.arrow_types import DECIMAL
 from aml.generate import fx
 from aml.generate.parties import Directory
 from aml.generate.timebase import HOUR
 from aml_contract.schema import CHANNELS, TRANSACTION_STATUSES, TRANSACTION_TYPES, TRANSACTIONS
 
-DECIMAL = pa.decimal128(18, 2)
 _TYPE_CODE = {t: i for i, t in enumerate(TRANSACTION_TYPES)}
 _CHANNEL_CODE = {c: i for i, c in enumerate(CHANNELS)}
 _ONLINE = np.array([c in ("online", "mobile") for c in CHANNELS])

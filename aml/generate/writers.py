@@ -12,32 +12,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from aml.arrow_types import source_schema
 from aml.errors import AmlError
 from aml.generate import labels
 from aml.generate.bank import Bank
-from aml_contract.schema import (
-    BOOLEAN,
-    DATE,
-    DECIMAL,
-    DECIMAL_PRECISION,
-    DECIMAL_SCALE,
-    SOURCE_SCHEMA,
-    SOURCE_TABLES,
-    STRING,
-    TIMESTAMP,
-    postgres_ddl,
-)
+from aml_contract.schema import SOURCE_SCHEMA, SOURCE_TABLES, postgres_ddl
 
-_ARROW_TYPES = {STRING: pa.string(), DATE: pa.date32(), TIMESTAMP: pa.timestamp("us", tz="UTC"),
-                BOOLEAN: pa.bool_(), DECIMAL: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE)}
 FILES = ("customers", "accounts", "transactions", "labels")
 
 
 def arrow_schema(table: str) -> pa.Schema:
     if table == "labels":
         return labels.ARROW_SCHEMA
-    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=not c.required or c.name == "updated_at")
-                      for c in SOURCE_TABLES[table].columns])
+    return source_schema(SOURCE_TABLES[table])
 
 
 def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:

@@ -14,17 +14,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from aml.arrow_types import dms_parquet_schema, dms_parquet_type
 from aml_contract import dms, schema
 
-# The type table's Parquet column (Arrow notation) -> the Arrow type written.
-PARQUET_TYPES = {
-    "string": pa.string(),
-    "date32": pa.date32(),
-    "timestamp[ms, UTC]": pa.timestamp("ms", tz="UTC"),
-    f"decimal128({schema.DECIMAL_PRECISION},{schema.DECIMAL_SCALE})":
-        pa.decimal128(schema.DECIMAL_PRECISION, schema.DECIMAL_SCALE),
-    "int32": pa.int32(),
-}
 LOB_MAX_BYTES = dms.LOB_MAX_SIZE_KB * 1024
 
 # PostgreSQL's ISO output of a date or timestamp(tz) in UTC: year of 4+ digits, optional time,
@@ -68,14 +60,6 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
     return era * 146_097 + doe - 719_468
 
 
-def arrow_schema(table: schema.Table) -> pa.Schema:
-    """Op, dms_commit_ts, then the source columns in table order (as DMS lays them out)."""
-    fields = [pa.field(schema.DMS_OP_COLUMN, PARQUET_TYPES[dms.OP_TYPE.parquet], nullable=False),
-              pa.field(schema.DMS_COMMIT_TS_COLUMN, PARQUET_TYPES[dms.COMMIT_TS_TYPE.parquet], nullable=False)]
-    fields += [pa.field(c.name, PARQUET_TYPES[dms.dms_type(c).parquet]) for c in table.columns]
-    return pa.schema(fields)
-
-
 def commit_ts_text(value: datetime) -> str:
     """dms_commit_ts as DMS writes it: 'yyyy-MM-dd HH:mm:ss.SSSSSS' (UTC)."""
     return value.astimezone(UTC).strftime(dms.COMMIT_TS_FORMAT)
@@ -106,7 +90,7 @@ def as_parquet(column: schema.Column, value: Any) -> Any:
     if isinstance(value, PgDatetime):
         exact = value.epoch_days_and_ms()
         return None if exact is None else exact[0 if column.type == schema.DATE else 1]
-    if isinstance(value, datetime) and PARQUET_TYPES[dms.dms_type(column).parquet].unit == "ms":
+    if isinstance(value, datetime) and dms_parquet_type(column).unit == "ms":
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
     return value
 
@@ -161,7 +145,7 @@ def to_json(column: schema.Column, value: Any) -> Any:
 def record_batch(table: schema.Table, ops: list[str], commit_ts: list[datetime],
                  rows: list[tuple]) -> pa.RecordBatch:
     """Rows (tuples in table column order) plus their Op and commit timestamp -> one Arrow batch."""
-    target = arrow_schema(table)
+    target = dms_parquet_schema(table)
     stamps = {ts: commit_ts_text(ts) for ts in set(commit_ts)}  # a full load shares one stamp
     columns = [pa.array(ops, target.field(0).type),
                pa.array([stamps[ts] for ts in commit_ts], target.field(1).type)]

@@ -21,9 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from aml.arrow_types import dms_parquet_schema
 from aml.errors import AmlError
 from aml.local import aws
-from aml.replicate.columns import arrow_schema, record_batch
+from aml.replicate.columns import record_batch
 from aml.replicate.decoding import Transaction
 from aml_contract import schema
 
@@ -79,7 +80,7 @@ class RawZone:
         the task's start under UseTaskStartTimeForFullLoadTimestamp, else the time the rows are
         written, DMS's default). Returns (rows, files). LOAD files of an earlier, larger load of
         the table are removed, as a reload with DROP_AND_CREATE does."""
-        arrow = arrow_schema(table)
+        arrow = dms_parquet_schema(table)
         rows = files = 0
         pending: list[pa.RecordBatch] = []
         pending_rows = 0

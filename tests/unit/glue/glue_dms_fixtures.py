@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from faker import Faker
 
-from aml.replicate.columns import PARQUET_TYPES, as_parquet, commit_ts_text
+from aml.arrow_types import DMS_PARQUET_TYPES as PARQUET_TYPES
+from aml.replicate.columns import as_parquet, commit_ts_text
 from aml_contract.dms import COMMIT_TS_TYPE, OP_TYPE, dms_type
 from aml_contract.pseudonym import key_from_env
 from aml_contract.schema import SOURCE_TABLES, raw_table_prefix

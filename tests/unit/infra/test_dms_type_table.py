@@ -8,7 +8,8 @@ import re
 import pyarrow as pa
 import pytest
 
-from aml.replicate.columns import PARQUET_TYPES, arrow_schema
+from aml.arrow_types import DMS_PARQUET_TYPES as PARQUET_TYPES
+from aml.arrow_types import dms_parquet_schema as arrow_schema
 from aml_contract import dms, names, schema
 
 
