@@ -47,8 +47,12 @@ synth: setup
 bench: setup
 	$(BIN)/python -m aml.bench
 
+# Style, the layer rules (import-linter, pyproject.toml) and pylint's duplicate-code check over
+# every part (about a minute of CPU, so `make test` leaves it to this target).
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/pylint --disable=all --enable=duplicate-code aml aml_contract glue_jobs lambdas stacks app.py
 
 local-up: setup
 	$(BIN)/aml local up
