@@ -39,6 +39,8 @@ class Resource(NamedTuple):
 # the local runtime finds what `cdk deploy` created by the output keys, or creates each resource
 # by name from the suffixes (aml/local/resources.py).
 RESOURCES: dict[str, Resource] = {
+    # network
+    "vpc": Resource("vpc", "VpcId", local=False),
     # data lake
     "raw_bucket": Resource("raw", "RawBucketName"),
     "curated_bucket": Resource("curated", "CuratedBucketName"),
@@ -47,6 +49,17 @@ RESOURCES: dict[str, Resource] = {
     "pseudonymization_secret_id": Resource(PSEUDONYMIZATION_SECRET_SUFFIX, "PseudonymizationSecretName"),
     "data_key": Resource(None, "DataKeyArn", local=False),  # a key: its alias names it
     "curated_database": Resource(None, "CuratedDatabaseName", local=False),  # settings.curated_database
+    # database
+    "database_cluster": Resource("core-banking", "ClusterArn", local=False),
+    "database_admin_secret": Resource("core-banking-admin", "AdminSecretArn", local=False),
+    "database_secret_rotation": Resource("core-banking-rotation", None, local=False),
+    # replication (the local replicator plays the stream task, under its name)
+    "dms_instance": Resource("dms", None, local=False),  # and its subnet group
+    "dms_source_endpoint": Resource("core-banking", None, local=False),
+    "dms_raw_zone_endpoint": Resource("raw-zone", None, local=False),
+    "dms_stream_endpoint": Resource("transactions-stream", None, local=False),
+    "raw_zone_task": Resource("core-to-raw", "RawZoneTaskArn", local=False),
+    "stream_task": Resource("transactions-to-stream", "StreamTaskArn", local=False),
     # streaming
     "stream_name": Resource(STREAM_NAME_SUFFIX, "TransactionsStreamName"),
     "rule_state_table": Resource("rule-state", "RuleStateTableName"),
@@ -63,6 +76,9 @@ RESOURCES: dict[str, Resource] = {
     # analytics
     "athena_workgroup": Resource(ATHENA_WORKGROUP_SUFFIX, "AthenaWorkgroupName"),
     "analyst_policy": Resource("analyst", "AnalystPolicyArn", local=False),
+    # monitoring (each alarm and event rule is named aml-<env>-<its id>)
+    "alarm_topic": Resource("alarms", "AlarmTopicArn", local=False),
+    "dashboard": Resource("platform", None, local=False),
 }
 # The buckets, by the zone (suffix) that names them.
 BUCKETS = ("raw_bucket", "curated_bucket", "athena_results_bucket", "access_logs_bucket")

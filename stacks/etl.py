@@ -11,7 +11,7 @@ from constructs import Construct
 from aml_contract import glue_job, names, pii_access, schema
 from stacks import assets
 from stacks.constructs import DataKey, EncryptedLogGroup, grant_secret_read
-from stacks.data_lake import DataLakeStack
+from stacks.data_lake import CURATED, RAW, DataLakeStack
 from stacks.settings import Settings
 
 
@@ -19,7 +19,7 @@ class EtlStack(Stack):
     def __init__(self, scope: Construct, id: str, *, settings: Settings, lake: DataLakeStack, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.add_stack_dependency(lake)
-        self.raw, self.curated = lake.bucket(self, "raw"), lake.bucket(self, "curated")
+        self.raw, self.curated = lake.bucket(self, RAW), lake.bucket(self, CURATED)
         # Logs get their own key: the CloudWatch Logs service must be able to use it.
         self.key = DataKey(self, "EtlKey", settings=settings, purpose="etl",
                            service_principals=("logs.{region}.amazonaws.com",))
