@@ -52,7 +52,7 @@ class ReplicationSettings:
     instance_class: str = setting("dms.t3.medium", "DMS replication instance class")
     allocated_storage_gb: int = setting(50, "DMS replication instance storage")
     account_roles_exist: bool = setting(
-        False, "dms-vpc-role and dms-cloudwatch-logs-role are account-wide singletons: set true when the "
+        False, "`dms-vpc-role` and `dms-cloudwatch-logs-role` are account-wide singletons: set true when the "
                "account already has them (another DMS workload), so this app does not create them")
 
 
@@ -81,7 +81,7 @@ class StreamingSettings:
     timeout_seconds: int = setting(60, "Rules Lambda timeout")
     powertools_layer_version: int = setting(27, "Version of the AWS-published Powertools for Python layer")
     alert_ttl_days: int = setting(400, "How long the alerts table keeps an alert (DynamoDB TTL); the Lambda "
-                                       "reads it as ALERT_TTL_DAYS")
+                                       "reads it as `ALERT_TTL_DAYS`")
     firehose_buffer_seconds: int = setting(60, "Alerts Firehose buffering interval (Parquet conversion "
                                                 "needs the 64 MiB size buffer)")
 
@@ -94,10 +94,10 @@ class AnalyticsSettings:
 
 @dataclass(frozen=True)
 class AlarmSettings:
-    iterator_age_ms: int = setting(60_000, "Alarm when the stream's or the rules Lambda's iterator age (ms) reaches it")
-    lambda_errors: int = setting(1, "Alarm when the rules Lambda's errors reach it (per 5 minutes)")
-    lambda_throttles: int = setting(1, "Alarm when the rules Lambda's throttles reach it (per 5 minutes)")
-    dlq_messages: int = setting(1, "Alarm when the rules DLQ holds this many messages")
+    iterator_age_ms: int = setting(60_000, "Alarm when the stream's or the rules Lambda's iterator age (ms, maximum over 5 minutes) reaches it")
+    lambda_errors: int = setting(1, "Alarm when the rules Lambda's errors in 5 minutes reach it")
+    lambda_throttles: int = setting(1, "Alarm when the rules Lambda's throttles in 5 minutes reach it")
+    dlq_messages: int = setting(1, "Alarm when the rules dead-letter queue holds this many messages")
 
 
 _GROUPS = {
@@ -109,13 +109,13 @@ _GROUPS = {
 
 @dataclass(frozen=True)
 class Settings:
-    env_name: str = setting("dev", "Environment name: stacks are aml-<env>-<concern>, resources aml-<env>-<name> "
-                                   "(1-16 lowercase letters and digits)")
+    env_name: str = setting("dev", "Environment name: stacks are `aml-<env>-<concern>`, resources "
+                                   "`aml-<env>-<name>` (1-16 lowercase letters and digits)")
     account: str | None = setting(None, "Target account (null: the CLI's credentials decide at deploy time)")
     region: str | None = setting(None, "Target region (null: the CLI's configuration decides at deploy time)")
     removal_policy_destroy: bool = setting(False, "DESTROY data stores on `cdk destroy` (dev/test only); "
                                                   "otherwise they are retained")
-    local: bool = setting(False, "Deploying into the local emulator: see stacks/local_mode.py")
+    local: bool = setting(False, "Deploying into the local emulator: see `stacks/local_mode.py`")
     curated_database: str = setting(CURATED_DATABASE, "Glue database of the curated zone")
     log_retention_days: int = setting(365, "CloudWatch Logs retention of every log group")
     alarm_email: str | None = setting(None, "Subscribed to the alerts and alarm topics when set")

@@ -1,16 +1,11 @@
 """The analytics stack: the analysts' workgroup, named queries and policy."""
 from __future__ import annotations
 
-import importlib
 import json
-from pathlib import Path
 
 from aws_cdk.assertions import Match
 
-from aml_contract import glue_job, names, schema
 from aml_contract.named_queries import QUERIES_DIR
-from stacks import assets
-from stacks.database import ddl_statements
 
 
 def test_analytics_workgroup_and_named_queries(synth):

@@ -2,16 +2,9 @@
 and the properties every stack shares."""
 from __future__ import annotations
 
-import importlib
 import json
-from pathlib import Path
 
-from aws_cdk.assertions import Match
-
-from aml_contract import glue_job, names, schema
-from aml_contract.named_queries import QUERIES_DIR
-from stacks import assets
-from stacks.database import ddl_statements
+from aml_contract import names
 
 CONCERNS = {"network", "data-lake", "database", "etl", "streaming", "replication", "analytics", "monitoring"}
 

@@ -1,16 +1,11 @@
 """The data lake stack: the buckets, the pseudonymisation secret and the curated catalog."""
 from __future__ import annotations
 
-import importlib
 import json
-from pathlib import Path
 
 from aws_cdk.assertions import Match
 
-from aml_contract import glue_job, names, schema
-from aml_contract.named_queries import QUERIES_DIR
-from stacks import assets
-from stacks.database import ddl_statements
+from aml_contract import schema
 
 
 def test_data_buckets_are_kms_ssl_private_versioned_logged_and_retained(synth):

@@ -1,15 +1,10 @@
 """The database stack: the Aurora PostgreSQL cluster and the `core` schema."""
 from __future__ import annotations
 
-import importlib
 import json
-from pathlib import Path
 
 from aws_cdk.assertions import Match
 
-from aml_contract import glue_job, names, schema
-from aml_contract.named_queries import QUERIES_DIR
-from stacks import assets
 from stacks.database import ddl_statements
 
 

@@ -1,16 +1,10 @@
 """The ETL stack: the curation Glue job and its assets."""
 from __future__ import annotations
 
-import importlib
-import json
-from pathlib import Path
-
 from aws_cdk.assertions import Match
 
-from aml_contract import glue_job, names, schema
-from aml_contract.named_queries import QUERIES_DIR
+from aml_contract import glue_job
 from stacks import assets
-from stacks.database import ddl_statements
 
 
 def test_etl_job(synth):
@@ -36,7 +30,6 @@ def test_etl_job(synth):
 def test_glue_libraries_zip_is_importable_as_the_entry_script_imports_it():
     import zipfile
 
-    from stacks import assets
 
     path = assets.glue_extra_python_zip()
     names_ = zipfile.ZipFile(path).namelist()

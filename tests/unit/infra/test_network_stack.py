@@ -1,16 +1,9 @@
 """The network stack: a private VPC with flow logs and endpoints."""
 from __future__ import annotations
 
-import importlib
 import json
-from pathlib import Path
 
 from aws_cdk.assertions import Match
-
-from aml_contract import glue_job, names, schema
-from aml_contract.named_queries import QUERIES_DIR
-from stacks import assets
-from stacks.database import ddl_statements
 
 
 def test_network_is_private_with_flow_logs_and_endpoints(synth):

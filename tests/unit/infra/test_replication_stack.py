@@ -1,16 +1,11 @@
 """The replication stack: DMS endpoints and tasks."""
 from __future__ import annotations
 
-import importlib
 import json
-from pathlib import Path
 
 from aws_cdk.assertions import Match
 
-from aml_contract import glue_job, names, schema
-from aml_contract.named_queries import QUERIES_DIR
-from stacks import assets
-from stacks.database import ddl_statements
+from aml_contract import names, schema
 
 
 def test_replication_endpoints_and_tasks(synth):

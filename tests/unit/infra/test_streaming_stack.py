@@ -8,10 +8,8 @@ from pathlib import Path
 
 from aws_cdk.assertions import Match, Template
 
-from aml_contract import glue_job, names, schema
-from aml_contract.named_queries import QUERIES_DIR
+from aml_contract import names
 from stacks import assets
-from stacks.database import ddl_statements
 
 
 def test_streaming_event_source_mapping(synth):
