@@ -28,7 +28,7 @@ def test_keys_rotate_and_are_retained(synth):
 def test_every_published_name_comes_from_the_names_table(synth):
     """Each RESOURCES output key is declared by exactly one stack, and a resource named from the
     table carries aml-<env>-<suffix> in the stack that publishes it."""
-    for field, (suffix, key) in names.RESOURCES.items():
+    for field, (suffix, key, _) in names.RESOURCES.items():
         if key is None:
             continue
         declaring = [c for c, t in synth.templates.items() if key in t.get("Outputs", {})]

@@ -6,6 +6,7 @@ import json
 from aws_cdk.assertions import Match
 
 from aml_contract import schema
+from infra.conftest import cdk_context
 
 
 def test_data_buckets_are_kms_ssl_private_versioned_logged_and_retained(synth):
@@ -89,7 +90,7 @@ def _lake_and_consumer():
     from stacks.data_lake import DataLakeStack
     from stacks.settings import Settings
 
-    app = cdk.App()
+    app = cdk.App(context=cdk_context())
     lake = DataLakeStack(app, "aml-dev-data-lake", settings=Settings())
     return lake, cdk.Stack(app, "consumer")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from aws_cdk.assertions import Match, Template
 
 from aml_contract import names
+from infra.conftest import cdk_context
 from stacks import assets
 
 
@@ -180,7 +181,7 @@ def test_alerts_delivery_grant_deliver_gives_publish_and_put_record_batch_only()
     from stacks.data_lake import DataLakeStack
     from stacks.settings import Settings
 
-    app, settings = cdk.App(), Settings()
+    app, settings = cdk.App(context=cdk_context()), Settings()
     lake = DataLakeStack(app, "aml-dev-data-lake", settings=settings)
     stack = cdk.Stack(app, "aml-dev-streaming")
     alerts = AlertsDelivery(stack, "Alerts", settings=settings, key=kms.Key(stack, "Key"), lake=lake)
