@@ -28,6 +28,7 @@ SCHEMA_CHANGES_METRIC = "SchemaChanges"  # DMS control records that change table
 ALERTS_S3_PREFIX = "alerts"  # s3://<curated>/alerts/dt=YYYY-MM-DD/ (Firehose delivery)
 ATHENA_RESULTS_PREFIX = "results"  # s3://<results>/results/: the analysts' workgroup output location
 
+
 # ---- every physical name the stacks choose, and the output that publishes it -------------------
 class Resource(NamedTuple):
     suffix: str | None  # physical name aml-<env>-<suffix> (buckets add -<account>-<region>); None: not ours to name

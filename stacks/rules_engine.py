@@ -20,16 +20,8 @@ from stacks.alerts_delivery import AlertsDelivery
 from stacks.constructs import ContractTable, EncryptedLogGroup, grant_secret_read, removal_policy
 from stacks.data_lake import DataLakeStack
 from stacks.network import NetworkStack
+from stacks.rules_environment import function_environment
 from stacks.settings import Settings
-
-
-def function_environment(settings: Settings, resources: dict[str, str]) -> dict[str, str]:
-    """The rules Lambda's whole environment: its resources (names.RULES_LAMBDA_ENV field -> value),
-    Powertools' service and namespace, and its settings. The local poller sets the same
-    (aml/local/resources.lambda_environment)."""
-    return {**{var: resources[field] for field, var in names.RULES_LAMBDA_ENV.items()},
-            **names.POWERTOOLS_ENV,
-            names.ALERT_TTL_DAYS_ENV: str(settings.streaming.alert_ttl_days)}
 
 
 class RulesEngine(Construct):

@@ -12,11 +12,12 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from constructs import Node
+from typing import TYPE_CHECKING, Any
 
 from aml_contract.schema import CURATED_DATABASE, PROJECTION_START_DATE
+
+if TYPE_CHECKING:  # a CDK import costs seconds: the local runtime reads settings without it
+    from constructs import Node
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
