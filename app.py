@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The AML platform's CDK app: one stack per concern, wired top to bottom like the data flow,
+"""The AML platform's CDK app: one stack per concern, wired top to bottom like the data flow
+(network -> data lake -> {database, etl, streaming, analytics} -> replication -> monitoring),
 from one typed settings object (cdk.json context `aml`), checked by five cdk-nag packs."""
 from __future__ import annotations
 
@@ -28,14 +29,14 @@ def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:
     lake = DataLakeStack(app, name("data-lake"), **common)
     database = DatabaseStack(app, name("database"), network=network, **common)
     etl = EtlStack(app, name("etl"), lake=lake, **common)
-    streaming = StreamingStack(app, name("streaming"), network=network, lake=lake, etl=etl, **common)
+    streaming = StreamingStack(app, name("streaming"), network=network, lake=lake, **common)
+    analytics = AnalyticsStack(app, name("analytics"), lake=lake, **common)
     replication = ReplicationStack(app, name("replication"), network=network, lake=lake, database=database,
                                    streaming=streaming, **common)
-    analytics = AnalyticsStack(app, name("analytics"), lake=lake, etl=etl, **common)
     monitoring = MonitoringStack(app, name("monitoring"), streaming=streaming, etl=etl,
                                  replication=replication, **common)
     stacks = {"network": network, "data-lake": lake, "database": database, "etl": etl, "streaming": streaming,
-              "replication": replication, "analytics": analytics, "monitoring": monitoring}
+              "analytics": analytics, "replication": replication, "monitoring": monitoring}
     untagged = ["AWS::KMS::Key"] if local_mode.omitted(settings.local, "kms-key-tags") else []
     for concern, stack in stacks.items():
         for key, value in (("project", "aml"), ("environment", settings.env_name), ("concern", concern)):

@@ -1,5 +1,8 @@
 """Resource names shared by the CDK stacks and the local runtime (which otherwise reads what
 was deployed from the stacks' outputs)."""
+from __future__ import annotations
+
+from typing import NamedTuple
 
 PROJECT = "aml"
 STREAM_NAME_SUFFIX = "transactions"
@@ -23,24 +26,86 @@ RULES_METRICS_NAMESPACE = "AmlRealtimeRules"
 RULES_SERVICE = "realtime-rules"
 SCHEMA_CHANGES_METRIC = "SchemaChanges"  # DMS control records that change tables or columns
 ALERTS_S3_PREFIX = "alerts"  # s3://<curated>/alerts/dt=YYYY-MM-DD/ (Firehose delivery)
+ATHENA_RESULTS_PREFIX = "results"  # s3://<results>/results/: the analysts' workgroup output location
 
-# CloudFormation output keys: the local runtime finds what `cdk deploy` created by these.
-# Key -> the LocalResources field it fills (see aml/local/resources.py).
-STACK_OUTPUTS = {
-    "RawBucketName": "raw_bucket",
-    "CuratedBucketName": "curated_bucket",
-    "AthenaResultsBucketName": "athena_results_bucket",
-    "TransactionsStreamName": "stream_name",
-    "RuleStateTableName": "rule_state_table",
-    "AlertsTableName": "alerts_table",
-    "IdempotencyTableName": "idempotency_table",
-    "AlertsTopicArn": "alerts_topic_arn",
-    "RulesDeadLetterQueueUrl": "dlq_url",
-    "AlertsDeliveryStreamName": "alerts_delivery_stream",
-    "PseudonymizationSecretName": "pseudonymization_secret_id",
-    "AthenaWorkgroupName": "athena_workgroup",
-    "GlueJobName": "glue_job_name",
+
+# ---- every physical name the stacks choose, and the output that publishes it -------------------
+class Resource(NamedTuple):
+    suffix: str | None  # physical name aml-<env>-<suffix> (buckets add -<account>-<region>); None: not ours to name
+    output_key: str | None  # the CloudFormation output carrying it (None: not published)
+    local: bool = True  # the local runtime uses it: a LocalResources field of the same name
+
+
+# field -> (suffix, output key). The stacks name resources and key their outputs from this table;
+# the local runtime finds what `cdk deploy` created by the output keys, or creates each resource
+# by name from the suffixes (aml/local/resources.py).
+RESOURCES: dict[str, Resource] = {
+    # network
+    "vpc": Resource("vpc", "VpcId", local=False),
+    # data lake
+    "raw_bucket": Resource("raw", "RawBucketName"),
+    "curated_bucket": Resource("curated", "CuratedBucketName"),
+    "athena_results_bucket": Resource("results", "AthenaResultsBucketName"),
+    "access_logs_bucket": Resource("access-logs", "AccessLogsBucketName", local=False),
+    "pseudonymization_secret_id": Resource(PSEUDONYMIZATION_SECRET_SUFFIX, "PseudonymizationSecretName"),
+    "data_key": Resource(None, "DataKeyArn", local=False),  # a key: its alias names it
+    "curated_database": Resource(None, "CuratedDatabaseName", local=False),  # settings.curated_database
+    # database
+    "database_cluster": Resource("core-banking", "ClusterArn", local=False),
+    "database_admin_secret": Resource("core-banking-admin", "AdminSecretArn", local=False),
+    "database_secret_rotation": Resource("core-banking-rotation", None, local=False),
+    # replication (the local replicator plays the stream task, under its name)
+    "dms_instance": Resource("dms", None, local=False),  # and its subnet group
+    "dms_source_endpoint": Resource("core-banking", None, local=False),
+    "dms_raw_zone_endpoint": Resource("raw-zone", None, local=False),
+    "dms_stream_endpoint": Resource("transactions-stream", None, local=False),
+    "raw_zone_task": Resource("core-to-raw", "RawZoneTaskArn", local=False),
+    "stream_task": Resource("transactions-to-stream", "StreamTaskArn", local=False),
+    # streaming
+    "stream_name": Resource(STREAM_NAME_SUFFIX, "TransactionsStreamName"),
+    "rule_state_table": Resource("rule-state", "RuleStateTableName"),
+    "alerts_table": Resource("alerts", "AlertsTableName"),
+    "idempotency_table": Resource("idempotency", "IdempotencyTableName"),
+    "alerts_topic_arn": Resource("alerts", "AlertsTopicArn"),
+    "dlq_url": Resource("rules-dlq", "RulesDeadLetterQueueUrl"),
+    "alerts_delivery_stream": Resource("alerts-delivery", "AlertsDeliveryStreamName"),
+    "rules_function": Resource("realtime-rules", "RulesFunctionName", local=False),
+    # etl
+    "glue_job_name": Resource("curate-transactions", "GlueJobName"),
+    "glue_security_configuration": Resource("etl", None, local=False),
+    "glue_schedule": Resource("curate-schedule", None, local=False),
+    # analytics
+    "athena_workgroup": Resource(ATHENA_WORKGROUP_SUFFIX, "AthenaWorkgroupName"),
+    "analyst_policy": Resource("analyst", "AnalystPolicyArn", local=False),
+    # monitoring (each alarm and event rule is named aml-<env>-<its id>)
+    "alarm_topic": Resource("alarms", "AlarmTopicArn", local=False),
+    "dashboard": Resource("platform", None, local=False),
 }
+# The buckets, by the zone (suffix) that names them.
+BUCKETS = ("raw_bucket", "curated_bucket", "athena_results_bucket", "access_logs_bucket")
+# The DynamoDB tables and their key schemas.
+TABLE_KEYS = {"rule_state_table": RULE_STATE_TABLE_KEYS, "alerts_table": ALERTS_TABLE_KEYS,
+              "idempotency_table": IDEMPOTENCY_TABLE_KEYS}
+
+
+def name_of(env_name: str, field: str) -> str:
+    """The physical name of a RESOURCES entry: aml-<env>-<suffix>."""
+    suffix = RESOURCES[field].suffix
+    if suffix is None:
+        raise KeyError(f"{field} has no project-chosen name")
+    return resource_name(env_name, suffix)
+
+
+def output_key(field: str) -> str:
+    key = RESOURCES[field].output_key
+    if key is None:
+        raise KeyError(f"{field} is not published as a stack output")
+    return key
+
+
+# CloudFormation output keys the local runtime reads: key -> the LocalResources field it fills
+# (see aml/local/resources.py).
+STACK_OUTPUTS = {r.output_key: field for field, r in RESOURCES.items() if r.local}
 
 # Environment variables of the rules Lambda (set by the streaming stack, by the local poller from
 # LocalResources): LocalResources field -> variable name.

@@ -8,23 +8,21 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from aml_contract import names
 from aml_contract.named_queries import load_all
-from aml_contract.names import ATHENA_WORKGROUP_SUFFIX, resource_name
 from aml_contract.schema import CURATED_TABLES
-from stacks.data_lake import DataLakeStack
-from stacks.etl import EtlStack
+from stacks.data_lake import CURATED, RESULTS, DataLakeStack
 from stacks.settings import Settings
 
-RESULTS_PREFIX = "results"
+RESULTS_PREFIX = names.ATHENA_RESULTS_PREFIX  # the workgroup's output location in the results bucket
 
 
 class AnalyticsStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, settings: Settings, lake: DataLakeStack, etl: EtlStack,
-                 **kwargs) -> None:
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, lake: DataLakeStack, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.add_stack_dependency(lake)
-        self.curated, self.results = lake.bucket(self, "curated"), lake.bucket(self, "results")
-        name = resource_name(settings.env_name, ATHENA_WORKGROUP_SUFFIX)
+        self.curated, self.results = lake.bucket(self, CURATED), lake.bucket(self, RESULTS)
+        name = names.name_of(settings.env_name, "athena_workgroup")
         self.workgroup = athena.CfnWorkGroup(
             self, "Workgroup", name=name, state="ENABLED",
             description="AML analysts: curated zone only, encrypted results, per-query scan limit",
@@ -42,8 +40,7 @@ class AnalyticsStack(Stack):
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
                         encryption_option="SSE_KMS", kms_key=lake.key.key_arn)),
             ))
-        self.add_stack_dependency(etl)
-        database = etl.catalog.database_name
+        database = lake.catalog.database_name
         self.named_queries = []
         for query in load_all():
             named = athena.CfnNamedQuery(
@@ -52,17 +49,13 @@ class AnalyticsStack(Stack):
                 work_group=name)
             named.add_resource_dependency(self.workgroup)
             self.named_queries.append(named)
-        self.analyst_policy = self._analyst_policy(settings, lake, etl, name)
-        CfnOutput(self, "AthenaWorkgroupName", value=name)
-        CfnOutput(self, "AnalystPolicyArn", value=self.analyst_policy.managed_policy_arn)
+        self.analyst_policy = self._analyst_policy(settings, lake, name)
+        CfnOutput(self, names.output_key("athena_workgroup"), value=name)
+        CfnOutput(self, names.output_key("analyst_policy"), value=self.analyst_policy.managed_policy_arn)
 
-    def _analyst_policy(self, settings: Settings, lake: DataLakeStack, etl: EtlStack,
-                        workgroup: str) -> iam.ManagedPolicy:
-        arn = f"arn:{Aws.PARTITION}"
-        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        catalog = etl.catalog
-        return iam.ManagedPolicy(
-            self, "AnalystPolicy", managed_policy_name=resource_name(settings.env_name, "analyst"),
+    def _analyst_policy(self, settings: Settings, lake: DataLakeStack, workgroup: str) -> iam.ManagedPolicy:
+        policy = iam.ManagedPolicy(
+            self, "AnalystPolicy", managed_policy_name=names.name_of(settings.env_name, "analyst_policy"),
             description="Run Athena queries in the AML workgroup over the curated zone (no raw zone, no PII)",
             statements=[
                 iam.PolicyStatement(sid="RunQueriesInWorkgroup", actions=[
@@ -70,24 +63,23 @@ class AnalyticsStack(Stack):
                     "athena:GetQueryResults", "athena:GetQueryResultsStream", "athena:BatchGetQueryExecution",
                     "athena:ListQueryExecutions", "athena:GetWorkGroup", "athena:GetNamedQuery",
                     "athena:ListNamedQueries", "athena:BatchGetNamedQuery"],
-                    resources=[f"{arn}:athena:{region_account}:workgroup/{workgroup}"]),
-                # No GetPartition(s): partition projection computes partitions from the table.
-                iam.PolicyStatement(sid="ReadCuratedCatalog", actions=[
-                    "glue:GetDatabase", "glue:GetTable", "glue:GetTables"],
-                    resources=[f"{arn}:glue:{region_account}:catalog", catalog.database_arn,
-                               *[catalog.table_arn(t) for t in CURATED_TABLES]]),
-                iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket", "s3:GetBucketLocation"],
-                                    resources=[self.curated.bucket_arn]),
-                iam.PolicyStatement(sid="ReadCurated", actions=["s3:GetObject"],
-                                    resources=[self.curated.arn_for_objects(f"{t}/*") for t in CURATED_TABLES]),
-                iam.PolicyStatement(sid="QueryResults", actions=[
-                    "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                    resources=[self.results.arn_for_objects(f"{RESULTS_PREFIX}/*")]),
-                iam.PolicyStatement(sid="ResultsBucketLocation", actions=["s3:GetBucketLocation"],
-                                    resources=[self.results.bucket_arn]),
-                # Athena encrypts results and reads curated objects with the lake key on the
-                # caller's behalf, only through S3 in this region.
-                iam.PolicyStatement(sid="LakeKeyViaS3", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                                    resources=[lake.key.key_arn],
-                                    conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}),
-            ])
+                    resources=[f"arn:{Aws.PARTITION}:athena:{Aws.REGION}:{Aws.ACCOUNT_ID}:workgroup/{workgroup}"])])
+        # No GetPartition(s): partition projection computes partitions from the table.
+        lake.catalog.grant_read(policy, CURATED_TABLES, sid="ReadCuratedCatalog")
+        policy.add_statements(
+            iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                                resources=[self.curated.bucket_arn]),
+            iam.PolicyStatement(sid="ReadCurated", actions=["s3:GetObject"],
+                                resources=[self.curated.arn_for_objects(f"{t}/*") for t in CURATED_TABLES]),
+            iam.PolicyStatement(sid="QueryResults", actions=[
+                "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                resources=[self.results.arn_for_objects(f"{RESULTS_PREFIX}/*")]),
+            iam.PolicyStatement(sid="ResultsBucketLocation", actions=["s3:GetBucketLocation"],
+                                resources=[self.results.bucket_arn]),
+            # Athena encrypts results and reads curated objects with the lake key on the
+            # caller's behalf, only through S3 in this region.
+            iam.PolicyStatement(sid="LakeKeyViaS3", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                                resources=[lake.key.key_arn],
+                                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}),
+        )
+        return policy

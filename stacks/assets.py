@@ -23,7 +23,7 @@ LAMBDA_REQUIREMENTS = REPO_ROOT / "requirements-lambda.txt"
 # Importable as the entry script imports them (glue_jobs.curation..., aml_contract...).
 GLUE_PACKAGES = ("glue_jobs/__init__.py", "glue_jobs/curation", "aml_contract")
 GLUE_ENTRY_SCRIPT = REPO_ROOT / "glue_jobs" / "curate_transactions.py"
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "tests", "ruff.toml")
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", "tests", "ruff.toml")
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same sources, same asset hash
 
 

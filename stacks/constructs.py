@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -58,6 +59,26 @@ def _retention(days: int) -> logs.RetentionDays:
     if days in _RETENTION:
         return _RETENTION[days]
     raise ValueError(f"log_retention_days {days} is not one of {sorted(_RETENTION)}")
+
+
+class ContractTable(dynamodb.Table):
+    """A DynamoDB table with a contract key schema (aml_contract.names *_TABLE_KEYS: string
+    partition and optional sort key, TTL attribute), on demand, encrypted with our key,
+    point-in-time recovery on, deletion-protected unless the destroy flag is set."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, table_name: str, keys: dict[str, str],
+                 key: kms.IKey) -> None:
+        sort = keys.get("sort")
+        super().__init__(
+            scope, id, table_name=table_name,
+            partition_key=dynamodb.Attribute(name=keys["partition"], type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort, type=dynamodb.AttributeType.STRING) if sort else None,
+            time_to_live_attribute=keys["ttl"], billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED, encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            deletion_protection=not settings.removal_policy_destroy,
+            removal_policy=removal_policy(settings))
 
 
 class SecureBucket(s3.Bucket):

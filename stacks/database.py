@@ -10,7 +10,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from aml_contract.names import resource_name
+from aml_contract import names
 from aml_contract.schema import postgres_ddl
 from stacks import local_mode
 from stacks.constructs import DataKey, EncryptedLogGroup, removal_policy
@@ -32,8 +32,8 @@ class DatabaseStack(Stack):
         self.port = db.port
         self.key = DataKey(self, "DatabaseKey", settings=settings, purpose="database",
                            service_principals=("logs.{region}.amazonaws.com",))
-        self.cluster_identifier = resource_name(settings.env_name, "core-banking")
-        self.secret_name = resource_name(settings.env_name, "core-banking-admin")
+        self.cluster_identifier = names.name_of(settings.env_name, "database_cluster")
+        self.secret_name = names.name_of(settings.env_name, "database_admin_secret")
         # Created before the cluster so exported logs land encrypted with a bounded retention.
         log_group = EncryptedLogGroup(self, "PostgresLogs", settings=settings, key=self.key,
                                       log_group_name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql")
@@ -89,7 +89,7 @@ class DatabaseStack(Stack):
         self.secret.add_rotation_schedule(
             "Rotation", automatically_after=Duration.days(30),
             hosted_rotation=secretsmanager.HostedRotation.postgre_sql_single_user(
-                function_name=resource_name(settings.env_name, "core-banking-rotation"),
+                function_name=names.name_of(settings.env_name, "database_secret_rotation"),
                 vpc=network.vpc, vpc_subnets=network.private_subnets, security_groups=[rotation_sg]))
 
         # DMS's security group lives here, beside the database it reaches: a rule between two
@@ -105,8 +105,8 @@ class DatabaseStack(Stack):
         if not local_mode.omitted(settings.local, "core-schema"):
             self._create_schema(settings, network)
 
-        CfnOutput(self, "ClusterArn", value=self.cluster.cluster_arn)
-        CfnOutput(self, "AdminSecretArn", value=self.secret.secret_arn)
+        CfnOutput(self, names.output_key("database_cluster"), value=self.cluster.cluster_arn)
+        CfnOutput(self, names.output_key("database_admin_secret"), value=self.secret.secret_arn)
 
     @staticmethod
     def engine(version: str) -> rds.IClusterEngine:

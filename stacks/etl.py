@@ -1,89 +1,32 @@
-"""ETL: the curated Glue Data Catalog (database + one table per curated contract table, partition
-projection on `dt`) and the Glue 5.1 PySpark curation job with its security configuration,
-schedule and a role scoped to exact buckets, prefixes, tables and the pseudonymisation secret."""
+"""ETL: the Glue 5.1 PySpark curation job with its security configuration, schedule and a role
+scoped to exact buckets, prefixes and the pseudonymisation secret. It writes the curated tables
+the lake's catalog declares (stacks/catalog.py)."""
 from __future__ import annotations
 
 from aws_cdk import Aws, CfnOutput, Duration, Stack, Tags
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from aml_contract import glue_job, pii_access, schema
-from aml_contract.names import resource_name
+from aml_contract import glue_job, names, pii_access, schema
 from stacks import assets
 from stacks.constructs import DataKey, EncryptedLogGroup, grant_secret_read
-from stacks.data_lake import DataLakeStack
+from stacks.data_lake import CURATED, RAW, DataLakeStack
 from stacks.settings import Settings
-
-
-class CuratedCatalog(Construct):
-    """The Glue database and tables of the curated zone, from aml_contract.schema.CURATED_TABLES."""
-
-    def __init__(self, scope: Construct, id: str, *, settings: Settings, curated: s3.IBucket) -> None:
-        super().__init__(scope, id)
-        self.database_name = settings.curated_database
-        self.database = glue.Database(self, "Database", database_name=self.database_name,
-                                      description="AML curated zone: pseudonymised, partitioned Parquet")
-        self.tables: dict[str, glue.S3Table] = {}
-        for name, columns in schema.CURATED_TABLES.items():
-            partitioned = name in schema.PARTITIONED_TABLES
-            projection = {schema.PARTITION_COLUMN: glue.PartitionProjectionConfiguration.date(
-                min=settings.etl.projection_start_date, max="NOW", format="yyyy-MM-dd",
-                step=glue.DateProjectionStep(interval=1, interval_unit=glue.DateIntervalUnit.DAYS))}
-            self.tables[name] = glue.S3Table(
-                self, name.title(), database=self.database, table_name=name,
-                storage=glue.S3TableStorage.from_bucket(curated), s3_prefix=f"{name}/",
-                data_format=glue.DataFormat.PARQUET,
-                columns=[glue.Column(name=c, type=glue_type(t)) for c, t in columns],
-                partition_keys=[glue.Column(name=schema.PARTITION_COLUMN, type=glue.Schema.STRING)]
-                if partitioned else None,
-                # Projection computes partitions from the path: no crawler, no MSCK REPAIR, no
-                # partition writes from the job or Firehose.
-                partition_projection=projection if partitioned else None,
-                parameters={"parquet.compression": "SNAPPY"},
-                description=f"Curated {name} (contract: aml_contract.schema.CURATED_TABLES)",
-            )
-            # The database's literal name instead of a Ref: other stacks (Firehose's schema, the
-            # analyst policy) then name the table without a cross-stack import.
-            cfn_table = self.tables[name].node.default_child
-            cfn_table.database_name = self.database_name
-            cfn_table.add_dependency(self.database.node.default_child)
-
-    @property
-    def database_arn(self) -> str:
-        return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:database/{self.database_name}"
-
-    def table_arn(self, name: str) -> str:
-        return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:table/{self.database_name}/{name}"
-
-
-_GLUE_SCHEMA = {
-    schema.STRING: glue.Schema.STRING, schema.DATE: glue.Schema.DATE, schema.TIMESTAMP: glue.Schema.TIMESTAMP,
-    schema.BOOLEAN: glue.Schema.BOOLEAN, schema.INT: glue.Schema.INTEGER,
-    schema.DECIMAL: glue.Schema.decimal(schema.DECIMAL_PRECISION, schema.DECIMAL_SCALE),
-    "array<string>": glue.Schema.array(glue.Schema.STRING),
-}
-
-
-def glue_type(logical: str) -> glue.Type:
-    """The L2 type of a logical type; its text equals aml_contract.schema.glue_type (tested)."""
-    return _GLUE_SCHEMA[logical]
 
 
 class EtlStack(Stack):
     def __init__(self, scope: Construct, id: str, *, settings: Settings, lake: DataLakeStack, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.add_stack_dependency(lake)
-        self.raw, self.curated = lake.bucket(self, "raw"), lake.bucket(self, "curated")
-        self.catalog = CuratedCatalog(self, "Catalog", settings=settings, curated=self.curated)
+        self.raw, self.curated = lake.bucket(self, RAW), lake.bucket(self, CURATED)
         # Logs get their own key: the CloudWatch Logs service must be able to use it.
         self.key = DataKey(self, "EtlKey", settings=settings, purpose="etl",
                            service_principals=("logs.{region}.amazonaws.com",))
-        self.job_name = job_name = resource_name(settings.env_name, "curate-transactions")
+        self.job_name = job_name = names.name_of(settings.env_name, "glue_job_name")
         security = glue.SecurityConfiguration(
             self, "SecurityConfiguration",
-            security_configuration_name=resource_name(settings.env_name, "etl"),
+            security_configuration_name=names.name_of(settings.env_name, "glue_security_configuration"),
             s3_encryption=glue.S3Encryption.kms(lake.key),
             cloud_watch_encryption=glue.CloudWatchEncryption.kms(self.key),
         )
@@ -108,12 +51,11 @@ class EtlStack(Stack):
                 self.raw.bucket_name, self.curated.bucket_name, lake.pseudonymization_secret_name),
         )
         glue.CfnTrigger(
-            self, "Schedule", name=resource_name(settings.env_name, "curate-schedule"), type="SCHEDULED",
+            self, "Schedule", name=names.name_of(settings.env_name, "glue_schedule"), type="SCHEDULED",
             schedule=settings.etl.schedule_cron, start_on_creation=True,
             actions=[glue.CfnTrigger.ActionProperty(job_name=job_name)],
             description="Runs the curation job; its processed-files manifest makes each run incremental")
-        CfnOutput(self, "GlueJobName", value=job_name)
-        CfnOutput(self, "CuratedDatabaseName", value=self.catalog.database_name)
+        CfnOutput(self, names.output_key("glue_job_name"), value=job_name)
 
     def _role(self, job_name: str, settings: Settings, lake: DataLakeStack, logs: EncryptedLogGroup) -> iam.Role:
         role = iam.Role(self, "JobRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),

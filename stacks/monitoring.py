@@ -34,7 +34,7 @@ class MonitoringStack(Stack):
         # CloudWatch alarms publish to the encrypted topic: the key policy admits that service.
         key = DataKey(self, "AlarmsKey", settings=settings, purpose="alarms",
                       service_principals=("cloudwatch.amazonaws.com",))
-        self.topic = sns.Topic(self, "AlarmTopic", topic_name=resource_name(env, "alarms"),
+        self.topic = sns.Topic(self, "AlarmTopic", topic_name=names.name_of(env, "alarm_topic"),
                                display_name="AML platform alarms", master_key=key, enforce_ssl=True)
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
@@ -74,7 +74,7 @@ class MonitoringStack(Stack):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
 
-        dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=resource_name(env, "platform"),
+        dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=names.name_of(env, "dashboard"),
                                  default_interval=Duration.hours(24))
         dashboard.add_widgets(
             cw.GraphWidget(title="Stream: incoming records", left=[stream.metric_incoming_records(period=PERIOD)]),
@@ -90,7 +90,7 @@ class MonitoringStack(Stack):
             service="cloudwatch", resource="alarm", resource_name=self._alarm_names[a.node.id],
             arn_format=ArnFormat.COLON_RESOURCE_NAME)) for a in self.alarms]
         dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=by_name, width=24))
-        CfnOutput(self, "AlarmTopicArn", value=self.topic.topic_arn)
+        CfnOutput(self, names.output_key("alarm_topic"), value=self.topic.topic_arn)
 
     def _alarm(self, id: str, metric: cw.IMetric, threshold: float, description: str) -> cw.Alarm:
         self._alarm_names[id] = resource_name(self._env, id)

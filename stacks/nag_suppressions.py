@@ -24,6 +24,9 @@ from cdk_nag import (
 )
 from constructs import IConstruct
 
+from aml_contract import glue_job, names, schema
+from stacks.data_lake import CURATED, RAW, RESULTS
+
 PACKS = (AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, HIPAASecurityChecks, ServerlessChecks)
 COMPLIANCE = ("NIST.800.53.R5", "PCI.DSS.321", "HIPAA.Security")  # packs sharing rule names
 
@@ -31,7 +34,7 @@ COMPLIANCE = ("NIST.800.53.R5", "PCI.DSS.321", "HIPAA.Security")  # packs sharin
 @dataclass(frozen=True)
 class Ack:
     rule: str  # e.g. "AwsSolutions-IAM5" or "NIST.800.53.R5-IAMNoInlinePolicy"
-    where: str  # regex over "<concern>/<path in stack>", e.g. "streaming/RulesRole/.*"
+    where: str  # regex over "<concern>/<path in stack>", e.g. "streaming/Rules/Role/.*"
     reason: str
     finding: str | None = None  # regex over the finding (IAM4/IAM5), e.g. r"Action::s3:GetObject\*"
 
@@ -42,7 +45,22 @@ def _compliance(rule: str, where: str, reason: str) -> list[Ack]:
 
 def bucket_arn(zone: str) -> str:
     """How a lake bucket's ARN renders in a finding (stacks/data_lake.py bucket_name)."""
-    return rf"arn:<AWS::Partition>:s3:::aml-[a-z0-9]+-{zone}-<AWS::AccountId>-<AWS::Region>"
+    return rf"arn:<AWS::Partition>:s3:::aml-[a-z0-9]+-{re.escape(zone)}-<AWS::AccountId>-<AWS::Region>"
+
+
+def prefixes(zone: str, *names_: str) -> str:
+    """A finding's object-ARN resource under any of these prefixes of a lake bucket, as a regex."""
+    return rf"{bucket_arn(zone)}/({'|'.join(map(re.escape, names_))})"
+
+
+def _listed(items) -> str:
+    return ", ".join(f"{i}/" for i in items)
+
+
+# The prefixes the stacks grant, from the contract the stacks build them from.
+GLUE_RAW = (schema.RAW_PREFIX, glue_job.QUARANTINE)  # the job reads dms/, writes quarantine/
+GLUE_CURATED = (*glue_job.TABLES_WRITTEN, glue_job.STATE_PREFIX)  # its tables and its state
+ALERTS_PREFIXES = (names.ALERTS_S3_PREFIX, f"{names.ALERTS_S3_PREFIX}-errors")  # Firehose's
 
 
 CUSTOM_RESOURCE_LAMBDA = r"database/AWS679f53fac002430cb0da5b7982bd2287/.*"
@@ -51,28 +69,26 @@ CDK_GRANT_KMS = ("CDK grants for an encrypted stream/bucket: GenerateDataKey*/Re
 
 ACKS: tuple[Ack, ...] = (
     # ---- identity policies --------------------------------------------------------------------
-    *_compliance("IAMNoInlinePolicy", r".*/(DefaultPolicy|JobPolicy|CustomResourcePolicy|AlertsSchemaAccess)/Resource",
+    *_compliance("IAMNoInlinePolicy", r".*/(DefaultPolicy|JobPolicy|CustomResourcePolicy|Alerts/SchemaAccess)/Resource",
                  "Each inline policy is attached to exactly one role created beside it and scoped to "
                  "that workload's resources; a customer-managed policy would add a reusable, "
                  "attachable permission set with no reader besides this role"),
     Ack("AwsSolutions-IAM5", r"(streaming|replication)/.*/DefaultPolicy/Resource", CDK_GRANT_KMS,
         r"Action::kms:(GenerateDataKey|ReEncrypt)\*"),
-    Ack("AwsSolutions-IAM5", r"streaming/AlertsDelivery/S3 Destination Role/DefaultPolicy/Resource",
-        "Firehose writes objects under the curated bucket's alerts/ and alerts-errors/ prefixes only, "
+    Ack("AwsSolutions-IAM5", r"streaming/Alerts/Delivery/S3 Destination Role/DefaultPolicy/Resource",
+        f"Firehose writes objects under the curated bucket's {_listed(ALERTS_PREFIXES)} prefixes only, "
         "whose dynamic partitions (dt=...) are known at delivery time",
-        r"Resource::" + bucket_arn("curated") + r"/alerts(-errors)?/\*"),
-    Ack("AwsSolutions-IAM5", r"streaming/RulesRole/DefaultPolicy/Resource",
+        rf"Resource::{prefixes(CURATED, *ALERTS_PREFIXES)}/\*"),
+    Ack("AwsSolutions-IAM5", r"streaming/Rules/Role/DefaultPolicy/Resource",
         "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and the EC2 network-interface "
         "actions Lambda needs in a VPC support no resource-level permissions", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
         "cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the "
         "Glue namespace", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
-        "The job reads and writes objects under its own prefixes only (raw dms/, quarantine/; "
-        "curated transactions/, accounts/, customers/ and its state _job_state/: "
-        "aml_contract.glue_job); object keys are data-dependent",
-        rf"Resource::({bucket_arn('raw')}/(dms|quarantine)|"
-        rf"{bucket_arn('curated')}/(transactions|accounts|customers|_job_state))/\*"),
+        f"The job reads and writes objects under its own prefixes only (raw {_listed(GLUE_RAW)}; "
+        f"curated {_listed(GLUE_CURATED)}: aml_contract.glue_job); object keys are data-dependent",
+        rf"Resource::({prefixes(RAW, *GLUE_RAW)}|{prefixes(CURATED, *GLUE_CURATED)})/\*"),
     Ack("AwsSolutions-GL3", r"etl/CurateTransactions/Resource",
         "The job runs without job bookmarks (Glue's default, disabled): its incrementality is the "
         "processed-files manifest under the curated zone's _job_state/, encrypted with the lake key "
@@ -87,13 +103,12 @@ ACKS: tuple[Ack, ...] = (
         r"Action::s3:(GetBucket|GetObject|List)\*|Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-"
         r"<AWS::AccountId>-<AWS::Region>/\*"),
     Ack("AwsSolutions-IAM5", r"replication/RawZoneRole/DefaultPolicy/Resource",
-        "DMS writes one object per table, load and CDC batch under the raw zone's dms/ prefix only",
-        r"Resource::" + bucket_arn("raw") + r"/dms/\*"),
+        f"DMS writes one object per table, load and CDC batch under the raw zone's {schema.RAW_PREFIX}/ prefix only",
+        rf"Resource::{prefixes(RAW, schema.RAW_PREFIX)}/\*"),
     Ack("AwsSolutions-IAM5", r"analytics/AnalystPolicy/Resource",
         "Analysts read the curated tables' prefixes (object keys are partitions) and their own "
-        "query results under results/",
-        rf"Resource::({bucket_arn('curated')}/(transactions|accounts|customers|alerts)|"
-        rf"{bucket_arn('results')}/results)/\*"),
+        f"query results under {names.ATHENA_RESULTS_PREFIX}/",
+        rf"Resource::({prefixes(CURATED, *schema.CURATED_TABLES)}|{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)})/\*"),
     Ack("AwsSolutions-IAM4", r"database/Cluster/MonitoringRole/Resource",
         "RDS Enhanced Monitoring requires the AWS-managed AmazonRDSEnhancedMonitoringRole",
         r"Policy::.*/AmazonRDSEnhancedMonitoringRole"),
@@ -115,7 +130,7 @@ ACKS: tuple[Ack, ...] = (
     Ack("Serverless-LambdaTracing", CUSTOM_RESOURCE_LAMBDA,
         "Deploy-time framework Lambda; its calls are in CloudTrail and the stack events"),
     # ---- runtime --------------------------------------------------------------------------------
-    *[Ack(rule, r"streaming/RulesFunction/Resource",
+    *[Ack(rule, r"streaming/Rules/Function/Resource",
           "Pinned to python3.13 (supported by Lambda until 2029-06-30), the newest Python whose "
           "interpreter the Lambda's tests run on (make test, .venv-lambda313); moved on together "
           "with that test interpreter in stacks/lambda_runtime.py")
@@ -123,13 +138,13 @@ ACKS: tuple[Ack, ...] = (
     Ack("AwsSolutions-KDS3", r"streaming/Transactions/Resource",
         "The stream is encrypted with our customer-managed key (stricter than aws/kinesis); the "
         "rule cannot resolve the cross-construct key reference"),
-    Ack("Serverless-SQSRedrivePolicy", r"streaming/RulesDlq/Resource",
+    Ack("Serverless-SQSRedrivePolicy", r"streaming/Rules/Dlq/Resource",
         "This queue is the dead-letter queue; its messages are inspected and replayed, not redriven"),
     *[Ack("Serverless-EventBusDLQ", rf"monitoring/{rule}Rule/Resource",
           "The rule has no targets: it exists so its TriggeredRules metric drives an alarm, whose SNS "
           "action is the notification path") for rule in ("GlueJobFailed", "DmsTaskFailed")],
     # ---- storage and backups --------------------------------------------------------------------
-    *_compliance("DynamoDBInBackupPlan", r"streaming/(RuleState|Alerts|Idempotency)/Resource",
+    *_compliance("DynamoDBInBackupPlan", r"streaming/(Rules/RuleState|Rules/Idempotency|Alerts/Table)/Resource",
                  "Point-in-time recovery (35 days) protects the tables; AWS Backup plans are an "
                  "organisation-level policy applied by tag, outside this app"),
     *_compliance("RDSInBackupPlan", r"database/Cluster/(writer|reader\d+)/Resource",

@@ -6,7 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from aml_contract.names import resource_name
+from aml_contract import names
 from stacks import local_mode
 from stacks.constructs import DataKey, EncryptedLogGroup
 from stacks.settings import Settings
@@ -35,7 +35,7 @@ class NetworkStack(Stack):
         self.key = DataKey(self, "FlowLogsKey", settings=settings, purpose="network",
                            service_principals=("logs.{region}.amazonaws.com",))
         self.vpc = ec2.Vpc(
-            self, "Vpc", vpc_name=resource_name(settings.env_name, "vpc"),
+            self, "Vpc", vpc_name=names.name_of(settings.env_name, "vpc"),
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR), max_azs=settings.network.max_azs,
             nat_gateways=0,
             subnet_configuration=[ec2.SubnetConfiguration(
@@ -58,7 +58,7 @@ class NetworkStack(Stack):
         for name, service in INTERFACE_ENDPOINTS.items():
             self.vpc.add_interface_endpoint(name, service=service, private_dns_enabled=True, open=False,
                                             security_groups=[self.endpoint_sg])
-        CfnOutput(self, "VpcId", value=self.vpc.vpc_id)
+        CfnOutput(self, names.output_key("vpc"), value=self.vpc.vpc_id)
 
     @property
     def private_subnets(self) -> ec2.SubnetSelection:

@@ -10,10 +10,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from aml_contract import dms, schema
-from aml_contract.names import REALTIME_PARTITION_KEY, resource_name
+from aml_contract import dms, names, schema
+from aml_contract.names import REALTIME_PARTITION_KEY
 from stacks.constructs import DataKey, grant_secret_read
-from stacks.data_lake import DataLakeStack
+from stacks.data_lake import RAW, DataLakeStack
 from stacks.database import DatabaseStack
 from stacks.network import NetworkStack
 from stacks.settings import Settings
@@ -80,13 +80,13 @@ class ReplicationStack(Stack):
         super().__init__(scope, id, **kwargs)
         env, cfg = settings.env_name, settings.replication
         self.add_stack_dependency(lake)
-        self.raw = lake.bucket(self, "raw")
+        self.raw = lake.bucket(self, RAW)
         self.key = DataKey(self, "ReplicationKey", settings=settings, purpose="replication")
         account_roles = None if cfg.account_roles_exist else DmsAccountRoles(self, "AccountRoles")
 
         subnets = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         subnet_group = aws_dms.CfnReplicationSubnetGroup(
-            self, "SubnetGroup", replication_subnet_group_identifier=resource_name(env, "dms"),
+            self, "SubnetGroup", replication_subnet_group_identifier=names.name_of(env, "dms_instance"),
             replication_subnet_group_description="DMS replication instance subnets (isolated, 2 AZs)",
             subnet_ids=subnets.subnet_ids)
         if account_roles:
@@ -94,7 +94,7 @@ class ReplicationStack(Stack):
         self.security_group = database.replication_security_group
 
         self.instance = aws_dms.CfnReplicationInstance(
-            self, "Instance", replication_instance_identifier=resource_name(env, "dms"),
+            self, "Instance", replication_instance_identifier=names.name_of(env, "dms_instance"),
             replication_instance_class=cfg.instance_class, allocated_storage=cfg.allocated_storage_gb,
             replication_subnet_group_identifier=subnet_group.ref,
             vpc_security_group_ids=[self.security_group.security_group_id],
@@ -105,17 +105,17 @@ class ReplicationStack(Stack):
         s3_target = self._s3_target(env, lake)
         kinesis_target = self._kinesis_target(env, streaming)
         self.raw_task = aws_dms.CfnReplicationTask(
-            self, "RawZoneTask", replication_task_identifier=resource_name(env, "core-to-raw"),
+            self, "RawZoneTask", replication_task_identifier=names.name_of(env, "raw_zone_task"),
             migration_type="full-load-and-cdc", replication_instance_arn=self.instance.ref,
             source_endpoint_arn=source.ref, target_endpoint_arn=s3_target.ref,
             table_mappings=s3_table_mappings(), replication_task_settings=task_settings())
         self.stream_task = aws_dms.CfnReplicationTask(
-            self, "StreamTask", replication_task_identifier=resource_name(env, "transactions-to-stream"),
+            self, "StreamTask", replication_task_identifier=names.name_of(env, "stream_task"),
             migration_type="cdc", replication_instance_arn=self.instance.ref,
             source_endpoint_arn=source.ref, target_endpoint_arn=kinesis_target.ref,
             table_mappings=kinesis_table_mappings(), replication_task_settings=task_settings(before_image=True))
-        CfnOutput(self, "RawZoneTaskArn", value=self.raw_task.ref)
-        CfnOutput(self, "StreamTaskArn", value=self.stream_task.ref)
+        CfnOutput(self, names.output_key("raw_zone_task"), value=self.raw_task.ref)
+        CfnOutput(self, names.output_key("stream_task"), value=self.stream_task.ref)
 
     def _access_role(self, id: str, description: str) -> iam.Role:
         return iam.Role(self, id, assumed_by=iam.ServicePrincipal("dms.amazonaws.com"), description=description)
@@ -124,7 +124,7 @@ class ReplicationStack(Stack):
         role = self._access_role("SourceSecretRole", "DMS reads the core banking admin secret")
         grant_secret_read(role, database.secret_name, database.key)
         return aws_dms.CfnEndpoint(
-            self, "SourceEndpoint", endpoint_identifier=resource_name(env, "core-banking"),
+            self, "SourceEndpoint", endpoint_identifier=names.name_of(env, "dms_source_endpoint"),
             endpoint_type="source", engine_name="aurora-postgresql",
             database_name=settings.database.database_name, ssl_mode="require",
             postgre_sql_settings=aws_dms.CfnEndpoint.PostgreSqlSettingsProperty(
@@ -143,7 +143,7 @@ class ReplicationStack(Stack):
         role.add_to_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"],
                                                resources=[lake.key.key_arn]))
         return aws_dms.CfnEndpoint(
-            self, "RawZoneEndpoint", endpoint_identifier=resource_name(env, "raw-zone"),
+            self, "RawZoneEndpoint", endpoint_identifier=names.name_of(env, "dms_raw_zone_endpoint"),
             endpoint_type="target", engine_name="s3",
             s3_settings=aws_dms.CfnEndpoint.S3SettingsProperty(
                 bucket_name=self.raw.bucket_name, bucket_folder=schema.RAW_PREFIX,
@@ -168,7 +168,7 @@ class ReplicationStack(Stack):
             actions=["kms:GenerateDataKey"], resources=[streaming.key.key_arn],
             conditions={"StringEquals": {"kms:ViaService": f"kinesis.{self.region}.amazonaws.com"}}))
         return aws_dms.CfnEndpoint(
-            self, "StreamEndpoint", endpoint_identifier=resource_name(env, "transactions-stream"),
+            self, "StreamEndpoint", endpoint_identifier=names.name_of(env, "dms_stream_endpoint"),
             endpoint_type="target", engine_name="kinesis",
             kinesis_settings=aws_dms.CfnEndpoint.KinesisSettingsProperty(
                 stream_arn=streaming.stream.stream_arn, service_access_role_arn=role.role_arn,

@@ -1,84 +1,104 @@
 """One typed settings object, read once from the `aml` key of cdk.json context.
 
-Any value can be overridden on the command line, e.g. `cdk deploy -c aml:env_name=prod` for
-top-level keys, or by editing cdk.json for nested groups. Unknown keys fail loudly so a typo
-never silently falls back to a default.
+Every default is written once, here, with what it means; cdk.json's `aml` object holds only the
+values that differ from these, and README's settings reference is generated from this module
+(`reference()`; a test keeps it current). Any value can be overridden on the command line:
+`-c aml:env_name=prod` for top-level keys, `-c aml:streaming.alert_ttl_days=90` for the keys of a
+section. Unknown keys fail loudly so a typo never silently falls back to a default.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
-
-from constructs import Node
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aml_contract.schema import CURATED_DATABASE, PROJECTION_START_DATE
+
+if TYPE_CHECKING:  # a CDK import costs seconds: the local runtime reads settings without it
+    from constructs import Node
+
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+
+def setting(default: Any, doc: str) -> Any:
+    """A settings field: its default, written only here, and what it means (README's reference)."""
+    return field(default=default, metadata={"doc": doc})
+
+
+def group(cls: type, doc: str) -> Any:
+    return field(default_factory=cls, metadata={"doc": doc})
 
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    max_azs: int = 2
+    max_azs: int = setting(2, "Availability zones of the VPC (at least 2: the DMS and RDS subnet groups span two)")
 
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    engine_version: str = "16.13"
-    port: int = 5433  # deliberately not 5432
-    min_acu: float = 0.5  # 0 enables auto-pause (cheapest idle), at the price of a cold start
-    max_acu: float = 4
-    reader_count: int = 0  # add readers for a highly available writer
-    backup_retention_days: int = 7
-    database_name: str = "core_banking"
+    engine_version: str = setting("16.13", "Aurora PostgreSQL engine version")
+    port: int = setting(5433, "Cluster port; deliberately not the PostgreSQL default 5432 (refused)")
+    min_acu: float = setting(0.5, "Serverless v2 minimum capacity; 0 enables auto-pause (cheapest idle), "
+                                  "at the price of a cold start")
+    max_acu: float = setting(4, "Serverless v2 maximum capacity")
+    reader_count: int = setting(0, "Reader instances; add readers for a highly available writer")
+    backup_retention_days: int = setting(7, "Automated backup retention (point-in-time restore window)")
+    database_name: str = setting("core_banking", "Database holding the `core` schema")
 
 
 @dataclass(frozen=True)
 class ReplicationSettings:
-    instance_class: str = "dms.t3.medium"
-    allocated_storage_gb: int = 50
-    # dms-vpc-role and dms-cloudwatch-logs-role are account-wide singletons: set true when the
-    # account already has them (another DMS workload), so this app does not try to create them.
-    account_roles_exist: bool = False
+    instance_class: str = setting("dms.t3.medium", "DMS replication instance class")
+    allocated_storage_gb: int = setting(50, "DMS replication instance storage")
+    account_roles_exist: bool = setting(
+        False, "`dms-vpc-role` and `dms-cloudwatch-logs-role` are account-wide singletons: set true when the "
+               "account already has them (another DMS workload), so this app does not create them")
 
 
 @dataclass(frozen=True)
 class EtlSettings:
-    worker_type: str = "G.1X"
-    workers: int = 2
-    timeout_minutes: int = 60
-    schedule_cron: str = "cron(15 * * * ? *)"
-    projection_start_date: str = PROJECTION_START_DATE  # the Glue job quarantines booked_at before it
+    worker_type: str = setting("G.1X", "Glue worker type of the curation job")
+    workers: int = setting(2, "Glue workers of the curation job")
+    timeout_minutes: int = setting(60, "Curation job timeout")
+    schedule_cron: str = setting("cron(15 * * * ? *)", "When the curation job runs (Glue trigger schedule)")
+    projection_start_date: str = setting(
+        PROJECTION_START_DATE, "First `dt` of the curated tables' partition projection; the Glue job "
+                               "quarantines rows booked before it")
 
 
 @dataclass(frozen=True)
 class StreamingSettings:
-    shard_count: int = 1
-    retention_hours: int = 24
-    batch_size: int = 500
-    batching_window_seconds: int = 5
-    max_retries: int = 3
-    max_record_age_seconds: int = 3600
-    parallelization_factor: int = 1
-    reserved_concurrency: int = 10
-    memory_mb: int = 512
-    timeout_seconds: int = 60
-    powertools_layer_version: int = 27
-    alert_ttl_days: int = 400
-    firehose_buffer_seconds: int = 60
+    shard_count: int = setting(1, "Kinesis shards of the transactions stream")
+    retention_hours: int = setting(24, "Kinesis retention")
+    batch_size: int = setting(500, "Event source mapping: records per Lambda invocation")
+    batching_window_seconds: int = setting(5, "Event source mapping: longest wait to fill a batch")
+    max_retries: int = setting(3, "Event source mapping: retries of a failing batch (bisected) before the DLQ")
+    max_record_age_seconds: int = setting(3600, "Event source mapping: records older than this go to the DLQ")
+    parallelization_factor: int = setting(1, "Event source mapping: concurrent batches per shard")
+    reserved_concurrency: int = setting(10, "Rules Lambda reserved concurrency")
+    memory_mb: int = setting(512, "Rules Lambda memory")
+    timeout_seconds: int = setting(60, "Rules Lambda timeout")
+    powertools_layer_version: int = setting(27, "Version of the AWS-published Powertools for Python layer")
+    alert_ttl_days: int = setting(400, "How long the alerts table keeps an alert (DynamoDB TTL); the Lambda "
+                                       "reads it as `ALERT_TTL_DAYS`")
+    firehose_buffer_seconds: int = setting(60, "Alerts Firehose buffering interval (Parquet conversion "
+                                                "needs the 64 MiB size buffer)")
 
 
 @dataclass(frozen=True)
 class AnalyticsSettings:
-    bytes_scanned_cutoff_per_query: int = 10 * 1024**3
-    results_expiration_days: int = 30
+    bytes_scanned_cutoff_per_query: int = setting(10 * 1024**3, "Athena workgroup per-query scan limit (bytes)")
+    results_expiration_days: int = setting(30, "Athena query results expire after this many days")
 
 
 @dataclass(frozen=True)
 class AlarmSettings:
-    iterator_age_ms: int = 60_000
-    lambda_errors: int = 1
-    lambda_throttles: int = 1
-    dlq_messages: int = 1
+    iterator_age_ms: int = setting(60_000, "Alarm when the stream's or the rules Lambda's iterator age (ms, maximum over 5 minutes) reaches it")
+    lambda_errors: int = setting(1, "Alarm when the rules Lambda's errors in 5 minutes reach it")
+    lambda_throttles: int = setting(1, "Alarm when the rules Lambda's throttles in 5 minutes reach it")
+    dlq_messages: int = setting(1, "Alarm when the rules dead-letter queue holds this many messages")
 
 
 _GROUPS = {
@@ -90,21 +110,23 @@ _GROUPS = {
 
 @dataclass(frozen=True)
 class Settings:
-    env_name: str = "dev"
-    account: str | None = None
-    region: str | None = None
-    removal_policy_destroy: bool = False  # DESTROY data stores on `cdk destroy` (dev/test only)
-    local: bool = False  # deploying into the local emulator: see stacks/local_mode.py
-    curated_database: str = CURATED_DATABASE
-    log_retention_days: int = 365
-    alarm_email: str | None = None
-    network: NetworkSettings = field(default_factory=NetworkSettings)
-    database: DatabaseSettings = field(default_factory=DatabaseSettings)
-    replication: ReplicationSettings = field(default_factory=ReplicationSettings)
-    etl: EtlSettings = field(default_factory=EtlSettings)
-    streaming: StreamingSettings = field(default_factory=StreamingSettings)
-    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
-    alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    env_name: str = setting("dev", "Environment name: stacks are `aml-<env>-<concern>`, resources "
+                                   "`aml-<env>-<name>` (1-16 lowercase letters and digits)")
+    account: str | None = setting(None, "Target account (null: the CLI's credentials decide at deploy time)")
+    region: str | None = setting(None, "Target region (null: the CLI's configuration decides at deploy time)")
+    removal_policy_destroy: bool = setting(False, "DESTROY data stores on `cdk destroy` (dev/test only); "
+                                                  "otherwise they are retained")
+    local: bool = setting(False, "Deploying into the local emulator: see `stacks/local_mode.py`")
+    curated_database: str = setting(CURATED_DATABASE, "Glue database of the curated zone")
+    log_retention_days: int = setting(365, "CloudWatch Logs retention of every log group")
+    alarm_email: str | None = setting(None, "Subscribed to the alerts and alarm topics when set")
+    network: NetworkSettings = group(NetworkSettings, "VPC")
+    database: DatabaseSettings = group(DatabaseSettings, "Aurora PostgreSQL core-banking cluster")
+    replication: ReplicationSettings = group(ReplicationSettings, "DMS")
+    etl: EtlSettings = group(EtlSettings, "Glue curation job and the curated catalog")
+    streaming: StreamingSettings = group(StreamingSettings, "Kinesis stream, rules Lambda, alerts delivery")
+    analytics: AnalyticsSettings = group(AnalyticsSettings, "Athena workgroup and results")
+    alarms: AlarmSettings = group(AlarmSettings, "Monitoring thresholds")
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Settings:
@@ -135,14 +157,21 @@ class Settings:
             override = node.try_get_context(f"aml:{f.name}")
             if override is not None:
                 raw[f.name] = _coerce(override)
-            elif isinstance(raw.get(f.name), dict):
-                section = dict(raw[f.name])
-                for key in section:
+            elif f.name in _GROUPS:
+                section = dict(raw.get(f.name) or {})
+                for key in (g.name for g in dataclasses.fields(_GROUPS[f.name])):
                     nested = node.try_get_context(f"aml:{f.name}.{key}")
                     if nested is not None:
                         section[key] = _coerce(nested)
-                raw[f.name] = section
+                if section:
+                    raw[f.name] = section
         return cls.from_dict(raw)
+
+    @classmethod
+    def from_cdk_json(cls, path: Path = CDK_JSON) -> Settings:
+        """The settings `cdk deploy` reads from cdk.json without command-line overrides (for the
+        local runtime, which runs the code the stacks configure with the same values)."""
+        return cls.from_dict(json.loads(path.read_text())["context"].get("aml") or {})
 
     def validate(self) -> None:
         if not self.env_name.isalnum() or not self.env_name.islower() or len(self.env_name) > 16:
@@ -161,3 +190,21 @@ def _coerce(value: Any) -> Any:
         except json.JSONDecodeError:
             return value
     return value
+
+
+def reference() -> str:
+    """README's settings reference: every key, its default and what it means, from the fields above."""
+    lines = ["| key (`-c aml:<key>`) | default | meaning |", "|---|---|---|"]
+
+    def rows(cls: type, prefix: str) -> None:
+        defaults = cls()
+        for f in dataclasses.fields(cls):
+            if f.name in _GROUPS and cls is Settings:
+                lines.append(f"| **`{f.name}.*`** | | {f.metadata['doc']} |")
+                rows(_GROUPS[f.name], f"{f.name}.")
+                continue
+            default = json.dumps(getattr(defaults, f.name))
+            lines.append(f"| `{prefix}{f.name}` | `{default}` | {f.metadata['doc']} |")
+
+    rows(Settings, "")
+    return "\n".join(lines) + "\n"

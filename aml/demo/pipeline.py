@@ -75,7 +75,7 @@ def run(cfg: DemoConfig) -> dict:
             log.warning(summary["deploy_skipped"])
         else:
             with stages.stage("deploy", f"deploying the CDK app into the emulator as environment {cfg.env_name!r}"):
-                from aml.infra.cli import deploy_local
+                from aml.infra.deploy import deploy_local
 
                 deploy_local(cfg.env_name, services.LOCAL_DIR / "cdk.out")
     with stages.stage("resources", f"resolving the {cfg.env_name!r} environment's AWS resources"):

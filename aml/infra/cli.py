@@ -1,4 +1,4 @@
-"""`aml synth` and `aml deploy-local`.
+"""`aml synth` and `aml deploy-local` (the work is in aml/infra/deploy.py).
 
 `aml synth` runs the pinned CDK CLI offline: no AWS credentials, no network, output in cdk.out/.
 `aml deploy-local` bootstraps the emulator and deploys every stack with `-c aml:local=true`
@@ -7,104 +7,12 @@ will use, read back from the deployed stacks' outputs.
 """
 from __future__ import annotations
 
-import json
-import logging
-import os
-import re
-import socket
-import subprocess
 from pathlib import Path
 
 from aml import REPO_ROOT
 from aml.errors import AmlError
+from aml.infra.deploy import deploy_local, synth
 from aml.local import aws
-
-log = logging.getLogger(__name__)
-CDK_BIN = REPO_ROOT / "node_modules" / ".bin" / "cdk"
-VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
-ENV_NAME = re.compile(r"^[a-z0-9]{1,16}$")
-
-
-def _cdk() -> Path:
-    if not CDK_BIN.exists():
-        raise AmlError(f"the CDK CLI is not installed at {CDK_BIN}", "run `make setup` (npm ci)")
-    return CDK_BIN
-
-
-def _base_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "1"  # Node 20 is the machine's; it still works
-    env["CDK_DISABLE_VERSION_CHECK"] = "1"
-    # The app runs with the project's interpreter whatever `python` is on PATH.
-    env["PATH"] = f"{VENV_PYTHON.parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def offline_env() -> dict[str, str]:
-    """No credentials reach synth: it must not (and cannot) call AWS."""
-    env = _base_env()
-    for key in list(env):
-        if key.startswith("AWS_") and key not in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-            env.pop(key)
-    return env
-
-
-def _run(args: list[str], env: dict[str, str]) -> None:
-    log.info("running %s", " ".join(args))
-    proc = subprocess.run(args, cwd=REPO_ROOT, env=env)
-    if proc.returncode != 0:
-        raise AmlError(f"`{' '.join(args[:3])} ...` failed with exit code {proc.returncode}",
-                       exit_code=proc.returncode)
-
-
-def synth(output: Path, context: dict[str, str] | None = None) -> Path:
-    args = [str(_cdk()), "synth", "--all", "--quiet", "--output", str(output), "--no-notices",
-            "--app", f"{VENV_PYTHON} app.py"]
-    for key, value in (context or {}).items():
-        args += ["--context", f"{key}={value}"]
-    _run(args, offline_env())
-    return output
-
-
-def _emulator_reachable() -> None:
-    host, port = aws.endpoint_host_port()
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return
-    except OSError as err:
-        raise AmlError(f"the AWS emulator at {aws.endpoint_url()} is not reachable ({err.__class__.__name__})",
-                       "start it with `aml local up`") from err
-
-
-def deploy_local(env_name: str, output: Path) -> None:
-    if not ENV_NAME.match(env_name):
-        raise AmlError(f"invalid environment name {env_name!r}", "use 1-16 lowercase letters and digits")
-    _emulator_reachable()
-    env = {**_base_env(), **aws.local_env()}
-    account, region = aws.account_id(), env["AWS_DEFAULT_REGION"]
-    _run([str(_cdk()), "bootstrap", f"aws://{account}/{region}", "--no-notices", "--output", str(output),
-          "--app", f"{VENV_PYTHON} app.py", "--context", "aml:local=true", "--context", f"aml:env_name={env_name}"],
-         env)
-    # --method=direct: CreateStack rather than a change set; moto applies a change set's resources
-    # but keeps the outputs of the stack's empty first template, and discover() reads outputs.
-    _run([str(_cdk()), "deploy", "--all", "--require-approval", "never", "--no-notices", "--progress", "events",
-          "--method", "direct",
-          "--output", str(output), "--app", f"{VENV_PYTHON} app.py",
-          "--context", "aml:local=true", "--context", f"aml:env_name={env_name}",
-          "--context", f"aml:curated_database=aml_curated_{env_name}",
-          "--context", f"aml:replication.account_roles_exist={json.dumps(_dms_account_roles_exist())}"], env)
-
-
-def _dms_account_roles_exist() -> bool:
-    """The DMS roles are account-wide: the first environment deployed creates them, later ones
-    must not (CreateRole would fail on the existing name)."""
-    iam = aws.client("iam")
-    try:
-        iam.get_role(RoleName="dms-vpc-role")
-    except iam.exceptions.NoSuchEntityException:
-        return False
-    return True
 
 
 def _synth_cmd(args) -> int:

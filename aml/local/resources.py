@@ -2,8 +2,8 @@
 
 Preferred: what `cdk deploy` created in the emulator, read from the stacks' CloudFormation
 outputs (keys in aml_contract.names.STACK_OUTPUTS), so local runs exercise the resources the CDK
-code defines. Otherwise every resource is created by name in the emulator (idempotent), with the
-same key schemas the stacks declare.
+code defines. Otherwise every resource is created by name in the emulator (idempotent), from the
+same table of names (aml_contract.names.RESOURCES) and key schemas the stacks use.
 """
 from __future__ import annotations
 
@@ -50,8 +50,13 @@ class LocalResources:
 
 
 def lambda_environment(res: LocalResources) -> dict[str, str]:
-    """Environment variables of the rules Lambda, as the streaming stack sets them."""
-    return {env: getattr(res, field) for field, env in names.RULES_LAMBDA_ENV.items()}
+    """The rules Lambda's whole environment, as the streaming stack sets it: its resources,
+    Powertools' service and namespace, and its settings (from cdk.json, as `cdk deploy` reads them)."""
+    from stacks.rules_environment import function_environment
+    from stacks.settings import Settings
+
+    return function_environment(Settings.from_cdk_json(),
+                                {field: getattr(res, field) for field in names.RULES_LAMBDA_ENV})
 
 
 def _unreachable(err: Exception) -> AmlError:
@@ -89,7 +94,7 @@ def created_by_name(env_name: str) -> bool:
     would collide with them (and a failed CreateStack leaves moto's CloudFormation unusable)."""
     kinesis = aws.client("kinesis")
     try:
-        kinesis.describe_stream_summary(StreamName=_name(env_name, names.STREAM_NAME_SUFFIX))
+        kinesis.describe_stream_summary(StreamName=names.name_of(env_name, "stream_name"))
     except kinesis.exceptions.ResourceNotFoundException:
         return False
     return True
@@ -117,51 +122,38 @@ def _ensure_unmodelled(res: LocalResources) -> None:
     _ensure_workgroup(res.athena_workgroup, res.athena_results_bucket)
 
 
-def _name(env_name: str, suffix: str) -> str:
-    return names.resource_name(env_name, suffix)
-
-
 def _create(env_name: str) -> LocalResources:
-    n = lambda suffix: _name(env_name, suffix)  # noqa: E731
+    """Every resource the local runtime uses (names.STACK_OUTPUTS' fields), by its name in
+    names.RESOURCES. Buckets are named aml-<env>-<zone>, without the deployed names' account and
+    region (the emulator has one of each). The Glue job is not created: the local runtime runs
+    its script directly, under the same name."""
+    fields = names.STACK_OUTPUTS.values()
+    found = {field: names.name_of(env_name, field) for field in fields}
     s3 = aws.client("s3")
-    buckets = {field: n(suffix) for field, suffix in
-               (("raw_bucket", "raw"), ("curated_bucket", "curated"), ("athena_results_bucket", "athena-results"))}
-    for bucket in buckets.values():
+    for field in (f for f in names.BUCKETS if f in fields):
         try:
-            s3.create_bucket(Bucket=bucket)
+            s3.create_bucket(Bucket=found[field])
         except ClientError as err:
             if err.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
 
-    stream = n(names.STREAM_NAME_SUFFIX)
+    stream = found["stream_name"]
     kinesis = aws.client("kinesis")
     with contextlib.suppress(kinesis.exceptions.ResourceInUseException):
         kinesis.create_stream(StreamName=stream, ShardCount=STREAM_SHARDS)
     kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
-    tables = {
-        "rule_state_table": (n("rule-state"), names.RULE_STATE_TABLE_KEYS),
-        "alerts_table": (n("alerts"), names.ALERTS_TABLE_KEYS),
-        "idempotency_table": (n("idempotency"), names.IDEMPOTENCY_TABLE_KEYS),
-    }
     ddb = aws.client("dynamodb")
-    for table, keys in tables.values():
-        _ensure_table(ddb, table, keys)
+    for field, keys in names.TABLE_KEYS.items():
+        _ensure_table(ddb, found[field], keys)
 
-    topic_arn = aws.client("sns").create_topic(Name=n("alerts"))["TopicArn"]
-    dlq_url = aws.client("sqs").create_queue(QueueName=n("rules-dlq"))["QueueUrl"]
-    delivery = n("alerts-delivery")
-    _ensure_delivery_stream(delivery, buckets["curated_bucket"])
-    secret_id = n(names.PSEUDONYMIZATION_SECRET_SUFFIX)
-    _ensure_secret(secret_id)
-    workgroup = n(names.ATHENA_WORKGROUP_SUFFIX)
-    _ensure_workgroup(workgroup, buckets["athena_results_bucket"])
-
-    return LocalResources(
-        env_name=env_name, source="created", **buckets, stream_name=stream,
-        **{field: table for field, (table, _) in tables.items()},
-        alerts_topic_arn=topic_arn, dlq_url=dlq_url, alerts_delivery_stream=delivery,
-        pseudonymization_secret_id=secret_id, athena_workgroup=workgroup, glue_job_name=n("curate-transactions"))
+    # These two fields hold what the service returns for the name: the topic's ARN, the queue's URL.
+    found["alerts_topic_arn"] = aws.client("sns").create_topic(Name=found["alerts_topic_arn"])["TopicArn"]
+    found["dlq_url"] = aws.client("sqs").create_queue(QueueName=found["dlq_url"])["QueueUrl"]
+    _ensure_delivery_stream(found["alerts_delivery_stream"], found["curated_bucket"])
+    _ensure_secret(found["pseudonymization_secret_id"])
+    _ensure_workgroup(found["athena_workgroup"], found["athena_results_bucket"])
+    return LocalResources(env_name=env_name, source="created", **found)
 
 
 def _ensure_table(ddb, table: str, keys: dict[str, str]) -> None:
@@ -215,7 +207,7 @@ def _ensure_workgroup(name: str, results_bucket: str) -> None:
         athena.get_work_group(WorkGroup=name)
     except ClientError:
         athena.create_work_group(Name=name, Configuration={
-            "ResultConfiguration": {"OutputLocation": f"s3://{results_bucket}/results/"},
+            "ResultConfiguration": {"OutputLocation": f"s3://{results_bucket}/{names.ATHENA_RESULTS_PREFIX}/"},
             "EnforceWorkGroupConfiguration": True})
 
 

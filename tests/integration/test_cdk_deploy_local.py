@@ -55,7 +55,7 @@ def private_emulator(monkeypatch, tmp_path):
 
 
 def test_deploy_all_stacks_into_moto(private_emulator, unique_name, tmp_path):
-    from aml.infra.cli import deploy_local
+    from aml.infra.deploy import deploy_local
     from aml.local import resources
 
     env_name = unique_name("it").replace("-", "")[:16]

@@ -1,0 +1,25 @@
+"""The monitoring stack: alarms, event rules and the dashboard."""
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+from aml_contract import names
+
+
+def test_monitoring_alarms_notify(synth):
+    t = synth.template("monitoring")
+    alarms = t.find_resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 8
+    for lid, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"], lid
+    metrics = {a["Properties"].get("MetricName") for a in alarms.values()}
+    assert {"GetRecords.IteratorAgeMilliseconds", "IteratorAge", "Errors", "Throttles",
+            "ApproximateNumberOfMessagesVisible", "TriggeredRules", names.SCHEMA_CHANGES_METRIC} <= metrics
+    # A DMS control record that changes a column fires it at one (the Lambda's metric, its namespace).
+    t.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "MetricName": names.SCHEMA_CHANGES_METRIC, "Namespace": names.RULES_METRICS_NAMESPACE,
+        "Dimensions": [{"Name": "service", "Value": names.RULES_SERVICE}], "Threshold": 1})
+    t.has_resource_properties("AWS::Events::Rule", {"EventPattern": Match.object_like({"source": ["aws.glue"]})})
+    t.has_resource_properties("AWS::Events::Rule", {"EventPattern": Match.object_like({"source": ["aws.dms"]})})
+    t.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    t.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
