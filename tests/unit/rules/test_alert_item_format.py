@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from aml_contract import rules
-from lambdas.realtime_rules.alerts import AlertSink
+from lambdas.realtime_rules.alerts import AlertSink, row_from_item
 from lambdas.realtime_rules.rules.base import AlertDraft
 
 NOW = 1_762_180_000.5
@@ -56,7 +56,7 @@ def stored(monkeypatch):
         firehose.put_record_batch.side_effect = lambda **kw: {"RequestResponses": [{} for _ in kw["Records"]]}
         params = rules.load()
         sink = AlertSink(ddb, sns, firehose, table="alerts", topic_arn="arn:topic", delivery_stream="alerts",
-                         params=params, pseudonym_key=lambda: b"k" * 32, clock=lambda: NOW)
+                         ttl_days=400, params=params, pseudonym_key=lambda: b"k" * 32, clock=lambda: NOW)
         result = sink.deliver([DRAFT])
         yield params, result, ddb.scan(TableName="alerts")["Items"]
 
@@ -65,3 +65,10 @@ def test_a_new_alert_is_stored_as_the_expected_item(stored):
     params, result, items = stored
     assert result.new == [expected_row(params)]
     assert items == [expected_item(params)]
+
+
+def test_a_stored_item_maps_back_to_the_row_delivered(stored):
+    """alerts.row_from_item: the one mapping from a stored alert to its curated row (the sink's
+    retries, `aml stream replay`)."""
+    params, _, items = stored
+    assert row_from_item(items[0]) == expected_row(params)
