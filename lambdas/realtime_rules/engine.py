@@ -29,23 +29,19 @@ from lambdas.realtime_rules.window import AccountState, event_for
 MAX_CONFLICT_ATTEMPTS = 5
 
 
-class RecordNotProcessed(Exception):
-    """Raised for a record whose writes did not all succeed, so BatchProcessor reports it failed."""
-
-
 @dataclass
 class BatchOutcome:
+    sequence_numbers: list[str] = field(default_factory=list)  # the batch's records, in order
     failed: dict[str, str] = field(default_factory=dict)  # sequence number -> why
     counts: Counter = field(default_factory=Counter)
     new_alerts: list[dict] = field(default_factory=list)
     unrecorded: dict[str, str] = field(default_factory=dict)  # alert id -> why its delivery flag is stale
     schema_changes: list[str] = field(default_factory=list)  # control records: "<operation> <schema.table>"
 
-    def settle(self, record: KinesisStreamRecord) -> None:
-        """BatchProcessor's record handler: raise for the records that must be redelivered."""
-        reason = self.failed.get(record.kinesis.sequence_number)
-        if reason:
-            raise RecordNotProcessed(reason)
+    def response(self) -> dict:
+        """Lambda's partial batch response (ReportBatchItemFailures): the records that must be
+        redelivered, in batch order (Lambda resumes from the lowest failed sequence number)."""
+        return {"batchItemFailures": [{"itemIdentifier": seq} for seq in self.sequence_numbers if seq in self.failed]}
 
 
 def metric_name(count: str) -> str:
@@ -74,7 +70,7 @@ class Engine:
         self._round_modulus = params.rule("round_amounts")["modulus"]
 
     def process(self, records: list[KinesisStreamRecord]) -> BatchOutcome:
-        outcome = BatchOutcome()
+        outcome = BatchOutcome([r.kinesis.sequence_number for r in records])
         outcome.counts["records"] = len(records)
         transactions = self._parse(records, outcome)
         by_account: dict[str, list[Side]] = defaultdict(list)

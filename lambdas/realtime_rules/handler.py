@@ -4,6 +4,10 @@ with ReportBatchItemFailures). Powertools wiring only; the work is in engine.Eng
 Idempotency is per batch (key: the records' event ids): an identical redelivery of a batch that
 fully succeeded is answered from the idempotency table without any work. A batch with failures is
 never stored (PartialBatch makes Powertools forget it), so its retry is processed again.
+
+The engine decides every record's outcome at batch level (state and alerts are grouped by account)
+and returns Lambda's partial batch response itself: Powertools' BatchProcessor, a per-record
+handler, would only re-read those verdicts.
 """
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from typing import Protocol
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -41,7 +44,6 @@ from lambdas.realtime_rules.window import Horizons
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
 # Fail fast inside one invocation: the event source mapping is the retry mechanism.
 BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10,
                      max_pool_connections=STATE_CONCURRENCY)
@@ -157,7 +159,7 @@ def _process(engine: Engine, event: dict) -> dict:
         logger.warning("record not processed; Lambda will redeliver it",
                        extra={"sequence_number": sequence_number, "reason": reason})
     logger.info("batch processed", extra={"counts": dict(outcome.counts)})
-    return process_partial_response(event=event, record_handler=outcome.settle, processor=processor)
+    return outcome.response()
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")
