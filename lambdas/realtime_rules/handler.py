@@ -80,7 +80,7 @@ class Settings:
         if missing:
             raise RuntimeError(f"environment variables not set: {', '.join(missing)}")
         ttl = environ[names.ALERT_TTL_DAYS_ENV]
-        if not ttl.isdigit() or int(ttl) < 1:
+        if not (ttl.isascii() and ttl.isdigit()) or int(ttl) < 1:
             raise RuntimeError(f"{names.ALERT_TTL_DAYS_ENV} must be a whole number of days (1 or more), not {ttl!r}")
         return cls(**{field: environ[var] for field, var in names.RULES_LAMBDA_ENV.items()},
                    alert_ttl_days=int(ttl))
