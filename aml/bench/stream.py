@@ -98,9 +98,9 @@ def _population(accounts: int) -> dict:
     full, redeliveries = _drain(res, lines)
     first, steady = full[:shards], full[shards:] or full  # each shard's first batch meets empty state
     # A new container (no state in memory) over the stored state: every account is read.
-    from lambdas.realtime_rules.handler import _build
+    from lambdas.realtime_rules import handler
 
-    _build.cache_clear()
+    handler.forget_runtime()
     cold, _ = _drain(res, synthetic_lines(accounts, BATCH_SIZE * shards, seed=SEED + 1))
     calls_per_batch = statistics.mean(sum(b["calls"].values()) for b in steady)
     accounts_per_batch = statistics.mean(b["accounts"] for b in steady)

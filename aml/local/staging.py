@@ -13,6 +13,7 @@ import pandas as pd
 
 from aml.local import aws
 from aml_contract import names, schema
+from lambdas.realtime_rules.alerts import ALERT_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ def land_alerts(bucket: str, target: Path) -> int:
             rows += [json.loads(line) for line in body.splitlines() if line.strip()]
     if not rows:
         return 0
-    columns = [name for name, _ in schema.CURATED_TABLES["alerts"]]
     frame = pd.DataFrame(rows).drop_duplicates(subset=["alert_id"])
     for col in ("event_time", "window_start", "window_end", "detected_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
@@ -68,6 +68,6 @@ def land_alerts(bucket: str, target: Path) -> int:
     for dt, part in frame.groupby(schema.PARTITION_COLUMN):
         folder = out / f"{schema.PARTITION_COLUMN}={dt}"
         folder.mkdir(parents=True, exist_ok=True)
-        part[columns].to_parquet(folder / "alerts.parquet", index=False)
+        part[ALERT_COLUMNS].to_parquet(folder / "alerts.parquet", index=False)
     log.info("landed %d alerts in %s", len(frame), out)
     return len(frame)

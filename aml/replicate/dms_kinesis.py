@@ -10,24 +10,20 @@ Data Streams as a target", message format)."""
 from __future__ import annotations
 
 import json
-import logging
-import time
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from aml.errors import AmlError
 from aml.local import aws
+from aml.local.kinesis import put_records
 from aml.replicate.columns import iso_utc, to_json
 from aml.replicate.decoding import Transaction
 from aml.replicate.dms_s3 import emulator_unreachable
 from aml_contract import dms, names, schema
 
-log = logging.getLogger(__name__)
 STREAMED_TABLE = schema.TRANSACTIONS
 OPERATIONS = {"I": "insert", "U": "update", "D": "delete"}
-PUT_RECORDS_LIMIT = 500  # records per PutRecords call (the API's maximum)
-MAX_ATTEMPTS = 8
 
 
 def envelopes(transactions: list[Transaction]) -> list[tuple[str, bytes]]:
@@ -82,21 +78,6 @@ class TransactionStream:
 
     def put(self, records: list[tuple[str, bytes]]) -> int:
         """PutRecords in chunks, re-sending only the records that failed, with backoff."""
-        for start in range(0, len(records), PUT_RECORDS_LIMIT):
-            pending = records[start:start + PUT_RECORDS_LIMIT]
-            for attempt in range(1, MAX_ATTEMPTS + 1):
-                response = self.kinesis.put_records(StreamName=self.stream_name, Records=[
-                    {"PartitionKey": key, "Data": data} for key, data in pending])
-                if not response.get("FailedRecordCount"):
-                    break
-                results = response["Records"]
-                failed = [rec for rec, result in zip(pending, results, strict=True) if "ErrorCode" in result]
-                code = next(r["ErrorCode"] for r in results if "ErrorCode" in r)
-                log.warning("PutRecords: %d of %d records failed (%s), retrying", len(failed), len(pending), code)
-                pending = failed
-                time.sleep(min(0.1 * 2 ** attempt, 5))
-            else:
-                raise AmlError(f"{len(pending)} records could not be written to stream {self.stream_name!r} "
-                               f"after {MAX_ATTEMPTS} attempts",
-                               "check the stream's capacity; the replicator resumes from its slot when restarted")
+        put_records(self.kinesis, self.stream_name, records,
+                    hint="check the stream's capacity; the replicator resumes from its slot when restarted")
         return len(records)

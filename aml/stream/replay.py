@@ -11,19 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import EndpointConnectionError
 
 from aml.errors import AmlError
 from aml.local import aws, resources
+from aml.local.kinesis import put_records
 from aml.stream.poller import DEFAULT_BATCH_SIZE, Poller, PollStats
-from aml_contract import names, schema
+from aml_contract import names
+from lambdas.realtime_rules.alerts import ALERT_COLUMNS, row_from_item
 
 log = logging.getLogger(__name__)
 KINESIS_MAX_RECORD_BYTES = 1024 * 1024
-PUT_RECORDS_LIMIT = 500
 FALLBACK_PARTITION_KEY = "unparseable"  # lines without an originator still go through the stream
-ALERT_FIELDS = [name for name, _ in schema.CURATED_TABLES["alerts"]]
 
 
 @dataclass
@@ -94,33 +93,22 @@ def _json_value(value):
 
 def put_lines(stream: str, lines: list[bytes]) -> dict[str, str]:
     """Put the lines in order; return the first sequence number written to each shard."""
-    kinesis = aws.client("kinesis")
     first: dict[str, str] = {}
-    for start in range(0, len(lines), PUT_RECORDS_LIMIT):
-        chunk = lines[start:start + PUT_RECORDS_LIMIT]
-        response = kinesis.put_records(StreamName=stream, Records=[
-            {"Data": line, "PartitionKey": partition_key(line)} for line in chunk])
-        if response.get("FailedRecordCount"):
-            errors = {r.get("ErrorCode") for r in response["Records"] if r.get("ErrorCode")}
-            raise AmlError(f"Kinesis rejected {response['FailedRecordCount']} records ({', '.join(sorted(errors))})")
-        for record in response["Records"]:
-            shard, seq = record["ShardId"], record["SequenceNumber"]
-            if shard not in first or int(seq) < int(first[shard]):
-                first[shard] = seq
+    for record in put_records(aws.client("kinesis"), stream, [(partition_key(line), line) for line in lines]):
+        shard, seq = record["ShardId"], record["SequenceNumber"]
+        if shard not in first or int(seq) < int(first[shard]):
+            first[shard] = seq
     return first
 
 
 def alert_rows(table: str) -> dict[str, dict]:
-    """alert id -> the alert's curated columns, for every alert in the table."""
-    ddb, deserialise = aws.client("dynamodb"), TypeDeserializer().deserialize
+    """alert id -> the alert's curated columns (transaction ids sorted), for every alert in the table."""
     rows = {}
-    for page in ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+    for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page["Items"]:
-            values = {k: deserialise(v) for k, v in item.items()}
-            row = {f: values.get(f) for f in ALERT_FIELDS}
-            row["transaction_ids"] = sorted(row["transaction_ids"] or [])
-            for number in ("rule_version", "score"):
-                row[number] = int(row[number])
+            stored = row_from_item(item)
+            row = {c: stored[c] for c in ALERT_COLUMNS}
+            row["transaction_ids"] = sorted(row["transaction_ids"])
             rows[row["alert_id"]] = row
     return rows
 

@@ -27,9 +27,10 @@ from aml_contract.pseudonym import pseudonymise
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules import dynamo
 from lambdas.realtime_rules.rules.base import AlertDraft, iso
+from lambdas.realtime_rules.window import DAY
 
 ALERT_COLUMNS = [name for name, _ in schema.CURATED_TABLES["alerts"]]
-ALERTS_TTL_SECONDS = 400 * 86_400  # longer than Kinesis' maximum retention: redeliveries still dedupe
+ROW_COLUMNS = [*ALERT_COLUMNS, schema.PARTITION_COLUMN]  # what alert_row builds and row_from_item reads
 SNS_BATCH, FIREHOSE_BATCH = 10, 500
 MARK_ATTEMPTS = 3
 DELIVERY_FLAGS = ("sns_published", "s3_landed")
@@ -42,7 +43,8 @@ def alert_id(draft: AlertDraft) -> str:
 
 
 def alert_row(draft: AlertDraft, params: RuleParameters, subject_pid: str, detected_at: float) -> dict:
-    """The curated `alerts` columns (plus `dt`, the partition) of one alert, JSON-ready."""
+    """The curated `alerts` columns (plus `dt`, the partition) of one alert, JSON-ready: what SNS
+    and Firehose receive, and what the stored item holds beside its delivery flags."""
     rule = params.rule(draft.rule_id)
     return {
         "alert_id": alert_id(draft), "rule_id": draft.rule_id, "rule_version": rule.rule_version,
@@ -70,12 +72,26 @@ class _Stored:
     row: dict  # the curated row; left empty when both deliveries are done
 
 
+def row_from_item(item: dict) -> dict:
+    """The curated row (alert_row's result) of a stored alert item, in DynamoDB's typed JSON."""
+    values = {k: _deserialise(v) for k, v in item.items()}
+    row = {c: values[c] for c in ROW_COLUMNS}
+    row["transaction_ids"] = list(row["transaction_ids"])
+    for col in ("rule_version", "score"):
+        row[col] = int(row[col])
+    return row
+
+
 class AlertSink:
+    """Stores and delivers alerts. An item is kept `ttl_days` (the stack's ALERT_TTL_DAYS), longer
+    than Kinesis' maximum retention, so a redelivered record still finds its alert and dedupes."""
+
     def __init__(self, dynamodb, sns, firehose, *, table: str, topic_arn: str, delivery_stream: str,
-                 params: RuleParameters, pseudonym_key: Callable[[], bytes], clock=time.time,
+                 ttl_days: int, params: RuleParameters, pseudonym_key: Callable[[], bytes], clock=time.time,
                  sleep: Callable[[float], None] = time.sleep):
         self._ddb, self._sns, self._firehose = dynamodb, sns, firehose
         self._table, self._topic, self._stream = table, topic_arn, delivery_stream
+        self._ttl_seconds = ttl_days * DAY
         self._params, self._key, self._clock, self._sleep = params, pseudonym_key, clock, sleep
 
     def deliver(self, drafts: list[AlertDraft]) -> DeliveryResult:
@@ -124,7 +140,7 @@ class AlertSink:
 
     def _put_new(self, row: dict, subject_account_id: str, now: float) -> dict:
         item = {**row, "subject_account_id": subject_account_id, **dict.fromkeys(DELIVERY_FLAGS, False),
-                names.ALERTS_TABLE_KEYS["ttl"]: int(now) + ALERTS_TTL_SECONDS}
+                names.ALERTS_TABLE_KEYS["ttl"]: int(now) + self._ttl_seconds}
         return {"Put": {"TableName": self._table, "Item": {k: _serialise(v) for k, v in item.items()},
                         "ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": _KEY},
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
@@ -191,9 +207,5 @@ class AlertSink:
 
 def _delivery_state(item: dict) -> _Stored:
     """What a stored alert item says is delivered, and its curated row."""
-    old = {k: _deserialise(v) for k, v in item.items()}
-    row = {c: old[c] for c in [*ALERT_COLUMNS, schema.PARTITION_COLUMN]}
-    row["transaction_ids"] = list(row["transaction_ids"])
-    for col in ("rule_version", "score"):
-        row[col] = int(row[col])
-    return _Stored(bool(old.get("sns_published")), bool(old.get("s3_landed")), row)
+    return _Stored(bool(item.get("sns_published", {}).get("BOOL")), bool(item.get("s3_landed", {}).get("BOOL")),
+                   row_from_item(item))

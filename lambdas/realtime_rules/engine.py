@@ -1,7 +1,7 @@
 """One Kinesis batch through parse -> state -> rules -> alerts, with per-record outcomes.
 
 Work is grouped by account so the batch costs one BatchGetItem and one TransactWriteItems per 100
-accounts (see state.py), never calls per record. A record is acknowledged only when every
+accounts (see state_store.py), never calls per record. A record is acknowledged only when every
 account it touches has its state stored and every alert it raised is delivered; otherwise its
 sequence number is reported failed and Lambda redelivers it (re-applying it is a no-op).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,32 +23,39 @@ from lambdas.realtime_rules.alerts import AlertSink, alert_id
 from lambdas.realtime_rules.dead_letters import DeadLetters, Poison
 from lambdas.realtime_rules.records import Control, Ignored, PoisonRecord, Transaction, parse
 from lambdas.realtime_rules.rules.base import CASH_DEPOSITOR_PREFIX, AlertDraft
-from lambdas.realtime_rules.state import AccountState, StateStore, TransientStateError, event_for
+from lambdas.realtime_rules.state_store import StateStore, TransientStateError
+from lambdas.realtime_rules.window import AccountState, event_for
 
 MAX_CONFLICT_ATTEMPTS = 5
 
 
-class RecordNotProcessed(Exception):
-    """Raised for a record whose writes did not all succeed, so BatchProcessor reports it failed."""
-
-
 @dataclass
 class BatchOutcome:
+    sequence_numbers: list[str] = field(default_factory=list)  # the batch's records, in order
     failed: dict[str, str] = field(default_factory=dict)  # sequence number -> why
     counts: Counter = field(default_factory=Counter)
     new_alerts: list[dict] = field(default_factory=list)
     unrecorded: dict[str, str] = field(default_factory=dict)  # alert id -> why its delivery flag is stale
     schema_changes: list[str] = field(default_factory=list)  # control records: "<operation> <schema.table>"
 
-    def settle(self, record: KinesisStreamRecord) -> None:
-        """BatchProcessor's record handler: raise for the records that must be redelivered."""
-        reason = self.failed.get(record.kinesis.sequence_number)
-        if reason:
-            raise RecordNotProcessed(reason)
+    def response(self) -> dict:
+        """Lambda's partial batch response (ReportBatchItemFailures): the records that must be
+        redelivered, in batch order (Lambda resumes from the lowest failed sequence number)."""
+        return {"batchItemFailures": [{"itemIdentifier": seq} for seq in self.sequence_numbers if seq in self.failed]}
+
+
+def metric_name(count: str) -> str:
+    """A count's metric name: "schema_changes" -> "SchemaChanges", "control add-column" ->
+    "ControlAddColumn"."""
+    return "".join(w.capitalize() for w in count.replace("_", " ").replace("-", " ").split())
 
 
 @dataclass(frozen=True)
 class Side:
+    """A transaction seen from one account it touches: the money goes `direction` ("in" | "out")
+    between `account` and `counterparty`."""
+
+    account: str
     sequence_number: str
     tx: Transaction
     direction: str
@@ -63,13 +70,13 @@ class Engine:
         self._round_modulus = params.rule("round_amounts")["modulus"]
 
     def process(self, records: list[KinesisStreamRecord]) -> BatchOutcome:
-        outcome = BatchOutcome()
+        outcome = BatchOutcome([r.kinesis.sequence_number for r in records])
         outcome.counts["records"] = len(records)
         transactions = self._parse(records, outcome)
         by_account: dict[str, list[Side]] = defaultdict(list)
         for sequence_number, tx in transactions:
             for side in self._sides(sequence_number, tx):
-                by_account[side.account].append(side.side)
+                by_account[side.account].append(side)
         drafts, late, failed_accounts = self._apply_and_store(by_account, outcome)
 
         for account, reason in failed_accounts.items():
@@ -115,12 +122,12 @@ class Engine:
             outcome.failed[sequence_number] = f"dead-letter: {reason}"
         return transactions
 
-    def _sides(self, sequence_number: str, tx: Transaction):
-        """(account, side) for each non-cash account the transaction touches."""
+    def _sides(self, sequence_number: str, tx: Transaction) -> Iterator[Side]:
+        """The transaction's side for each non-cash account it touches."""
         if tx.originator_account_id != schema.CASH_ACCOUNT_ID:
-            yield _AccountSide(tx.originator_account_id, Side(sequence_number, tx, "out", tx.beneficiary_account_id))
+            yield Side(tx.originator_account_id, sequence_number, tx, "out", tx.beneficiary_account_id)
         if tx.beneficiary_account_id not in (schema.CASH_ACCOUNT_ID, tx.originator_account_id):
-            yield _AccountSide(tx.beneficiary_account_id, Side(sequence_number, tx, "in", self._payer(tx)))
+            yield Side(tx.beneficiary_account_id, sequence_number, tx, "in", self._payer(tx))
 
     def _payer(self, tx: Transaction) -> str:
         if tx.originator_account_id != schema.CASH_ACCOUNT_ID:
@@ -165,8 +172,3 @@ class Engine:
             found += [(side.sequence_number, d) for d in rules.evaluate(side.tx, state, self._params, late=is_late)]
         return found, late
 
-
-@dataclass(frozen=True)
-class _AccountSide:
-    account: str
-    side: Side

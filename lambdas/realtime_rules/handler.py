@@ -4,41 +4,52 @@ with ReportBatchItemFailures). Powertools wiring only; the work is in engine.Eng
 Idempotency is per batch (key: the records' event ids): an identical redelivery of a batch that
 fully succeeded is answered from the idempotency table without any work. A batch with failures is
 never stored (PartialBatch makes Powertools forget it), so its retry is processed again.
+
+The engine decides every record's outcome at batch level (state and alerts are grouped by account)
+and returns Lambda's partial batch response itself: Powertools' BatchProcessor, a per-record
+handler, would only re-read those verdicts.
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from types import MappingProxyType
+from typing import Protocol
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
+from botocore.client import BaseClient
 from botocore.config import Config
 
 from aml_contract import names, rules
 from aml_contract.pseudonym import key_from_secret_string
 from lambdas.realtime_rules.alerts import AlertSink
 from lambdas.realtime_rules.dead_letters import DeadLetters
-from lambdas.realtime_rules.engine import Engine
-from lambdas.realtime_rules.state import CONCURRENCY as STATE_CONCURRENCY
-from lambdas.realtime_rules.state import Horizons, StateStore
+from lambdas.realtime_rules.engine import Engine, metric_name
+from lambdas.realtime_rules.state_store import CONCURRENCY as STATE_CONCURRENCY
+from lambdas.realtime_rules.state_store import StateStore
+from lambdas.realtime_rules.window import Horizons
 
-SERVICE = names.RULES_SERVICE
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=names.RULES_METRICS_NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
-processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
+# Service name and metrics namespace come from the environment (names.POWERTOOLS_ENV, set by the
+# streaming stack), read when this module is loaded.
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 # Fail fast inside one invocation: the event source mapping is the retry mechanism.
 BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10,
                      max_pool_connections=STATE_CONCURRENCY)
+CLIENTS = ("dynamodb", "sns", "firehose", "sqs", "secretsmanager")
+# Every variable the function needs: the resources it uses, the alert TTL, Powertools' settings.
+REQUIRED_ENV = (*names.RULES_LAMBDA_ENV.values(), names.ALERT_TTL_DAYS_ENV, *names.POWERTOOLS_ENV)
 
 
 class PartialBatch(Exception):
@@ -50,38 +61,75 @@ class PartialBatch(Exception):
 
 
 @dataclass(frozen=True)
+class Settings:
+    """The function's configuration, read from its environment (names.RULES_LAMBDA_ENV and
+    names.ALERT_TTL_DAYS_ENV): field names are RULES_LAMBDA_ENV's keys."""
+
+    rule_state_table: str
+    alerts_table: str
+    idempotency_table: str
+    alerts_topic_arn: str
+    dlq_url: str
+    alerts_delivery_stream: str
+    pseudonymization_secret_id: str
+    alert_ttl_days: int
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        missing = [v for v in REQUIRED_ENV if not environ.get(v)]
+        if missing:
+            raise RuntimeError(f"environment variables not set: {', '.join(missing)}")
+        ttl = environ[names.ALERT_TTL_DAYS_ENV]
+        if not (ttl.isascii() and ttl.isdigit()) or int(ttl) < 1:
+            raise RuntimeError(f"{names.ALERT_TTL_DAYS_ENV} must be a whole number of days (1 or more), not {ttl!r}")
+        return cls(**{field: environ[var] for field, var in names.RULES_LAMBDA_ENV.items()},
+                   alert_ttl_days=int(ttl))
+
+
+class BatchFunction(Protocol):
+    """The idempotent batch function: the Lambda response of a fully processed batch (raises
+    PartialBatch for one with failures)."""
+
+    def __call__(self, *, event: dict) -> dict: ...
+
+
+@dataclass(frozen=True)
 class Runtime:
+    """What a container builds once: the engine, its idempotent batch function, and the AWS
+    clients every call of both goes through (by service name; tests and the benchmark observe them)."""
+
     engine: Engine
     idempotency: IdempotencyConfig
-    process_once: object  # the idempotent batch function
-    clients: dict
+    process_once: BatchFunction
+    clients: Mapping[str, BaseClient]
 
 
 def runtime() -> Runtime:
-    """Built once per container (and again only if the environment names other resources)."""
-    missing = [v for v in names.RULES_LAMBDA_ENV.values() if not os.environ.get(v)]
-    if missing:
-        raise RuntimeError(f"environment variables not set: {', '.join(missing)}")
-    return _build(tuple(os.environ[v] for v in names.RULES_LAMBDA_ENV.values()))
+    """Built once per container (and again only if the environment configures other settings)."""
+    return _build(Settings.from_environment())
+
+
+def forget_runtime() -> None:
+    """Drop the runtime built in this process: the next invocation builds a new one, as a new
+    container does (nothing of the previous one kept in memory)."""
+    _build.cache_clear()
 
 
 @lru_cache(maxsize=4)
-def _build(values: tuple[str, ...]) -> Runtime:
-    env = dict(zip(names.RULES_LAMBDA_ENV, values, strict=True))
+def _build(settings: Settings) -> Runtime:
     session = boto3.session.Session()
-    clients = {s: session.client(s, config=BOTO_CONFIG)
-               for s in ("dynamodb", "sns", "firehose", "sqs", "secretsmanager")}
+    clients = MappingProxyType({s: session.client(s, config=BOTO_CONFIG) for s in CLIENTS})
     params = rules.load()
     key = cache(lambda: key_from_secret_string(
-        clients["secretsmanager"].get_secret_value(SecretId=env["pseudonymization_secret_id"])["SecretString"]))
+        clients["secretsmanager"].get_secret_value(SecretId=settings.pseudonymization_secret_id)["SecretString"]))
     engine = Engine(
-        StateStore(clients["dynamodb"], env["rule_state_table"], Horizons.from_params(params)),
-        AlertSink(clients["dynamodb"], clients["sns"], clients["firehose"], table=env["alerts_table"],
-                  topic_arn=env["alerts_topic_arn"], delivery_stream=env["alerts_delivery_stream"],
-                  params=params, pseudonym_key=key),
-        DeadLetters(clients["sqs"], env["dlq_url"]), params, key)
+        StateStore(clients["dynamodb"], settings.rule_state_table, Horizons.from_params(params)),
+        AlertSink(clients["dynamodb"], clients["sns"], clients["firehose"], table=settings.alerts_table,
+                  topic_arn=settings.alerts_topic_arn, delivery_stream=settings.alerts_delivery_stream,
+                  ttl_days=settings.alert_ttl_days, params=params, pseudonym_key=key),
+        DeadLetters(clients["sqs"], settings.dlq_url), params, key)
     idempotency = IdempotencyConfig(event_key_jmespath="Records[*].eventID", expires_after_seconds=24 * 3600)
-    persistence = DynamoDBPersistenceLayer(table_name=env["idempotency_table"], boto3_client=clients["dynamodb"])
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=clients["dynamodb"])
 
     @idempotent_function(data_keyword_argument="event", config=idempotency, persistence_store=persistence)
     def process_once(event: dict) -> dict:
@@ -91,12 +139,6 @@ def _build(values: tuple[str, ...]) -> Runtime:
         return response
 
     return Runtime(engine, idempotency, process_once, clients)
-
-
-def metric_name(count: str) -> str:
-    """A count's metric name: "schema_changes" -> "SchemaChanges", "control add-column" ->
-    "ControlAddColumn"."""
-    return "".join(w.capitalize() for w in count.replace("_", " ").replace("-", " ").split())
 
 
 @tracer.capture_method
@@ -117,7 +159,7 @@ def _process(engine: Engine, event: dict) -> dict:
         logger.warning("record not processed; Lambda will redeliver it",
                        extra={"sequence_number": sequence_number, "reason": reason})
     logger.info("batch processed", extra={"counts": dict(outcome.counts)})
-    return process_partial_response(event=event, record_handler=outcome.settle, processor=processor)
+    return outcome.response()
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")

@@ -15,7 +15,7 @@ from lambdas.realtime_rules.rules.behaviour import dormant_reactivation, round_a
 from lambdas.realtime_rules.rules.cash import large_cash, smurfing, structuring
 from lambdas.realtime_rules.rules.flows import fan_in, fan_out, rapid_movement
 from lambdas.realtime_rules.rules.jurisdiction import high_risk_jurisdiction
-from lambdas.realtime_rules.state import AccountState
+from lambdas.realtime_rules.window import AccountState
 
 # Rules that read only the transaction: they still run for records too late for the windows.
 STATELESS: dict[str, Rule] = {"high_risk_jurisdiction": high_risk_jurisdiction}

@@ -10,7 +10,7 @@ from aml_contract import schema
 from aml_contract.rules import Rule as ContractRule
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
-from lambdas.realtime_rules.state import DAY, HOUR, AccountState, Event
+from lambdas.realtime_rules.window import DAY, HOUR, AccountState, Event
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from bisect import bisect_left, bisect_right
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.rules.base import AlertDraft, seconds, usd, windows_containing
-from lambdas.realtime_rules.state import DAY, AccountState, utc_day
+from lambdas.realtime_rules.window import DAY, AccountState, utc_day
 
 
 def round_amounts(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.rules.base import AlertDraft, direction, iso, seconds, usd, windows_containing
-from lambdas.realtime_rules.state import DAY, AccountState
+from lambdas.realtime_rules.window import DAY, AccountState
 
 _CASH_SIDE = {"cash_deposit": "in", "cash_withdrawal": "out"}
 

@@ -10,7 +10,7 @@ from lambdas.realtime_rules.rules.base import (
     usd,
     windows_containing,
 )
-from lambdas.realtime_rules.state import AccountState
+from lambdas.realtime_rules.window import AccountState
 
 
 def rapid_movement(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.rules.base import AlertDraft, direction
-from lambdas.realtime_rules.state import AccountState, cents
+from lambdas.realtime_rules.window import AccountState, cents
 
 
 def high_risk_jurisdiction(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:

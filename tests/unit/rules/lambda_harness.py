@@ -2,7 +2,9 @@
 Lambda builds, and small readers of what it wrote. Imported by name (pytest puts this folder on
 sys.path); the `lambda_env` fixture is registered in conftest.py."""
 import base64
+import importlib
 import json
+import sys
 
 import boto3
 from moto import mock_aws
@@ -10,6 +12,8 @@ from moto import mock_aws
 from aml_contract import names
 
 REGION = "us-east-1"
+HANDLER = "lambdas.realtime_rules.handler"
+ALERT_TTL_DAYS = "400"
 
 
 def handler_environment(monkeypatch):
@@ -45,10 +49,21 @@ def handler_environment(monkeypatch):
                "pseudonymization_secret_id": "key"}
         for field, var in names.RULES_LAMBDA_ENV.items():
             monkeypatch.setenv(var, env[field])
-        from lambdas.realtime_rules import handler
-        handler._build.cache_clear()
-        yield {"handler": handler, "sqs": sqs, "dlq": dlq, "watch": watch, "ddb": ddb, "s3": s3}
-        handler._build.cache_clear()
+        monkeypatch.setenv(names.ALERT_TTL_DAYS_ENV, ALERT_TTL_DAYS)
+        for var, value in names.POWERTOOLS_ENV.items():
+            monkeypatch.setenv(var, value)
+        # The handler module loaded after its environment, as in a new container: Powertools reads
+        # its service and namespace when the module is loaded. The previous one is put back after.
+        package = importlib.import_module(HANDLER.rpartition(".")[0])
+        monkeypatch.delitem(sys.modules, HANDLER, raising=False)
+        monkeypatch.delattr(package, "handler", raising=False)
+        handler = importlib.import_module(HANDLER)
+        try:
+            yield {"handler": handler, "sqs": sqs, "dlq": dlq, "watch": watch, "ddb": ddb, "s3": s3}
+        finally:
+            handler.forget_runtime()
+            sys.modules.pop(HANDLER, None)
+            vars(package).pop("handler", None)
 
 
 def _event(payloads, first_seq=1):

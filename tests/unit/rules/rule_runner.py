@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from aml_contract import rules as contract_rules
 from lambdas.realtime_rules import rules
 from lambdas.realtime_rules.records import parse
-from lambdas.realtime_rules.state import AccountState, Horizons, event_for
+from lambdas.realtime_rules.window import AccountState, Horizons, event_for
 
 T0 = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)
 _ids = itertools.count()

@@ -7,7 +7,7 @@ import pytest
 from lambda_harness import Context, _drain, _event, _row
 
 from aml_contract import dms
-from lambdas.realtime_rules.handler import metric_name
+from lambdas.realtime_rules.engine import metric_name
 from lambdas.realtime_rules.records import Control, PoisonRecord, parse
 
 CASE = Path(__file__).parent / "data" / "dms_control_record.jsonl"

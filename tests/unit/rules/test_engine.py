@@ -18,7 +18,7 @@ def test_envelope_and_plain_both_raise_alert_and_redelivery_duplicates_nothing(l
     assert h.lambda_handler(event, Context()) == {"batchItemFailures": []}
     assert [a["rule_id"]["S"] for a in _alerts(lambda_env["ddb"])] == ["structuring"]
     assert len(_drain(lambda_env["sqs"], lambda_env["watch"])) == 1
-    h._build.cache_clear()  # a fresh container; same records under new event ids (a retry)
+    h.forget_runtime()  # a fresh container; same records under new event ids (a retry)
     assert h.lambda_handler(_event(event_payloads(event), first_seq=10), Context()) == {"batchItemFailures": []}
     assert len(_alerts(lambda_env["ddb"])) == 1
     assert _drain(lambda_env["sqs"], lambda_env["watch"]) == []

@@ -1,0 +1,138 @@
+"""The rules' window model: one account's recent activity on event time, and the time helpers
+the rules share. Pure data and arithmetic: no AWS, no cache, no threads (the store, state_store.py,
+reads and writes it; its item format lives there).
+
+An account's summary holds:
+- `events`: the account's transactions within the longest event-level window plus the
+  out-of-order tolerance (round-amount ones for the round-amount window), keyed by transaction id
+  so re-applying a redelivered record is a no-op;
+- `days`: per UTC day [count, cents, last event ts] for the velocity baseline and dormancy;
+- the watermark (latest event time seen), first event time, and the latest pruned event time.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from aml_contract.rules import RuleParameters
+from lambdas.realtime_rules.records import Transaction
+
+DAY = 86_400
+HOUR = 3_600
+
+
+def cents(amount: Decimal) -> int:
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def utc_day(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+
+@dataclass(frozen=True)
+class Horizons:
+    """How long each part of the summary is kept, derived from the rule parameters."""
+
+    tolerance: int  # seconds an event may arrive behind the account's watermark
+    events: int
+    round_events: int
+    days: int
+    ttl: int
+
+    @classmethod
+    def from_params(cls, params: RuleParameters) -> Horizons:
+        r = params.rule
+        tolerance = params.out_of_order_tolerance_hours * HOUR
+        event_windows = [
+            r("large_cash")["window_days"] * DAY, r("structuring")["window_days"] * DAY,
+            r("smurfing")["window_days"] * DAY, r("rapid_movement")["window_hours"] * HOUR,
+            r("fan_in")["window_hours"] * HOUR, r("fan_out")["window_hours"] * HOUR,
+            r("dormant_reactivation")["window_days"] * DAY, r("velocity_spike")["window_days"] * DAY,
+        ]
+        velocity = r("velocity_spike")
+        days = velocity["baseline_days"] + velocity["window_days"] + -(-tolerance // DAY) + 1
+        events = max(event_windows) + tolerance
+        round_events = r("round_amounts")["window_days"] * DAY + tolerance
+        # Kept past the dormancy period too, so an account idle that long is still recognised.
+        ttl = max(events, round_events, days * DAY) + r("dormant_reactivation")["dormant_days"] * DAY
+        return cls(tolerance, events, round_events, days, ttl)
+
+
+@dataclass(frozen=True)
+class Event:
+    transaction_id: str
+    ts: int
+    cents: int  # amount_base (USD) in cents
+    direction: str  # "in" | "out", seen from the account
+    counterparty: str
+    transaction_type: str
+    round: bool  # a round amount in its own currency (round-amount rule)
+
+
+@dataclass
+class AccountState:
+    account_id: str
+    version: int = 0  # the stored summary's version (0: not stored yet); the store checks and bumps it
+    watermark: int | None = None
+    first_seen: int | None = None
+    pruned_last: int | None = None  # latest event time dropped from `days`
+    events: dict[str, Event] = field(default_factory=dict)
+    days: dict[str, list[int]] = field(default_factory=dict)  # day -> [count, cents, last ts]
+    dirty: bool = False  # changed since loaded or stored
+    # Views the rules read many times per batch, rebuilt after a change (add and prune reset them).
+    _sorted: list[Event] | None = field(default=None, repr=False, compare=False)
+    _activity: list[int] | None = field(default=None, repr=False, compare=False)
+
+    def is_late(self, ts: int, horizons: Horizons) -> bool:
+        return self.watermark is not None and ts < self.watermark - horizons.tolerance
+
+    def add(self, event: Event, horizons: Horizons) -> bool:
+        """Apply an event once (False if already applied); the caller checks lateness first."""
+        if event.transaction_id in self.events or self.is_late(event.ts, horizons):
+            return False
+        self.events[event.transaction_id] = event
+        day = self.days.setdefault(utc_day(event.ts), [0, 0, event.ts])
+        day[0] += 1
+        day[1] += event.cents
+        day[2] = max(day[2], event.ts)
+        self.watermark = max(self.watermark or event.ts, event.ts)
+        self.first_seen = min(self.first_seen or event.ts, event.ts)
+        self.dirty = True
+        self._sorted = self._activity = None
+        self._prune(horizons)
+        return True
+
+    def _prune(self, horizons: Horizons) -> None:
+        mark = self.watermark or 0
+        self.events = {tid: e for tid, e in self.events.items()
+                       if e.ts >= mark - horizons.events or (e.round and e.ts >= mark - horizons.round_events)}
+        oldest_day = utc_day(mark - horizons.days * DAY)
+        for day in [d for d in self.days if d < oldest_day]:
+            self.pruned_last = max(self.pruned_last or 0, self.days.pop(day)[2])
+
+    # ---- read helpers for the rules --------------------------------------------------------
+    def sorted_events(self) -> list[Event]:
+        """The events by time (shared: callers must not modify the list)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.events.values(), key=lambda e: (e.ts, e.transaction_id))
+        return self._sorted
+
+    def previous_activity(self, before: int) -> int | None:
+        """The latest event time strictly before `before` that the summary still knows of."""
+        if self._activity is None:
+            known = [e.ts for e in self.events.values()] + [d[2] for d in self.days.values()]
+            self._activity = sorted(known + ([self.pruned_last] if self.pruned_last is not None else []))
+        at = bisect_left(self._activity, before)
+        return self._activity[at - 1] if at else None
+
+    def day_totals(self, first_day: str, end_day: str) -> tuple[int, int]:
+        """(count, cents) over the days in [first_day, end_day)."""
+        picked = [v for d, v in self.days.items() if first_day <= d < end_day]
+        return sum(v[0] for v in picked), sum(v[1] for v in picked)
+
+
+def event_for(tx: Transaction, direction: str, counterparty: str, round_modulus: int) -> Event:
+    return Event(tx.transaction_id, tx.ts, cents(tx.amount_base), direction, counterparty,
+                 tx.transaction_type, tx.amount % round_modulus == 0)

@@ -1,0 +1,32 @@
+"""The stored rule-state item (one per account in the rule-state table) keeps its format: the
+expected item below is what the code wrote before the window model and the store were separated
+(issue 18), so a stored summary written by either version reads back the same."""
+from __future__ import annotations
+
+from lambdas.realtime_rules.state_store import from_item, to_item
+from lambdas.realtime_rules.window import AccountState, Event, Horizons
+
+HORIZONS = Horizons(tolerance=86_400, events=691_200, round_events=2_678_400, days=63, ttl=13_219_200)
+STATE = AccountState(
+    "ACC-1", version=3, watermark=1_762_171_200, first_seen=1_762_000_000, pruned_last=1_750_000_000,
+    events={"t1": Event("t1", 1_762_171_200, 900_000, "in", "CASH:abcd", "cash_deposit", False),
+            "t2": Event("t2", 1_762_100_000, 100_000, "out", "ACC-2", "wire", True)},
+    days={"2025-11-02": [1, 100_000, 1_762_100_000], "2025-11-03": [1, 900_000, 1_762_171_200]})
+NOW = 1_762_180_000.5
+EXPECTED_ITEM = {
+    "pk": {"S": "ACC-1"}, "sk": {"S": "window-summary"}, "version": {"N": "4"}, "ttl": {"N": "1775399200"},
+    "summary": {"S": '{"w":1762171200,"f":1762000000,"p":1750000000,'
+                     '"d":{"2025-11-02":[1,100000,1762100000],"2025-11-03":[1,900000,1762171200]},'
+                     '"e":{"t1":[1762171200,900000,"in","CASH:abcd","cash_deposit",0],'
+                     '"t2":[1762100000,100000,"out","ACC-2","wire",1]}}'},
+}
+
+
+def test_a_fixed_account_state_is_stored_as_the_expected_item():
+    assert to_item(STATE, HORIZONS, NOW) == EXPECTED_ITEM
+
+
+def test_the_expected_item_reads_back_as_the_state_it_stores():
+    back = from_item(EXPECTED_ITEM)
+    assert back == AccountState(**{**STATE.__dict__, "version": 4, "_sorted": None, "_activity": None})
+    assert to_item(back, HORIZONS, NOW)["summary"] == EXPECTED_ITEM["summary"]
