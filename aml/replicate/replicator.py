@@ -18,11 +18,11 @@ from aml.local.resources import LocalResources
 from aml.replicate import decoding, source
 from aml.replicate.dms_kinesis import TransactionStream, control_record, envelopes
 from aml.replicate.dms_s3 import RawZone
-from aml_contract import dms, schema
+from aml_contract import dms, names, schema
 
 log = logging.getLogger(__name__)
 DEFAULT_SLOT = "aml_dms_local"
-STREAM_TASK_ID = "aml-local-transactions-to-stream"  # the partition key of control records
+STREAM_TASK_ID = names.name_of("local", "stream_task")  # the partition key of control records
 IDLE_POLL_SECONDS = 0.5
 PROGRESS_SECONDS = 5
 

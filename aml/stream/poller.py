@@ -30,6 +30,7 @@ from aml.errors import AmlError
 from aml.local import aws
 from aml.stream.batch_response import PARTIAL, read_response
 from aml.stream.mapping import MappingSettings
+from aml_contract import names
 
 log = logging.getLogger(__name__)
 # Records per handler invocation. Lambda's Kinesis event source mapping allows up to 10,000 with a
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 # the per-batch fixed cost (GetRecords, the idempotency record) is spread over more records and an
 # account touched twice in a batch is read and written once.
 DEFAULT_BATCH_SIZE = 500
-FUNCTION_NAME = "aml-local-realtime-rules"
+FUNCTION_NAME = names.name_of("local", "rules_function")
 
 
 @dataclass

@@ -94,12 +94,11 @@ def calls(templates: Templates) -> list[Call]:
                 _transaction("t3", transaction_type="wire", originator_account_id="ACC-1",
                              beneficiary_account_id="ACC-2", amount=700, amount_base=700, channel="online"),
                 b"{not json"]
-    with recorded_calls() as made, mock.patch.dict(os.environ, {**environment, "POWERTOOLS_TRACE_DISABLED": "true",
-                                                                "POWERTOOLS_METRICS_NAMESPACE": "AML"}):
+    with recorded_calls() as made, mock.patch.dict(os.environ, {**environment, "POWERTOOLS_TRACE_DISABLED": "true"}):
         _create_resources(templates, concern, environment)
         from lambdas.realtime_rules import handler
 
-        handler._build.cache_clear()
+        handler.forget_runtime()
         made.clear()
         stream = "arn:aws:kinesis:us-east-1:123456789012:stream/transactions"
         first = handler.lambda_handler(_event(alerting, stream), _Context())
@@ -110,7 +109,7 @@ def calls(templates: Templates) -> list[Call]:
         boto3.client("sqs", region_name=REGION).delete_queue(QueueUrl=environment[names.RULES_LAMBDA_ENV["dlq_url"]])
         made.pop()  # the test's own call
         failed = handler.lambda_handler(_event([b"{still not json"], stream), _Context())
-        handler._build.cache_clear()
+        handler.forget_runtime()
     assert first["batchItemFailures"] == [], first  # the poison record went to the DLQ, not back to Lambda
     assert failed["batchItemFailures"], failed
     return [Call(role, m.service, m.operation, m.params, SOURCE) for m in made]
