@@ -28,10 +28,10 @@ CHANGE_COLS = (DMS_OP_COLUMN, *ORDER_COLS, COPIES_COL, LATEST_COL, INSERTED_COL)
 def curated_changes(changes: DataFrame, table: Table, key: bytes, accounts: DataFrame | None = None) -> DataFrame:
     """Distinct valid changes in curated form (PII protected), keyed (KEY_COL) and assigned a
     partition. `accounts` (curated accounts as of this run) is required for transactions."""
+    if table.name == TRANSACTIONS.name and accounts is None:
+        raise ValueError("transactions need the curated accounts to resolve customer pseudonyms")
     protected = with_partition(protect(changes, table, key, keep=list(CHANGE_COLS)), table)
-    if table.name == TRANSACTIONS.name:
-        if accounts is None:
-            raise ValueError("transactions need the curated accounts to resolve customer pseudonyms")
+    if accounts is not None and table.name == TRANSACTIONS.name:
         protected = with_customer_pids(protected, accounts, key).withColumn(DMS_COMMIT_TS_COLUMN,
                                                                             F.col(COMMIT_TS_COL))
     return protected.withColumn(KEY_COL, F.col(table.column(table.primary_key).curated_name))
