@@ -1,9 +1,12 @@
 """A pandas rendering of the curated zone from source-shaped frames (a generated bank).
 
-The production path is the Glue job; this exists so the benchmark and the scenario tests can
-build a curated data directory in seconds without Spark. It applies the contract's PII classes
-column by column (drop, generalise, pseudonymise), resolves customer pseudonyms through the
-accounts table (null for external accounts and cash) and partitions by `dt` of booked_at (UTC).
+The production path is the Glue job (`glue_jobs.curation`); this exists so the benchmark and the
+scenario tests can build a curated data directory in seconds without Spark. It applies the
+contract's PII classes column by column (drop, generalise, pseudonymise), resolves customer
+pseudonyms through the accounts table (null for external accounts and cash) and partitions by
+`dt` of booked_at (UTC). It renders a bank whose every row is a single insert (no CDC history,
+no quarantine): tests/unit/glue/test_pandas_curation_parity.py holds it to the Glue job's output,
+row for row and value for value, on such a bank.
 """
 from __future__ import annotations
 

@@ -1,9 +1,13 @@
 """Curation of the DMS raw zone into the curated zone, as pure DataFrame transforms.
 
-Steps (one module each): `raw_input` (new DMS files only) -> `validate` (cast per the contract,
-quarantine with a reason) -> `cdc` (collapse duplicates, latest change per key, merge with the
-current state) -> `pii` (drop, generalise, pseudonymise per the contract's PII classes) ->
-`publish` (stage, then swap only the touched partitions) -> `run_manifest` (counts that must
-reconcile). `job.run_curation` wires them. Imports only pyspark, the standard library and
-`aml_contract`, so it ships to Glue as an extra-py-files zip.
+`job.run_curation` wires the steps, in this order, one module each: `raw_input` (new DMS files
+only, footers checked) -> `validate` (cast per the contract, a quarantine reason per bad row) ->
+`cdc.collapse_duplicates` (exact DMS copies become one change, latest change per key marked) ->
+`enrich` (PII protected per the contract's classes through `pii`, `dt`, customer pseudonyms) ->
+`cdc.merge` (each change decided against the state index, looked up through `state.Index`) ->
+`stage` (quarantine, touched partitions' rows and index entries, written to staging) ->
+`run_manifest` (counts that must reconcile) -> `publish` (swap in only the touched partitions).
+`columns` names the job's internal columns; `storage` is every file access; `runtime` the step
+timing and kept frames. Imports only pyspark, the standard library and `aml_contract`, so it
+ships to Glue as an extra-py-files zip.
 """

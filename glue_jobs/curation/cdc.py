@@ -12,17 +12,20 @@ Each distinct change gets exactly one decision, which is what the run manifest c
   Keys are immutable (the contract), and DMS writes a primary-key UPDATE as a U under the new key
   with no trace of the old one: applying it would count the source row twice. It is not applied;
   the job quarantines it (`update_of_unknown_key`).
-Because the order of changes is a property of the changes themselves (`types.ORDER_COLS`), any
+Because the order of changes is a property of the changes themselves (`columns.ORDER_COLS`), any
 arrival order of the same files ends in the same state.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from aml_contract.schema import DMS_OP_COLUMN, PARTITION_COLUMN, Table
 
-from .types import (
+from .columns import (
     COMMIT_TS_COL,
     DECISION_COL,
     DELETED_COL,
@@ -44,9 +47,7 @@ APPLIED = ("insert", "update", "delete", "delete_unknown")
 UPSERTS = ("insert", "update")
 REFUSED = ("update_unknown",)  # decided, not applied: quarantined
 DECISIONS = ("superseded", "stale", *APPLIED, *REFUSED)
-# The most keys a batch broadcasts to look itself up in the state index (8 MB of key hashes, and
-# about 50 MB of keys at the bench's id length); a larger batch joins the whole index by shuffle.
-BROADCAST_KEYS_MAX = 1_000_000
+UNKNOWN_KEY_REASON = "update_of_unknown_key"  # the quarantine reason of a refused change
 
 
 def collapse_duplicates(valid: DataFrame, table: Table) -> DataFrame:
@@ -80,24 +81,6 @@ def key_hash(key: Column) -> Column:
 
 def batch_keys(changes: DataFrame) -> DataFrame:
     return changes.filter(F.col(LATEST_COL)).select(KEY_COL)  # one row per key
-
-
-def partitions_of_keys(index: DataFrame, keys: DataFrame) -> DataFrame:
-    """The index partitions that may hold one of `keys` (a small batch: they are broadcast).
-
-    A batch names a small part of the state (a new day after 30 days of history names 1/31 of
-    it, and mostly new keys), so it is looked up in two steps instead of shuffling the whole index
-    by key to meet it: this scan finds the partitions its keys are in by the 64-bit key hash
-    stored beside each entry, which reads 8 bytes per entry instead of decoding and hashing every
-    key string (5M entries: 0.3 s instead of 1.1 s), and then only those partitions are read
-    (`entries_of_keys`). A hash collision costs one partition read for nothing, never a result."""
-    hashes = keys.select(key_hash(F.col(KEY_COL)).alias(KEY_HASH_COL))
-    return (index.select(KEY_HASH_COL, PARTITION_COLUMN).join(F.broadcast(hashes), KEY_HASH_COL, "left_semi")
-            .select(PARTITION_COLUMN).distinct())
-
-
-def entries_of_keys(index: DataFrame, keys: DataFrame) -> DataFrame:
-    return index.join(F.broadcast(keys), KEY_COL, "left_semi")
 
 
 def decide(changes: DataFrame, index: DataFrame, full_load_in: bool = True) -> DataFrame:
@@ -145,3 +128,64 @@ def next_rows(old_rows: DataFrame, applied: DataFrame, upserts: DataFrame, key_n
     current = old_rows if touched is None else old_rows.filter(F.col(PARTITION_COLUMN).isin(*touched))
     changed = applied.select(F.col(KEY_COL).alias(key_name))
     return current.join(changed, key_name, "left_anti").unionByName(upserts.select(*old_rows.columns))
+
+
+@dataclass(frozen=True)
+class Merge:
+    """One table's batch merged with its state: every distinct change with its decision
+    (`decided`, kept), the applied ones, the number of changes per decision, and the partitions
+    a key leaves or enters (`touched`: the only ones rewritten)."""
+    decided: DataFrame
+    applied: DataFrame
+    counts: dict[str, int]  # decision -> distinct changes (decisions that occurred)
+    duplicates: int  # raw rows collapsed into another copy of the same change
+    touched: list[str]  # index partitions, sorted; UNKNOWN_PARTITION only ever holds tombstones
+
+    @property
+    def refused(self) -> DataFrame:
+        """Changes decided but not applied (FILE_COL, ROW_COL name their raw rows): quarantined
+        with UNKNOWN_KEY_REASON."""
+        return self.decided.filter(F.col(DECISION_COL).isin(*REFUSED))
+
+    @property
+    def refused_count(self) -> int:
+        return sum(self.counts.get(d, 0) for d in REFUSED)
+
+    @property
+    def row_partitions(self) -> list[str]:
+        """The touched partitions that hold curated rows."""
+        return [p for p in self.touched if p != UNKNOWN_PARTITION]
+
+    @property
+    def upserted(self) -> int:
+        return sum(self.counts.get(d, 0) for d in UPSERTS)
+
+    def rows(self, old_rows: DataFrame, key_name: str, partitioned: bool) -> DataFrame:
+        """The curated rows of the touched partitions (the whole table when not partitioned)."""
+        upserts = self.applied.filter(F.col(DECISION_COL).isin(*UPSERTS))
+        return next_rows(old_rows, self.applied, upserts, key_name, self.row_partitions if partitioned else None)
+
+    def index(self, touched_entries: DataFrame) -> DataFrame:
+        """The touched index partitions' entries after the merge."""
+        return next_index(touched_entries, self.applied)
+
+
+def merge(changes: DataFrame, current: DataFrame, full_load_in: bool,
+          keep: Callable[[DataFrame], DataFrame]) -> Merge:
+    """Decide every change of `changes` (one row per distinct change, in curated form, with
+    KEY_COL, ORDER_COLS, LATEST_COL, INSERTED_COL, COPIES_COL and `dt`) against `current` (the
+    state index's entries for the batch's keys, or more) and count the decisions in one
+    aggregation. `keep` materialises the decided changes, which the counts, the rows and the
+    index entries all read."""
+    decided = keep(decide(changes, current, full_load_in=full_load_in))
+    counted = (decided.groupBy(DECISION_COL, OLD_PARTITION_COL, TARGET_PARTITION_COL)
+               .agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect())
+    counts: dict[str, int] = {}
+    changes_total = copies_total = 0
+    touched: set[str] = set()
+    for row in counted:
+        changes_total, copies_total = changes_total + row["n"], copies_total + row["copies"]
+        counts[row[DECISION_COL]] = counts.get(row[DECISION_COL], 0) + row["n"]
+        if row[DECISION_COL] in APPLIED:  # partitions a key leaves or enters
+            touched.update(p for p in (row[OLD_PARTITION_COL], row[TARGET_PARTITION_COL]) if p is not None)
+    return Merge(decided, applied_changes(decided), counts, copies_total - changes_total, sorted(touched))

@@ -10,18 +10,37 @@ produces the same partitions again: the effect of a dynamic partition overwrite,
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 from pyspark.sql import DataFrame
 
 from aml_contract.schema import PARTITION_COLUMN
 
 from .storage import Storage
 
-# Parquet dictionary-encodes a column chunk until its dictionary outgrows this, then writes the
-# rest of the chunk plain. Pseudonyms are 64 hex characters that compress to nothing, and a day
-# of transactions easily names 20,000 accounts (1.3 MB of dictionary, over Parquet's 1 MB
-# default): plain, they made a partition 4 to 7 times larger than its raw input; with room for
-# 100,000 distinct pseudonyms per column they are written once per file and referenced by index.
+# Room for 100,000 distinct 64-character pseudonyms per column chunk (Parquet's 1 MB default
+# holds 16,000): past its dictionary Parquet writes them plain, which do not compress
+# (docs/glue-performance.md).
 DICTIONARY_PAGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A staged output and where it goes: `partitions` of a partitioned folder (each replaced by
+    its staged twin, or removed when the run left it empty), or the whole folder when None."""
+    staged: str
+    target: str
+    partitions: tuple[str, ...] | None = None
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "partitions": None if self.partitions is None else list(self.partitions)}
+
+
+def publish(storage: Storage, publication: Publication) -> None:
+    if publication.partitions is None:
+        publish_directory(storage, publication.staged, publication.target)
+    else:
+        publish_partitions(storage, publication.staged, publication.target, list(publication.partitions))
 
 
 def write_staged(storage: Storage, df: DataFrame, path: str, partitioned: bool) -> None:

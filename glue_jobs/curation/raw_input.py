@@ -17,8 +17,8 @@ from pyspark.sql import functions as F
 
 from aml_contract.schema import DMS_COMMIT_TS_COLUMN, DMS_OP_COLUMN, Table, raw_table_prefix
 
+from .columns import FILE_COL, FILE_RANK_COL, ROW_COL
 from .storage import FileInfo, Storage
-from .types import FILE_COL, FILE_RANK_COL, ROW_COL
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,6 @@ def relative_name(path: str, table: str) -> str:
 def new_files(storage: Storage, raw_path: str, table: str, processed: set[str]) -> list[FileInfo]:
     files = storage.list_files(table_root(raw_path, table), ".parquet")
     return [f for f in files if relative_name(f.path, table) not in processed]
-
-
-def file_rank(name: str) -> int:
-    """Full-load files sort before CDC files on equal commit timestamps."""
-    return 0 if is_full_load(name) else 1
 
 
 def read_raw(spark: SparkSession, storage: Storage, table: Table, files: list[FileInfo]) -> RawInput:
@@ -126,6 +121,7 @@ def _read_group(spark: SparkSession, table: Table, paths: list[str], present: se
         *columns,
         name.alias(FILE_COL),
         F.col("_metadata.row_index").alias(ROW_COL),
+        # Full-load files sort before CDC files on equal commit timestamps.
         F.when(F.element_at(F.split(name, "/"), -1).startswith(FULL_LOAD_PREFIX), 0).otherwise(1)
         .alias(FILE_RANK_COL),
     )

@@ -6,6 +6,10 @@ from dataclasses import asdict, dataclass, field
 
 from .errors import CurationError
 
+# The figure each applied or dismissed decision of the merge (`cdc`) adds to.
+DECISION_FIGURES = {"superseded": "superseded", "stale": "stale", "insert": "inserted", "update": "updated",
+                    "delete": "deleted", "delete_unknown": "deletes_of_unknown_keys"}
+
 
 @dataclass
 class TableFigures:
@@ -39,6 +43,15 @@ class TableFigures:
     @property
     def quarantined_total(self) -> int:
         return sum(self.quarantined.values())
+
+    def record_decisions(self, counts: dict[str, int], duplicates: int) -> None:
+        """Add the merge's changes per decision; a refused decision (not listed) is counted
+        where its rows are quarantined."""
+        for decision, n in counts.items():
+            if decision in DECISION_FIGURES:
+                name = DECISION_FIGURES[decision]
+                setattr(self, name, getattr(self, name) + n)
+        self.duplicates_collapsed = duplicates
 
     def as_dict(self) -> dict:
         return {**asdict(self), "rows_read_total": self.rows_read_total,

@@ -17,19 +17,8 @@ ADAPTIVE = {
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
     "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
 }
-# Settings the job itself depends on, applied by every run (whoever made the session).
-# Constraint propagation infers filters from every filter and alias below a node; over the
-# validation's one large reason expression and the merge's windows its inference grows without
-# bound (the optimiser runs out of heap), and nothing it could infer would prune a row here.
-# Whole-stage code generation fuses a stage into one Java method; the validation's checks (one
-# per rule per column) make that method larger than the 8,000 bytes of bytecode HotSpot will
-# compile, so it ran interpreted: validating 1M rows took 8 s instead of 1.5 s. Above this limit
-# Spark falls back, for that stage only, to code generated per operator and split into small
-# methods (the value Spark's documentation recommends on HotSpot).
-# Adaptive execution replaces a plan whose shuffle turned out empty by an empty relation, and
-# with it the node that collects an `Observation`'s metrics, which then never arrive: a batch
-# whose rows were all refused waited for ever on its counts. Known-empty relations (a state not
-# written yet) are still planned away by the static optimiser.
+# Settings the job itself depends on, applied by every run (whoever made the session); the
+# measurements behind them are in docs/glue-performance.md ("Why the settings and the code's choices").
 # Dates and timestamps: every value PostgreSQL accepts and DMS writes must read and write
 # unchanged. DMS (and Arrow, and our replicator) write the proleptic Gregorian calendar, as Spark 3
 # does; Spark's default rebase mode EXCEPTION refuses any Parquet date before 1582-10-15 (or
@@ -49,8 +38,14 @@ DATETIME = {
 JOB = {
     **DATETIME,
     "spark.sql.session.timeZone": "UTC",  # `dt` is the UTC day of booked_at
+    # Constraint inference over the validation's large expression and the merge's windows grows
+    # without bound (the optimiser ran out of heap), and could prune no row here.
     "spark.sql.constraintPropagation.enabled": "false",
+    # The validation's stage compiles to one method over HotSpot's 8,000-byte limit and would run
+    # interpreted; above it Spark generates small per-operator methods instead.
     "spark.sql.codegen.hugeMethodLimit": "8000",
+    # Replacing a plan whose shuffle came out empty drops the node that collects an
+    # `Observation`, which then never reports: a batch of refused rows waited for ever.
     "spark.sql.adaptive.optimizer.excludedRules":
         "org.apache.spark.sql.execution.adaptive.AQEPropagateEmptyRelation",
 }
@@ -61,8 +56,7 @@ def local_shuffle_partitions(cores: int | None = None) -> int:
     return PARTITIONS_PER_CORE * max(1, cores or os.cpu_count() or 1)
 
 
-# Input splits of at most 32 MB: Spark's 128 MB default reads 300 MB of raw files as 3 tasks,
-# which 2 cores run in two rounds, the second half idle.
+# Input splits of at most 32 MB: enough tasks for every core on a few hundred MB of raw files.
 LOCAL_SPLIT_BYTES = 32 * 1024 * 1024
 
 

@@ -18,19 +18,24 @@ import json
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from aml_contract.glue_job import STATE_PREFIX
 from aml_contract.schema import PARTITION_COLUMN
 
+from .cdc import key_hash
+from .columns import KEY_COL, KEY_HASH_COL, curated_schema, index_schema
 from .errors import CurationError
 from .storage import Storage
-from .types import index_schema
 
 STATE_DIR = STATE_PREFIX  # the stack grants the job this prefix of the curated bucket
 # Bumped when the state's layout changes, so a job never merges into a state it would misread.
-# 2: the index stores each key's hash (`types.KEY_HASH_COL`).
+# 2: the index stores each key's hash (`columns.KEY_HASH_COL`).
 STATE_FORMAT = 2
+# The most keys a batch broadcasts to look itself up in the state index (8 MB of key hashes, and
+# about 50 MB of keys at the bench's id length); a larger batch joins the whole index by shuffle.
+BROADCAST_KEYS_MAX = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -119,3 +124,54 @@ def read_parquet_or_empty(spark: SparkSession, storage: Storage, path: str, sche
 def read_index(spark: SparkSession, storage: Storage, layout: Layout, table: str,
                partitions: list[str] | None = None) -> DataFrame:
     return read_parquet_or_empty(spark, storage, layout.index(table), index_schema(), partitions)
+
+
+def current_table(spark: SparkSession, storage: Storage, layout: Layout, table: str) -> DataFrame:
+    """A curated table as this run leaves it: its staged rows once this run has staged it, else
+    the published ones."""
+    staged = layout.staged_table(table)
+    path = staged if storage.exists(staged) else layout.table(table)
+    return read_parquet_or_empty(spark, storage, path, curated_schema(table))
+
+
+@dataclass(frozen=True)
+class Index:
+    """One table's state index: the last applied change per key, partitioned like its rows."""
+    spark: SparkSession
+    storage: Storage
+    layout: Layout
+    table: str
+
+    def exists(self) -> bool:
+        return self.storage.exists(self.layout.index(self.table))
+
+    def entries(self, partitions: list[str] | None = None) -> DataFrame:
+        """Every entry, or those of `partitions` (a partition not indexed yet reads as empty)."""
+        return read_index(self.spark, self.storage, self.layout, self.table, partitions)
+
+    def entries_for(self, keys: DataFrame, at_most: int) -> DataFrame:
+        """The entries of `keys` (one row per key, at most `at_most` of them): only the
+        partitions holding one are read, so a batch of new keys reads none and the merge has no
+        state to join at all. A batch too large to broadcast its keys gets the whole index,
+        which the merge joins by shuffle."""
+        if at_most > BROADCAST_KEYS_MAX:
+            return self.entries()
+        partitions = sorted(row[PARTITION_COLUMN] for row in partitions_of_keys(self.entries(), keys).collect())
+        return entries_of_keys(self.entries(partitions), keys)
+
+
+def partitions_of_keys(index: DataFrame, keys: DataFrame) -> DataFrame:
+    """The index partitions that may hold one of `keys` (a small batch: they are broadcast).
+
+    The batch is looked up in two steps instead of shuffling the whole index by key to meet it:
+    this scan matches the 64-bit key hash stored beside each entry (8 bytes per entry, no key
+    string decoded or hashed; docs/glue-performance.md, "Incremental runs"), then only those
+    partitions are read (`entries_of_keys`). A hash collision costs one partition read for
+    nothing, never a result."""
+    hashes = keys.select(key_hash(F.col(KEY_COL)).alias(KEY_HASH_COL))
+    return (index.select(KEY_HASH_COL, PARTITION_COLUMN).join(F.broadcast(hashes), KEY_HASH_COL, "left_semi")
+            .select(PARTITION_COLUMN).distinct())
+
+
+def entries_of_keys(index: DataFrame, keys: DataFrame) -> DataFrame:
+    return index.join(F.broadcast(keys), KEY_COL, "left_semi")

@@ -24,7 +24,7 @@ from aml_contract.schema import (
     Table,
 )
 
-from .types import COMMIT_TS_COL, FILE_COL, FILE_RANK_COL, REASON_COL, ROW_COL, SQL_TYPES
+from .columns import COMMIT_TS_COL, FILE_COL, FILE_RANK_COL, REASON_COL, ROW_COL, SQL_TYPES
 
 ORIGINAL_PREFIX = "_original_"  # string copy of a quarantined row's value, as read
 POSITIVE_AMOUNT = TRANSACTIONS.column("amount").name  # the contract's `amount > 0`

@@ -101,7 +101,7 @@ def test_second_run_rewrites_only_the_partitions_it_touched(scenario):
 @pytest.mark.parametrize("lookup", ["batch keys", "whole index"])
 def test_out_of_order_files_give_the_same_state_as_in_order(spark, tmp_path, bank, monkeypatch, lookup):
     if lookup == "whole index":  # as a batch too large to broadcast its keys is merged
-        monkeypatch.setattr("glue_jobs.curation.job.BROADCAST_KEYS_MAX", 0)
+        monkeypatch.setattr("glue_jobs.curation.state.BROADCAST_KEYS_MAX", 0)
     rows = [bank.transaction("T1", h(0), "A1", "EXT-1"), bank.transaction("T2", h(1), "A1", "EXT-2")]
     updates = [change({**rows[0], "booked_at": h(30), "amount": Decimal("77.00")}, "U", h(40)),
                delete("transactions", "T2", h(41))]
@@ -121,8 +121,8 @@ def test_out_of_order_files_give_the_same_state_as_in_order(spark, tmp_path, ban
 def test_a_batch_looks_up_only_the_index_partitions_holding_its_keys(spark):
     from pyspark.sql import functions as F
 
-    from glue_jobs.curation import cdc
-    from glue_jobs.curation.types import KEY_COL, KEY_HASH_COL, ORDER_COLS, index_schema
+    from glue_jobs.curation import cdc, state
+    from glue_jobs.curation.columns import KEY_COL, KEY_HASH_COL, ORDER_COLS, index_schema
 
     def entry(key, hours, deleted, dt):
         return (key, 0, h(hours), 1, f"2024/03/01/{key}.parquet", 0, deleted, dt)
@@ -138,8 +138,8 @@ def test_a_batch_looks_up_only_the_index_partitions_holding_its_keys(spark):
         ("K5", "U", h(3), 1, "a", 4, True, False, "2024-03-01"),  # never seen: a key change, refused
     ], [KEY_COL, "Op", *ORDER_COLS, cdc.LATEST_COL, cdc.INSERTED_COL, "dt"])
     keys = cdc.batch_keys(changes)
-    assert sorted(r.dt for r in cdc.partitions_of_keys(index, keys).collect()) == ["2024-03-01", "2024-03-02"]
-    looked_up = cdc.entries_of_keys(index.filter(F.col("dt") != "2024-03-03"), keys)
+    assert sorted(r.dt for r in state.partitions_of_keys(index, keys).collect()) == ["2024-03-01", "2024-03-02"]
+    looked_up = state.entries_of_keys(index.filter(F.col("dt") != "2024-03-03"), keys)
     assert sorted(r[KEY_COL] for r in looked_up.collect()) == ["K1", "K2"]
 
     def decisions(current):

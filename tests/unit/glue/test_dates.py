@@ -16,8 +16,8 @@ from glue_dms_fixtures import T0, Bank, change, make_zones
 from aml.replicate.columns import PgDatetime
 from aml_contract.pseudonym import key_from_env
 from aml_contract.schema import PROJECTION_START_DATE
+from glue_jobs.curation.columns import REASON_COL
 from glue_jobs.curation.job import run_curation
-from glue_jobs.curation.types import REASON_COL
 
 CASE = Path(__file__).parent / "data" / "ancient-date-raw"
 # Before 1900 (Spark's INT96/legacy boundary), the first day of year 1, the last millisecond DMS's

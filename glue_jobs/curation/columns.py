@@ -1,4 +1,5 @@
-"""Spark types of the contract's logical types, and the internal column names of the job."""
+"""The internal column names of the job (never published), and the Spark types and schemas of
+the curated tables and the state index."""
 from __future__ import annotations
 
 from pyspark.sql import types as T
