@@ -4,6 +4,8 @@
 from one typed settings object (cdk.json context `aml`), checked by five cdk-nag packs."""
 from __future__ import annotations
 
+import sys
+
 import aws_cdk as cdk
 
 from stacks import local_mode, nag_suppressions
@@ -46,7 +48,11 @@ def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:
 
 def main() -> cdk.App:
     app = cdk.App()
-    settings = Settings.from_node(app.node)
+    try:
+        settings = Settings.from_node(app.node)
+    except ValueError as err:  # one line a user can act on, not a traceback
+        sys.exit(f"aml: error: {err} (settings: cdk.json `aml` context and -c aml:<key>=VALUE; "
+                 "README, Configuration)")
     build(app, settings)
     nag_suppressions.register(app, local=settings.local)
     app.synth()

@@ -233,6 +233,19 @@ def findings(node: cdk.CfnResource, rule: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _environment_agnostic(finding: str, node: IConstruct) -> str:
+    """A finding as an environment-agnostic stack renders it, which is what ACKS are written
+    against. A stack bound to an account and region (`-c aml:account=... -c aml:region=...`)
+    renders them, and the partition, as literals (`arn:aws:logs:eu-west-1:123456789012:...`)."""
+    stack = cdk.Stack.of(node)
+    literals = ((stack.partition, r"(?<=arn:){}(?=:)", "<AWS::Partition>"),
+                (stack.region, "{}", "<AWS::Region>"), (stack.account, "{}", "<AWS::AccountId>"))
+    for value, shape, placeholder in literals:
+        if not cdk.Token.is_unresolved(value):
+            finding = re.sub(shape.format(re.escape(value)), placeholder, finding)
+    return finding
+
+
 @jsii.implements(cdk.IAspect)
 class AcknowledgeFindings:
     """Applies ACKS to every resource once the tree is complete (grants add statements late)."""
@@ -252,7 +265,7 @@ class AcknowledgeFindings:
                 matched[ack.rule] = ack.reason
                 continue
             for finding in findings(node, ack.rule):
-                if re.fullmatch(ack.finding, finding):
+                if re.fullmatch(ack.finding, _environment_agnostic(finding, node)):
                     matched[f"{ack.rule}[{finding}]"] = ack.reason
         if matched:
             cdk.Validations.of(node).acknowledge(

@@ -2,7 +2,7 @@
 endpoints the private workloads (DMS, the rules Lambda, the schema custom resource) call."""
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
@@ -30,6 +30,13 @@ INTERFACE_ENDPOINTS = {
 
 
 class NetworkStack(Stack):
+    @property
+    def availability_zones(self) -> list[str]:
+        """The first two zones as Fn::GetAZs, as CDK renders an environment-agnostic stack, also
+        when the app is bound to an account and region: CDK would otherwise look the zones up with
+        AWS calls at synth time (and fail without credentials); the project makes none."""
+        return [Fn.select(i, Fn.get_azs()) for i in range(2)]
+
     def __init__(self, scope: Construct, id: str, *, settings: Settings, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.key = DataKey(self, "FlowLogsKey", settings=settings, purpose="network",

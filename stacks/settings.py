@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,9 @@ if TYPE_CHECKING:  # a CDK import costs seconds: the local runtime reads setting
     from constructs import Node
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+OVERRIDE_PREFIX = "aml:"
+ACCOUNT_ID = re.compile(r"\d{12}")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")  # us-east-1, eu-central-2, us-gov-west-1, ap-southeast-7
 
 
 def setting(default: Any, doc: str) -> Any:
@@ -130,41 +135,31 @@ class Settings:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Settings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"unknown aml context keys: {sorted(unknown)}")
-        values: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key in _GROUPS:
-                group = _GROUPS[key]
-                bad = set(value) - {f.name for f in dataclasses.fields(group)}
-                if bad:
-                    raise ValueError(f"unknown aml.{key} context keys: {sorted(bad)}")
-                values[key] = group(**value)
-            else:
-                values[key] = value
-        settings = cls(**values)
+        """Settings from the `aml` context object. Unknown keys and values of the wrong type fail
+        with one error naming the key, so a typo never silently falls back to a default."""
+        settings = cls(**_typed_fields(cls, raw, ""))
         settings.validate()
         return settings
 
     @classmethod
     def from_node(cls, node: Node) -> Settings:
-        """The `aml` context object, with `aml:<key>` command-line overrides for top-level keys
-        and `aml:<section>.<key>` for the keys of a section (e.g. aml:replication.account_roles_exist)."""
-        raw = dict(node.try_get_context("aml") or {})
-        for f in dataclasses.fields(cls):
-            override = node.try_get_context(f"aml:{f.name}")
-            if override is not None:
-                raw[f.name] = _coerce(override)
-            elif f.name in _GROUPS:
-                section = dict(raw.get(f.name) or {})
-                for key in (g.name for g in dataclasses.fields(_GROUPS[f.name])):
-                    nested = node.try_get_context(f"aml:{f.name}.{key}")
-                    if nested is not None:
-                        section[key] = _coerce(nested)
-                if section:
-                    raw[f.name] = section
+        """The `aml` context object, with command-line overrides: `-c aml:<key>=VALUE` for top-level
+        keys and `-c aml:<section>.<key>=VALUE` for the keys of a section (e.g.
+        aml:replication.account_roles_exist=true). An override of an unknown key fails."""
+        raw = json.loads(json.dumps(node.try_get_context("aml") or {}))  # a copy, sections included
+        for key, value in sorted(node.get_all_context().items()):
+            if not key.startswith(OVERRIDE_PREFIX):
+                continue
+            path = key[len(OVERRIDE_PREFIX):].split(".")
+            if len(path) == 1:
+                raw[path[0]] = value
+            elif len(path) == 2 and path[0] in _GROUPS:
+                section = raw.setdefault(path[0], {})
+                if not isinstance(section, dict):
+                    raise ValueError(f"aml.{path[0]} must be an object of settings")
+                section[path[1]] = value
+            else:
+                raise ValueError(f"unknown aml context key {key[len(OVERRIDE_PREFIX):]!r} (from -c {key}=...)")
         return cls.from_dict(raw)
 
     @classmethod
@@ -174,6 +169,10 @@ class Settings:
         return cls.from_dict(json.loads(path.read_text())["context"].get("aml") or {})
 
     def validate(self) -> None:
+        if self.account is not None and not ACCOUNT_ID.fullmatch(self.account):
+            raise ValueError(f"account must be a 12-digit AWS account id, got {self.account!r}")
+        if self.region is not None and not REGION.fullmatch(self.region):
+            raise ValueError(f"region must be an AWS region code such as eu-west-1, got {self.region!r}")
         if not self.env_name.isalnum() or not self.env_name.islower() or len(self.env_name) > 16:
             raise ValueError(f"env_name must be 1-16 lowercase letters/digits, got {self.env_name!r}")
         if self.database.port == 5432:
@@ -182,14 +181,61 @@ class Settings:
             raise ValueError("network.max_azs must be >= 2 (DMS and RDS subnet groups span two AZs)")
 
 
-def _coerce(value: Any) -> Any:
-    """`-c aml:local=true` arrives as the string "true": parse JSON scalars."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+def _typed_fields(cls: type, raw: Any, prefix: str) -> dict[str, Any]:
+    """`raw`'s values checked against the fields of `cls`, sections recursively."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"aml.{prefix.rstrip('.')} must be an object of settings, got {raw!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        where = f"aml.{prefix.rstrip('.')} " if prefix else "aml "
+        raise ValueError(f"unknown {where}context keys: {unknown} (known: {sorted(fields)})")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in raw.items():
+        if key in _GROUPS and cls is Settings:
+            values[key] = _GROUPS[key](**_typed_fields(_GROUPS[key], value, f"{key}."))
+        else:
+            values[key] = _typed(f"{prefix}{key}", value, hints[key])
+    return values
+
+
+_KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _typed(name: str, value: Any, hint: Any) -> Any:
+    """One value as its field's type. Command-line overrides arrive as text ("true", "90",
+    "123456789012"); cdk.json values arrive as JSON. A value that is not of the type fails."""
+    optional = type(None) in typing.get_args(hint)
+    kind = next((t for t in typing.get_args(hint) if t is not type(None)), hint) if optional else hint
+    if value is None or (optional and value == "null"):
+        if optional:
+            return None
+        raise ValueError(f"aml.{name} must be set ({_KIND_NAMES[kind]})")
+    if kind is bool:
+        if isinstance(value, bool):
             return value
-    return value
+        if value in ("true", "false"):
+            return value == "true"
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip().replace("_", "")):
+            return int(value.strip().replace("_", ""))
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):  # an account id written unquoted
+            return str(value)
+    raise ValueError(f"aml.{name} must be {_KIND_NAMES[kind]}, got {value!r}")
 
 
 def reference() -> str:

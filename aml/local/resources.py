@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 STREAM_SHARDS = 2
 
 
+# pylint: disable=duplicate-code
+# The fields are names.RESOURCES' local entries (a test holds them equal); the rules Lambda's
+# Settings name the same resources, in a layer that cannot import this one.
 @dataclass(frozen=True)
 class LocalResources:
     env_name: str
@@ -42,6 +45,7 @@ class LocalResources:
     athena_workgroup: str
     glue_job_name: str
     source: str  # "cloudformation" | "created"
+    # pylint: enable=duplicate-code
 
     @property
     def stream_arn(self) -> str:

@@ -2,6 +2,7 @@
 and the properties every stack shares."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from aml_contract import names
@@ -46,3 +47,10 @@ def test_streaming_and_analytics_need_only_the_lake(synth):
     assert depends_on("streaming") == {"network", "data-lake"}
     assert depends_on("analytics") == {"data-lake"}
     assert "etl" not in depends_on("replication")
+
+
+def test_the_local_runtime_knows_the_tables_local_resources():
+    from aml.local.resources import LocalResources
+
+    fields = {f.name for f in dataclasses.fields(LocalResources)} - {"env_name", "source"}
+    assert fields == {field for field, resource in names.RESOURCES.items() if resource.local}
