@@ -197,9 +197,9 @@ class Engine:
                 beyond.append(LateRecord(side.sequence_number, side.tx.transaction_id,
                                          side.tx.booked_at.isoformat(), state.watermark - side.tx.ts))
             else:
-                if state.watermark is not None and side.tx.ts < state.watermark:
-                    out_of_order += 1
-                state.add(event_for(side.tx, side.direction, side.counterparty, self._round_modulus), horizons)
+                behind = state.watermark is not None and side.tx.ts < state.watermark
+                added = state.add(event_for(side.tx, side.direction, side.counterparty, self._round_modulus), horizons)
+                out_of_order += behind and added  # a redelivered record is not counted again
             found += [(side.sequence_number, d)
                       for d in rules.evaluate(side.tx, state, self._params, beyond_horizon=too_late)]
         return found, (out_of_order, beyond)
