@@ -25,6 +25,9 @@ IDEMPOTENCY_TABLE_KEYS = {"partition": "id", "ttl": "expiration"}  # Powertools 
 RULES_METRICS_NAMESPACE = "AmlRealtimeRules"
 RULES_SERVICE = "realtime-rules"
 SCHEMA_CHANGES_METRIC = "SchemaChanges"  # DMS control records that change tables or columns
+# Records too far behind their account's watermark (the rule parameters' out_of_order_tolerance_hours)
+# for the windowed rules: counted, logged and alarmed, never dropped without a trace.
+LATE_BEYOND_HORIZON_METRIC = "LateBeyondHorizon"
 ALERTS_S3_PREFIX = "alerts"  # s3://<curated>/alerts/dt=YYYY-MM-DD/ (Firehose delivery)
 ATHENA_RESULTS_PREFIX = "results"  # s3://<results>/results/: the analysts' workgroup output location
 

@@ -1,5 +1,6 @@
 """Monitoring: alarms (to an encrypted SNS topic) on stream and Lambda iterator age, Lambda errors
-and throttles, DLQ depth, Glue job failures and DMS task failures; one dashboard."""
+and throttles, source schema changes, records beyond the rules' late-record horizon, DLQ depth,
+Glue job failures and DMS task failures; one dashboard."""
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
@@ -58,6 +59,13 @@ class MonitoringStack(Stack):
                 namespace=names.RULES_METRICS_NAMESPACE, metric_name=names.SCHEMA_CHANGES_METRIC,
                 dimensions_map={"service": names.RULES_SERVICE}, statistic="Sum", period=PERIOD), 1,
                 "The source's tables or columns changed (DMS control record): check the contract"),
+            # Any one record too far behind its account's watermark for the windowed rules (the
+            # late-record horizon): its real-time windows were not evaluated, the batch queries'
+            # are; the Lambda logs its transaction id.
+            self._alarm("LateRecordsBeyondHorizon", cw.Metric(
+                namespace=names.RULES_METRICS_NAMESPACE, metric_name=names.LATE_BEYOND_HORIZON_METRIC,
+                dimensions_map={"service": names.RULES_SERVICE}, statistic="Sum", period=PERIOD), 1,
+                "Records arrived beyond the rules' late-record horizon: real-time windows skipped them"),
             self._alarm("DlqDepth", dlq.metric_approximate_number_of_messages_visible(
                 statistic="Maximum", period=PERIOD), thresholds.dlq_messages,
                 "Records reached the rules dead-letter queue"),

@@ -11,6 +11,11 @@ stored state of every account it touches. Records are put BATCHES_PER_SHARD x 1,
 so every batch but the last of a shard is full.
 Target: a 1,000-record batch in under 1 s (one invocation keeps up with a shard's 1,000 records/s);
 AWS calls per batch growing with distinct accounts / 100, not with records.
+
+State size (issue 20, the late-record horizon): the stored rule-state items of each population
+(DynamoDB's item size: attribute names plus values), and the item of a busy account, one holding
+20 or 100 transactions a day for as long as the summary keeps them, under the parameter file's
+horizon and under the former 24 h one (`BUSY_ACCOUNT_EVENTS_PER_DAY`).
 """
 from __future__ import annotations
 
@@ -26,12 +31,15 @@ from datetime import UTC, datetime, timedelta
 from aml.local import aws, resources, services
 from aml.stream import replay
 from aml.stream.poller import Poller
+from aml_contract import rules as contract_rules
 from aml_contract import schema
 
 BATCH_SIZE = 1000
 BATCHES_PER_SHARD = 5
 POPULATIONS = (100, 10_000)
 SEED = 7
+BUSY_ACCOUNT_EVENTS_PER_DAY = (20, 100)
+FORMER_HORIZON_HOURS = 24  # out_of_order_tolerance_hours before issue 20
 CASH_TYPES = {"cash_deposit": "in", "cash_withdrawal": "out"}
 
 
@@ -91,6 +99,52 @@ def _drain(res: resources.LocalResources, lines: list[bytes]) -> tuple[list[dict
     return [b for b in batches if b["records"] == BATCH_SIZE], stats.redeliveries
 
 
+def item_bytes(item: dict) -> int:
+    """A DynamoDB item's size as DynamoDB counts it (names and values in UTF-8; a number at most
+    21 bytes, taken here as its text, an upper bound)."""
+    size = 0
+    for name, value in item.items():
+        (kind, raw), = value.items()
+        size += len(name.encode()) + (1 if kind == "BOOL" else len(str(raw).encode()))
+    return size
+
+
+def _stored_state_bytes(table: str) -> dict:
+    sizes = [item_bytes(item) for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+             for item in page["Items"]]
+    return {"items": len(sizes), "mean": round(statistics.mean(sizes)), "max": max(sizes)} if sizes else {}
+
+
+def busy_account_item_bytes(per_day: int, horizon_hours: int | None = None) -> int:
+    """The stored item of an account with `per_day` transactions a day (a tenth of them round,
+    a cash deposit from another depositor each), after 90 days: what the summary keeps of it."""
+    from lambdas.realtime_rules import state_store
+    from lambdas.realtime_rules.window import AccountState, Event, Horizons
+
+    params = contract_rules.load()
+    if horizon_hours is not None:
+        params = contract_rules.parse({**json.loads(contract_rules.PARAMETERS_FILE.read_text()),
+                                       "out_of_order_tolerance_hours": horizon_hours})
+    horizons = Horizons.from_params(params)
+    rng = random.Random(SEED)
+    state = AccountState("BENCH000001")
+    start = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
+    for i in range(90 * per_day):
+        ts = start + i * 86_400 // per_day
+        kind = rng.choice(schema.TRANSACTION_TYPES)
+        state.add(Event(f"bench-{SEED}-{i:08d}", ts, rng.randrange(100, 5_000_000), rng.choice(("in", "out")),
+                        f"BENCH{rng.randrange(10_000):06d}", kind, i % 10 == 0), horizons)
+    return item_bytes(state_store.to_item(state, horizons, start + 90 * 86_400))
+
+
+def state_size() -> dict:
+    horizon = contract_rules.load().out_of_order_tolerance_hours
+    return {f"busy_account_{n}_a_day_item_bytes": {
+        f"horizon_{horizon}_h": busy_account_item_bytes(n),
+        f"former_horizon_{FORMER_HORIZON_HOURS}_h": busy_account_item_bytes(n, FORMER_HORIZON_HOURS)}
+        for n in BUSY_ACCOUNT_EVENTS_PER_DAY} | {"dynamodb_item_limit_bytes": 400 * 1024}
+
+
 def _population(accounts: int) -> dict:
     res = resources.ensure(f"bench-{uuid.uuid4().hex[:8]}")
     shards = len(aws.client("kinesis").list_shards(StreamName=res.stream_name)["Shards"])
@@ -112,6 +166,7 @@ def _population(accounts: int) -> dict:
         "batch_seconds_max": round(max(b["seconds"] for b in steady), 3),
         "new_container_batch_seconds": round(cold[0]["seconds"], 3),
         "new_container_batch_calls": sum(cold[0]["calls"].values()),
+        "state_item_bytes": _stored_state_bytes(res.rule_state_table),
         "records_per_s_handler": round(BATCH_SIZE * len(steady) / sum(b["seconds"] for b in steady)),
         "distinct_accounts_per_batch": round(accounts_per_batch),
         "aws_calls_per_batch": round(calls_per_batch, 1),
@@ -124,6 +179,7 @@ def _population(accounts: int) -> dict:
 def run() -> dict:
     services.up()
     result = {f"{n}_accounts": _population(n) for n in POPULATIONS}
+    result["state_size"] = state_size()
     result["target"] = {"batch_seconds": 1.0, "batch_size": BATCH_SIZE}
     return result
 

@@ -4,6 +4,11 @@ Work is grouped by account so the batch costs one BatchGetItem and one TransactW
 accounts (see state_store.py), never calls per record. A record is acknowledged only when every
 account it touches has its state stored and every alert it raised is delivered; otherwise its
 sequence number is reported failed and Lambda redelivers it (re-applying it is a no-op).
+
+A record behind its account's watermark is applied and its windows evaluated again when within
+the late-record horizon (window.py; counted `out_of_order`); beyond it, only the stateless rules
+see it, and it is counted (`late_beyond_horizon`, published as names.LATE_BEYOND_HORIZON_METRIC
+and alarmed) and listed in the outcome for the handler to log: never dropped without a trace.
 """
 from __future__ import annotations
 
@@ -29,6 +34,20 @@ from lambdas.realtime_rules.window import AccountState, event_for
 MAX_CONFLICT_ATTEMPTS = 5
 
 
+LATE_BEYOND_HORIZON = "late_beyond_horizon"  # the count; metric_name gives names.LATE_BEYOND_HORIZON_METRIC
+
+
+@dataclass(frozen=True)
+class LateRecord:
+    """A record too far behind an account's watermark for the windowed rules (no account id: it
+    is logged, and the transaction id is enough to find it)."""
+
+    sequence_number: str
+    transaction_id: str
+    booked_at: str
+    behind_seconds: int  # behind the account's watermark
+
+
 @dataclass
 class BatchOutcome:
     sequence_numbers: list[str] = field(default_factory=list)  # the batch's records, in order
@@ -37,6 +56,7 @@ class BatchOutcome:
     new_alerts: list[dict] = field(default_factory=list)
     unrecorded: dict[str, str] = field(default_factory=dict)  # alert id -> why its delivery flag is stale
     schema_changes: list[str] = field(default_factory=list)  # control records: "<operation> <schema.table>"
+    beyond_horizon: list[LateRecord] = field(default_factory=list)  # records too late for the windows
 
     def response(self) -> dict:
         """Lambda's partial batch response (ReportBatchItemFailures): the records that must be
@@ -77,7 +97,7 @@ class Engine:
         for sequence_number, tx in transactions:
             for side in self._sides(sequence_number, tx):
                 by_account[side.account].append(side)
-        drafts, late, failed_accounts = self._apply_and_store(by_account, outcome)
+        drafts, failed_accounts = self._apply_and_store(by_account, outcome)
 
         for account, reason in failed_accounts.items():
             for side in by_account[account]:
@@ -90,7 +110,8 @@ class Engine:
             if reason:
                 outcome.failed.setdefault(seq, f"alert {draft.rule_id}: {reason}")
         outcome.new_alerts, outcome.unrecorded = delivery.new, delivery.unrecorded
-        outcome.counts.update(transactions=len(transactions), late=late, alerts_new=len(delivery.new),
+        outcome.counts.update(transactions=len(transactions), out_of_order=0, late_beyond_horizon=0,
+                              alerts_new=len(delivery.new),
                               alerts_duplicate=delivery.duplicates, alert_flags_unrecorded=len(delivery.unrecorded),
                               failed=len(outcome.failed))
         return outcome
@@ -139,7 +160,7 @@ class Engine:
 
     def _apply_and_store(self, by_account: dict[str, list[Side]], outcome: BatchOutcome):
         drafts: dict[str, list[tuple[str, AlertDraft]]] = {}
-        late: dict[str, int] = {}
+        late: dict[str, tuple[int, list[LateRecord]]] = {}  # account -> (out of order, beyond the horizon)
         failed: dict[str, str] = {}
         states: dict[str, AccountState] = {}
         pending, to_load = set(by_account), set(by_account)
@@ -148,7 +169,7 @@ class Engine:
                 states.update(self._store.load(to_load))
             except TransientStateError as err:
                 failed.update({a: str(err) for a in pending})
-                return drafts, sum(late.values()), failed
+                break
             for account in to_load:
                 drafts[account], late[account] = self._evaluate(states[account], by_account[account])
             result = self._store.save(states[a] for a in pending)
@@ -157,18 +178,29 @@ class Engine:
             pending = to_load = result.conflicts
             if not pending:
                 break
-        failed.update({a: "write conflicts persisted after retries" for a in pending})
-        return drafts, sum(late.values()), failed
+        else:
+            failed.update({a: "write conflicts persisted after retries" for a in pending})
+        # Counted once per account side, as evaluated last (a conflict re-evaluates from the reload).
+        for out_of_order, beyond in late.values():
+            outcome.counts["out_of_order"] += out_of_order
+            outcome.counts[LATE_BEYOND_HORIZON] += len(beyond)
+            outcome.beyond_horizon += beyond
+        return drafts, failed
 
-    def _evaluate(self, state: AccountState, sides: list[Side]) -> tuple[list[tuple[str, AlertDraft]], int]:
-        found, late = [], 0
+    def _evaluate(self, state: AccountState, sides: list[Side]) -> tuple[list[tuple[str, AlertDraft]],
+                                                                         tuple[int, list[LateRecord]]]:
+        found, out_of_order, beyond = [], 0, []
         horizons = self._store.horizons
         for side in sides:
-            is_late = state.is_late(side.tx.ts, horizons)
-            if is_late:
-                late += 1
+            too_late = state.beyond_horizon(side.tx.ts, horizons)
+            if too_late:
+                beyond.append(LateRecord(side.sequence_number, side.tx.transaction_id,
+                                         side.tx.booked_at.isoformat(), state.watermark - side.tx.ts))
             else:
-                state.add(event_for(side.tx, side.direction, side.counterparty, self._round_modulus), horizons)
-            found += [(side.sequence_number, d) for d in rules.evaluate(side.tx, state, self._params, late=is_late)]
-        return found, late
+                behind = state.watermark is not None and side.tx.ts < state.watermark
+                added = state.add(event_for(side.tx, side.direction, side.counterparty, self._round_modulus), horizons)
+                out_of_order += behind and added  # a redelivered record is not counted again
+            found += [(side.sequence_number, d)
+                      for d in rules.evaluate(side.tx, state, self._params, beyond_horizon=too_late)]
+        return found, (out_of_order, beyond)
 

@@ -152,6 +152,11 @@ def _process(engine: Engine, event: dict) -> dict:
     for change in outcome.schema_changes:
         logger.warning("the source's schema changed under the contract (DMS control record); "
                        "the SchemaChanges alarm fires", extra={"change": change})
+    for late in outcome.beyond_horizon:
+        logger.warning("record beyond the late-record horizon: left out of the windowed rules (the "
+                       "daily batch queries still see it); the LateRecordsBeyondHorizon alarm fires",
+                       extra={"sequence_number": late.sequence_number, "transaction_id": late.transaction_id,
+                              "booked_at": late.booked_at, "behind_seconds": late.behind_seconds})
     for aid, reason in outcome.unrecorded.items():
         logger.error("alert delivered but its delivery flag was not stored; a redelivery of its record "
                      "would deliver it again", extra={"alert_id": aid, "reason": reason})

@@ -38,12 +38,16 @@ class TransientStateError(dynamo.DynamoUnavailable):
 
 # ---- the item format ----------------------------------------------------------------------
 # summary: {"w": watermark, "f": first seen, "p": pruned last, "d": days,
-#           "e": {transaction id: [ts, cents, direction, counterparty, transaction type, round 0|1]}}
+#           "e": {transaction id: [ts, cents, direction, counterparty, transaction type, round 0|1]},
+#           "a": {rule id: [[anchor, first ts, last ts], ...]}}   (episodes; absent when none, so an
+# item written before episodes existed reads back unchanged, and one without alerts is as before)
 def to_item(state: AccountState, horizons: Horizons, now: float) -> dict:
     """The item storing `state` as its next version, kept until `horizons.ttl` after the later of
     its watermark and `now`."""
     summary = {"w": state.watermark, "f": state.first_seen, "p": state.pruned_last, "d": state.days,
                "e": {tid: _pack(e) for tid, e in state.events.items()}}
+    if state.episodes:
+        summary["a"] = state.episodes
     expires = int(max(state.watermark or 0, now)) + horizons.ttl
     return {_PK: {"S": state.account_id}, _SK: {"S": SUMMARY_SORT_KEY},
             "version": {"N": str(state.version + 1)}, _TTL: {"N": str(expires)},
@@ -54,6 +58,7 @@ def from_item(item: dict) -> AccountState:
     summary = json.loads(item["summary"]["S"])
     return AccountState(account_id=item[_PK]["S"], version=int(item["version"]["N"]), watermark=summary["w"],
                         first_seen=summary["f"], pruned_last=summary["p"], days=summary["d"],
+                        episodes=summary.get("a", {}),
                         events={tid: _unpack(tid, packed) for tid, packed in summary["e"].items()})
 
 

@@ -3,11 +3,21 @@ the rules share. Pure data and arithmetic: no AWS, no cache, no threads (the sto
 reads and writes it; its item format lives there).
 
 An account's summary holds:
-- `events`: the account's transactions within the longest event-level window plus the
-  out-of-order tolerance (round-amount ones for the round-amount window), keyed by transaction id
-  so re-applying a redelivered record is a no-op;
+- `events`: the account's transactions within the longest event-level window plus the late-record
+  horizon (round-amount ones for the round-amount window), keyed by transaction id so re-applying
+  a redelivered record is a no-op;
 - `days`: per UTC day [count, cents, last event ts] for the velocity baseline and dormancy;
+- `episodes`: per sliding-window rule, the alerts already raised, as [anchor, first, last] (the
+  event-time span of the alert's evidence), so a window re-anchored by a late record joins the
+  alert it overlaps instead of raising a second one (see `episode_anchor`);
 - the watermark (latest event time seen), first event time, and the latest pruned event time.
+
+Late records. An event up to `Horizons.tolerance` (the parameter file's
+`out_of_order_tolerance_hours`, 7 days) behind its account's watermark is applied and every window
+containing it is evaluated again, since the summary keeps every event and day those windows read.
+An event further behind is beyond the horizon: `beyond_horizon` says so, it is not applied (its
+windows' other events are gone), only the stateless rules see it, and the engine counts, logs and
+publishes it (metric `names.LATE_BEYOND_HORIZON_METRIC`, alarmed by the monitoring stack).
 """
 from __future__ import annotations
 
@@ -35,7 +45,7 @@ def utc_day(ts: int) -> str:
 class Horizons:
     """How long each part of the summary is kept, derived from the rule parameters."""
 
-    tolerance: int  # seconds an event may arrive behind the account's watermark
+    tolerance: int  # the late-record horizon: seconds an event may be behind its account's watermark
     events: int
     round_events: int
     days: int
@@ -80,17 +90,19 @@ class AccountState:
     pruned_last: int | None = None  # latest event time dropped from `days`
     events: dict[str, Event] = field(default_factory=dict)
     days: dict[str, list[int]] = field(default_factory=dict)  # day -> [count, cents, last ts]
+    episodes: dict[str, list[list]] = field(default_factory=dict)  # rule -> [[anchor, first ts, last ts]]
     dirty: bool = False  # changed since loaded or stored
     # Views the rules read many times per batch, rebuilt after a change (add and prune reset them).
     _sorted: list[Event] | None = field(default=None, repr=False, compare=False)
     _activity: list[int] | None = field(default=None, repr=False, compare=False)
 
-    def is_late(self, ts: int, horizons: Horizons) -> bool:
+    def beyond_horizon(self, ts: int, horizons: Horizons) -> bool:
+        """Too far behind the watermark for the windows to be evaluated again."""
         return self.watermark is not None and ts < self.watermark - horizons.tolerance
 
     def add(self, event: Event, horizons: Horizons) -> bool:
-        """Apply an event once (False if already applied); the caller checks lateness first."""
-        if event.transaction_id in self.events or self.is_late(event.ts, horizons):
+        """Apply an event once (False if already applied or beyond the horizon)."""
+        if event.transaction_id in self.events or self.beyond_horizon(event.ts, horizons):
             return False
         self.events[event.transaction_id] = event
         day = self.days.setdefault(utc_day(event.ts), [0, 0, event.ts])
@@ -111,6 +123,29 @@ class AccountState:
         oldest_day = utc_day(mark - horizons.days * DAY)
         for day in [d for d in self.days if d < oldest_day]:
             self.pruned_last = max(self.pruned_last or 0, self.days.pop(day)[2])
+        # An episode can be joined only by a window holding an event within the horizon: one
+        # ending before the oldest such window's start is kept no longer than the events.
+        for rule_id, known in list(self.episodes.items()):
+            keep = mark - (horizons.round_events if rule_id == "round_amounts" else horizons.events)
+            kept = [e for e in known if e[2] >= keep]
+            if kept:
+                self.episodes[rule_id] = kept
+            else:
+                del self.episodes[rule_id]
+
+    def episode_anchor(self, rule_id: str, anchor: str, first: int, last: int) -> str:
+        """The anchor under which a finding of `rule_id` with evidence spanning event times
+        [first, last] is raised: that of an episode already raised for the rule whose evidence span
+        overlaps it (the earliest such, by first event time then anchor), else `anchor`, recorded as
+        a new episode. A finding found again (redelivery, another window of the same activity,
+        a window re-anchored by a late record) so keeps the alert id it was first raised under."""
+        known = self.episodes.setdefault(rule_id, [])
+        overlapping = [e for e in known if e[1] <= last and first <= e[2]]
+        if overlapping:
+            return min(overlapping, key=lambda e: (e[1], e[0]))[0]
+        known.append([anchor, first, last])
+        self.dirty = True
+        return anchor
 
     # ---- read helpers for the rules --------------------------------------------------------
     def sorted_events(self) -> list[Event]:

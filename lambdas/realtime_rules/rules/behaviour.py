@@ -55,8 +55,10 @@ def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters)
         spiked = [name for name, now, base in (("amount", amount, base_amount), ("count", count, base_count))
                   if now * covered_days >= multiplier * window * base]
         if spiked:
+            # Anchored on its UTC-day window, as large_cash: which of the day's events arrived
+            # first (or late) must not change the id.
             return [AlertDraft(
-                "velocity_spike", state.account_id, in_window[0].transaction_id,
+                "velocity_spike", state.account_id, utc_day(anchor * DAY),
                 tuple(e.transaction_id for e in in_window), tx.ts, start, end,
                 {"spiked": spiked, "window_usd": usd(amount), "window_count": count,
                  "baseline_daily_usd": round(usd(base_amount) / covered_days, 2),

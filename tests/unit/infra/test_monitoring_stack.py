@@ -9,16 +9,22 @@ from aml_contract import names
 def test_monitoring_alarms_notify(synth):
     t = synth.template("monitoring")
     alarms = t.find_resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 8
+    assert len(alarms) == 9
     for lid, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"], lid
     metrics = {a["Properties"].get("MetricName") for a in alarms.values()}
     assert {"GetRecords.IteratorAgeMilliseconds", "IteratorAge", "Errors", "Throttles",
-            "ApproximateNumberOfMessagesVisible", "TriggeredRules", names.SCHEMA_CHANGES_METRIC} <= metrics
+            "ApproximateNumberOfMessagesVisible", "TriggeredRules", names.SCHEMA_CHANGES_METRIC,
+            names.LATE_BEYOND_HORIZON_METRIC} <= metrics
     # A DMS control record that changes a column fires it at one (the Lambda's metric, its namespace).
     t.has_resource_properties("AWS::CloudWatch::Alarm", {
         "MetricName": names.SCHEMA_CHANGES_METRIC, "Namespace": names.RULES_METRICS_NAMESPACE,
         "Dimensions": [{"Name": "service", "Value": names.RULES_SERVICE}], "Threshold": 1})
+    # One record beyond the rules' late-record horizon fires it (the Lambda's metric, its namespace).
+    t.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "MetricName": names.LATE_BEYOND_HORIZON_METRIC, "Namespace": names.RULES_METRICS_NAMESPACE,
+        "Dimensions": [{"Name": "service", "Value": names.RULES_SERVICE}], "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold"})
     t.has_resource_properties("AWS::Events::Rule", {"EventPattern": Match.object_like({"source": ["aws.glue"]})})
     t.has_resource_properties("AWS::Events::Rule", {"EventPattern": Match.object_like({"source": ["aws.dms"]})})
     t.resource_count_is("AWS::CloudWatch::Dashboard", 1)

@@ -37,8 +37,8 @@ def run(transactions, account: str, params=None, rule_id: str | None = None):
         other = t.beneficiary_account_id if side == "out" else t.originator_account_id
         if other == "CASH" and side == "in":
             other = f"CASH:{t.originator_name or 'unknown'}"
-        late = state.is_late(t.ts, horizons)
-        if not late:
+        beyond = state.beyond_horizon(t.ts, horizons)
+        if not beyond:
             state.add(event_for(t, side, other, params.rule("round_amounts")["modulus"]), horizons)
-        drafts += rules.evaluate(t, state, params, late=late)
+        drafts += rules.evaluate(t, state, params, beyond_horizon=beyond)
     return [d for d in drafts if rule_id is None or d.rule_id == rule_id]

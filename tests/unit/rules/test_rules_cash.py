@@ -66,6 +66,15 @@ def test_smurfing_needs_distinct_depositors(make_tx, run_rules):
     assert len(run_rules(swapped, "A", rule_id="smurfing")) == 1
 
 
-def test_records_beyond_the_tolerance_skip_windowed_rules(make_tx, run_rules):
-    newest, too_late = _deposit(make_tx, 9000, td(days=2)), _deposit(make_tx, 9000, td(hours=23, seconds=-1))
-    assert run_rules([newest, too_late], "A", rule_id="structuring") == []
+def test_records_beyond_the_horizon_skip_windowed_rules(make_tx, run_rules, params):
+    """The round-amount window (30 days) is longer than the horizon (7 days): two round payments
+    8 and 9 days behind the newest one would complete it in order, but arrive beyond the horizon."""
+    assert params.out_of_order_tolerance_hours == 168
+
+    def pay(day):
+        return make_tx(orig="A", benef=f"R{day}", amount=5000, at=td(days=day))
+    assert len(run_rules([pay(0), pay(1), pay(9)], "A", rule_id="round_amounts")) == 1
+    assert run_rules([pay(9), pay(0), pay(1)], "A", rule_id="round_amounts") == []
+    # Within the horizon (6 and 5 days behind): the window is evaluated again and completes.
+    assert len(run_rules([pay(9), pay(3), pay(4)], "A", rule_id="round_amounts")) == 1
+

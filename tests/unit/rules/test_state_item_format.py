@@ -30,3 +30,13 @@ def test_the_expected_item_reads_back_as_the_state_it_stores():
     back = from_item(EXPECTED_ITEM)
     assert back == AccountState(**{**STATE.__dict__, "version": 4, "_sorted": None, "_activity": None})
     assert to_item(back, HORIZONS, NOW)["summary"] == EXPECTED_ITEM["summary"]
+
+
+def test_raised_episodes_are_stored_under_a_and_read_back():
+    """Issue 20: a summary with alerts already raised also stores their episodes (rule -> [anchor,
+    first event time, last event time]); one without keeps exactly the format above."""
+    state = AccountState(**{**STATE.__dict__, "_sorted": None, "_activity": None,
+                            "episodes": {"fan_in": [["t2", 1_762_100_000, 1_762_171_200]]}})
+    item = to_item(state, HORIZONS, NOW)
+    assert item["summary"]["S"] == EXPECTED_ITEM["summary"]["S"][:-1] + ',"a":{"fan_in":[["t2",1762100000,1762171200]]}}'
+    assert from_item(item).episodes == state.episodes
