@@ -3,13 +3,14 @@
 dataset (contract tables) -> PostgreSQL `core` -> replicator full load (DMS task 1) -> raw zone ->
 Glue job on local Spark -> curated zone -> every named query and the naive baseline on DuckDB;
 and, at the same time, the transactions as a producer puts them on Kinesis, in event-time order,
-one UTC day at a time (every shard drained before the next day goes in, so the shards stay in
-step) -> the rules Lambda through the local poller -> alerts. Only then are the labels read:
+in chunks spanning less than the Lambda's out-of-order tolerance (every shard drained before the
+next chunk goes in, so the shards stay in step) -> the rules Lambda through the local poller ->
+alerts. Only then are the labels read:
 flagged pseudonyms are mapped back to account ids with the environment's key and scored
 (`aml.evaluate.scoring`).
 
 The run uses its own environment (`evaluate` by default: buckets, stream and tables created by
-name in the emulator) and database (`aml_evaluate`), both emptied first, so it never touches what
+name in the emulator) and database (`aml_eval_evaluate`), both emptied first, so it never touches what
 `make demo` left behind.
 """
 from __future__ import annotations
@@ -55,12 +56,16 @@ class EvaluateConfig:
     out_dir: Path = REPO_ROOT / "out" / "evaluate"
     budget: float | None = None  # None: the rule parameters' alert_budget, else DEFAULT_BUDGET
     env_name: str = "evaluate"
-    database: str = "aml_evaluate"
     stream: bool = True  # also replay through the rules Lambda
 
     @property
     def slot_name(self) -> str:
+        """Replication slot and database name (both allow [a-z0-9_]): one per environment."""
         return "aml_eval_" + "".join(c if c.isalnum() else "_" for c in self.env_name.lower())
+
+    @property
+    def database(self) -> str:
+        return self.slot_name
 
 
 def alert_budget(override: float | None) -> tuple[float, str]:
@@ -93,20 +98,35 @@ def _finish_glue(proc: subprocess.Popen, work: Path) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
+def in_step_chunks(booked_at: pd.Series, span: pd.Timedelta) -> pd.Series:
+    """A chunk number per row (rows sorted by event time): a chunk starts at its first row and
+    holds the rows booked less than `span` after it. Empty stretches cost nothing."""
+    values = booked_at.to_numpy(dtype="datetime64[ns]")
+    chunk, starts, current = [], [], None
+    for value in values:
+        if current is None or value - current >= span.to_timedelta64():
+            current = value
+            starts.append(value)
+        chunk.append(len(starts) - 1)
+    return pd.Series(chunk, index=booked_at.index)
+
+
 def replay_in_step(transactions: pd.DataFrame, res: resources.LocalResources) -> dict:
-    """Every transaction through Kinesis and the rules Lambda, in event-time order, one UTC day at
-    a time: a day's records are put, then every shard is drained before the next day is put, so no
-    shard runs more than a day ahead of another (the Lambda tolerates a day out of order)."""
+    """Every transaction through Kinesis and the rules Lambda, in event-time order, the shards
+    kept in step: records go in chunks spanning less than the Lambda's out-of-order tolerance,
+    and every shard is drained before the next chunk is put. No shard then runs ahead of another
+    by more than the tolerance, so no record is late for an account another shard advanced."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     handler = local_handler(res)
     poller = Poller(res.stream_name, handler, on_failure_queue_url=res.dlq_url)
     totals: dict[str, int] = defaultdict(int)
-    days = transactions["booked_at"].dt.tz_convert("UTC").dt.floor("D")
-    for _, day in transactions.groupby(days, sort=True):
-        lines = transaction_lines(day)
+    ordered = transactions.sort_values(["booked_at", "transaction_id"], kind="stable")
+    span = pd.Timedelta(hours=rules.load().out_of_order_tolerance_hours)
+    for _, chunk in ordered.groupby(in_step_chunks(ordered["booked_at"], span), sort=True):
+        lines = transaction_lines(chunk)
         stats = poller.drain(put_lines(res.stream_name, lines))
-        totals["days"] += 1
+        totals["chunks"] += 1
         totals["records_sent"] += len(lines)
         for key, value in vars(stats).items():
             if isinstance(value, int):

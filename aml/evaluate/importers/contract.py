@@ -19,11 +19,33 @@ import pandas as pd
 
 from aml.errors import AmlError
 from aml.evaluate.dataset import Dataset, empty_labels, labels_from_transactions, normalise_labels
+from aml_contract import schema
 from aml_contract.schema import SOURCE_TABLES
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False,
+                                                                                na_values=[""])
+
+
+def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Contract types for text columns (a CSV file): timestamps in UTC, dates, booleans, amounts."""
+    frame = frame.copy()
+    for col in SOURCE_TABLES[name].columns:
+        values = frame[col.name]
+        if values.dtype != object:
+            continue
+        if col.type == schema.TIMESTAMP:
+            frame[col.name] = pd.to_datetime(values, utc=True, format="mixed")
+        elif col.type == schema.DATE:
+            frame[col.name] = pd.to_datetime(values).dt.date
+        elif col.type == schema.BOOLEAN:
+            frame[col.name] = values.astype(str).str.strip().str.lower().isin(("true", "t", "1", "yes"))
+        elif col.type == schema.DECIMAL:
+            frame[col.name] = pd.to_numeric(values).round(schema.DECIMAL_SCALE)
+        else:
+            frame[col.name] = values.where(values.isna(), values.astype(str))
+    return frame
 
 
 def _table(folder: Path, name: str) -> pd.DataFrame:
@@ -40,7 +62,7 @@ def _table(folder: Path, name: str) -> pd.DataFrame:
     missing = [c for c in SOURCE_TABLES[name].column_names if c not in frame.columns]
     if missing:
         raise AmlError(f"{name} lacks contract column(s) {', '.join(missing)}", "see aml_contract/schema.py")
-    return frame[SOURCE_TABLES[name].column_names]
+    return _typed(frame[SOURCE_TABLES[name].column_names], name)
 
 
 def read_labels(path: Path, transactions: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

@@ -83,3 +83,11 @@ def test_baseline_union_and_budget(result):
 def test_budget_larger_than_candidates():
     kept, info = at_budget([det("a", "batch", {"A1", "A2"})], universe_size=100, budget=0.5)
     assert kept == {"A1", "A2"} and info["budget_accounts"] == 50 and "ties_left_out" not in info
+
+
+def test_replay_chunks_span_less_than_the_tolerance():
+    from aml.evaluate.pipeline import in_step_chunks
+
+    times = pd.Series(pd.to_datetime(["2026-01-01 00:00", "2026-01-01 23:59", "2026-01-02 00:00",
+                                      "2026-01-09 10:00", "2026-01-10 09:59", "2026-01-10 10:00"], utc=True))
+    assert in_step_chunks(times, pd.Timedelta(hours=24)).tolist() == [0, 0, 1, 2, 2, 3]
