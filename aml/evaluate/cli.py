@@ -35,6 +35,9 @@ def register(sub) -> None:
                         "alert_budget, else 0.01)")
     p.add_argument("--env-name", default="evaluate", help="environment in the local emulator (emptied first)")
     p.add_argument("--no-stream", dest="stream", action="store_false", help="skip the rules Lambda replay")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="records per rules-Lambda invocation in the replay (default: the stack's mapping, 500; "
+                        "Lambda allows up to 10,000)")
     p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     p.set_defaults(func=_run)
 
@@ -47,7 +50,7 @@ def _run(args) -> int:
     dataset.report["import_seconds"] = seconds
     args.out.mkdir(parents=True, exist_ok=True)
     summary = run(dataset, EvaluateConfig(out_dir=args.out, budget=args.budget, env_name=args.env_name,
-                                          stream=args.stream))
+                                          stream=args.stream, batch_size=args.batch_size))
     print(report.text(summary, markdown=args.markdown))
     print(f"evaluation: {args.out / 'evaluation.json'}")
     if summary["dataset"].get("left_out"):

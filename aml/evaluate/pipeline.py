@@ -57,6 +57,7 @@ class EvaluateConfig:
     budget: float | None = None  # None: the rule parameters' alert_budget, else DEFAULT_BUDGET
     env_name: str = "evaluate"
     stream: bool = True  # also replay through the rules Lambda
+    batch_size: int | None = None  # records per handler invocation; None: the mapping's (500)
 
     @property
     def slot_name(self) -> str:
@@ -111,7 +112,7 @@ def in_step_chunks(booked_at: pd.Series, span: pd.Timedelta) -> pd.Series:
     return pd.Series(chunk, index=booked_at.index)
 
 
-def replay_in_step(transactions: pd.DataFrame, res: resources.LocalResources) -> dict:
+def replay_in_step(transactions: pd.DataFrame, res: resources.LocalResources, batch_size: int | None = None) -> dict:
     """Every transaction through Kinesis and the rules Lambda, in event-time order, the shards
     kept in step: records go in chunks spanning less than the Lambda's out-of-order tolerance,
     and every shard is drained before the next chunk is put. No shard then runs ahead of another
@@ -119,8 +120,9 @@ def replay_in_step(transactions: pd.DataFrame, res: resources.LocalResources) ->
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     handler = local_handler(res)
-    poller = Poller(res.stream_name, handler, on_failure_queue_url=res.dlq_url)
+    poller = Poller(res.stream_name, handler, batch_size=batch_size, on_failure_queue_url=res.dlq_url)
     totals: dict[str, int] = defaultdict(int)
+    totals["batch_size"] = poller.mapping.batch_size
     ordered = transactions.sort_values(["booked_at", "transaction_id"], kind="stable")
     span = pd.Timedelta(hours=rules.load().out_of_order_tolerance_hours)
     for _, chunk in ordered.groupby(in_step_chunks(ordered["booked_at"], span), sort=True):
@@ -185,8 +187,8 @@ def run(dataset: Dataset, cfg: EvaluateConfig) -> dict:
     glue = _start_glue(work, res)  # Spark runs beside the stream replay
     try:
         if cfg.stream:
-            with stages.stage("rules", "replaying the transactions through the rules Lambda, day by day"):
-                summary["stream"] = replay_in_step(dataset.transactions, res)
+            with stages.stage("rules", "replaying the transactions through the rules Lambda in event-time order"):
+                summary["stream"] = replay_in_step(dataset.transactions, res, cfg.batch_size)
         with stages.stage("glue", "waiting for the Glue curation job on local Spark"):
             summary["glue"] = _finish_glue(glue, work)
     finally:
