@@ -32,7 +32,7 @@ from aml import REPO_ROOT
 from aml.demo.reset import reset_database, reset_environment
 from aml.demo.stages import Stages
 from aml.errors import AmlError
-from aml.evaluate import baseline, scoring
+from aml.evaluate import baseline, report, scoring
 from aml.evaluate.dataset import Dataset
 from aml.generate import load_postgres
 from aml.local import aws, resources, services, staging
@@ -242,6 +242,7 @@ def run(dataset: Dataset, cfg: EvaluateConfig) -> dict:
         "total_seconds": stages.total,
     })
     (out / "evaluation.json").write_text(json.dumps(summary, indent=2, default=str))
+    (out / "evaluation.md").write_text(report.text(summary, markdown=True) + "\n")
     return summary
 
 
