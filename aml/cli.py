@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "aml.query.cli",
     "aml.demo.cli",
     "aml.reconcile.cli",
+    "aml.evaluate.cli",
 ]
 
 
