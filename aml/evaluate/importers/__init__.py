@@ -35,6 +35,26 @@ def read_csv(path: Path, required: list[str], **kwargs):
     return frame
 
 
+def single_file(path: Path, pattern: str, hint: str) -> Path:
+    """`path` itself, or the one file matching `pattern` in the folder `path`."""
+    if not path.is_dir():
+        return path
+    found = sorted(path.glob(pattern))
+    if len(found) != 1:
+        raise AmlError(f"{path} holds {len(found)} {pattern} files", hint)
+    return found[0]
+
+
+def mapped(values, mapping: dict[str, str], where: str):
+    """Each value (trimmed, lower case) as `mapping` maps it; any value the mapping lacks stops the
+    import with one error naming it, so no row is silently dropped or mistyped."""
+    kinds = values.fillna("").str.strip().str.lower()
+    unmapped = sorted(set(kinds) - set(mapping))
+    if unmapped:
+        raise AmlError(f"{where}: unknown value(s) {unmapped}", f"expected: {', '.join(sorted(mapping))}")
+    return kinds.map(mapping)
+
+
 def truthy(series):
     """1/0, true/false, True/False, yes/no as booleans."""
     return series.fillna("").astype(str).str.strip().str.lower().isin(("1", "true", "t", "yes", "y"))

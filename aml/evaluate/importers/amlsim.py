@@ -33,7 +33,7 @@ import pandas as pd
 
 from aml.errors import AmlError
 from aml.evaluate.dataset import Dataset, build
-from aml.evaluate.importers import read_csv, truthy
+from aml.evaluate.importers import mapped, read_csv, truthy
 from aml_contract.schema import CASH_ACCOUNT_ID
 
 BASE_DATE = pd.Timestamp("2017-01-01", tz="UTC")
@@ -87,12 +87,7 @@ def load(path: Path) -> Dataset:
         raise AmlError(f"{path} has neither {' nor '.join(ALERT_FILES)}", "AMLSim writes its labels there")
 
     tx = _pick(read_csv(path / "transactions.csv", []), TX_ALIASES, "transactions.csv")
-    kinds = tx["tx_type"].fillna("").str.strip().str.lower()
-    unmapped = sorted(set(kinds) - set(TX_TYPES))
-    if unmapped:
-        raise AmlError(f"transactions.csv: unknown TX_TYPE value(s) {unmapped}",
-                       f"expected: {', '.join(sorted(TX_TYPES))}")
-    types = kinds.map(TX_TYPES)
+    types = mapped(tx["tx_type"], TX_TYPES, "transactions.csv TX_TYPE")
     sender = tx["sender"].fillna(CASH_ACCOUNT_ID).str.strip()
     receiver = tx["receiver"].fillna(CASH_ACCOUNT_ID).str.strip()
     ledger = pd.DataFrame({

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from aml.errors import AmlError
 from aml.evaluate.dataset import Dataset, build
-from aml.evaluate.importers import read_csv, truthy
+from aml.evaluate.importers import mapped, read_csv, single_file, truthy
 
 COLUMNS = ["Timestamp", "From Bank", "Account", "To Bank", "Account.1", "Amount Received", "Receiving Currency",
            "Amount Paid", "Payment Currency", "Payment Format", "Is Laundering"]
@@ -63,23 +62,15 @@ def read_patterns(path: Path) -> pd.DataFrame:
 
 
 def load(path: Path) -> Dataset:
-    if path.is_dir():
-        found = sorted(path.glob("*_Trans.csv"))
-        if len(found) != 1:
-            raise AmlError(f"{path} holds {len(found)} *_Trans.csv files", "point at one transaction file")
-        path = found[0]
+    path = single_file(path, "*_Trans.csv", "point at one transaction file")
     raw = read_csv(path, COLUMNS)
-    kinds = raw["Payment Format"].fillna("").str.strip().str.lower()
-    unmapped = sorted(set(kinds) - set(PAYMENT_FORMATS))
-    if unmapped:
-        raise AmlError(f"{path.name}: unknown Payment Format value(s) {unmapped}",
-                       f"expected: {', '.join(sorted(PAYMENT_FORMATS))}")
+    types = mapped(raw["Payment Format"], PAYMENT_FORMATS, f"{path.name} Payment Format")
     ledger = pd.DataFrame({
         "transaction_id": "W" + pd.Series(range(1, len(raw) + 1), index=raw.index).astype(str).str.zfill(9),
         "booked_at": pd.to_datetime(raw["Timestamp"].str.strip(), utc=True, errors="coerce", format="%Y/%m/%d %H:%M"),
         "originator_account_id": _account(raw["From Bank"], raw["Account"]),
         "beneficiary_account_id": _account(raw["To Bank"], raw["Account.1"]),
-        "amount": raw["Amount Paid"], "currency": raw["Payment Currency"], "transaction_type": kinds.map(PAYMENT_FORMATS),
+        "amount": raw["Amount Paid"], "currency": raw["Payment Currency"], "transaction_type": types,
         "originator_country": None, "beneficiary_country": None,
     })
     laundering = truthy(raw["Is Laundering"])

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from aml.errors import AmlError
 from aml.evaluate.dataset import Dataset, build
-from aml.evaluate.importers import read_csv, truthy
+from aml.evaluate.importers import mapped, read_csv, single_file, truthy
 from aml_contract.schema import CASH_ACCOUNT_ID
 
 COLUMNS = ["Time", "Date", "Sender_account", "Receiver_account", "Amount", "Payment_currency",
@@ -43,18 +42,9 @@ def _country(series: pd.Series) -> pd.Series:
 
 
 def load(path: Path) -> Dataset:
-    if path.is_dir():
-        found = sorted(path.glob("*.csv"))
-        if len(found) != 1:
-            raise AmlError(f"{path} holds {len(found)} CSV files", "point at SAML-D's single CSV file")
-        path = found[0]
+    path = single_file(path, "*.csv", "point at SAML-D's single CSV file")
     raw = read_csv(path, COLUMNS)
-    kinds = raw["Payment_type"].fillna("").str.strip().str.lower()
-    unmapped = sorted(set(kinds) - set(PAYMENT_TYPES))
-    if unmapped:
-        raise AmlError(f"{path.name}: unknown Payment_type value(s) {unmapped}",
-                       f"expected: {', '.join(sorted(PAYMENT_TYPES))}")
-    types = kinds.map(PAYMENT_TYPES)
+    types = mapped(raw["Payment_type"], PAYMENT_TYPES, f"{path.name} Payment_type")
     beneficiary = raw["Receiver_account"].where(types != "cash_withdrawal", CASH_ACCOUNT_ID)
     ledger = pd.DataFrame({
         "transaction_id": "S" + pd.Series(range(1, len(raw) + 1), index=raw.index).astype(str).str.zfill(8),

@@ -240,3 +240,26 @@ def test_baseline_queries_stay_out_of_the_named_queries():
     assert sorted(baseline.queries()) == ["baseline_high_risk_country", "baseline_large_amount",
                                           "baseline_many_received", "baseline_many_sent"]
     assert not {q.name for q in load_all()} & set(baseline.queries())
+
+
+def test_an_unknown_payment_kind_stops_the_import_naming_it():
+    import pandas as pd
+
+    from aml.errors import AmlError
+    from aml.evaluate.importers import mapped
+
+    assert mapped(pd.Series([" Wire ", "cash"]), {"wire": "wire_out", "cash": "cash_deposit"}, "f.csv kind").tolist() \
+        == ["wire_out", "cash_deposit"]
+    with pytest.raises(AmlError, match=r"f.csv kind: unknown value\(s\) \['cheque'\]"):
+        mapped(pd.Series(["wire", "Cheque"]), {"wire": "wire_out"}, "f.csv kind")
+
+
+def test_a_folder_must_hold_exactly_one_matching_file(tmp_path):
+    from aml.errors import AmlError
+    from aml.evaluate.importers import single_file
+
+    (tmp_path / "a.csv").write_text("")
+    assert single_file(tmp_path, "*.csv", "hint") == tmp_path / "a.csv"
+    (tmp_path / "b.csv").write_text("")
+    with pytest.raises(AmlError, match="holds 2"):
+        single_file(tmp_path, "*.csv", "hint")
