@@ -31,7 +31,7 @@ from aml.query.run import execute
 from aml.reconcile import reconcile
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
-from aml.stream.replay import local_handler
+from aml.stream.replay import local_handler, quiet_function_output
 from aml_contract import rules, schema
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,9 @@ def run(cfg: DemoConfig) -> dict:
     with stages.stage("cdc", "replicating changes to S3 and Kinesis (DMS tasks 1 and 2)"):
         summary["cdc"] = replicator.cdc(until_idle=True)
     with stages.stage("rules", "running the real-time rules Lambda over the Kinesis stream"):
-        # The demo prints its own counts: keep the function's per-batch JSON logs and EMF
-        # metrics (CloudWatch's format) off the progress output.
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        stats = Poller(res.stream_name, local_handler(res), on_failure_queue_url=res.dlq_url).drain(since=cdc_started)
+        poller = Poller(res.stream_name, local_handler(res), on_failure_queue_url=res.dlq_url)
+        with quiet_function_output():  # the demo prints its own counts
+            stats = poller.drain(since=cdc_started)
         summary["stream"] = {k: v for k, v in vars(stats).items() if isinstance(v, int | float)}
         dlq = aws.client("sqs").get_queue_attributes(QueueUrl=res.dlq_url, AttributeNames=[
             "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]

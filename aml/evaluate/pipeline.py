@@ -40,7 +40,7 @@ from aml.query import catalog
 from aml.query.run import execute
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
-from aml.stream.replay import alert_rows, local_handler, put_lines, transaction_lines
+from aml.stream.replay import alert_rows, local_handler, put_lines, quiet_function_output, transaction_lines
 from aml_contract import glue_job, rules, schema
 from aml_contract.pseudonym import pseudonymise
 
@@ -117,24 +117,22 @@ def replay_in_step(transactions: pd.DataFrame, res: resources.LocalResources, ba
     kept in step: records go in chunks spanning less than the Lambda's out-of-order tolerance,
     and every shard is drained before the next chunk is put. No shard then runs ahead of another
     by more than the tolerance, so no record is late for an account another shard advanced."""
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    handler = local_handler(res)
-    poller = Poller(res.stream_name, handler, batch_size=batch_size, on_failure_queue_url=res.dlq_url)
-    totals: dict[str, int] = defaultdict(int)
-    totals["batch_size"] = poller.mapping.batch_size
-    ordered = transactions.sort_values(["booked_at", "transaction_id"], kind="stable")
-    span = pd.Timedelta(hours=rules.load().out_of_order_tolerance_hours)
-    for _, chunk in ordered.groupby(in_step_chunks(ordered["booked_at"], span), sort=True):
-        lines = transaction_lines(chunk)
-        stats = poller.drain(put_lines(res.stream_name, lines))
-        totals["chunks"] += 1
-        totals["records_sent"] += len(lines)
-        for key, value in vars(stats).items():
-            if isinstance(value, int):
-                totals[key] += value
-            elif isinstance(value, list):
-                totals[key] += len(value)
+    poller = Poller(res.stream_name, local_handler(res), batch_size=batch_size, on_failure_queue_url=res.dlq_url)
+    with quiet_function_output():
+        totals: dict[str, int] = defaultdict(int)
+        totals["batch_size"] = poller.mapping.batch_size
+        ordered = transactions.sort_values(["booked_at", "transaction_id"], kind="stable")
+        span = pd.Timedelta(hours=rules.load().out_of_order_tolerance_hours)
+        for _, chunk in ordered.groupby(in_step_chunks(ordered["booked_at"], span), sort=True):
+            lines = transaction_lines(chunk)
+            stats = poller.drain(put_lines(res.stream_name, lines))
+            totals["chunks"] += 1
+            totals["records_sent"] += len(lines)
+            for key, value in vars(stats).items():
+                if isinstance(value, int):
+                    totals[key] += value
+                elif isinstance(value, list):
+                    totals[key] += len(value)
     dlq = aws.client("sqs").get_queue_attributes(QueueUrl=res.dlq_url, AttributeNames=[
         "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
     totals["dead_lettered"] = int(dlq)

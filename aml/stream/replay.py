@@ -6,9 +6,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 from botocore.exceptions import EndpointConnectionError
@@ -40,6 +42,22 @@ def local_handler(res: resources.LocalResources) -> Callable[[dict, object], dic
 
     handler.logger.registered_handler.setStream(_CurrentStderr())
     return handler.lambda_handler
+
+
+@contextmanager
+def quiet_function_output() -> Iterator[None]:
+    """Keep the function's per-batch JSON logs (below WARNING) and EMF metrics (CloudWatch's
+    format) off a command's own progress output, for the block only: the logger's level and the
+    environment are restored afterwards, so nothing run later in the same process (a test, another
+    command) inherits a muted function. Enter it after `local_handler`, which configures Powertools."""
+    logger = logging.getLogger(names.RULES_SERVICE)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with mock.patch.dict(os.environ, {"POWERTOOLS_METRICS_DISABLED": "true"}):
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 class _CurrentStderr:
