@@ -8,6 +8,7 @@ section. Unknown keys fail loudly so a typo never silently falls back to a defau
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
@@ -226,10 +227,8 @@ def _typed(name: str, value: Any, hint: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):  # not a number: the error below names the key
                 return float(value)
-            except ValueError:
-                pass
     elif kind is str:
         if isinstance(value, str):
             return value
