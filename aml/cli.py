@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "aml.demo.cli",
     "aml.reconcile.cli",
     "aml.evaluate.cli",
+    "aml.reference.cli",
 ]
 
 

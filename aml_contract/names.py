@@ -120,6 +120,8 @@ RULES_LAMBDA_ENV = {
     "dlq_url": "DLQ_URL",
     "alerts_delivery_stream": "ALERTS_DELIVERY_STREAM",
     "pseudonymization_secret_id": "PSEUDONYMIZATION_SECRET_ID",
+    # the bucket holding the dated reference data (aml_contract.reference: reference/<dataset>/)
+    "curated_bucket": "REFERENCE_BUCKET",
 }
 
 # The rules Lambda's settings, set by the streaming stack from settings.streaming (the stack owns

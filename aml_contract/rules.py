@@ -1,10 +1,10 @@
-"""Typed loader for rule_parameters.json: the one set of thresholds, windows and country lists
-read by the real-time rules engine, the Athena named queries and the generator."""
+"""Typed loader for rule_parameters.json: the one set of thresholds and windows read by the
+real-time rules engine, the Athena named queries and the generator. Country lists and FX rates
+are dated reference data (aml_contract.reference), not rule parameters."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -40,30 +40,14 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class FatfLists:
-    effective: date
-    source: str
-    call_for_action: frozenset[str]
-    grey_list: frozenset[str]
-
-
-@dataclass(frozen=True)
 class RuleParameters:
     version: str
     base_currency: str
     out_of_order_tolerance_hours: int
     rules: dict[str, Rule]
-    fatf_history: tuple[FatfLists, ...]  # oldest first
 
     def rule(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
-
-    def fatf_lists(self, on: date | None = None) -> FatfLists:
-        """The lists in force on a date (the latest by default)."""
-        if on is None:
-            return self.fatf_history[-1]
-        in_force = [f for f in self.fatf_history if f.effective <= on]
-        return in_force[-1] if in_force else self.fatf_history[0]
 
 
 def parse(raw: dict[str, Any]) -> RuleParameters:
@@ -75,14 +59,8 @@ def parse(raw: dict[str, Any]) -> RuleParameters:
             raise ValueError(f"rule {rule_id}: severity must be one of {SEVERITIES}")
         rules[rule_id] = Rule(rule_id, int(meta["rule_version"]), meta["severity"], int(meta["score"]),
                               meta["description"], body)
-    history = tuple(sorted(
-        (FatfLists(date.fromisoformat(f["effective"]), f["source"], frozenset(f["call_for_action"]),
-                   frozenset(f["grey_list"])) for f in raw["fatf_lists"]),
-        key=lambda f: f.effective))
-    if not history:
-        raise ValueError("rule parameters need at least one dated FATF list")
     return RuleParameters(raw["version"], raw["base_currency"], int(raw["out_of_order_tolerance_hours"]),
-                          rules, history)
+                          rules)
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,9 @@ class Column:
     # Strings only: a bounded varchar(n) in the source DDL; None = `text`, which DMS treats as a
     # LOB (see aml_contract.dms). Keys and codes are bounded; free text stays `text`.
     max_length: int | None = None
+    # A code that must appear in this reference dataset (aml_contract.reference), e.g. "currencies":
+    # the list is dated data in S3, read by both paths, not an enumeration frozen in code.
+    reference: str | None = None
 
     @property
     def curated_name(self) -> str | None:
@@ -72,7 +75,6 @@ class Table:
 
 
 # ---- enumerations -------------------------------------------------------------------------
-CURRENCIES = ("USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "SGD", "HKD", "AED", "MXN", "INR")
 CUSTOMER_TYPES = ("individual", "business")
 RISK_RATINGS = ("low", "medium", "high")
 KYC_STATUSES = ("verified", "pending", "expired", "rejected")
@@ -115,7 +117,7 @@ ACCOUNTS = Table("accounts", "account_id", (
     Column("account_id", STRING, Pii.PSEUDONYMISE, max_length=ID_LENGTH),
     Column("customer_id", STRING, Pii.PSEUDONYMISE, max_length=ID_LENGTH),
     Column("account_type", STRING, enum=ACCOUNT_TYPES, max_length=CODE_LENGTH),
-    Column("currency", STRING, enum=CURRENCIES, max_length=CODE_LENGTH),
+    Column("currency", STRING, reference="currencies", max_length=CODE_LENGTH),
     Column("status", STRING, enum=ACCOUNT_STATUSES, max_length=CODE_LENGTH),
     Column("branch_country", STRING, max_length=CODE_LENGTH),
     Column("opened_at", TIMESTAMP),
@@ -132,8 +134,11 @@ TRANSACTIONS = Table("transactions", "transaction_id", (
     Column("beneficiary_name", STRING, Pii.DROP, required=False),
     Column("beneficiary_country", STRING, max_length=CODE_LENGTH),
     Column("amount", DECIMAL),  # > 0, in `currency`
-    Column("currency", STRING, enum=CURRENCIES, max_length=CODE_LENGTH),
-    Column("amount_base", DECIMAL),  # in BASE_CURRENCY
+    Column("currency", STRING, reference="currencies", max_length=CODE_LENGTH),  # ISO 4217 or crypto
+    # In BASE_CURRENCY. Trusted when the source sends it (the equivalent the bank booked); when it
+    # is null, both paths derive it from the dated reference FX rate (ReferenceData.amount_base),
+    # and it stays null when no rate covers the day: the row is kept and counted, never refused.
+    Column("amount_base", DECIMAL, required=False),
     Column("transaction_type", STRING, enum=TRANSACTION_TYPES, max_length=CODE_LENGTH),
     Column("channel", STRING, enum=CHANNELS, max_length=CODE_LENGTH),
     Column("ip_address", STRING, Pii.DROP, required=False),

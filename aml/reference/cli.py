@@ -1,0 +1,63 @@
+"""`aml reference`: build, publish and check the dated reference data (aml_contract.reference)."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aml.errors import AmlError
+
+
+def _manifests(manifests) -> None:
+    print(json.dumps({name: {"version": m.version, "rows": m.rows, "coverage": [m.coverage_start, m.coverage_end],
+                             "review_by": m.review_by} for name, m in manifests.items()}, indent=2))
+
+
+def _build(args) -> int:
+    from aml.reference import build
+
+    _manifests(build.write(args.out, Path(args.ecb_zip) if args.ecb_zip else None))
+    return 0
+
+
+def _publish(args) -> int:
+    from aml.local import aws
+    from aml.reference import publish
+
+    _manifests(publish.to_s3(aws.client("s3"), args.bucket))
+    return 0
+
+
+def _check(args) -> int:
+    """Exit 1 when a dataset is past its review date (the freshness check both paths log)."""
+    from aml.local import aws
+    from aml_contract.reference import ReferenceData, ReferenceDataError
+
+    try:
+        data = (ReferenceData.from_directory(args.dir) if args.dir
+                else ReferenceData.from_s3(aws.client("s3"), args.bucket))
+        data.usd_per_unit("EUR", datetime.now(UTC).date())  # reads fx_rates too
+    except ReferenceDataError as err:
+        raise AmlError(str(err), "run `aml reference publish` (or `build`)") from None
+    _manifests(data.manifests)
+    stale = data.stale(datetime.now(UTC).date())
+    for problem in stale:
+        print(f"stale: {problem}")
+    return 1 if stale else 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reference", help="dated reference data (currencies, FX rates, FATF lists)")
+    s = p.add_subparsers(dest="reference_command", required=True)
+    b = s.add_parser("build", help="write the datasets to a folder (OUT/reference/<dataset>/)")
+    b.add_argument("--out", default="build", help="folder to write under (default: build)")
+    b.add_argument("--ecb-zip", help="a newer eurofxref-hist.zip from the ECB (default: the pinned copy)")
+    b.set_defaults(func=_build)
+    u = s.add_parser("publish", help="upload the datasets to a bucket (the local moto one by default)")
+    u.add_argument("--bucket", required=True, help="the curated bucket")
+    u.set_defaults(func=_publish)
+    c = s.add_parser("check", help="exit 1 when a dataset is past its review date")
+    where = c.add_mutually_exclusive_group(required=True)
+    where.add_argument("--bucket", help="the curated bucket")
+    where.add_argument("--dir", help="a folder holding reference/<dataset>/")
+    c.set_defaults(func=_check)
