@@ -254,6 +254,15 @@ class ReferenceData:
                                  back_extended=day < p.effective)
         raise ReferenceDataError(f"no FATF publication covers {day}: the fatf_lists dataset has a gap")
 
+    def latest_fatf_lists(self) -> FatfLists:
+        """The publication in force today and until replaced."""
+        return self.fatf_lists(self._fatf[-1].effective)
+
+    @property
+    def fatf_ever_listed(self) -> frozenset[str]:
+        """Every country on any list of any publication we hold."""
+        return frozenset().union(*(c for p in self._fatf for c in p.lists.values()))
+
     def stale(self, today: date) -> list[str]:
         """The datasets read so far whose review date has passed (oldest problem first)."""
         return [f"{m.dataset} (version {m.version}, review by {m.review_by})"

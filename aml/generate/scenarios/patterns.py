@@ -7,6 +7,7 @@ import numpy as np
 
 from aml.generate.scenarios import Context
 from aml.generate.timebase import DAY, HOUR
+from aml.reference.build import in_memory
 
 
 def round_amounts(ctx: Context, n: int, near: int) -> None:
@@ -40,10 +41,11 @@ def high_risk_jurisdiction(ctx: Context, n: int, near: int) -> None:
     in both directions. Countries are taken from the FATF lists in force on the payment date and
     still listed in the latest lists, so an engine using either agrees."""
     grey_min = ctx.params("high_risk_jurisdiction")["grey_list_min_amount"]
-    latest = ctx.rules.fatf_lists()
+    reference = in_memory()
+    latest = reference.latest_fatf_lists()
 
     def countries(when: int, grey: bool) -> list[str]:
-        lists = ctx.rules.fatf_lists(on=ctx.time.start_date + timedelta(days=(when - ctx.time.start) // DAY))
+        lists = reference.fatf_lists(ctx.time.start_date + timedelta(days=(when - ctx.time.start) // DAY))
         listed = lists.grey_list & latest.grey_list if grey else lists.call_for_action & latest.call_for_action
         return sorted(listed)
 

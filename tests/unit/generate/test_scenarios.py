@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from aml.generate import BankConfig, generate
+from aml.reference import build
 from aml_contract import rules
 from aml_contract.schema import CASH_TYPES
 
@@ -21,7 +22,7 @@ def _check(label, tx):
     rows = tx[tx.transaction_id.isin(label.transaction_ids)]
     assert len(rows) == len(label.transaction_ids)
     check = CHECKS[label.typology]
-    extra = {"fatf": lambda day: PARAMS.fatf_lists(on=day)} if label.typology == "high_risk_jurisdiction" else {}
+    extra = {"fatf": build.in_memory().fatf_lists} if label.typology == "high_risk_jurisdiction" else {}
     return check(PARAMS.rule(label.typology), rows, list(label.subject_account_ids), label, tx, **extra)
 
 
@@ -78,7 +79,7 @@ def test_background_does_not_look_like_a_typology(bank, tx):
     assert cash.usd.max() < structuring["min_amount"] / 2
     round_rule = PARAMS.rule("round_amounts")
     assert not ((background.local % round_rule["modulus"] == 0) & (background.local >= round_rule["min_amount"])).any()
-    listed = set().union(*(f.call_for_action | f.grey_list for f in PARAMS.fatf_history))
+    listed = build.in_memory().fatf_ever_listed
     assert not background.beneficiary_country.isin(listed).any()
     assert not background.originator_country.isin(listed).any()
     internal = set(bank.accounts.account_id)
