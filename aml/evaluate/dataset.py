@@ -2,7 +2,7 @@
 
 Every importer ends here. `build` turns a normalised ledger (one row per payment, ids and
 amounts as the dataset gives them) into contract rows, and says in `report` what it had to
-decide: currencies converted or refused, rows left out and why, dates shifted. Labels are an
+decide: currencies kept without a rate or refused, rows left out and why, dates shifted. Labels are an
 account-level frame (`account_id`, `typology`) and never a column of a contract table: the
 pipeline gets the tables, the scoring gets the labels, after detection has run.
 """
@@ -100,25 +100,22 @@ def build(ledger: pd.DataFrame, *, source: str, account_info: pd.DataFrame | Non
     left_out["unreadable_timestamp"] = int(bad_time.sum())
     tx = tx[~bad_time]
 
-    # Currencies: keep, convert into USD, or refuse (counted either way).
+    # Currencies: every code is kept; USD equivalents where a rate is known here (counted either way).
     codes = tx["currency"].map(currencies.iso_code)
-    unknown = codes.isna()
+    unknown = codes.isna() | ~codes.map(lambda c: bool(c) and currencies.accepted(c))
+    rate = codes.map(currencies.USD_PER_UNIT)
     report["currencies"] = {
-        "kept": {k: int(v) for k, v in codes[~unknown & codes.map(lambda c: bool(c) and currencies.accepted(c))]
-                 .value_counts().sort_index().items()},
-        "converted_to_usd": {k: int(v) for k, v in codes[~unknown & ~codes.map(
-            lambda c: bool(c) and currencies.accepted(c))].value_counts().sort_index().items()},
+        "kept": {k: int(v) for k, v in codes[~unknown].value_counts().sort_index().items()},
+        "without_rate": {k: int(v) for k, v in codes[~unknown & rate.isna()].value_counts().sort_index().items()},
         "unknown": {str(k): int(v) for k, v in tx.loc[unknown, "currency"].astype(str).value_counts().items()},
     }
     left_out["unknown_currency"] = int(unknown.sum())
-    tx, codes = tx[~unknown], codes[~unknown]
-    rate = codes.map(currencies.USD_PER_UNIT)
-    convert = ~codes.map(currencies.accepted)
-    tx["amount"] = np.where(convert, tx["amount"] * rate, tx["amount"]).round(2)
-    tx["currency"] = np.where(convert, schema.BASE_CURRENCY, codes)
-    tx["amount_base"] = (tx["amount"] * np.where(convert, 1.0, rate)).round(2)
+    tx, codes, rate = tx[~unknown], codes[~unknown], rate[~unknown]
+    tx["amount"] = tx["amount"].round(2)
+    tx["currency"] = codes
+    tx["amount_base"] = (tx["amount"] * rate).round(2)  # NaN (null) without a rate: the pipeline's to derive
 
-    not_positive = ~(tx["amount"] > 0) | ~(tx["amount_base"] > 0)
+    not_positive = ~(tx["amount"] > 0) | (tx["amount_base"].notna() & ~(tx["amount_base"] > 0))
     left_out["amount_not_positive"] = int(not_positive.sum())
     tx = tx[~not_positive]
     duplicate = tx["transaction_id"].duplicated()

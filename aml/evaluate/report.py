@@ -70,8 +70,8 @@ def text(summary: dict, markdown: bool = False) -> str:
     ]
     if ds.get("left_out"):
         lines += ["", f"left out on import: {ds['left_out']}"]
-    if ds.get("currencies", {}).get("converted_to_usd"):
-        lines += [f"converted to USD on import (currency outside the contract): {ds['currencies']['converted_to_usd']}"]
+    if ds.get("currencies", {}).get("without_rate"):
+        lines += [f"no USD rate on import (amount_base left to the pipeline): {ds['currencies']['without_rate']}"]
     if summary.get("zones", {}).get("quarantine.rows"):
         lines += [f"quarantined by the Glue job: {summary['zones']['quarantine.rows']:,} rows"]
     lines += ["", f"stages (s): {summary['stages']}  total {summary['total_seconds']:.1f}s"]

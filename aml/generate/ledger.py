@@ -3,7 +3,8 @@
 Builders add rows by party code (see `parties.Directory`) with USD amounts; every row gets a
 provisional key so labels can point at it. `Ledger.build` sorts by event time, assigns the final
 deterministic ids (`T` + 10 digits, in booked_at order) and derives currency, amount and
-amount_base (via the FX table), names, countries and the device/IP of online channels.
+amount_base (via the FX table; null for a share of foreign-currency wires), names, countries and
+the device/IP of online channels.
 """
 from __future__ import annotations
 
@@ -31,14 +32,17 @@ def _codes(values, mapping: dict[str, int], n: int) -> np.ndarray:
     return np.array([mapping[v] for v in values.tolist()], dtype=np.int8)
 
 
-def decimal_array(cents: np.ndarray) -> pd.arrays.ArrowExtensionArray:
+def decimal_array(cents: np.ndarray, null: np.ndarray | None = None) -> pd.arrays.ArrowExtensionArray:
     """Exact decimal(18,2) from integer cents, without a Python Decimal per row: the decimal128
-    buffer is the little-endian 128-bit unscaled value (low word = cents, high word = sign)."""
+    buffer is the little-endian 128-bit unscaled value (low word = cents, high word = sign).
+    Rows where `null` is true are nulls (Arrow's validity bitmap, least significant bit first)."""
     cents = np.ascontiguousarray(cents, dtype=np.int64)
     words = np.empty((len(cents), 2), dtype=np.int64)
     words[:, 0] = cents
     words[:, 1] = np.where(cents < 0, -1, 0)
-    array = pa.Array.from_buffers(DECIMAL, len(cents), [None, pa.py_buffer(words.tobytes())])
+    validity = None if null is None or not null.any() else \
+        pa.py_buffer(np.packbits(~np.asarray(null, bool), bitorder="little").tobytes())
+    array = pa.Array.from_buffers(DECIMAL, len(cents), [validity, pa.py_buffer(words.tobytes())])
     return pd.arrays.ArrowExtensionArray(array)
 
 
@@ -99,6 +103,13 @@ class Ledger:
         party_currency = directory.party_currency()
         ccy = np.where(internal_orig, party_currency[c["orig"]], party_currency[c["bene"]])
         ccy = np.where(ccy < 0, fx.currency_code("USD"), ccy)
+        names, countries, party_ids = directory.party_names(), directory.party_countries(), directory.party_ids()
+        counterparty = np.where(internal_orig, c["bene"], c["orig"])
+        foreign = fx.country_currency_codes(countries[counterparty])
+        foreign_wire = ((c["type"] == _TYPE_CODE["wire"]) & ~c["exact"] & (counterparty >= directory.n_internal)
+                        & (foreign >= 0) & (fx.spread(c["key"], 1) < fx.FOREIGN_WIRE_PERCENT))
+        ccy = np.where(foreign_wire, foreign, ccy)
+        no_base = foreign_wire & (fx.spread(c["key"], 2) < fx.NO_BASE_PERCENT)
         rate = fx.RATE_BY_CODE[ccy]
         cents = np.maximum(np.rint(c["usd"] / rate * 100).astype(np.int64), 1)
         nudge = ~c["exact"] & (cents % 100 == 0)
@@ -109,7 +120,6 @@ class Ledger:
         initiator = np.where(internal_orig, c["orig"], c["bene"])
         online = _ONLINE[c["channel"]]
         devices, ips = directory.party_device(), directory.party_ip()
-        names, countries, party_ids = directory.party_names(), directory.party_countries(), directory.party_ids()
         booked = utc(c["ts"])
         updated = utc(c["ts"] + np.where(c["reversed"], 6 * HOUR, 0))
         frame = pd.DataFrame({
@@ -123,7 +133,7 @@ class Ledger:
             "beneficiary_country": countries[c["bene"]],
             "amount": decimal_array(cents),
             "currency": fx.CURRENCY_CODES[ccy],
-            "amount_base": decimal_array(base_cents),
+            "amount_base": decimal_array(base_cents, null=no_base),
             "transaction_type": np.array(TRANSACTION_TYPES, dtype=object)[c["type"]],
             "channel": np.array(CHANNELS, dtype=object)[c["channel"]],
             "ip_address": np.where(online, ips[initiator], None),

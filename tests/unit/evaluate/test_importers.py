@@ -8,6 +8,7 @@ import pytest
 
 from aml.errors import AmlError
 from aml.evaluate import importers
+from aml.reference import build
 from aml_contract import schema
 
 # SAML-D: one CSV (Kaggle "SAML-D"), with the unnamed index column pandas writes.
@@ -79,7 +80,7 @@ def _check_contract(ds) -> None:
     for name, table in schema.SOURCE_TABLES.items():
         assert list(getattr(ds, name).columns) == table.column_names
     tx = ds.transactions
-    assert set(tx["currency"]) <= set(schema.CURRENCIES)
+    assert set(tx["currency"]) <= build.in_memory().currencies
     assert set(tx["transaction_type"]) <= set(schema.TRANSACTION_TYPES)
     assert (tx["amount"] > 0).all() and (tx["amount_base"] > 0).all()
     assert tx["booked_at"].is_monotonic_increasing
@@ -106,11 +107,12 @@ def test_samld(tmp_path: Path):
     assert tx.loc["S00000003", ["transaction_type", "currency"]].tolist() == ["check", "GBP"]
     assert float(tx.loc["S00000003", "amount"]) == 14328.44
     assert float(tx.loc["S00000003", "amount_base"]) == pytest.approx(14328.44 * 1.265, abs=0.01)
-    # Naira is outside the contract: converted to USD, and counted
-    assert tx.loc["S00000004", "currency"] == "USD"
-    assert float(tx.loc["S00000004", "amount"]) == pytest.approx(11895.0 * 0.00065, abs=0.01)
-    assert ds.report["currencies"]["converted_to_usd"] == {"NGN": 1}
-    assert ds.report["currencies"]["kept"] == {"EUR": 1, "GBP": 6}
+    # Naira is kept as booked (issue 19: every ISO 4217 currency), its USD equivalent from the fixed rate
+    assert tx.loc["S00000004", "currency"] == "NGN"
+    assert float(tx.loc["S00000004", "amount"]) == 11895.0
+    assert float(tx.loc["S00000004", "amount_base"]) == pytest.approx(11895.0 * 0.00065, abs=0.01)
+    assert ds.report["currencies"]["kept"] == {"EUR": 1, "GBP": 6, "NGN": 1}
+    assert ds.report["currencies"]["without_rate"] == {}
     assert tx.loc["S00000006", "channel"] == "pos"
     assert _labels(ds) == {("287305149", "Layered_Fan_Out"), ("4404767002", "Layered_Fan_Out"),
                            ("5376652437", "Smurfing"), ("9600420220", "Smurfing"),
@@ -130,11 +132,12 @@ def test_amlworld_with_patterns(tmp_path: Path):
     assert len(tx) == 9
     assert tx.loc["W000000001", ["originator_account_id", "transaction_type"]].tolist() == ["010-8000EBD30", "internal"]
     assert tx.loc["W000000005", "transaction_type"] == "ach"
-    assert tx.loc["W000000007", ["transaction_type", "currency"]].tolist() == ["crypto", "USD"]
-    assert float(tx.loc["W000000007", "amount"]) == 90000.0  # 1 BTC at the table's fixed rate
+    assert tx.loc["W000000007", ["transaction_type", "currency"]].tolist() == ["crypto", "BTC"]
+    assert float(tx.loc["W000000007", "amount"]) == 1.0
+    assert float(tx.loc["W000000007", "amount_base"]) == 90000.0  # 1 BTC at the table's fixed rate
     assert tx.loc["W000000008", "transaction_type"] == "cash_deposit"
     assert tx.loc["W000000009", ["transaction_type", "currency"]].tolist() == ["card", "CAD"]
-    assert ds.report["currencies"]["converted_to_usd"] == {"BTC": 1, "CNY": 1, "ILS": 1}
+    assert {"BTC", "CNY", "ILS"} <= set(ds.report["currencies"]["kept"])
     assert set(tx["originator_country"]) == {"ZZ"}
     assert _labels(ds) == {("021174-800737690", "fan_out"), ("012-80011F990", "fan_out"),
                            ("0213834-808757B00", "fan_out"), ("020-80020C5B0", "unspecified"),
@@ -263,3 +266,22 @@ def test_a_folder_must_hold_exactly_one_matching_file(tmp_path):
     (tmp_path / "b.csv").write_text("")
     with pytest.raises(AmlError, match="holds 2"):
         single_file(tmp_path, "*.csv", "hint")
+
+
+def test_every_currency_code_is_kept_and_one_without_a_rate_leaves_amount_base_to_the_pipeline():
+    from aml.evaluate import dataset
+
+    ledger = pd.DataFrame({
+        "transaction_id": ["1", "2", "3"], "booked_at": ["2025-03-03 10:00"] * 3,
+        "originator_account_id": ["a", "b", "c"], "beneficiary_account_id": ["b", "c", "a"],
+        "amount": [100.0, 250.0, 40.0], "currency": ["KZT", "Zorkmid", "usdt"],
+        "transaction_type": ["wire"] * 3, "originator_country": ["KZ", "US", "US"],
+        "beneficiary_country": ["US", "US", "US"]})
+    ds = dataset.build(ledger, source="test")
+    tx = ds.transactions.set_index("transaction_id")
+    assert tx.loc["1", "currency"] == "KZT" and pd.isna(tx.loc["1", "amount_base"])  # tenge: no rate here
+    assert tx.loc["3", "currency"] == "USDT" and pd.isna(tx.loc["3", "amount_base"])
+    assert "2" not in tx.index  # no currency code at all: left out, and counted
+    assert ds.report["currencies"] == {"kept": {"KZT": 1, "USDT": 1}, "without_rate": {"KZT": 1, "USDT": 1},
+                                       "unknown": {"Zorkmid": 1}}
+    assert ds.report["left_out"] == {"unknown_currency": 1}

@@ -90,11 +90,23 @@ def test_ids_enums_and_amounts(bank, tx):
     assert set(tx.transaction_type) <= set(TRANSACTION_TYPES) and set(tx.channel) <= set(CHANNELS)
     assert set(tx.status) == set(TRANSACTION_STATUSES)
     assert set(tx.currency) <= build.in_memory().currencies and tx.currency.nunique() >= 4
-    assert (tx.local > 0).all() and (tx.usd > 0).all()
-    rate = tx.currency.map(USD_PER_UNIT)
-    assert np.allclose(tx.usd, np.round(tx.local * rate, 2), atol=0.011)
+    booked = tx[tx.usd.notna()]
+    assert (tx.local > 0).all() and (booked.usd > 0).all()
+    rate = booked.currency.map(USD_PER_UNIT)
+    assert np.allclose(booked.usd, np.round(booked.local * rate, 2), atol=0.011)
     assert tx.booked_at.is_monotonic_increasing
     assert str(tx.booked_at.dt.tz) == "UTC"
+
+
+def test_some_wires_are_booked_in_the_foreign_partys_currency_and_some_without_amount_base(bank, tx):
+    """Issue 19: the pipeline must take every currency; a source may leave amount_base to it."""
+    internal = set(bank.accounts.account_id)
+    foreign = tx[tx.currency.isin({"SEK", "NOK", "DKK", "NZD"})]  # currencies the old contract refused
+    assert not foreign.empty and (foreign.transaction_type == "wire").all()
+    assert (~foreign.originator_account_id.isin(internal) | ~foreign.beneficiary_account_id.isin(internal)).all()
+    unknown = tx[tx.usd.isna()]
+    assert 0 < len(unknown) < 0.05 * len(tx)
+    assert (unknown.transaction_type == "wire").all() and (unknown.currency != "USD").all()
 
 
 def test_background_is_realistic(bank, tx):
