@@ -38,6 +38,7 @@ from aml.generate import load_postgres
 from aml.local import aws, resources, services, staging
 from aml.query import catalog
 from aml.query.run import execute
+from aml.reference import publish
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import alert_rows, local_handler, put_lines, quiet_function_output, transaction_lines
@@ -182,6 +183,7 @@ def run(dataset: Dataset, cfg: EvaluateConfig) -> dict:
         summary["full_load"] = replicator.full_load()
         replicator.drop_slot()  # no CDC follows: keep no WAL for it
         staging.download_prefix(res.raw_bucket, "", work / "raw")
+    summary["reference"] = publish.reference_versions(publish.to_directory(work / "curated"))
     glue = _start_glue(work, res)  # Spark runs beside the stream replay
     try:
         if cfg.stream:
