@@ -1,0 +1,72 @@
+"""docs/rules.md, generated: every scenario's definition, parameters, legal or typology source, and
+which path runs it (tests/unit/test_rules_reference.py keeps the file current)."""
+from __future__ import annotations
+
+from aml_contract import named_queries, rules
+
+INTRO = """# Rule reference
+
+Generated from `aml_contract/rule_parameters.json` and the headers of `athena_queries/*.sql`
+(`AML_WRITE_RULES_REFERENCE=1 .venv/bin/pytest tests/unit/test_rules_reference.py` rewrites it; a
+test fails while it is stale). Amounts are USD (`amount_base`); windows run on event time
+(`booked_at`), days are UTC days.
+
+## What the fields mean
+
+- **rule_version**: bump it whenever a parameter or the logic of a rule changes. Every alert
+  carries the version that raised it, so an analyst can tell alerts from before and after a change.
+- **severity** (low | medium | high) and **score** (0-100): how an alert ranks in the work queue
+  (`customer_risk_summary`); they do not change what is detected.
+- **out_of_order_tolerance_hours** ({tolerance} h): how late a real-time record may arrive and still
+  complete or re-evaluate a window (README "Real-time rules: late records and alert ids").
+- **Reference data** (FATF lists, FX rates, currencies) are not rule parameters: they are dated
+  data in S3, read by both paths (README "Currencies, FX rates and FATF lists").
+
+## How a change reaches both paths
+
+1. Edit `aml_contract/rule_parameters.json`, bump the rule's `rule_version`, and run `make test`
+   (boundary tests put every threshold at its exact value through both engines).
+2. `cdk deploy`: the Lambda asset ships the file, and the named queries are rendered from it when
+   they are registered. Until the deployment, both paths keep running the old values; there is no
+   partial state where one path has the new threshold and the other the old one, except during
+   the deployment itself.
+3. Regenerate this page (above).
+
+A threshold change does not re-evaluate history: real-time alerts raised before it stay as they
+were; rerun the named queries over past dates to see what the new values find.
+
+"""
+
+
+def _value(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def render() -> str:
+    from lambdas.realtime_rules.rules import STATELESS, WINDOWED
+
+    params = rules.load()
+    queries = {q.name: q for q in named_queries.load_all(params=params)}
+    lines = [INTRO.replace("{tolerance}", str(params.out_of_order_tolerance_hours)),
+             "## Scenarios", "",
+             "| rule | severity | score | version | real time | batch query |", "|---|---|---|---|---|---|"]
+    realtime = set(STATELESS) | set(WINDOWED)
+    for rule_id, rule in params.rules.items():
+        batch = f"`{rule_id}.sql`" if rule_id in queries else "none"
+        lines.append(f"| `{rule_id}` | {rule.severity} | {rule.score} | {rule.rule_version} | "
+                     f"{'yes' if rule_id in realtime else 'no'} | {batch} |")
+    for rule_id, rule in params.rules.items():
+        lines += ["", f"### `{rule_id}`", "", rule.description + ".", ""]
+        lines += [f"- `{name}` = {_value(value)}" for name, value in rule.params.items()]
+        query = queries.get(rule_id)
+        if query is not None:
+            lines += ["", f"Batch (`athena_queries/{rule_id}.sql`): {query.description}", "",
+                      f"Source: {query.serves}"]
+    others = [q for name, q in queries.items() if name not in params.rules]
+    if others:
+        lines += ["", "## Other named queries (no rule parameters of their own)"]
+        for query in others:
+            lines += ["", f"### `{query.name}`", "", query.description, "", f"Source: {query.serves}"]
+    return "\n".join(lines) + "\n"
