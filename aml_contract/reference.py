@@ -204,6 +204,10 @@ class ReferenceData:
         self.manifests: dict[str, Manifest] = {}
         self.currencies: frozenset[str] = frozenset(r["code"] for r in self._read("currencies"))
         self._fatf = fatf_publications(self._read("fatf_lists"))
+        try:  # the FX rows wait for first use; their manifest (freshness) is known now
+            self.manifests["fx_rates"] = Manifest.from_json(fetch(manifest_key("fx_rates")))
+        except (FileNotFoundError, KeyError) as err:
+            raise ReferenceDataError(f"reference dataset 'fx_rates' is not published: {err}") from None
 
     @classmethod
     def from_directory(cls, root) -> ReferenceData:
@@ -264,6 +268,6 @@ class ReferenceData:
         return frozenset().union(*(c for p in self._fatf for c in p.lists.values()))
 
     def stale(self, today: date) -> list[str]:
-        """The datasets read so far whose review date has passed (oldest problem first)."""
+        """The datasets whose review date has passed (oldest problem first)."""
         return [f"{m.dataset} (version {m.version}, review by {m.review_by})"
                 for m in sorted(self.manifests.values(), key=lambda m: m.review_by) if m.stale(today)]
