@@ -97,6 +97,10 @@ def unknown_amounts(make_zone, tmp_path_factory):
     b.tx("NPY", pep, 0.3, 65.5, "crypto", **btc)
     only_unknown = b.own("NP2", pep=True)  # all its activity unknown: no total to compare
     b.tx(only_unknown, "NPZ", 2.0, 65.5, "crypto", **btc)
+    dormant = b.own("ND1")
+    b.tx(dormant, "M1", 42.5, 1.0, "card")
+    for k in range(5):  # wakes up 99 days later with five payments of unknown amount: min_count is met
+        b.tx(dormant, f"NDX{k}", 0.2, 100 + k * 0.1, "crypto", **btc)
     root = tmp_path_factory.mktemp("unknown_amounts")
     curated = make_zone(b, root)
     return root, curated
@@ -110,7 +114,7 @@ def _hits(name, root) -> pd.DataFrame:
 def test_the_rows_are_curated_with_a_null_amount_base(unknown_amounts):
     _, curated = unknown_amounts
     tx = curated["transactions"]
-    assert curated.amount_base["unknown"] == 6 == int(tx["amount_base"].isna().sum())
+    assert curated.amount_base["unknown"] == 11 == int(tx["amount_base"].isna().sum())
     assert not curated.quarantined
 
 
@@ -139,3 +143,12 @@ def test_sums_ignore_them_without_turning_a_total_null(unknown_amounts, pid):
     assert (row.transaction_count, row.total_in, row.total_out, row.max_amount) == (2, 12_000, 0, 12_000)
     assert pid("NP2") not in hits.index
     assert hits[["total_in", "total_out"]].notna().all().all()
+
+
+def test_a_count_rule_counts_them_and_reports_a_known_total(unknown_amounts, pid):
+    """dormant_reactivation: five transactions meet min_count; their unknown amounts add 0, so the
+    reported total is a number (ordered the same on Athena and DuckDB), not NULL."""
+    root, _ = unknown_amounts
+    row = _hits("dormant_reactivation", root).loc[pid("ND1")]
+    assert (row.reactivation_count, row.reactivation_amount) == (5, 0)
+    assert pd.isna(row.max_amount)
