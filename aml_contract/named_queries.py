@@ -11,9 +11,11 @@ Each file is Athena engine v3 (Trino) SQL starting with a header of ``-- key: va
 
 ``parameters`` names every ``?`` execution parameter in the order it appears (a name may repeat
 when a value is needed twice, as the Athena console asks for each ``?`` in turn). Thresholds are
-never written in the SQL: placeholders ``{{<rule_id>.<parameter>}}`` and ``{{fatf.<list>}}`` are
-rendered from rule_parameters.json as SQL literals, so Athena, the local DuckDB engine and the
-real-time Lambda all use the same values. Standard library only: the CDK stacks import this to
+never written in the SQL: placeholders ``{{<rule_id>.<parameter>}}`` are rendered from
+rule_parameters.json as SQL literals, so Athena, the local DuckDB engine and the real-time Lambda
+all use the same values. The FATF lists are not parameters: they are dated reference data, and a
+query joins the ``fatf_lists`` table on the booking date (high_risk_jurisdiction.sql), so a
+``{{fatf.<list>}}`` placeholder is an error. Standard library only: the CDK stacks import this to
 register one AWS::Athena::NamedQuery per file.
 """
 from __future__ import annotations
@@ -77,13 +79,11 @@ def sql_literal(value: object) -> str:
     raise NamedQueryError(f"cannot render {type(value).__name__} as a SQL literal")
 
 
-def placeholder_value(scope: str, key: str, params: rules.RuleParameters, on: date | None = None) -> object:
+def placeholder_value(scope: str, key: str, params: rules.RuleParameters) -> object:
     """The value a ``{{scope.key}}`` placeholder stands for."""
     if scope == "fatf":
-        lists = params.fatf_lists(on)
-        if key not in ("call_for_action", "grey_list"):
-            raise NamedQueryError(f"unknown FATF list {key!r} (call_for_action | grey_list)")
-        return getattr(lists, key)
+        raise NamedQueryError(f"{{{{fatf.{key}}}}}: the FATF lists are dated reference data, not a rendered "
+                              "literal; join the fatf_lists table on the booking date (see high_risk_jurisdiction.sql)")
     if scope not in params.rules:
         raise NamedQueryError(f"unknown rule {scope!r} in placeholder {{{{{scope}.{key}}}}}")
     try:
@@ -92,10 +92,10 @@ def placeholder_value(scope: str, key: str, params: rules.RuleParameters, on: da
         raise NamedQueryError(str(err.args[0])) from None
 
 
-def render(text: str, params: rules.RuleParameters | None = None, on: date | None = None) -> str:
-    """Replace every placeholder by its SQL literal (FATF lists in force on `on`, latest by default)."""
+def render(text: str, params: rules.RuleParameters | None = None) -> str:
+    """Replace every placeholder by its SQL literal."""
     params = params or rules.load()
-    return _PLACEHOLDER.sub(lambda m: sql_literal(placeholder_value(m[1], m[2], params, on)), text)
+    return _PLACEHOLDER.sub(lambda m: sql_literal(placeholder_value(m[1], m[2], params)), text)
 
 
 def placeholders(text: str) -> list[tuple[str, str]]:
@@ -127,8 +127,11 @@ def _split_list(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-def parse(path: Path, params: rules.RuleParameters | None = None, on: date | None = None) -> NamedQuery:
-    sql = render(path.read_text(encoding="utf-8"), params, on)
+def parse(path: Path, params: rules.RuleParameters | None = None) -> NamedQuery:
+    try:
+        sql = render(path.read_text(encoding="utf-8"), params)
+    except NamedQueryError as err:
+        raise NamedQueryError(f"{path.name}: {err}") from None
     header = parse_header(sql)
     missing = [k for k in HEADER_KEYS if not header.get(k)]
     if missing:
@@ -143,8 +146,7 @@ def parse(path: Path, params: rules.RuleParameters | None = None, on: date | Non
                       _split_list(header["columns"]), sql, path)
 
 
-def load_all(directory: str | Path | None = None, params: rules.RuleParameters | None = None,
-             on: date | None = None) -> list[NamedQuery]:
+def load_all(directory: str | Path | None = None, params: rules.RuleParameters | None = None) -> list[NamedQuery]:
     """Every named query in `directory` (the repository's athena_queries/ by default), by name."""
     folder = Path(directory) if directory is not None else QUERIES_DIR
-    return [parse(p, params, on) for p in sorted(folder.glob("*.sql"))]
+    return [parse(p, params) for p in sorted(folder.glob("*.sql"))]

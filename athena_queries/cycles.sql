@@ -3,7 +3,8 @@
 --   {{cycles.min_hops}} to {{cycles.max_hops}} transfers between distinct accounts, each later than
 --   the one before, all within {{cycles.window_days}} days of the first, every hop (the return
 --   included) within {{cycles.amount_tolerance}} of the amount sent, from {{cycles.min_amount}} USD.
---   Written as explicit self-joins (one per hop), portable to Trino and DuckDB alike.
+--   Written as explicit self-joins (one per hop), portable to Trino and DuckDB alike. An amount rule:
+--   a transfer without amount_base (no FX rate) cannot be matched hop to hop and takes no part.
 -- parameters: start_date, end_date
 -- serves: FATF red flag "circular transactions / round-tripping" (layering, trade-based laundering,
 --   loan-back); Wolfsberg transaction monitoring guidance

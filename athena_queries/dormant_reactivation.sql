@@ -5,7 +5,9 @@
 --   {{dormant_reactivation.min_count}} transactions. Dormancy is proven from the data, not from a status
 --   flag: the query also reads twice dormant_days before start_date and needs the account's previous
 --   transaction there, at least dormant_days before the reactivation (absence of data proves nothing).
---   Accounts silent for more than twice dormant_days are out of its reach.
+--   Accounts silent for more than twice dormant_days are out of its reach. A transaction without
+--   amount_base (no FX rate) proves activity and counts towards min_count; the total sums the known
+--   amount_base only (an unknown amount counts as 0; max_amount is null when none is known).
 -- parameters: start_date, end_date, start_date
 -- serves: FFIEC / FATF red flag "sudden activity in a previously dormant account" (account takeover,
 --   mule recruitment, sleeper accounts)
@@ -44,7 +46,7 @@ quiet AS (
 ),
 burst AS (
     SELECT q.account_pid, q.customer_pid, q.last_seen_at, q.reactivated_at, COUNT(*) AS reactivation_count,
-           SUM(s.amount_base) AS reactivation_amount, MAX(s.amount_base) AS max_amount
+           COALESCE(SUM(s.amount_base), 0) AS reactivation_amount, MAX(s.amount_base) AS max_amount
     FROM quiet q
     JOIN sides s
       ON s.account_pid = q.account_pid

@@ -1,6 +1,8 @@
 -- name: fan_in
 -- description: Accounts paid by at least {{fan_in.min_counterparties}} distinct counterparty accounts
---   within {{fan_in.window_hours}} hours of booked_at (collection account, funnel account).
+--   within {{fan_in.window_hours}} hours of booked_at (collection account, funnel account). A count
+--   rule: a payment without amount_base (no FX rate) counts its counterparty; the window amount sums
+--   the known amount_base only (0 when none is known).
 -- parameters: start_date, end_date
 -- serves: FinCEN funnel-account advisory (FIN-2014-A005); FATF red flag "many unrelated parties
 --   paying into one account"
@@ -18,7 +20,7 @@ WITH credits AS (
 ),
 windows AS (
     SELECT a.account_pid, a.customer_pid, a.booked_at AS window_start,
-           COUNT(DISTINCT b.counterparty_pid) AS counterparties, SUM(b.amount_base) AS window_amount
+           COUNT(DISTINCT b.counterparty_pid) AS counterparties, COALESCE(SUM(b.amount_base), 0) AS window_amount
     FROM credits a
     JOIN credits b
       ON b.account_pid = a.account_pid

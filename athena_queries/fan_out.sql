@@ -1,6 +1,8 @@
 -- name: fan_out
 -- description: Accounts paying at least {{fan_out.min_counterparties}} distinct counterparty accounts
---   within {{fan_out.window_hours}} hours of booked_at (dispersal of funds, layering).
+--   within {{fan_out.window_hours}} hours of booked_at (dispersal of funds, layering). A count rule:
+--   a payment without amount_base (no FX rate) counts its counterparty; the window amount sums the
+--   known amount_base only (0 when none is known).
 -- parameters: start_date, end_date
 -- serves: FATF red flag "funds sent to many unrelated beneficiaries shortly after receipt";
 --   FFIEC BSA-AML manual, layering
@@ -18,7 +20,7 @@ WITH debits AS (
 ),
 windows AS (
     SELECT a.account_pid, a.customer_pid, a.booked_at AS window_start,
-           COUNT(DISTINCT b.counterparty_pid) AS counterparties, SUM(b.amount_base) AS window_amount
+           COUNT(DISTINCT b.counterparty_pid) AS counterparties, COALESCE(SUM(b.amount_base), 0) AS window_amount
     FROM debits a
     JOIN debits b
       ON b.account_pid = a.account_pid

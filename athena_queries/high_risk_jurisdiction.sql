@@ -1,12 +1,17 @@
 -- name: high_risk_jurisdiction
--- description: Transactions with a counterparty in a FATF "call for action" country (any amount) or
---   on the FATF grey list (from {{high_risk_jurisdiction.grey_list_min_amount}} USD); lists as
---   published in rule_parameters.json, rendered when the query is registered.
+-- description: Transactions with a counterparty in a FATF "call for action" country (any amount, an
+--   unknown amount_base included) or on the FATF grey list (from
+--   {{high_risk_jurisdiction.grey_list_min_amount}} USD; an unknown amount_base is not compared). Each
+--   side is judged by the FATF publication in force on its UTC booking date (`dt`), read from the
+--   `fatf_lists` reference table (valid_from <= dt < valid_to), the rule the real-time Lambda applies
+--   (aml_contract.reference.ReferenceData.fatf_lists). Dates before our oldest publication fall under
+--   it and say so: fatf_back_extended (dt before the publication's effective date).
 -- parameters: start_date, end_date
 -- serves: FATF Recommendation 19 (higher-risk countries); FinCEN advisories on FATF-identified
 --   jurisdictions; EU AMLD enhanced due diligence
 -- columns: subject_account_pid, subject_customer_pid, direction, transaction_id, booked_at,
---   transaction_type, amount_base, counterparty_account_pid, counterparty_country, fatf_list, dt
+--   transaction_type, amount_base, counterparty_account_pid, counterparty_country, fatf_list,
+--   fatf_list_effective, fatf_back_extended, dt
 WITH booked AS (
     SELECT *
     FROM transactions
@@ -24,14 +29,21 @@ sides AS (
            amount_base, originator_account_pid, originator_country, dt
     FROM booked
     WHERE beneficiary_customer_pid IS NOT NULL
+),
+listed AS (
+    -- dt is the UTC date of booked_at (the partition value), the day the Lambda looks the lists up by
+    SELECT s.*, f.list_name AS fatf_list, f.effective_from AS fatf_list_effective,
+           CAST(s.dt AS DATE) < f.effective_from AS fatf_back_extended
+    FROM sides s
+    JOIN fatf_lists f
+      ON f.country = s.counterparty_country
+     AND f.valid_from <= CAST(s.dt AS DATE)
+     AND CAST(s.dt AS DATE) < f.valid_to
 )
 SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, direction, transaction_id,
-       booked_at, transaction_type, amount_base, counterparty_account_pid, counterparty_country,
-       CASE WHEN counterparty_country IN {{fatf.call_for_action}} THEN 'call_for_action'
-            ELSE 'grey_list' END AS fatf_list,
-       dt
-FROM sides
-WHERE counterparty_country IN {{fatf.call_for_action}}
-   OR (counterparty_country IN {{fatf.grey_list}}
-       AND amount_base >= {{high_risk_jurisdiction.grey_list_min_amount}})
+       booked_at, transaction_type, amount_base, counterparty_account_pid, counterparty_country, fatf_list,
+       fatf_list_effective, fatf_back_extended, dt
+FROM listed
+WHERE fatf_list = 'call_for_action'
+   OR (fatf_list = 'grey_list' AND amount_base >= {{high_risk_jurisdiction.grey_list_min_amount}})
 ORDER BY booked_at, transaction_id, direction

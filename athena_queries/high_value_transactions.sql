@@ -1,6 +1,7 @@
 -- name: high_value_transactions
 -- description: Every booked transaction above the CTR amount ({{large_cash.threshold}} USD in base
---   currency), once for each side that is one of the bank's own accounts.
+--   currency), once for each side that is one of the bank's own accounts. A transaction without
+--   amount_base (no FX rate) is not compared.
 -- parameters: start_date, end_date
 -- serves: FinCEN / FFIEC BSA-AML manual: review of high-value wires and transfers; large-value
 --   transaction reporting; the threshold is the 31 CFR 1010.311 CTR amount.

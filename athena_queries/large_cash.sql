@@ -1,7 +1,9 @@
 -- name: large_cash
 -- description: Cash deposits or withdrawals of one customer on one day (UTC) that together exceed
 --   the CTR threshold ({{large_cash.threshold}} USD), aggregated across the customer's accounts;
---   one row per account that took part, with the customer's day total.
+--   one row per account that took part, with the customer's day total. An amount rule: cash without
+--   amount_base (no FX rate) adds nothing to the totals (an unknown amount counts as 0) but is
+--   counted in account_count and customer_count.
 -- parameters: start_date, end_date
 -- serves: Currency Transaction Report, 31 CFR 1010.311 and the aggregation rule of 31 CFR 1010.313
 -- columns: subject_account_pid, subject_customer_pid, dt, direction, account_amount, account_count,
@@ -19,7 +21,8 @@ WITH cash AS (
       AND transaction_type IN ('cash_deposit', 'cash_withdrawal')
 ),
 per_account AS (
-    SELECT customer_pid, account_pid, dt, direction, SUM(amount_base) AS account_amount, COUNT(*) AS account_count
+    SELECT customer_pid, account_pid, dt, direction, COALESCE(SUM(amount_base), 0) AS account_amount,
+           COUNT(*) AS account_count
     FROM cash
     WHERE customer_pid IS NOT NULL
     GROUP BY customer_pid, account_pid, dt, direction

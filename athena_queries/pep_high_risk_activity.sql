@@ -1,7 +1,10 @@
 -- name: pep_high_risk_activity
 -- description: Accounts of politically exposed persons or high-risk-rated customers whose activity
 --   in the window (in plus out) reaches the CTR amount ({{large_cash.threshold}} USD): candidates for
---   enhanced due diligence review.
+--   enhanced due diligence review. A transaction without amount_base (no FX rate) is counted in
+--   transaction_count and adds 0 to total_in / total_out (each side row carries a 0 for the other
+--   direction, so neither total is null and their sum is never NULL + number); max_amount is null
+--   when no amount is known.
 -- parameters: start_date, end_date
 -- serves: FATF Recommendation 12 (PEPs) and 10 (risk-based CDD); 31 CFR 1010.620 enhanced scrutiny
 -- columns: subject_account_pid, subject_customer_pid, is_pep, risk_rating, kyc_status,

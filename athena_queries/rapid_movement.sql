@@ -2,6 +2,8 @@
 -- description: Pass-through accounts: an inflow of at least {{rapid_movement.min_inflow}} USD followed,
 --   within {{rapid_movement.window_hours}} hours of booked_at, by outflows of at least
 --   {{rapid_movement.min_outflow_ratio}} of it. One row per account, summarising every such inflow.
+--   An amount rule: an inflow without amount_base (no FX rate) is not compared; an outflow without
+--   one adds nothing to the outflows.
 -- parameters: start_date, end_date
 -- serves: FATF red flag "funds received and sent on almost immediately" (pass-through, layering);
 --   FinCEN funnel-account advisory

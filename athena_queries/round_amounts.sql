@@ -1,7 +1,9 @@
 -- name: round_amounts
 -- description: Accounts moving at least {{round_amounts.min_count}} round amounts (a multiple of
 --   {{round_amounts.modulus}}, at least {{round_amounts.min_amount}}, in the transaction currency)
---   within {{round_amounts.window_days}} days of booked_at, in or out.
+--   within {{round_amounts.window_days}} days of booked_at, in or out. Roundness is judged on
+--   `amount`, so a payment without amount_base (no FX rate) still counts; the window amount sums the
+--   known amount_base only (0 when none is known).
 -- parameters: start_date, end_date
 -- serves: FFIEC / FATF red flag "transactions in round or whole-dollar amounts" (invoice fraud,
 --   trade-based laundering, loan-back schemes)
@@ -28,7 +30,7 @@ rounds AS (
 ),
 windows AS (
     SELECT a.account_pid, a.customer_pid, a.booked_at AS window_start, COUNT(*) AS round_count,
-           SUM(b.amount_base) AS window_amount
+           COALESCE(SUM(b.amount_base), 0) AS window_amount
     FROM rounds a
     JOIN rounds b
       ON b.account_pid = a.account_pid

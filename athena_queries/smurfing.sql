@@ -1,7 +1,8 @@
 -- name: smurfing
 -- description: Accounts receiving cash deposits below {{smurfing.max_amount}} USD from at least
 --   {{smurfing.min_depositors}} distinct depositor accounts within {{smurfing.window_days}} days of
---   booked_at: many people paying in small cash amounts for one beneficiary.
+--   booked_at: many people paying in small cash amounts for one beneficiary. "Below" needs a known
+--   amount: a deposit without amount_base (no FX rate) takes no part.
 -- parameters: start_date, end_date
 -- serves: FinCEN / FFIEC red flag "multiple individuals making cash deposits into one account"
 --   (smurfing, a form of structuring, 31 CFR 1010.314); funnel-account advisory FIN-2014-A005

@@ -2,7 +2,8 @@
 -- description: Accounts receiving at least {{structuring.min_count}} cash deposits, each in
 --   [{{structuring.min_amount}}, {{structuring.max_amount}}) USD, within {{structuring.window_days}}
 --   days of booked_at, together above {{structuring.min_total}} USD: amounts kept just under the CTR
---   threshold. One row per account, summarising every qualifying window.
+--   threshold. One row per account, summarising every qualifying window. An amount rule: a deposit
+--   without amount_base (no FX rate) is not compared and takes no part.
 -- parameters: start_date, end_date
 -- serves: 31 CFR 1010.314 (structuring to evade reporting); FFIEC red flag "cash deposits just below
 --   the reporting threshold on consecutive days"

@@ -4,6 +4,8 @@
 --   account's own average for that many days over the {{velocity_spike.baseline_days}} days before.
 --   The query reads the baseline days before start_date too; an account needs activity at least
 --   {{velocity_spike.min_baseline_days}} days before the day, so the baseline is proven by data.
+--   Amounts sum the known amount_base: a transaction without one (no FX rate) adds 0 to its day
+--   (and is counted in recent_count); a day of unknown amounts is activity worth 0, not a gap.
 -- parameters: start_date, end_date, start_date
 -- serves: FFIEC red flag "activity inconsistent with the customer's profile or history"; FATF
 --   guidance on unusual changes in transaction velocity (mule accounts, account takeover)
@@ -29,7 +31,8 @@ sides AS (
     WHERE beneficiary_customer_pid IS NOT NULL
 ),
 daily AS (
-    SELECT account_pid, customer_pid, CAST(dt AS DATE) AS day, SUM(amount_base) AS amount, COUNT(*) AS n
+    SELECT account_pid, customer_pid, CAST(dt AS DATE) AS day, COALESCE(SUM(amount_base), 0) AS amount,
+           COUNT(*) AS n
     FROM sides
     GROUP BY account_pid, customer_pid, CAST(dt AS DATE)
 ),

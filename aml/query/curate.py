@@ -4,13 +4,26 @@ The production path is the Glue job (`glue_jobs.curation`); this exists so the b
 scenario tests can build a curated data directory in seconds without Spark. It applies the
 contract's PII classes column by column (drop, generalise, pseudonymise), resolves customer
 pseudonyms through the accounts table (null for external accounts and cash) and partitions by
-`dt` of booked_at (UTC). It renders a bank whose every row is a single insert (no CDC history,
-no quarantine): tests/unit/glue/test_pandas_curation_parity.py holds it to the Glue job's output,
-row for row and value for value, on such a bank.
+`dt` of booked_at (UTC). It renders a bank whose every row is a single insert (no CDC history):
+tests/unit/glue/test_pandas_curation_parity.py holds it to the Glue job's output, row for row and
+value for value, on such a bank.
+
+Reference data (aml_contract.reference), as the Glue job applies it:
+- a currency (transactions and accounts) must be a code of the `currencies` dataset, else the row
+  is refused with the reason `unknown_value:currency` (counted in `Curated.quarantined`, never
+  written, like the Glue job's quarantine);
+- `amount_base` is `ReferenceData.amount_base` of each row, the one implementation of the rule:
+  the source's value when present, else amount times the FX rate of the UTC booking day, else
+  null. A null is kept (the row is curated and counted in `Curated.amount_base["unknown"]`).
+Pass the ReferenceData of the curated zone (`ReferenceData.from_directory(root)` after
+`aml.reference.publish.to_directory(root)`); without one, the datasets built from the pinned
+sources (the same objects `publish` writes) are used.
 """
 from __future__ import annotations
 
+import logging
 import shutil
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,10 +33,23 @@ import pyarrow.parquet as pq
 
 from aml_contract import schema
 from aml_contract.pseudonym import pseudonymise
+from aml_contract.reference import ReferenceData
 from aml_contract.schema import Pii
 
+log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 DECIMAL_TYPE = pa.decimal128(schema.DECIMAL_PRECISION, schema.DECIMAL_SCALE)
+UNKNOWN_CURRENCY = "unknown_value:currency"  # the Glue job's reason for an enum or reference miss
+
+
+class Curated(dict[str, pd.DataFrame]):
+    """Curated frames by table, with what curation refused and how amount_base was obtained."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame], quarantined: dict[str, Counter],
+                 amount_base: Counter) -> None:
+        super().__init__(frames)
+        self.quarantined = quarantined  # table -> reason -> rows refused
+        self.amount_base = amount_base  # "source" | "derived" | "unknown" -> transactions curated
 
 
 def _arrow(frame: pd.DataFrame, table: str) -> pa.Table:
@@ -54,24 +80,55 @@ def _cents(value) -> Decimal | None:
 
 
 def _utc(values: pd.Series) -> pd.Series:
-    stamps = pd.to_datetime(values)
-    return stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
+    return pd.to_datetime(values, utc=True)  # naive stamps are UTC; aware ones are converted to it
+
+
+def _known_currency(frame: pd.DataFrame, ref: ReferenceData, table: str,
+                    quarantined: dict[str, Counter]) -> pd.DataFrame:
+    """The rows whose currency is a reference code; the others are counted as refused."""
+    known = frame["currency"].isin(ref.currencies)
+    refused = int((~known).sum())
+    if refused:
+        quarantined.setdefault(table, Counter())[UNKNOWN_CURRENCY] += refused
+        log.warning("%s: %d row(s) refused (%s)", table, refused, UNKNOWN_CURRENCY)
+    return frame[known]
+
+
+def _amount_base(tx: pd.DataFrame, ref: ReferenceData) -> tuple[list[Decimal | None], Counter]:
+    """amount_base of every row by ReferenceData.amount_base, and how each was obtained."""
+    values, how = [], Counter()
+    for amount, currency, booked_at, source in zip(tx["amount"], tx["currency"], tx["booked_at"],
+                                                   tx["amount_base"], strict=True):
+        given = _cents(source)
+        value = ref.amount_base(_cents(amount), currency, booked_at.date(), given)
+        how["source" if given is not None else "derived" if value is not None else "unknown"] += 1
+        values.append(value)
+    if how["unknown"]:
+        log.warning("transactions: %d row(s) curated with no amount_base (no FX rate on the booking day)",
+                    how["unknown"])
+    return values, how
 
 
 def curate(customers: pd.DataFrame, accounts: pd.DataFrame, transactions: pd.DataFrame,
-           key: bytes) -> dict[str, pd.DataFrame]:
+           key: bytes, reference: ReferenceData | None = None) -> Curated:
     """Curated frames (columns in contract order) for customers, accounts and transactions."""
+    if reference is None:
+        from aml.reference import build
+
+        reference = build.in_memory()
+    quarantined: dict[str, Counter] = {}
+    accounts = _known_currency(accounts, reference, "accounts", quarantined)
     owner = dict(zip(accounts["account_id"], accounts["customer_id"], strict=True))
-    tx = transactions.copy()
+    tx = _known_currency(transactions, reference, "transactions", quarantined).copy()
     tx["booked_at"] = _utc(tx["booked_at"])
+    tx["amount_base"], how = _amount_base(tx, reference)
     curated_tx = _apply_pii(tx, schema.TRANSACTIONS, key)
     for side in ("originator", "beneficiary"):
         customer_ids = tx[f"{side}_account_id"].map(owner)
         curated_tx[f"{side}_customer_pid"] = customer_ids.map(
             lambda v: pseudonymise(v, key) if pd.notna(v) else None)
     curated_tx[schema.DMS_COMMIT_TS_COLUMN] = _utc(tx["updated_at"])
-    for column in ("amount", "amount_base"):  # exact cents, as the Glue job writes them
-        curated_tx[column] = curated_tx[column].map(_cents)
+    curated_tx["amount"] = curated_tx["amount"].map(_cents)  # exact cents, as the Glue job writes them
     frames = {
         "customers": _apply_pii(customers, schema.CUSTOMERS, key),
         "accounts": _apply_pii(accounts, schema.ACCOUNTS, key),
@@ -82,7 +139,7 @@ def curate(customers: pd.DataFrame, accounts: pd.DataFrame, transactions: pd.Dat
         columns = [c for c, _ in schema.CURATED_TABLES[name]]
         out[name] = frame[columns].copy()
     out["transactions"][schema.PARTITION_COLUMN] = out["transactions"]["booked_at"].dt.strftime("%Y-%m-%d")
-    return out
+    return Curated(out, quarantined, how)
 
 
 def write(frames: dict[str, pd.DataFrame], data_dir: str | Path) -> Path:
@@ -101,6 +158,6 @@ def write(frames: dict[str, pd.DataFrame], data_dir: str | Path) -> Path:
     return root
 
 
-def curate_bank(bank, key: bytes) -> dict[str, pd.DataFrame]:
+def curate_bank(bank, key: bytes, reference: ReferenceData | None = None) -> Curated:
     """Curated frames of a generated `aml.generate` Bank (its labels are left out: they only score)."""
-    return curate(bank.customers, bank.accounts, bank.transactions, key)
+    return curate(bank.customers, bank.accounts, bank.transactions, key, reference)

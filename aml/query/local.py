@@ -6,6 +6,11 @@ partitions for `dt` typed as strings like the Glue catalog's). The `alerts` tabl
 files yet (no alert was raised): it is then an empty view with the contract's columns, so the
 queries that read it return no rows; every other table a query reads must be present.
 
+The reference datasets (aml_contract.reference: `currencies`, `fx_rates`, `fatf_lists`) are views
+too, over `DATA_DIR/reference/<dataset>/*.jsonl.gz` as published into the curated zone, typed
+column by column from `reference.COLUMNS` (as the Glue tables are): never inferred from the rows,
+and never reading the `_manifest.json` beside them.
+
 Two byte figures, both from DuckDB's profile of the run:
 - bytes scanned: the column chunks DuckDB read (projected and filter columns), summed over every
   Parquet scan. Besides partition pruning it includes row groups skipped by min-max statistics
@@ -31,7 +36,7 @@ from sqlglot import exp
 
 from aml.errors import AmlError
 from aml.query.result import QueryResult
-from aml_contract import schema
+from aml_contract import reference, schema
 from aml_contract.named_queries import NamedQuery
 
 SOURCE_DIALECT = "athena"
@@ -65,6 +70,26 @@ def available_tables(data_dir: Path) -> dict[str, str]:
         raise AmlError(f"data directory {data_dir} holds no curated tables",
                        f"expected Parquet under {', '.join(f'{t}/' for t in schema.CURATED_TABLES)}")
     return found
+
+
+def available_reference(data_dir: Path) -> dict[str, str]:
+    """Reference dataset -> JSON Lines glob, for the datasets published under data_dir."""
+    found = {}
+    for dataset in reference.DATASETS:
+        folder = data_dir / reference.table_prefix(dataset)
+        if any(folder.glob("*.jsonl.gz")):
+            found[dataset] = (folder / "*.jsonl.gz").as_posix()
+    return found
+
+
+_REFERENCE_TYPES = {"string": "VARCHAR", "date": "DATE",
+                    "decimal_rate": f"DECIMAL({reference.RATE_PRECISION},{reference.RATE_SCALE})"}
+
+
+def reference_view_sql(dataset: str, pattern: str) -> str:
+    """A SELECT of a reference dataset's rows with the contract's column types."""
+    columns = ", ".join(f"'{name}': '{_REFERENCE_TYPES[kind]}'" for name, kind in reference.COLUMNS[dataset])
+    return f"SELECT * FROM read_json('{pattern}', format = 'newline_delimited', columns = {{{columns}}})"
 
 
 OPTIONAL_TABLES = ("alerts",)  # written by the rules engine only when an alert is raised
@@ -119,6 +144,7 @@ class LocalEngine:
     def __init__(self, data_dir: str | Path):
         self.data_dir = Path(data_dir)
         self.tables = available_tables(self.data_dir)
+        self.reference = available_reference(self.data_dir)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
@@ -131,6 +157,8 @@ class LocalEngine:
         for table in OPTIONAL_TABLES:
             if table not in self.tables:
                 con.execute(f"CREATE VIEW {table} AS {empty_table_sql(table)}")
+        for dataset, pattern in self.reference.items():
+            con.execute(f"CREATE VIEW {dataset} AS {reference_view_sql(dataset, pattern)}")
         return con
 
     def _files_in_scope(self, con: duckdb.DuckDBPyConnection, scan: dict) -> tuple[str, list[Path]]:
@@ -173,7 +201,12 @@ class LocalEngine:
 
     def run(self, query: NamedQuery, values: dict[str, str]) -> QueryResult:
         tables = referenced_tables(query.sql)
-        missing = sorted(tables - set(self.tables) - set(OPTIONAL_TABLES))
+        missing_reference = sorted(tables & set(reference.DATASETS) - set(self.reference))
+        if missing_reference:
+            raise AmlError(f"query {query.name} reads reference data {', '.join(missing_reference)}, not published "
+                           f"under {self.data_dir / reference.PREFIX}",
+                           f"publish it there: `aml reference build --out {self.data_dir}`")
+        missing = sorted(tables - set(self.tables) - set(OPTIONAL_TABLES) - set(reference.DATASETS))
         if missing:
             raise AmlError(f"query {query.name} reads table(s) {', '.join(missing)}, missing from {self.data_dir}",
                            "write the curated zone there first (Glue job or `aml generate`)")

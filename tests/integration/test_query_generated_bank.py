@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from aml.query import curate, scoring
+from aml.reference import publish
 from aml_contract import pseudonym
+from aml_contract.reference import ReferenceData
 
 pytestmark = pytest.mark.integration
 KEY = pseudonym.normalise_key("integration-pseudonymisation-key-0123")
@@ -21,7 +23,11 @@ def scores(tmp_path_factory):
 
     config = BankConfig(customers=400, days=120, seed=7)
     bank = generate(config)
-    data_dir = curate.write(curate.curate_bank(bank, KEY), tmp_path_factory.mktemp("curated"))
+    data_dir = tmp_path_factory.mktemp("curated")
+    publish.to_directory(data_dir)  # the reference data the deployment publishes into the curated bucket
+    curated = curate.curate_bank(bank, KEY, ReferenceData.from_directory(data_dir))
+    assert sum(curated.amount_base.values()) == len(curated["transactions"])  # every curated row is accounted for
+    curate.write(curated, data_dir)
     last = config.start_date + timedelta(days=config.days - 1)
     found = scoring.score_all(bank.labels, KEY, data_dir, config.start_date, last)
     print(scoring.table(found))

@@ -10,6 +10,7 @@ import pandas as pd
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 110  # dormant_reactivation needs 90 days of provable silence before its window
 BACKGROUND_ACCOUNTS = 30
+SAME = object()  # amount_base: the source books the amount itself (a USD payment)
 
 
 class BankBuilder:
@@ -39,16 +40,20 @@ class BankBuilder:
     def own(self, aid: str, **kw) -> str:
         return self.account(aid, self.customer("C" + aid, **kw), kw.get("opened_day", -400))
 
-    def tx(self, src: str, dst: str, amount: float, day: float, ttype: str = "wire", *,
-           src_country: str = "US", dst_country: str = "US") -> None:
-        booked = START + timedelta(days=day)
+    def tx(self, src: str, dst: str, amount: float, day: float | datetime, ttype: str = "wire", *,
+           src_country: str = "US", dst_country: str = "US", currency: str = "USD",
+           amount_base: float | None | object = SAME) -> str:
+        """Book a transaction `day` days after START (or at a datetime); its id. amount_base is the
+        source's own value: the amount by default, None for a row the reference rate must convert."""
+        booked = day if isinstance(day, datetime) else START + timedelta(days=day)
         self.transactions.append({
             "transaction_id": f"T{len(self.transactions):06d}", "booked_at": booked,
             "originator_account_id": src, "originator_name": "x", "originator_country": src_country,
             "beneficiary_account_id": dst, "beneficiary_name": "y", "beneficiary_country": dst_country,
-            "amount": amount, "currency": "USD", "amount_base": amount, "transaction_type": ttype,
-            "channel": "branch" if ttype.startswith("cash") else "online", "ip_address": None,
-            "device_id": None, "memo": None, "status": "booked", "updated_at": booked})
+            "amount": amount, "currency": currency, "amount_base": amount if amount_base is SAME else amount_base,
+            "transaction_type": ttype, "channel": "branch" if ttype.startswith("cash") else "online",
+            "ip_address": None, "device_id": None, "memo": None, "status": "booked", "updated_at": booked})
+        return self.transactions[-1]["transaction_id"]
 
     def inject(self, scenario: str, aid: str) -> str:
         self.expected.setdefault(scenario, set()).add(aid)

@@ -6,6 +6,7 @@ import re
 import pytest
 import sqlglot
 
+from aml.evaluate import baseline
 from aml.query.local import transpile
 from aml_contract import named_queries, rules
 from aml_contract.named_queries import NamedQueryError, load_all, placeholder_value, placeholders, sql_literal
@@ -46,12 +47,12 @@ def test_rendered_thresholds_equal_rule_parameters():
         rendered = named_queries.render(text)
         for scope, key in placeholders(text):
             value = placeholder_value(scope, key, params)
-            expected = getattr(params.fatf_lists(), key) if scope == "fatf" else params.rule(scope)[key]
+            expected = params.rule(scope)[key]
             assert value == expected
             assert sql_literal(expected) in rendered
             seen.add((scope, key))
         assert not re.search(r"\b(8000|9000|10000|5000)\b", re.sub(r"\{\{.*?\}\}", "", text)), path.name
-    assert ("structuring", "min_amount") in seen and ("fatf", "call_for_action") in seen
+    assert ("structuring", "min_amount") in seen and ("high_risk_jurisdiction", "grey_list_min_amount") in seen
     # large_cash aggregates per dt partition (the UTC day), which is right only for a 1-day window
     assert params.rule("large_cash")["window_days"] == 1
     implicit = {("large_cash", "window_days")}
@@ -63,11 +64,9 @@ def test_rendered_thresholds_equal_rule_parameters():
 def test_changed_parameters_change_the_sql():
     raw = {"version": "t", "base_currency": "USD", "out_of_order_tolerance_hours": 1,
            "rules": {"structuring": {"rule_version": 1, "severity": "high", "score": 1, "description": "d",
-                                     "min_amount": 7777}},
-           "fatf_lists": [{"effective": "2025-01-01", "source": "s", "call_for_action": ["KP"], "grey_list": []}]}
+                                     "min_amount": 7777}}}
     custom = rules.parse(raw)
-    assert named_queries.render("x >= {{structuring.min_amount}} AND c IN {{fatf.call_for_action}}", custom) == \
-        "x >= 7777 AND c IN ('KP')"
+    assert named_queries.render("x >= {{structuring.min_amount}}", custom) == "x >= 7777"
     with pytest.raises(NamedQueryError):
         named_queries.render("{{structuring.max_amount}}", custom)
     with pytest.raises(NamedQueryError):
@@ -86,3 +85,24 @@ def test_header_and_parameter_count_are_checked(tmp_path):
     (tmp_path / "q.sql").write_text(good.replace("-- name: q", "-- name: other"))
     with pytest.raises(NamedQueryError, match="differs"):
         load_all(tmp_path)
+
+
+def test_a_fatf_placeholder_is_an_error_naming_the_file(tmp_path):
+    """The FATF lists are dated reference data joined by the query, never a rendered literal."""
+    (tmp_path / "listed.sql").write_text(
+        "-- name: listed\n-- description: d\n-- parameters: start_date, end_date\n-- serves: s\n"
+        "-- columns: a_pid\nSELECT a_pid FROM t WHERE dt BETWEEN ? AND ? AND c IN {{fatf.grey_list}}\n")
+    with pytest.raises(NamedQueryError, match=r"listed\.sql: \{\{fatf\.grey_list\}\}.*fatf_lists table"):
+        load_all(tmp_path)
+
+
+@pytest.mark.parametrize("path", [named_queries.QUERIES_DIR / "high_risk_jurisdiction.sql",
+                                  baseline.BASELINE_DIR / "baseline_high_risk_country.sql"], ids=lambda p: p.stem)
+def test_fatf_lists_are_joined_on_the_utc_booking_date(path):
+    """The join the Lambda's ReferenceData.fatf_lists(day) mirrors: valid_from <= dt < valid_to,
+    on the counterparty country, with no list literal left in the text."""
+    text = path.read_text()
+    assert "{{fatf." not in text and "rendered when" not in text
+    body = re.sub(r"\s+", " ", "\n".join(line for line in text.splitlines() if not line.startswith("--")))
+    assert "JOIN fatf_lists f ON f.country = s.counterparty_country" in body
+    assert "AND f.valid_from <= CAST(s.dt AS DATE) AND CAST(s.dt AS DATE) < f.valid_to" in body
