@@ -29,6 +29,7 @@ from pathlib import Path
 
 from aml.query import catalog, curate, scoring
 from aml.query.run import execute
+from aml.reference import publish
 from aml_contract import pseudonym, rules
 
 CUSTOMERS, DAYS, SEED = 500, 60, 42
@@ -79,6 +80,7 @@ def run() -> dict:
     config = BankConfig(customers=CUSTOMERS, days=DAYS, seed=SEED)
     with tempfile.TemporaryDirectory() as tmp:
         bank = generate(config)
+        publish.to_directory(tmp)  # the reference tables (fatf_lists) beside the curated ones
         data_dir = curate.write(curate.curate_bank(bank, BENCH_KEY), Path(tmp))
         first = config.start_date
         last = first + timedelta(days=DAYS - 1)

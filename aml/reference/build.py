@@ -104,11 +104,14 @@ def fx_rates(ecb_zip: Path | None = None, start: date | None = None) -> dict[str
         review_by=last + timedelta(days=FX_REVIEW_DAYS))
 
 
-def fatf_lists() -> dict[str, bytes]:
-    publications = sorted(json.loads((SOURCES / "fatf_lists.json").read_text())["publications"],
+def fatf_lists(source: Path = SOURCES / "fatf_lists.json") -> dict[str, bytes]:
+    publications = sorted(json.loads(source.read_text())["publications"],
                           key=lambda p: p["effective"])
     rows = []
     for index, pub in enumerate(publications):
+        both = set(pub["call_for_action"]) & set(pub["grey_list"])
+        if both:  # a country is on one list at a time; both would give two answers to one question
+            raise reference.ReferenceDataError(f"FATF publication {pub['effective']} puts {sorted(both)} on both lists")
         valid_from = reference.EARLIEST_DATE if index == 0 else date.fromisoformat(pub["effective"])
         valid_to = (date.fromisoformat(publications[index + 1]["effective"]) if index + 1 < len(publications)
                     else reference.LATEST_DATE)

@@ -111,3 +111,11 @@ def test_freshness_names_the_datasets_past_their_review_date(data):
     assert set(review) == set(reference.DATASETS)
     assert all(name not in " ".join(data.stale(day)) for name, day in review.items())
     assert {s.split(" ")[0] for s in data.stale(max(review.values()).replace(year=9000))} == set(reference.DATASETS)
+
+
+def test_a_publication_that_puts_a_country_on_both_lists_is_refused(tmp_path):
+    source = tmp_path / "fatf_lists.json"
+    source.write_text(json.dumps({"publications": [
+        {"effective": "2025-06-13", "source": "s", "call_for_action": ["KP", "IR"], "grey_list": ["IR", "NG"]}]}))
+    with pytest.raises(ReferenceDataError, match=r"\['IR'\] on both lists"):
+        build.fatf_lists(source)
