@@ -21,7 +21,8 @@ def register(subparsers) -> None:
     run.add_argument("name")
     run.add_argument("--param", action="append", metavar="NAME=VALUE", help="e.g. start_date=2025-01-31 (repeat)")
     run.add_argument("--engine", choices=("local", "athena"), default="local")
-    run.add_argument("--data-dir", help=f"curated data for --engine local (default ${DATA_DIR_ENV} or .local/curated)")
+    run.add_argument("--data-dir", help=f"curated data for --engine local (default ${DATA_DIR_ENV}, else .local/curated, "
+                          "else the demo's out/demo/work/curated)")
     run.add_argument("--workgroup", help="Athena workgroup for --engine athena (default: the deployed one)")
     run.add_argument("--output", choices=output.FORMATS, default="table")
     run.add_argument("--out", help="write the rows to this file (required for parquet)")

@@ -60,8 +60,13 @@ def referenced_tables(sql: str) -> set[str]:
 def available_tables(data_dir: Path) -> dict[str, str]:
     """Curated table -> Parquet glob, for the tables present in data_dir."""
     if not data_dir.is_dir():
+        from aml.query.run import DATA_DIR_ENV, data_dir_candidates
+
+        looked = ", ".join(str(c) for c in data_dir_candidates())
         raise AmlError(f"data directory {data_dir} does not exist",
-                       "pass --data-dir DIR holding one folder per curated table (transactions/dt=.../*.parquet)")
+                       f"pass --data-dir DIR (or set {DATA_DIR_ENV}) holding one folder per curated table "
+                       f"(transactions/dt=.../*.parquet); without it these are tried: {looked}; "
+                       "`make demo` writes out/demo/work/curated")
     found = {}
     for table in schema.CURATED_TABLES:
         if any((data_dir / table).glob("**/*.parquet")):

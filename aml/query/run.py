@@ -11,11 +11,22 @@ from aml.query.result import QueryResult
 DATA_DIR_ENV = "AML_DATA_DIR"
 
 
-def default_data_dir() -> Path:
-    """$AML_DATA_DIR, else the local runtime's curated zone (.local/curated)."""
+def data_dir_candidates() -> list[Path]:
+    """Where curated data is looked for without --data-dir, in order: the local runtime's curated
+    zone (.local/curated), then the one `make demo` leaves (out/demo/work/curated)."""
+    from aml.demo.config import DemoConfig
     from aml.local.services import LOCAL_DIR
 
-    return Path(os.environ.get(DATA_DIR_ENV) or LOCAL_DIR / "curated")
+    return [LOCAL_DIR / "curated", DemoConfig().out_dir / "work" / "curated"]
+
+
+def default_data_dir() -> Path:
+    """$AML_DATA_DIR, else the first candidate that exists (the first when none does, so the
+    error names it and the others)."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    candidates = data_dir_candidates()
+    return next((c for c in candidates if c.is_dir()), candidates[0])
 
 
 def execute(name: str, values: dict[str, str], engine: str = "local", data_dir: str | Path | None = None,

@@ -72,3 +72,29 @@ def test_missing_table(capsys, curated_dir, tmp_path):
     shutil.copytree(curated_dir / "transactions", partial / "transactions")
     code, _, err = run(capsys, "run", "pep_high_risk_activity", *WINDOW, "--data-dir", str(partial))
     assert code != 0 and "reads table(s) accounts, customers, missing from" in err
+
+
+def test_without_data_dir_the_demos_curated_zone_is_found(monkeypatch, tmp_path):
+    """Issue 28: after `make demo`, `aml query run` finds the demo's data without flags."""
+    from aml.query import run as query_run
+
+    local, demo = tmp_path / "local-curated", tmp_path / "demo-curated"
+    monkeypatch.delenv(query_run.DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(query_run, "data_dir_candidates", lambda: [local, demo])
+    assert query_run.default_data_dir() == local  # neither exists: the first, named in the error
+    demo.mkdir()
+    assert query_run.default_data_dir() == demo
+    local.mkdir()
+    assert query_run.default_data_dir() == local
+    monkeypatch.setenv(query_run.DATA_DIR_ENV, str(tmp_path / "chosen"))
+    assert query_run.default_data_dir() == tmp_path / "chosen"
+
+
+def test_a_missing_default_data_dir_names_every_place_tried_and_the_demo(capsys, monkeypatch, tmp_path):
+    from aml.query import run as query_run
+
+    monkeypatch.delenv(query_run.DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(query_run, "data_dir_candidates", lambda: [tmp_path / "a", tmp_path / "b"])
+    code, _, err = run(capsys, "run", "structuring", *WINDOW)
+    assert code != 0 and len(err.strip().splitlines()) == 1
+    assert str(tmp_path / "a") in err and str(tmp_path / "b") in err and "make demo" in err
