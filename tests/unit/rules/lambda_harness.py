@@ -120,6 +120,12 @@ def _drain(sqs, url):
         bodies += [json.loads(m["Body"]) for m in got]
 
 
+def metric_documents(text: str) -> list[dict]:
+    """The CloudWatch embedded-metric documents Powertools printed."""
+    documents = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    return [d for d in documents if "_aws" in d]
+
+
 def _alerts(ddb):
     return ddb.scan(TableName="alerts")["Items"]
 
