@@ -18,10 +18,8 @@ def high_risk_jurisdiction(tx: Transaction, state: AccountState, params: RulePar
         return []
     lists = tx.reference.fatf_lists(tx.booked_on)
     listed = lists.list_of(country)
-    if listed == "grey_list" and (tx.amount_base is None
-                                  or cents(tx.amount_base) < rule.exact("grey_list_min_amount") * 100):
-        return []
-    if listed is None:
+    below = tx.amount_base is None or cents(tx.amount_base) < rule.exact("grey_list_min_amount") * 100
+    if listed is None or (listed == "grey_list" and below):
         return []
     return [AlertDraft(
         "high_risk_jurisdiction", state.account_id, tx.transaction_id, (tx.transaction_id,), tx.ts, tx.ts, tx.ts,
