@@ -96,3 +96,27 @@ def test_an_unknown_currency_code_is_poison_with_its_reason(make_tx, code):
 def test_a_non_positive_amount_base_is_still_poison(make_tx):
     with pytest.raises(PoisonRecord, match="amount_base: Input should be greater than 0"):
         make_tx(amount_base=0)
+
+
+AMOUNT_RULES = ("large_cash", "structuring", "smurfing", "rapid_movement", "round_amounts")
+
+
+def test_no_amount_rule_takes_an_unknown_amount_as_evidence(make_tx, run_rules):
+    """Every rule over a mix of known and unknown amounts (cash, round, flows): nothing fails, and
+    the rules that compare or add amounts never name an unknown one among their transactions."""
+    def unknown(**kw):
+        return make_tx(currency="BTC", amount_base=None, **kw)
+
+    mix = []
+    for i in range(6):
+        at = td(hours=i)
+        mix += [make_tx(type="cash_deposit", orig="CASH", benef="A", amount=9_500, at=at, originator_name=f"d{i}"),
+                unknown(type="cash_deposit", orig="CASH", benef="A", amount=9_500, at=at, originator_name=f"u{i}"),
+                make_tx(orig="A", benef=f"P{i}", amount=5_000, at=at + td(minutes=1)),
+                unknown(orig="A", benef=f"Q{i}", amount=5_000, at=at + td(minutes=2))]
+    drafts = run_rules(mix, "A")
+    assert {"large_cash", "structuring", "smurfing", "round_amounts"} <= {d.rule_id for d in drafts}
+    unknown_ids = {t.transaction_id for t in mix if t.amount_base is None}
+    for draft in drafts:
+        if draft.rule_id in AMOUNT_RULES:
+            assert not unknown_ids & set(draft.transaction_ids), draft.rule_id
