@@ -9,6 +9,10 @@ A record behind its account's watermark is applied and its windows evaluated aga
 the late-record horizon (window.py; counted `out_of_order`); beyond it, only the stateless rules
 see it, and it is counted (`late_beyond_horizon`, published as names.LATE_BEYOND_HORIZON_METRIC
 and alarmed) and listed in the outcome for the handler to log: never dropped without a trace.
+
+Each batch is parsed against the reference data of `reference()` (reference_cache.py): a record
+whose USD amount stays unknown is evaluated and counted (`amount_base_unknown`), one whose amount
+was derived from the reference rate is counted too (`amount_base_derived`).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 
 from aml_contract import schema
 from aml_contract.pseudonym import pseudonymise
+from aml_contract.reference import ReferenceData
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules import rules
 from lambdas.realtime_rules.alerts import AlertSink, alert_id
@@ -84,15 +89,19 @@ class Side:
 
 class Engine:
     def __init__(self, store: StateStore, sink: AlertSink, dead_letters: DeadLetters, params: RuleParameters,
-                 pseudonym_key: Callable[[], bytes], clock: Callable[[], float] = time.time):
+                 pseudonym_key: Callable[[], bytes], reference: Callable[[], ReferenceData],
+                 clock: Callable[[], float] = time.time):
         self._store, self._sink, self._dead_letters = store, sink, dead_letters
+        self._reference = reference
         self._params, self._key, self._clock = params, pseudonym_key, clock
         self._round_modulus = params.rule("round_amounts")["modulus"]
 
     def process(self, records: list[KinesisStreamRecord]) -> BatchOutcome:
         outcome = BatchOutcome([r.kinesis.sequence_number for r in records])
         outcome.counts["records"] = len(records)
-        transactions = self._parse(records, outcome)
+        transactions = self._parse(records, outcome, self._reference())
+        outcome.counts.update(amount_base_unknown=sum(tx.amount_base is None for _, tx in transactions),
+                              amount_base_derived=sum(tx.amount_base_derived for _, tx in transactions))
         by_account: dict[str, list[Side]] = defaultdict(list)
         for sequence_number, tx in transactions:
             for side in self._sides(sequence_number, tx):
@@ -116,13 +125,14 @@ class Engine:
                               failed=len(outcome.failed))
         return outcome
 
-    def _parse(self, records: list[KinesisStreamRecord], outcome: BatchOutcome) -> list[tuple[str, Transaction]]:
+    def _parse(self, records: list[KinesisStreamRecord], outcome: BatchOutcome,
+               reference: ReferenceData) -> list[tuple[str, Transaction]]:
         now = datetime.fromtimestamp(self._clock(), UTC)
         transactions, poison = [], []
         for record in records:
             data = record.kinesis.data_as_bytes()
             try:
-                parsed = parse(data, now)
+                parsed = parse(data, reference, now)
             except PoisonRecord as err:
                 poison.append(Poison(record.kinesis.sequence_number, record.event_id, record.kinesis.partition_key,
                                      record.event_source_arn, data, str(err)))

@@ -32,9 +32,11 @@ from botocore.config import Config
 
 from aml_contract import names, rules
 from aml_contract.pseudonym import key_from_secret_string
+from aml_contract.reference import ReferenceData
 from lambdas.realtime_rules.alerts import AlertSink
 from lambdas.realtime_rules.dead_letters import DeadLetters
 from lambdas.realtime_rules.engine import Engine, metric_name
+from lambdas.realtime_rules.reference_cache import ReferenceCache
 from lambdas.realtime_rules.state_store import CONCURRENCY as STATE_CONCURRENCY
 from lambdas.realtime_rules.state_store import StateStore
 from lambdas.realtime_rules.window import Horizons
@@ -47,7 +49,9 @@ tracer = Tracer()
 # Fail fast inside one invocation: the event source mapping is the retry mechanism.
 BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10,
                      max_pool_connections=STATE_CONCURRENCY)
-CLIENTS = ("dynamodb", "sns", "firehose", "sqs", "secretsmanager")
+CLIENTS = ("dynamodb", "sns", "firehose", "sqs", "secretsmanager", "s3")
+REFERENCE_STALE = "reference_stale"  # + the dataset: a metric per stale dataset (ReferenceStaleFxRates)
+REFERENCE_REFRESH_FAILED = "reference_refresh_failed"
 # Every variable the function needs: the resources it uses, the alert TTL, Powertools' settings.
 REQUIRED_ENV = (*names.RULES_LAMBDA_ENV.values(), names.ALERT_TTL_DAYS_ENV, *names.POWERTOOLS_ENV)
 
@@ -72,6 +76,7 @@ class Settings:
     dlq_url: str
     alerts_delivery_stream: str
     pseudonymization_secret_id: str
+    curated_bucket: str  # the reference data's bucket (aml_contract.reference layout)
     alert_ttl_days: int
 
     @classmethod
@@ -120,6 +125,8 @@ def _build(settings: Settings) -> Runtime:
     session = boto3.session.Session()
     clients = MappingProxyType({s: session.client(s, config=BOTO_CONFIG) for s in CLIENTS})
     params = rules.load()
+    reference = ReferenceCache(lambda: ReferenceData.from_s3(clients["s3"], settings.curated_bucket),
+                               on_stale=_report_stale, on_refresh_failed=_report_refresh_failed)
     key = cache(lambda: key_from_secret_string(
         clients["secretsmanager"].get_secret_value(SecretId=settings.pseudonymization_secret_id)["SecretString"]))
     engine = Engine(
@@ -127,7 +134,7 @@ def _build(settings: Settings) -> Runtime:
         AlertSink(clients["dynamodb"], clients["sns"], clients["firehose"], table=settings.alerts_table,
                   topic_arn=settings.alerts_topic_arn, delivery_stream=settings.alerts_delivery_stream,
                   ttl_days=settings.alert_ttl_days, params=params, pseudonym_key=key),
-        DeadLetters(clients["sqs"], settings.dlq_url), params, key)
+        DeadLetters(clients["sqs"], settings.dlq_url), params, key, reference.get)
     idempotency = IdempotencyConfig(event_key_jmespath="Records[*].eventID", expires_after_seconds=24 * 3600)
     persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=clients["dynamodb"])
 
@@ -139,6 +146,19 @@ def _build(settings: Settings) -> Runtime:
         return response
 
     return Runtime(engine, idempotency, process_once, clients)
+
+
+def _report_stale(dataset: str, description: str) -> None:
+    """Stale reference data is reported, never a reason to refuse records (reference_cache.py)."""
+    metrics.add_metric(name=metric_name(f"{REFERENCE_STALE} {dataset}"), unit=MetricUnit.Count, value=1)
+    logger.warning("reference dataset past its review date: records are still evaluated with it; "
+                   "publish a newer version (aml reference publish)", extra={"dataset": description})
+
+
+def _report_refresh_failed(err: Exception) -> None:
+    metrics.add_metric(name=metric_name(REFERENCE_REFRESH_FAILED), unit=MetricUnit.Count, value=1)
+    logger.warning("reference data could not be read again: the copy loaded before is kept",
+                   extra={"reason": str(err)})
 
 
 @tracer.capture_method

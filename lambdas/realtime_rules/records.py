@@ -6,20 +6,28 @@ or a plain transactions row from a producer. Only inserts, updates and full-load
 core.transactions are evaluated; deletes and other tables are acknowledged as `Ignored`, control
 records as `Control`. Anything that cannot be a valid transaction raises `PoisonRecord` with a
 reason, so the engine can dead-letter it without failing the batch.
+
+The reference data (aml_contract.reference) decides two things here: a currency must be a code of
+the currencies dataset (an unknown one is poison, as the contract's `unknown_value:currency`), and
+the transaction's USD amount is `ReferenceData.amount_base`: the source's own amount_base, else
+derived at the booking day's rate, else unknown (None; the record is still evaluated and counted).
+A reference dataset that cannot be read raises ReferenceDataError: an error of the function, never
+of the record (see reference_cache.py).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser import BaseModel
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from aml_contract import dms, schema
+from aml_contract.reference import ReferenceData
 
 # A transactions row is well under 2 KiB; anything far larger is not one (and would bloat the DLQ).
 MAX_RECORD_BYTES = 32 * 1024
@@ -64,7 +72,7 @@ class TransactionRow(BaseModel):
     beneficiary_country: str | None = None
     amount: Decimal = Field(gt=0, allow_inf_nan=False)
     currency: str
-    amount_base: Decimal = Field(gt=0, allow_inf_nan=False)
+    amount_base: Decimal | None = Field(None, gt=0, allow_inf_nan=False)  # nullable (the contract)
     transaction_type: str
     channel: str | None = None
     status: str = "booked"
@@ -93,8 +101,12 @@ class TransactionRow(BaseModel):
 
     @field_validator("currency")
     @classmethod
-    def _currency(cls, value: str) -> str:
-        return _member(value.upper(), schema.CURRENCIES)
+    def _currency(cls, value: str, info: ValidationInfo) -> str:
+        code, known = value.upper(), info.context["currencies"]
+        if code not in known:
+            raise ValueError(f"{code!r} is not a code of the currencies reference dataset "
+                             "(ISO 4217 and crypto assets)")
+        return code
 
     @field_validator("transaction_type")
     @classmethod
@@ -129,10 +141,14 @@ class DmsMetadata(BaseModel):
 
 @dataclass(frozen=True)
 class Transaction:
-    """A validated transaction. `ts` is booked_at in epoch seconds: every window runs on it."""
+    """A validated transaction. `ts` is booked_at in epoch seconds: every window runs on it.
+    `amount_base` is the USD amount the rules use (ReferenceData.amount_base; None: unknown) and
+    `reference` the reference data it was parsed with (the FATF lists of its booking day)."""
 
     row: TransactionRow
     operation: Literal["load", "insert", "update", "plain"]
+    amount_base: Decimal | None
+    reference: ReferenceData = field(repr=False, compare=False)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.row, name)
@@ -145,9 +161,20 @@ class Transaction:
     def is_cash(self) -> bool:
         return self.row.transaction_type in schema.CASH_TYPES
 
+    @property
+    def booked_on(self) -> date:
+        """The UTC date of booked_at: the day whose FX rate and FATF lists apply."""
+        return self.row.booked_at.date()
 
-def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored | Control:
-    """Decode one record's data; raise PoisonRecord with a reason when it is unusable."""
+    @property
+    def amount_base_derived(self) -> bool:
+        """The source gave no amount_base and the reference rate supplied it."""
+        return self.row.amount_base is None and self.amount_base is not None
+
+
+def parse(data: bytes, reference: ReferenceData, now: datetime | None = None) -> Transaction | Ignored | Control:
+    """Decode one record's data; raise PoisonRecord with a reason when it is unusable (and
+    ReferenceDataError, not PoisonRecord, when the reference data cannot be read)."""
     if len(data) > MAX_RECORD_BYTES:
         raise PoisonRecord(f"oversize payload: {len(data)} bytes > {MAX_RECORD_BYTES}")
     try:
@@ -185,7 +212,7 @@ def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored | C
             raise PoisonRecord(f"{column}: {len(body[column])} characters, at DMS's LOB limit "
                                f"({dms.LOB_MAX_SIZE_KB} KB): the value may have been truncated")
     try:
-        row = TransactionRow.model_validate(body)
+        row = TransactionRow.model_validate(body, context={"currencies": reference.currencies})
     except ValidationError as err:
         raise PoisonRecord(f"invalid transaction: {_explain(err)}") from None
     now = now or datetime.now(UTC)
@@ -193,7 +220,8 @@ def parse(data: bytes, now: datetime | None = None) -> Transaction | Ignored | C
         raise PoisonRecord(f"booked_at {row.booked_at.isoformat()} is in the future")
     if row.status != "booked":
         return Ignored(f"status {row.status}")
-    return Transaction(row=row, operation=operation)
+    amount_base = reference.amount_base(row.amount, row.currency, row.booked_at.date(), row.amount_base)
+    return Transaction(row, operation, amount_base, reference)
 
 
 def _refuse_key_change(operation: str, before: Any, data: dict) -> None:

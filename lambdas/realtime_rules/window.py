@@ -6,7 +6,8 @@ An account's summary holds:
 - `events`: the account's transactions within the longest event-level window plus the late-record
   horizon (round-amount ones for the round-amount window), keyed by transaction id so re-applying
   a redelivered record is a no-op;
-- `days`: per UTC day [count, cents, last event ts] for the velocity baseline and dormancy;
+- `days`: per UTC day [count, cents, last event ts] for the velocity baseline and dormancy (the
+  count holds every event, the cents only those whose amount is known, as SQL's sum ignores nulls);
 - `episodes`: per sliding-window rule, the alerts already raised, as [anchor, first, last] (the
   event-time span of the alert's evidence), so a window re-anchored by a late record joins the
   alert it overlaps instead of raising a second one (see `episode_anchor`);
@@ -74,7 +75,7 @@ class Horizons:
 class Event:
     transaction_id: str
     ts: int
-    cents: int  # amount_base (USD) in cents
+    cents: int | None  # amount_base (USD) in cents; None: unknown (no source value, no reference rate)
     direction: str  # "in" | "out", seen from the account
     counterparty: str
     transaction_type: str
@@ -107,7 +108,7 @@ class AccountState:
         self.events[event.transaction_id] = event
         day = self.days.setdefault(utc_day(event.ts), [0, 0, event.ts])
         day[0] += 1
-        day[1] += event.cents
+        day[1] += event.cents or 0
         day[2] = max(day[2], event.ts)
         self.watermark = max(self.watermark or event.ts, event.ts)
         self.first_seen = min(self.first_seen or event.ts, event.ts)
@@ -168,6 +169,12 @@ class AccountState:
         return sum(v[0] for v in picked), sum(v[1] for v in picked)
 
 
+def known_cents(events) -> list[int]:
+    """The amounts of the events whose amount is known: what a sum or a threshold reads."""
+    return [e.cents for e in events if e.cents is not None]
+
+
 def event_for(tx: Transaction, direction: str, counterparty: str, round_modulus: int) -> Event:
-    return Event(tx.transaction_id, tx.ts, cents(tx.amount_base), direction, counterparty,
+    amount = None if tx.amount_base is None else cents(tx.amount_base)
+    return Event(tx.transaction_id, tx.ts, amount, direction, counterparty,
                  tx.transaction_type, tx.amount % round_modulus == 0)

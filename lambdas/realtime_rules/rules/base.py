@@ -1,4 +1,8 @@
-"""What a rule returns, and the window arithmetic the windowed rules share."""
+"""What a rule returns, and the window arithmetic the windowed rules share.
+
+An event whose USD amount is unknown (window.Event.cents None) takes part in what is counted
+(events, counterparties, depositors of any amount) and in no sum or amount threshold: the rules
+that need an amount leave it out of their evidence, as the named queries' sums ignore nulls."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -37,8 +41,8 @@ def direction(tx: Transaction, state: AccountState) -> str:
     return "out" if tx.originator_account_id == state.account_id else "in"
 
 
-def usd(cents: int) -> float:
-    return cents / 100
+def usd(cents: int | None) -> float | None:
+    return None if cents is None else cents / 100
 
 
 def iso(ts: int) -> str:

@@ -6,7 +6,7 @@ from bisect import bisect_left, bisect_right
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.rules.base import AlertDraft, seconds, usd, windows_containing
-from lambdas.realtime_rules.window import DAY, AccountState, utc_day
+from lambdas.realtime_rules.window import DAY, AccountState, known_cents, utc_day
 
 
 def round_amounts(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
@@ -14,7 +14,7 @@ def round_amounts(tx: Transaction, state: AccountState, params: RuleParameters) 
     rule = params.rule("round_amounts")
 
     def qualifies(e) -> bool:
-        return e.round and e.cents >= rule.exact("min_amount") * 100
+        return e.round and e.cents is not None and e.cents >= rule.exact("min_amount") * 100
 
     mine = state.events.get(tx.transaction_id)
     if mine is None or not qualifies(mine):
@@ -42,7 +42,7 @@ def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters)
     for anchor in sorted({e.ts // DAY for e in events if tx_day <= e.ts // DAY < tx_day + window}):
         start, end = (anchor - window + 1) * DAY, (anchor + 1) * DAY
         in_window = [e for e in events if start <= e.ts < end]
-        amount, count = sum(e.cents for e in in_window), len(in_window)
+        amount, count = sum(known_cents(in_window)), len(in_window)  # count: every event, as SQL's count(*)
         if amount < rule.exact("min_amount") * 100 or first_day > anchor - rule["min_baseline_days"]:
             continue
         base_from = max(first_day, anchor - window - rule["baseline_days"] + 1)
@@ -84,12 +84,12 @@ def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParam
         if previous is None or first.ts - previous < dormant:
             continue
         window = [e for e in events if first.ts <= e.ts <= first.ts + length]
-        large = [e for e in window if e.cents >= rule.exact("min_amount") * 100]
+        large = [c for c in known_cents(window) if c >= rule.exact("min_amount") * 100]
         if large or len(window) >= rule["min_count"]:
             return [AlertDraft(
                 "dormant_reactivation", state.account_id, first.transaction_id,
                 tuple(e.transaction_id for e in window), tx.ts, first.ts, first.ts + length,
                 {"dormant_days": round((first.ts - previous) / DAY, 2), "count": len(window),
-                 "max_usd": usd(max(e.cents for e in window)), "min_amount_usd": rule["min_amount"],
+                 "max_usd": usd(max(known_cents(window), default=None)), "min_amount_usd": rule["min_amount"],
                  "min_count": rule["min_count"]})]
     return []

@@ -19,7 +19,8 @@ def large_cash(tx: Transaction, state: AccountState, params: RuleParameters) -> 
     start = tx.ts // length * length  # whole UTC days from midnight (the epoch starts at one)
     end = start + length
     same = [e for e in state.sorted_events()
-            if start <= e.ts < end and e.direction == state_side and e.transaction_type == tx.transaction_type]
+            if start <= e.ts < end and e.direction == state_side and e.transaction_type == tx.transaction_type
+            and e.cents is not None]
     total = sum(e.cents for e in same)
     if total <= rule.exact("threshold") * 100:
         return []
@@ -36,7 +37,8 @@ def structuring(tx: Transaction, state: AccountState, params: RuleParameters) ->
     low, high = rule.exact("min_amount") * 100, rule.exact("max_amount") * 100
 
     def qualifies(e) -> bool:
-        return e.transaction_type == "cash_deposit" and e.direction == "in" and low <= e.cents < high
+        return e.transaction_type == "cash_deposit" and e.direction == "in" and e.cents is not None \
+            and low <= e.cents < high
 
     mine = state.events.get(tx.transaction_id)
     if mine is None or not qualifies(mine):
@@ -58,7 +60,8 @@ def smurfing(tx: Transaction, state: AccountState, params: RuleParameters) -> li
     rule = params.rule("smurfing")
 
     def qualifies(e) -> bool:
-        return e.transaction_type == "cash_deposit" and e.direction == "in" and e.cents < rule.exact("max_amount") * 100
+        return (e.transaction_type == "cash_deposit" and e.direction == "in" and e.cents is not None
+                and e.cents < rule.exact("max_amount") * 100)
 
     mine = state.events.get(tx.transaction_id)
     if mine is None or not qualifies(mine):

@@ -10,13 +10,14 @@ from lambdas.realtime_rules.rules.base import (
     usd,
     windows_containing,
 )
-from lambdas.realtime_rules.window import AccountState
+from lambdas.realtime_rules.window import AccountState, known_cents
 
 
 def rapid_movement(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
     """Outflows after the first inflow reach a share of the inflows within the window."""
     rule = params.rule("rapid_movement")
-    for start, end, window in windows_containing(tx.ts, state.sorted_events(), seconds(rule)):
+    priced = [e for e in state.sorted_events() if e.cents is not None]  # a flow without an amount moves nothing measurable
+    for start, end, window in windows_containing(tx.ts, priced, seconds(rule)):
         inflows = [e for e in window if e.direction == "in"]
         inflow = sum(e.cents for e in inflows)
         if not inflows or inflow < rule.exact("min_inflow") * 100:
@@ -48,7 +49,7 @@ def _fan(rule_id: str, side: str, tx: Transaction, state: AccountState, params: 
                 rule_id, state.account_id, window[0].transaction_id,
                 tuple(e.transaction_id for e in window), tx.ts, start, end,
                 {"distinct_counterparties": len(counterparties), "count": len(window),
-                 "total_usd": usd(sum(e.cents for e in window)), "window_hours": rule["window_hours"]})]
+                 "total_usd": usd(sum(known_cents(window))), "window_hours": rule["window_hours"]})]
     return []
 
 

@@ -1,4 +1,6 @@
-"""High-risk jurisdiction: the counterparty's country is on a FATF list in force on the event date."""
+"""High-risk jurisdiction: the counterparty's country is on a FATF list of the publication in force
+on the transaction's UTC booking date (ReferenceData.fatf_lists; before our oldest publication the
+oldest applies, and the alert says so: `list_back_extended`)."""
 from __future__ import annotations
 
 from aml_contract.rules import RuleParameters
@@ -8,19 +10,20 @@ from lambdas.realtime_rules.window import AccountState, cents
 
 
 def high_risk_jurisdiction(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
-    """Call-for-action countries at any amount; grey-list countries from a lower threshold."""
+    """Call-for-action countries at any amount (an unknown one too); grey-list countries from a
+    lower threshold, so only when the USD amount is known."""
     rule = params.rule("high_risk_jurisdiction")
     country = tx.beneficiary_country if direction(tx, state) == "out" else tx.originator_country
     if country is None:
         return []
-    lists = params.fatf_lists(on=tx.booked_at.date())
-    if country in lists.call_for_action:
-        listed = "call_for_action"
-    elif country in lists.grey_list and cents(tx.amount_base) >= rule.exact("grey_list_min_amount") * 100:
-        listed = "grey_list"
-    else:
+    lists = tx.reference.fatf_lists(tx.booked_on)
+    listed = lists.list_of(country)
+    below = tx.amount_base is None or cents(tx.amount_base) < rule.exact("grey_list_min_amount") * 100
+    if listed is None or (listed == "grey_list" and below):
         return []
     return [AlertDraft(
         "high_risk_jurisdiction", state.account_id, tx.transaction_id, (tx.transaction_id,), tx.ts, tx.ts, tx.ts,
         {"counterparty_country": country, "list": listed, "list_effective": lists.effective.isoformat(),
-         "amount_usd": float(tx.amount_base), "grey_list_min_amount_usd": rule["grey_list_min_amount"]})]
+         "list_back_extended": lists.back_extended,
+         "amount_usd": None if tx.amount_base is None else float(tx.amount_base),
+         "grey_list_min_amount_usd": rule["grey_list_min_amount"]})]

@@ -5,19 +5,29 @@ import base64
 import importlib
 import json
 import sys
+from functools import cache
 
 import boto3
 from moto import mock_aws
 
+from aml.reference import build, publish
 from aml_contract import names
 
 REGION = "us-east-1"
 HANDLER = "lambdas.realtime_rules.handler"
 ALERT_TTL_DAYS = "400"
+REFERENCE_BUCKET = "curated"
+
+
+@cache
+def reference_objects() -> dict[str, bytes]:
+    """The reference datasets built from the sources, once per test run (the FX table takes seconds)."""
+    return build.build()
 
 
 def handler_environment(monkeypatch):
-    """Yields the handler module with moto tables, queue, topic, delivery stream and secret."""
+    """Yields the handler module with moto tables, queue, topic, delivery stream, secret and the
+    reference data published in the curated bucket (as `cdk deploy` and `aml reference publish` do)."""
     with mock_aws():
         monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
         monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -30,7 +40,8 @@ def handler_environment(monkeypatch):
                              KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)],
                              AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys])
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="curated")
+        s3.create_bucket(Bucket=REFERENCE_BUCKET)
+        publish.to_s3(s3, REFERENCE_BUCKET, reference_objects())
         firehose = boto3.client("firehose", region_name=REGION)
         firehose.create_delivery_stream(DeliveryStreamName="alerts", DeliveryStreamType="DirectPut",
                                         ExtendedS3DestinationConfiguration={
@@ -46,7 +57,7 @@ def handler_environment(monkeypatch):
         boto3.client("secretsmanager", region_name=REGION).create_secret(Name="key", SecretString="k" * 32)
         env = {"rule_state_table": "state", "alerts_table": "alerts", "idempotency_table": "idem",
                "alerts_topic_arn": topic, "dlq_url": dlq, "alerts_delivery_stream": "alerts",
-               "pseudonymization_secret_id": "key"}
+               "pseudonymization_secret_id": "key", "curated_bucket": REFERENCE_BUCKET}
         for field, var in names.RULES_LAMBDA_ENV.items():
             monkeypatch.setenv(var, env[field])
         monkeypatch.setenv(names.ALERT_TTL_DAYS_ENV, ALERT_TTL_DAYS)
@@ -107,6 +118,12 @@ def _drain(sqs, url):
         if not got:
             return bodies
         bodies += [json.loads(m["Body"]) for m in got]
+
+
+def metric_documents(text: str) -> list[dict]:
+    """The CloudWatch embedded-metric documents Powertools printed."""
+    documents = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    return [d for d in documents if "_aws" in d]
 
 
 def _alerts(ddb):

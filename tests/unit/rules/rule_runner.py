@@ -7,6 +7,7 @@ import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
+from aml.reference import build
 from aml_contract import rules as contract_rules
 from lambdas.realtime_rules import rules
 from lambdas.realtime_rules.records import parse
@@ -16,13 +17,18 @@ T0 = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)
 _ids = itertools.count()
 
 
+def parse_record(data: bytes, now: datetime | None = None):
+    """records.parse with the reference data built from the sources (what the harness publishes)."""
+    return parse(data, build.in_memory(), now)
+
+
 def tx(*, at: timedelta = timedelta(0), amount: float = 100.0, type: str = "wire",  # noqa: A002
        orig: str = "A", benef: str = "B", tid: str | None = None, **extra):
     row = {"transaction_id": tid or f"t{next(_ids)}", "booked_at": (T0 + at).isoformat(),
            "originator_account_id": orig, "beneficiary_account_id": benef, "amount": amount,
            "currency": "USD", "amount_base": amount, "transaction_type": type, "channel": "online",
            "status": "booked", **extra}
-    return parse(json.dumps(row).encode(), now=T0 + timedelta(days=400))
+    return parse_record(json.dumps(row).encode(), now=T0 + timedelta(days=400))
 
 
 def run(transactions, account: str, params=None, rule_id: str | None = None):

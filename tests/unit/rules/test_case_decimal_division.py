@@ -16,11 +16,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from rule_runner import run
+from rule_runner import parse_record, run
 
 from aml.query.local import LocalEngine
 from aml_contract import named_queries
-from lambdas.realtime_rules.records import parse
 
 CASE = Path(__file__).parent / "data" / "decimal-division" / "curated"
 SPIKE_DAY = "2025-03-22"
@@ -42,7 +41,7 @@ def _case_with_spike(amount: str, tmp_path: Path) -> Path:
 def _lambda_flags(data_dir: Path) -> bool:
     rows = pq.read_table(data_dir / "transactions").to_pandas().sort_values("booked_at")
     subject = rows["beneficiary_account_pid"].iloc[-1]
-    txs = [parse(json.dumps({
+    txs = [parse_record(json.dumps({
         "transaction_id": r.transaction_id, "booked_at": r.booked_at.isoformat(),
         "originator_account_id": r.originator_account_pid, "beneficiary_account_id": r.beneficiary_account_pid,
         "amount": str(r.amount), "currency": r.currency, "amount_base": str(r.amount_base),

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 from lambda_harness import Context, _drain, _event, _row
+from rule_runner import parse_record
 
 from aml_contract import dms
 from lambdas.realtime_rules.engine import metric_name
-from lambdas.realtime_rules.records import Control, PoisonRecord, parse
+from lambdas.realtime_rules.records import Control, PoisonRecord
 
 CASE = Path(__file__).parent / "data" / "dms_control_record.jsonl"
 
@@ -48,7 +49,7 @@ def test_field_case_control_record_is_acknowledged_and_the_insert_processed(lamb
     ("column-type-change", "core", "transactions", True),
 ])
 def test_control_records_are_parsed_never_poison(operation, schema_name, table_name, schema_change):
-    parsed = parse(json.dumps(_control(operation, schema_name, table_name)).encode())
+    parsed = parse_record(json.dumps(_control(operation, schema_name, table_name)).encode())
     assert isinstance(parsed, Control)
     assert parsed.operation == operation and parsed.schema_change is schema_change
 
@@ -69,27 +70,27 @@ def test_control_records_are_counted_per_operation_and_a_column_change_raises_th
 
 def test_a_data_record_without_data_and_an_unknown_record_type_are_poison():
     with pytest.raises(PoisonRecord, match="without data"):
-        parse(json.dumps({"metadata": {"record-type": "data", "operation": "insert",
+        parse_record(json.dumps({"metadata": {"record-type": "data", "operation": "insert",
                                        "schema-name": "core", "table-name": "transactions"}}).encode())
     with pytest.raises(PoisonRecord, match="record-type"):
-        parse(json.dumps({"metadata": {"record-type": "heartbeat", "operation": "x"}}).encode())
+        parse_record(json.dumps({"metadata": {"record-type": "heartbeat", "operation": "x"}}).encode())
 
 
 @pytest.mark.parametrize("column", ["memo", "originator_name", "beneficiary_name", "ip_address"])
 def test_text_at_the_lob_limit_is_dead_lettered_as_possibly_truncated(column):
     row = {**_row("t-lob", 1), column: "x" * dms.LOB_SUSPECT_CHARS}
     with pytest.raises(PoisonRecord, match=f"{column}: .*LOB limit"):
-        parse(json.dumps({"data": row, "metadata": {"operation": "insert", "schema-name": "core",
+        parse_record(json.dumps({"data": row, "metadata": {"operation": "insert", "schema-name": "core",
                                                     "table-name": "transactions"}}).encode())
     shorter = {**row, column: "x" * (dms.LOB_SUSPECT_CHARS - 1)}
-    assert not isinstance(parse(json.dumps(shorter).encode()), PoisonRecord)
+    assert not isinstance(parse_record(json.dumps(shorter).encode()), PoisonRecord)
 
 
 @pytest.mark.parametrize("metadata", [{"operation": "insert"}, {"operation": "insert", "schema-name": "core"},
                                       {"operation": "insert", "schema-name": "", "table-name": "transactions"}])
 def test_a_data_record_without_schema_and_table_names_is_poison(metadata):
     with pytest.raises(PoisonRecord, match="invalid DMS metadata"):
-        parse(json.dumps({"data": _row("t-x", 1), "metadata": metadata}).encode())
+        parse_record(json.dumps({"data": _row("t-x", 1), "metadata": metadata}).encode())
 
 
 @pytest.mark.parametrize("text", ["infinity", "-infinity", "0044-03-15 10:00:00+00 BC", "12000-01-01 00:00:00+00"])
@@ -98,5 +99,5 @@ def test_booked_at_beyond_python_is_a_poison_record_not_a_crash(text):
     (aml.replicate.columns.PgDatetime): the record is dead-lettered with a reason."""
     row = _row("t-far", 1) | {"booked_at": text}
     with pytest.raises(PoisonRecord, match="booked_at"):
-        parse(json.dumps({"data": row, "metadata": {"operation": "insert", "record-type": "data",
+        parse_record(json.dumps({"data": row, "metadata": {"operation": "insert", "record-type": "data",
                                                    "schema-name": "core", "table-name": "transactions"}}).encode())

@@ -37,7 +37,8 @@ POISON = [
     ({k: v for k, v in _row("x", 1).items() if k != "booked_at"}, "booked_at"),
     ({**_row("x", 1), "amount": "-5"}, "amount"),
     ({**_row("x", 1), "amount": "lots"}, "amount"),
-    ({**_row("x", 1), "currency": "XXX"}, "currency"),
+    ({**_row("x", 1), "currency": "QQQ"}, "currency: Value error, 'QQQ' is not a code of the currencies reference"),
+    ({**_row("x", 1), "amount_base": "0"}, "amount_base"),
     ({**_row("x", 1), "booked_at": "2999-01-01T00:00:00Z"}, "future"),
     (b"{" + b" " * 40_000 + b"}", "oversize"),
 ]

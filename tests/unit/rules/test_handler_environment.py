@@ -1,25 +1,18 @@
 """The function's configuration comes from its environment, which the streaming stack owns:
 Powertools' service and metrics namespace (names.POWERTOOLS_ENV) and the alert TTL
 (names.ALERT_TTL_DAYS_ENV) beside the resources (names.RULES_LAMBDA_ENV)."""
-import json
 import time
 
 import pytest
-from lambda_harness import ALERT_TTL_DAYS, Context, _alerts, _event, _row
+from lambda_harness import ALERT_TTL_DAYS, Context, _alerts, _event, _row, metric_documents
 
 from aml_contract import names
-
-
-def _metric_documents(text: str) -> list[dict]:
-    """The CloudWatch embedded-metric documents Powertools printed."""
-    documents = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-    return [d for d in documents if "_aws" in d]
 
 
 def test_metrics_carry_the_namespace_and_service_the_alarms_read(lambda_env, capsys):
     capsys.readouterr()
     lambda_env["handler"].lambda_handler(_event([_row("t1", 1)]), Context())
-    [document] = _metric_documents(capsys.readouterr().out)
+    [document] = metric_documents(capsys.readouterr().out)
     [directive] = document["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == names.RULES_METRICS_NAMESPACE
     assert document["service"] == names.RULES_SERVICE

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from lambda_harness import Context, _alerts, _drain, _envelope, _event, _row
+from rule_runner import parse_record
 
 from aml_contract import dms
-from lambdas.realtime_rules.records import PoisonRecord, parse
+from lambdas.realtime_rules.records import PoisonRecord
 from lambdas.realtime_rules.records import Transaction as RuleTransaction
 
 CASE = Path(__file__).parent / "data" / "pk_change_stream.jsonl"
@@ -33,7 +34,7 @@ def test_field_case_one_deposit_no_alert_and_the_rekeyed_update_dead_lettered(la
 
 def test_an_update_under_its_own_key_is_evaluated():
     row = {**_row("t-same", 1), "status": "booked"}
-    parsed = parse(json.dumps(_envelope(row, "update")).encode(), now=datetime(2026, 1, 1, tzinfo=UTC))
+    parsed = parse_record(json.dumps(_envelope(row, "update")).encode(), now=datetime(2026, 1, 1, tzinfo=UTC))
     assert isinstance(parsed, RuleTransaction) and parsed.operation == "update"
 
 
@@ -41,4 +42,4 @@ def test_an_update_under_its_own_key_is_evaluated():
 def test_an_update_naming_another_key_is_poison(before):
     envelope = {**_envelope(_row("NEW", 1), "update"), dms.BEFORE_IMAGE_FIELD: before}
     with pytest.raises(PoisonRecord, match="primary key changed"):
-        parse(json.dumps(envelope).encode())
+        parse_record(json.dumps(envelope).encode())

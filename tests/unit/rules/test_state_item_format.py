@@ -40,3 +40,21 @@ def test_raised_episodes_are_stored_under_a_and_read_back():
     item = to_item(state, HORIZONS, NOW)
     assert item["summary"]["S"] == EXPECTED_ITEM["summary"]["S"][:-1] + ',"a":{"fan_in":[["t2",1762100000,1762171200]]}}'
     assert from_item(item).episodes == state.episodes
+
+
+def test_an_event_of_unknown_amount_is_stored_with_null_cents_and_read_back():
+    """Issue 19: an event whose USD amount is unknown stores null where the cents go (JSON null, the
+    same list of six), so items written before read back unchanged and the new ones round-trip."""
+    unknown = Event("t3", 1_762_171_300, None, "in", "ACC-3", "crypto", False)
+    state = AccountState(**{**STATE.__dict__, "_sorted": None, "_activity": None,
+                            "events": {**STATE.events, "t3": unknown}})
+    item = to_item(state, HORIZONS, NOW)
+    assert '"t3":[1762171300,null,"in","ACC-3","crypto",0]' in item["summary"]["S"]
+    assert from_item(item).events["t3"] == unknown
+
+
+def test_an_event_of_unknown_amount_counts_in_its_day_but_adds_no_cents():
+    state = AccountState("ACC-1")
+    state.add(Event("t1", 1_762_171_200, 900_000, "in", "X", "wire", False), HORIZONS)
+    state.add(Event("t2", 1_762_171_300, None, "in", "Y", "crypto", False), HORIZONS)
+    assert state.days["2025-11-03"] == [2, 900_000, 1_762_171_300]
