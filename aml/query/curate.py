@@ -143,8 +143,12 @@ def curate(customers: pd.DataFrame, accounts: pd.DataFrame, transactions: pd.Dat
 
 
 def write(frames: dict[str, pd.DataFrame], data_dir: str | Path) -> Path:
-    """The data-dir layout: <table>/ (partitioned tables as <table>/dt=YYYY-MM-DD/*.parquet)."""
+    """The data-dir layout: <table>/ (partitioned tables as <table>/dt=YYYY-MM-DD/*.parquet), and
+    the reference datasets under reference/ (as the curated bucket holds them)."""
+    from aml.reference import publish
+
     root = Path(data_dir)
+    publish.to_directory(root)
     for name, frame in frames.items():
         target = root / name
         if target.exists():

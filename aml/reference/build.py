@@ -128,8 +128,13 @@ def fatf_lists(source: Path = SOURCES / "fatf_lists.json") -> dict[str, bytes]:
 
 
 def build(ecb_zip: Path | None = None) -> dict[str, bytes]:
-    """Every dataset's objects, key -> bytes."""
-    return {**currencies(), **fx_rates(ecb_zip), **fatf_lists()}
+    """Every dataset's objects, key -> bytes (built once per process from the pinned sources)."""
+    return dict(_pinned()) if ecb_zip is None else {**currencies(), **fx_rates(ecb_zip), **fatf_lists()}
+
+
+@lru_cache(maxsize=1)
+def _pinned() -> dict[str, bytes]:
+    return {**currencies(), **fx_rates(), **fatf_lists()}
 
 
 def write(out_dir: str | Path, ecb_zip: Path | None = None) -> dict[str, reference.Manifest]:
