@@ -55,6 +55,10 @@ class ReferenceDeployment(Construct):
             self, "Deployment", sources=[s3deploy.Source.asset(str(self.folder))],
             destination_bucket=destination, destination_key_prefix=DESTINATION_PREFIX,
             prune=True, retain_on_delete=True, output_object_keys=False,
+            # The bucket policy denies an upload that does not ask for SSE-KMS under the data key
+            # (stacks/constructs.py SecureBucket): `aws s3 sync --sse aws:kms --sse-kms-key-id <arn>`.
+            server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
+            server_side_encryption_aws_kms_key_id=key.key_arn,
             memory_limit=MEMORY_MB)
         self.deployment.node.add_dependency(bucket)
         role = self.deployment.handler_role
