@@ -22,9 +22,10 @@ from stacks.assets import REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / ".synth"  # gitignored: rebuilt by every synth
 DESTINATION_PREFIX = f"{reference.PREFIX}/"
-# The data key, as the deployment's `aws s3 sync` uses it: SSE-KMS PUTs need GenerateDataKey; a
-# multipart upload (objects above the CLI's 8 MB threshold) also needs Decrypt to complete.
-# https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms
+# The data key, as the deployment's `aws s3 sync` uses it: an SSE-KMS upload needs GenerateDataKey,
+# a multipart one (objects above the CLI's 8 MB threshold) also Decrypt; the sync compares by
+# listing, and reads no object of the bucket
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
 KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 MEMORY_MB = 512  # the CLI's sync holds the FX table (a few MB) while it uploads
 
