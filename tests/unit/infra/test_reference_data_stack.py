@@ -73,8 +73,7 @@ def test_cdk_deploy_publishes_the_build_into_reference_only_and_retains_it(synth
     assert props["Prune"] is True and props["RetainOnDelete"] is True
     # Uploads ask for SSE-KMS under the data key, as the bucket policy requires of every PUT.
     key_ref = next(lid for lid, r in lake["Resources"].items() if r["Type"] == "AWS::KMS::Key")
-    assert props["ServerSideEncryption"] == "aws:kms"
-    assert props["ServerSideEncryptionAwsKmsKeyId"] == {"Fn::GetAtt": [key_ref, "Arn"]}
+    assert props["SystemMetadata"] == {"sse": "aws:kms", "sse-kms-key-id": {"Fn::GetAtt": [key_ref, "Arn"]}}
     # The asset is the synth-time build: <dataset>/<dataset>.jsonl.gz and _manifest.json, as built.
     asset = synth.outdir / f"asset.{props['SourceObjectKeys'][0].removesuffix('.zip')}"
     files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
