@@ -8,13 +8,16 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from aml_contract import names
+from aml_contract import names, reference
 from aml_contract.named_queries import load_all
 from aml_contract.schema import CURATED_TABLES
+from stacks.catalog import TABLES
 from stacks.data_lake import CURATED, RESULTS, DataLakeStack
 from stacks.settings import Settings
 
 RESULTS_PREFIX = names.ATHENA_RESULTS_PREFIX  # the workgroup's output location in the results bucket
+# What analysts read in the curated bucket: each curated table's folder and the reference data.
+READABLE_PREFIXES = (*CURATED_TABLES, reference.PREFIX)
 
 
 class AnalyticsStack(Stack):
@@ -65,12 +68,12 @@ class AnalyticsStack(Stack):
                     "athena:ListNamedQueries", "athena:BatchGetNamedQuery"],
                     resources=[f"arn:{Aws.PARTITION}:athena:{Aws.REGION}:{Aws.ACCOUNT_ID}:workgroup/{workgroup}"])])
         # No GetPartition(s): partition projection computes partitions from the table.
-        lake.catalog.grant_read(policy, CURATED_TABLES, sid="ReadCuratedCatalog")
+        lake.catalog.grant_read(policy, TABLES, sid="ReadCuratedCatalog")  # curated and reference tables
         policy.add_statements(
             iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket", "s3:GetBucketLocation"],
                                 resources=[self.curated.bucket_arn]),
             iam.PolicyStatement(sid="ReadCurated", actions=["s3:GetObject"],
-                                resources=[self.curated.arn_for_objects(f"{t}/*") for t in CURATED_TABLES]),
+                                resources=[self.curated.arn_for_objects(f"{p}/*") for p in READABLE_PREFIXES]),
             iam.PolicyStatement(sid="QueryResults", actions=[
                 "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
                 resources=[self.results.arn_for_objects(f"{RESULTS_PREFIX}/*")]),

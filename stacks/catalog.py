@@ -1,5 +1,6 @@
-"""The curated zone's Glue Data Catalog: the database and one table per curated contract table
-(aml_contract.schema.CURATED_TABLES), partition projection on `dt`. It sits beside the lake's
+"""The curated zone's Glue Data Catalog: the database, one table per curated contract table
+(aml_contract.schema.CURATED_TABLES, partition projection on `dt`) and one per reference dataset
+(aml_contract.reference: JSON Lines under reference/<dataset>/). It sits beside the lake's
 storage (DataLakeStack), and readers in other stacks get their access from it (`grant_read`)
 rather than by formatting Glue ARNs themselves."""
 from __future__ import annotations
@@ -12,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from aml_contract import schema
+from aml_contract import reference, schema
 from stacks.settings import Settings
 
 # What a reader of table definitions asks Glue for.
@@ -24,7 +25,10 @@ _GLUE_SCHEMA = {
     schema.BOOLEAN: glue.Schema.BOOLEAN, schema.INT: glue.Schema.INTEGER,
     schema.DECIMAL: glue.Schema.decimal(schema.DECIMAL_PRECISION, schema.DECIMAL_SCALE),
     "array<string>": glue.Schema.array(glue.Schema.STRING),
+    "decimal_rate": glue.Schema.decimal(reference.RATE_PRECISION, reference.RATE_SCALE),  # reference.COLUMNS
 }
+# Every table the database holds: the curated tables, then the reference datasets.
+TABLES = (*schema.CURATED_TABLES, *reference.DATASETS)
 
 
 def glue_type(logical: str) -> glue.Type:
@@ -65,9 +69,30 @@ class CuratedCatalog(Construct):
             )
             # The database's literal name instead of a Ref: other stacks (Firehose's schema, the
             # analyst policy) then name the table without a cross-stack import.
-            cfn_table = self.tables[name].node.default_child
-            cfn_table.database_name = self.database_name
-            cfn_table.add_dependency(self.database.node.default_child)
+            self._name_database_literally(self.tables[name])
+        for dataset in reference.DATASETS:
+            self.tables[dataset] = self._reference_table(dataset, curated)
+
+    def _reference_table(self, dataset: str, curated: s3.IBucket) -> glue.S3Table:
+        """A reference dataset as a table: gzip JSON Lines read by the OpenX JSON SerDe (Athena
+        decompresses .gz by its extension). The manifest beside the rows is not read: "Athena
+        treats source files that start with an underscore (_) or a dot (.) as hidden"
+        (https://docs.aws.amazon.com/athena/latest/ug/other-notable-limitations.html), and the
+        manifest is `_manifest.json` (aml_contract.reference.manifest_key)."""
+        table = glue.S3Table(
+            self, f"Reference{dataset.title().replace('_', '')}", database=self.database, table_name=dataset,
+            storage=glue.S3TableStorage.from_bucket(curated), s3_prefix=reference.table_prefix(dataset),
+            data_format=glue.DataFormat.JSON,  # org.openx.data.jsonserde.JsonSerDe
+            columns=[glue.Column(name=c, type=glue_type(t)) for c, t in reference.COLUMNS[dataset]],
+            description=f"Reference data {dataset} (contract: aml_contract.reference.COLUMNS; "
+                        "version and review date in _manifest.json beside the rows)")
+        self._name_database_literally(table)
+        return table
+
+    def _name_database_literally(self, table: glue.S3Table) -> None:
+        cfn_table = table.node.default_child
+        cfn_table.database_name = self.database_name
+        cfn_table.add_dependency(self.database.node.default_child)
 
     @property
     def catalog_arn(self) -> str:
@@ -78,8 +103,8 @@ class CuratedCatalog(Construct):
         return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:database/{self.database_name}"
 
     def table_arn(self, name: str) -> str:
-        if name not in schema.CURATED_TABLES:
-            raise KeyError(f"{name!r} is not a curated table ({sorted(schema.CURATED_TABLES)})")
+        if name not in TABLES:
+            raise KeyError(f"{name!r} is not a table of the curated database ({sorted(TABLES)})")
         return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:table/{self.database_name}/{name}"
 
     def read_arns(self, tables: Iterable[str]) -> list[str]:

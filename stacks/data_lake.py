@@ -1,6 +1,7 @@
 """Data lake: the customer-managed data key, the raw / curated / Athena-results buckets (one
 secure bucket construct), their SSE-S3 access-logs bucket, the pseudonymisation key secret, and
-the curated zone's Glue catalog (stacks/catalog.py), which every reader of the lake shares."""
+the curated zone's Glue catalog (stacks/catalog.py), which every reader of the lake shares, and
+the reference datasets published under the curated bucket's reference/ (stacks/reference_data.py)."""
 from __future__ import annotations
 
 from aws_cdk import Aws, CfnOutput, Duration, Stack
@@ -10,8 +11,10 @@ from constructs import Construct
 
 from aml_contract import names
 from aml_contract.names import resource_name
+from stacks import local_mode
 from stacks.catalog import CuratedCatalog
 from stacks.constructs import AccessLogsBucket, DataKey, SecureBucket, removal_policy
+from stacks.reference_data import ReferenceDeployment
 from stacks.settings import Settings
 
 # Zone -> the bucket's RESOURCES field; a zone is the bucket's name suffix.
@@ -59,6 +62,10 @@ class DataLakeStack(Stack):
 
         # The curated tables, located by the bucket's name as every other reader names it.
         self.catalog = CuratedCatalog(self, "Catalog", settings=settings, curated=self.bucket(self, CURATED))
+        # The reference datasets beside them (reference/), published with every deployment.
+        self.reference = None if local_mode.omitted(settings.local, "reference-deployment") else \
+            ReferenceDeployment(self, "ReferenceData", bucket=self.curated,
+                                bucket_name=self.bucket_names[CURATED], key=self.key)
 
         outputs = {
             "access_logs_bucket": self.access_logs.bucket_name,

@@ -8,7 +8,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from aml_contract import glue_job, names, pii_access, schema
+from aml_contract import glue_job, names, pii_access, reference, schema
 from stacks import assets
 from stacks.constructs import DataKey, EncryptedLogGroup, grant_secret_read
 from stacks.data_lake import CURATED, RAW, DataLakeStack
@@ -73,7 +73,12 @@ class EtlStack(Stack):
             iam.PolicyStatement(sid="WriteQuarantine", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                                 resources=[raw.arn_for_objects(f"{glue_job.QUARANTINE}/*")]),
             iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket"], resources=[curated.bucket_arn],
-                                conditions={"StringLike": {"s3:prefix": [f"{p}/*" for p in curated_owned]}}),
+                                conditions={"StringLike": {"s3:prefix": [
+                                    f"{p}/*" for p in (*curated_owned, reference.PREFIX)]}}),
+            # The reference datasets (currencies, FX rates, FATF lists: aml_contract.reference),
+            # read only: `cdk deploy` publishes them (stacks/reference_data.py).
+            iam.PolicyStatement(sid="ReadReferenceData", actions=["s3:GetObject"],
+                                resources=[curated.arn_for_objects(f"{reference.PREFIX}/*")]),
             iam.PolicyStatement(sid="WriteCuratedAndState", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                                 resources=[curated.arn_for_objects(f"{p}/*") for p in curated_owned]),
             # EMRFS asks for a folder's status with a HEAD of its key before listing it: without

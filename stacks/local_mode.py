@@ -39,6 +39,13 @@ OMISSIONS: tuple[LocalOmission, ...] = (
         "nothing: the emulator's state is discarded with `aml local down`",
     ),
     LocalOmission(
+        "reference-deployment",
+        "data lake stack: the BucketDeployment publishing the reference datasets under the curated bucket's reference/",
+        "custom resource (Custom::CDKBucketDeployment Lambda)",
+        "the local runtime publishes the same objects itself (aml.reference.publish.to_s3) when it "
+        "creates its resources and after `aml infra deploy`",
+    ),
+    LocalOmission(
         "kms-key-tags",
         "every stack: the project/environment/concern tags on KMS keys (the keys themselves stay)",
         "moto 5.2 fails creating a tagged AWS::KMS::Key from CloudFormation (KeyError 'TagKey') "

@@ -24,7 +24,7 @@ from cdk_nag import (
 )
 from constructs import IConstruct
 
-from aml_contract import glue_job, names, schema
+from aml_contract import glue_job, names, reference, schema
 from stacks.data_lake import CURATED, RAW, RESULTS
 
 PACKS = (AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, HIPAASecurityChecks, ServerlessChecks)
@@ -41,6 +41,20 @@ class Ack:
 
 def _compliance(rule: str, where: str, reason: str) -> list[Ack]:
     return [Ack(f"{pack}-{rule}", where, reason) for pack in COMPLIANCE]
+
+
+def _deploy_time_lambda(where: str) -> list[Ack]:
+    """A CDK-provided Lambda that only CloudFormation invokes, during deployments."""
+    return [
+        *_compliance("LambdaConcurrency", where,
+                     "Deploy-time framework Lambda, invoked only by CloudFormation, one event at a time"),
+        *_compliance("LambdaDLQ", where,
+                     "CloudFormation invokes it synchronously and reports failures in the stack events"),
+        Ack("Serverless-LambdaDLQ", where,
+            "CloudFormation invokes it synchronously and reports failures in the stack events"),
+        Ack("Serverless-LambdaTracing", where,
+            "Deploy-time framework Lambda; its calls are in CloudTrail and the stack events"),
+    ]
 
 
 def bucket_arn(zone: str) -> str:
@@ -60,10 +74,13 @@ def _listed(items) -> str:
 # The prefixes the stacks grant, from the contract the stacks build them from.
 GLUE_RAW = (schema.RAW_PREFIX, glue_job.QUARANTINE)  # the job reads dms/, writes quarantine/
 GLUE_CURATED = (*glue_job.TABLES_WRITTEN, glue_job.STATE_PREFIX)  # its tables and its state
+GLUE_REFERENCE = (reference.PREFIX,)  # read only
+ANALYST_CURATED = (*schema.CURATED_TABLES, reference.PREFIX)  # stacks/analytics.py READABLE_PREFIXES
 ALERTS_PREFIXES = (names.ALERTS_S3_PREFIX, f"{names.ALERTS_S3_PREFIX}-errors")  # Firehose's
 
 
 CUSTOM_RESOURCE_LAMBDA = r"database/AWS679f53fac002430cb0da5b7982bd2287/.*"
+BUCKET_DEPLOYMENT_LAMBDA = r"data-lake/Custom::CDKBucketDeployment[0-9A-F]+(\d+MiB)?/.*"  # CDK's singleton
 CDK_GRANT_KMS = ("CDK grants for an encrypted stream/bucket: GenerateDataKey*/ReEncrypt* cover the "
                  "data-key variants the service calls, on one key ARN only")
 
@@ -80,6 +97,10 @@ ACKS: tuple[Ack, ...] = (
         "whose dynamic partitions (dt=...) are known at delivery time",
         rf"Resource::{prefixes(CURATED, *ALERTS_PREFIXES)}/\*"),
     Ack("AwsSolutions-IAM5", r"streaming/Rules/Role/DefaultPolicy/Resource",
+        f"The rules Lambda reads the reference datasets under the curated bucket's {reference.PREFIX}/ "
+        "(aml_contract.reference keys), nothing else of that bucket",
+        rf"Resource::{prefixes(CURATED, reference.PREFIX)}/\*"),
+    Ack("AwsSolutions-IAM5", r"streaming/Rules/Role/DefaultPolicy/Resource",
         "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and the EC2 network-interface "
         "actions Lambda needs in a VPC support no resource-level permissions", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
@@ -87,8 +108,9 @@ ACKS: tuple[Ack, ...] = (
         "Glue namespace", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
         f"The job reads and writes objects under its own prefixes only (raw {_listed(GLUE_RAW)}; "
-        f"curated {_listed(GLUE_CURATED)}: aml_contract.glue_job); object keys are data-dependent",
-        rf"Resource::({prefixes(RAW, *GLUE_RAW)}|{prefixes(CURATED, *GLUE_CURATED)})/\*"),
+        f"curated {_listed(GLUE_CURATED)}: aml_contract.glue_job) and reads the reference data "
+        f"({_listed(GLUE_REFERENCE)}); object keys are data-dependent",
+        rf"Resource::({prefixes(RAW, *GLUE_RAW)}|{prefixes(CURATED, *GLUE_CURATED, *GLUE_REFERENCE)})/\*"),
     Ack("AwsSolutions-GL3", r"etl/CurateTransactions/Resource",
         "The job runs without job bookmarks (Glue's default, disabled): its incrementality is the "
         "processed-files manifest under the curated zone's _job_state/, encrypted with the lake key "
@@ -106,29 +128,38 @@ ACKS: tuple[Ack, ...] = (
         f"DMS writes one object per table, load and CDC batch under the raw zone's {schema.RAW_PREFIX}/ prefix only",
         rf"Resource::{prefixes(RAW, schema.RAW_PREFIX)}/\*"),
     Ack("AwsSolutions-IAM5", r"analytics/AnalystPolicy/Resource",
-        "Analysts read the curated tables' prefixes (object keys are partitions) and their own "
-        f"query results under {names.ATHENA_RESULTS_PREFIX}/",
-        rf"Resource::({prefixes(CURATED, *schema.CURATED_TABLES)}|{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)})/\*"),
+        "Analysts read the curated tables' prefixes (object keys are partitions), the reference "
+        f"data under {reference.PREFIX}/ and their own query results under {names.ATHENA_RESULTS_PREFIX}/",
+        rf"Resource::({prefixes(CURATED, *ANALYST_CURATED)}|{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)})/\*"),
     Ack("AwsSolutions-IAM4", r"database/Cluster/MonitoringRole/Resource",
         "RDS Enhanced Monitoring requires the AWS-managed AmazonRDSEnhancedMonitoringRole",
         r"Policy::.*/AmazonRDSEnhancedMonitoringRole"),
     Ack("AwsSolutions-IAM4", r"replication/AccountRoles/.*",
         "DMS looks up dms-vpc-role and dms-cloudwatch-logs-role by name and documents exactly these "
         "AWS-managed policies for them", r"Policy::.*/AmazonDMS(VPCManagementRole|CloudWatchLogsRole)"),
-    # ---- the CDK-provided AwsCustomResource Lambda (runs only during deployments) ---------------
+    # ---- the CDK-provided deploy-time Lambdas (AwsCustomResource, BucketDeployment) ------------
     Ack("AwsSolutions-IAM4", CUSTOM_RESOURCE_LAMBDA,
         "CDK's AwsCustomResource framework Lambda (schema DDL at deploy time) uses the AWS-managed "
         "basic and VPC execution policies", r"Policy::.*/AWSLambda(Basic|VPCAccess)ExecutionRole"),
-    *_compliance("LambdaConcurrency", CUSTOM_RESOURCE_LAMBDA,
-                 "Deploy-time framework Lambda, invoked only by CloudFormation, one event at a time"),
-    *_compliance("LambdaDLQ", CUSTOM_RESOURCE_LAMBDA,
-                 "CloudFormation invokes it synchronously and reports failures in the stack events"),
-    Ack("Serverless-LambdaDLQ", CUSTOM_RESOURCE_LAMBDA,
-        "CloudFormation invokes it synchronously and reports failures in the stack events"),
+    *_deploy_time_lambda(CUSTOM_RESOURCE_LAMBDA),
     Ack("Serverless-LambdaDefaultMemorySize", CUSTOM_RESOURCE_LAMBDA,
         "Deploy-time framework Lambda making one Data API call per invocation"),
-    Ack("Serverless-LambdaTracing", CUSTOM_RESOURCE_LAMBDA,
-        "Deploy-time framework Lambda; its calls are in CloudTrail and the stack events"),
+    Ack("AwsSolutions-IAM4", BUCKET_DEPLOYMENT_LAMBDA,
+        "CDK's BucketDeployment Lambda (publishes the reference data at deploy time) uses the "
+        "AWS-managed basic execution policy for its logs", r"Policy::.*/AWSLambdaBasicExecutionRole"),
+    *_deploy_time_lambda(BUCKET_DEPLOYMENT_LAMBDA),
+    *_compliance("LambdaInsideVPC", BUCKET_DEPLOYMENT_LAMBDA,
+                 "Deploy-time Lambda copying public reference data (no PII) from the CDK assets bucket "
+                 "into the curated bucket; both are reached through S3's regional endpoint"),
+    Ack("AwsSolutions-IAM5", BUCKET_DEPLOYMENT_LAMBDA,
+        "CDK's BucketDeployment grants (`aws s3 sync --delete`): read the asset from the bootstrap "
+        "assets bucket, read/write the destination bucket; its own statement denies every write "
+        f"outside {reference.PREFIX}/ (stacks/reference_data.py)",
+        r"Action::s3:(Abort|DeleteObject|GetBucket|GetObject|List)\*|Resource::("
+        rf"{bucket_arn(CURATED)}|arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>)/\*"),
+    *[Ack(rule, BUCKET_DEPLOYMENT_LAMBDA,
+          "The runtime aws-cdk-lib chooses for its BucketDeployment handler; it moves with the "
+          "aws-cdk-lib pin (requirements.txt)") for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion")],
     # ---- runtime --------------------------------------------------------------------------------
     *[Ack(rule, r"streaming/Rules/Function/Resource",
           "Pinned to python3.13 (supported by Lambda until 2029-06-30), the newest Python whose "

@@ -14,11 +14,11 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from aml_contract import names, pii_access
+from aml_contract import names, pii_access, reference
 from stacks import assets, lambda_runtime
 from stacks.alerts_delivery import AlertsDelivery
 from stacks.constructs import ContractTable, EncryptedLogGroup, grant_secret_read, removal_policy
-from stacks.data_lake import DataLakeStack
+from stacks.data_lake import CURATED, DataLakeStack
 from stacks.network import NetworkStack
 from stacks.rules_environment import function_environment
 from stacks.settings import Settings
@@ -49,6 +49,7 @@ class RulesEngine(Construct):
             "dlq_url": self.dlq.queue_url,
             "alerts_delivery_stream": alerts.delivery_name,
             "pseudonymization_secret_id": lake.pseudonymization_secret_name,
+            "curated_bucket": lake.bucket_names[CURATED],  # REFERENCE_BUCKET: the reference data's bucket
         })
         self.function = self._function(settings, stream, alerts, network, lake)
 
@@ -111,4 +112,17 @@ class RulesEngine(Construct):
                      "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                      "ec2:UnassignPrivateIpAddresses"]))
         grant_secret_read(role, lake.pseudonymization_secret_name, lake.key)
+        self._grant_reference_read(role, lake)
         return function
+
+    def _grant_reference_read(self, role: iam.Role, lake: DataLakeStack) -> None:
+        """The reference datasets and nothing else of the curated bucket (its tables hold the
+        pseudonymised history the function has no use for): GetObject of known keys
+        (aml_contract.reference.ReferenceData.from_s3 never lists), decrypted through S3 only."""
+        curated = lake.bucket(self, CURATED)
+        role.add_to_policy(iam.PolicyStatement(
+            sid="ReadReferenceData", actions=["s3:GetObject"],
+            resources=[curated.arn_for_objects(f"{reference.PREFIX}/*")]))
+        role.add_to_policy(iam.PolicyStatement(
+            sid="ReferenceDataKeyViaS3", actions=["kms:Decrypt"], resources=[lake.key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}))

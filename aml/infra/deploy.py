@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aml import REPO_ROOT
 from aml.errors import AmlError
-from aml.local import aws
+from aml.local import aws, resources
 
 log = logging.getLogger(__name__)
 CDK_BIN = REPO_ROOT / "node_modules" / ".bin" / "cdk"
@@ -94,6 +94,9 @@ def deploy_local(env_name: str, output: Path) -> None:
           "--context", "aml:local=true", "--context", f"aml:env_name={env_name}",
           "--context", f"aml:curated_database=aml_curated_{env_name}",
           "--context", f"aml:replication.account_roles_exist={json.dumps(_dms_account_roles_exist())}"], env)
+    # What the emulator cannot deploy, by the names the stacks output: the reference data (the
+    # BucketDeployment is left out locally, stacks/local_mode.py) and the unmodelled resources.
+    resources.ensure(env_name)
 
 
 def _dms_account_roles_exist() -> bool:

@@ -3,12 +3,15 @@
 Preferred: what `cdk deploy` created in the emulator, read from the stacks' CloudFormation
 outputs (keys in aml_contract.names.STACK_OUTPUTS), so local runs exercise the resources the CDK
 code defines. Otherwise every resource is created by name in the emulator (idempotent), from the
-same table of names (aml_contract.names.RESOURCES) and key schemas the stacks use.
+same table of names (aml_contract.names.RESOURCES) and key schemas the stacks use. Either way the
+curated bucket then holds the reference data (reference/), which the rules Lambda reads from the
+bucket its REFERENCE_BUCKET names.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import secrets
@@ -108,11 +111,13 @@ def ensure(env_name: str = "local") -> LocalResources:
     """Deployed resources if the stacks exist, else create them by name (idempotent)."""
     aws.use_local_endpoint()
     try:
-        deployed = discover(env_name)
-        if deployed:
-            _ensure_unmodelled(deployed)
-            return deployed
-        return _create(env_name)
+        found = discover(env_name)
+        if found:
+            _ensure_unmodelled(found)
+        else:
+            found = _create(env_name)
+        ensure_reference_data(found.curated_bucket)
+        return found
     except EndpointConnectionError as err:
         raise _unreachable(err) from err
 
@@ -124,6 +129,32 @@ def _ensure_unmodelled(res: LocalResources) -> None:
     _ensure_delivery_stream(res.alerts_delivery_stream, res.curated_bucket)
     _ensure_secret(res.pseudonymization_secret_id)
     _ensure_workgroup(res.athena_workgroup, res.athena_results_bucket)
+
+
+@functools.cache
+def _reference_objects() -> dict[str, bytes]:
+    from aml.reference import build
+
+    return build.build()  # seconds (the FX table): once per process
+
+
+def ensure_reference_data(bucket: str) -> bool:
+    """Publish the reference datasets to the curated bucket unless it already holds exactly
+    these (each dataset's manifest carries its data's SHA-256), as `cdk deploy`'s BucketDeployment
+    does in AWS (left out locally: stacks/local_mode.py). True when it published."""
+    from aml.reference import publish
+    from aml_contract import reference
+
+    s3, objects = aws.client("s3"), _reference_objects()
+    try:
+        current = all(s3.get_object(Bucket=bucket, Key=key)["Body"].read() == objects[key]
+                      for key in map(reference.manifest_key, reference.DATASETS))
+    except s3.exceptions.NoSuchKey:
+        current = False
+    if not current:
+        publish.to_s3(s3, bucket, objects)
+        log.info("published the reference data to s3://%s/%s/", bucket, reference.PREFIX)
+    return not current
 
 
 def _create(env_name: str) -> LocalResources:

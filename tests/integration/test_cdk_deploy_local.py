@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aml_contract import names
+from aml_contract import names, reference
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CONCERNS = ("network", "data-lake", "database", "etl", "streaming", "replication", "analytics", "monitoring")
@@ -73,6 +73,9 @@ def test_deploy_all_stacks_into_moto(private_emulator, unique_name, tmp_path):
     assert found.raw_bucket.startswith(f"aml-{env_name}-raw-")
     # The local runtime uses what CloudFormation created: the resources exist in the emulator.
     private_emulator.client("s3").head_bucket(Bucket=found.curated_bucket)
+    # The BucketDeployment is left out locally; deploy_local published the reference data instead.
+    data = reference.ReferenceData.from_s3(private_emulator.client("s3"), found.curated_bucket)
+    assert set(data.manifests) >= {"currencies", "fatf_lists"} and "USD" in data.currencies
     private_emulator.client("kinesis").describe_stream_summary(StreamName=found.stream_name)
     table = private_emulator.client("dynamodb").describe_table(TableName=found.rule_state_table)["Table"]
     assert {k["AttributeName"] for k in table["KeySchema"]} == {names.RULE_STATE_TABLE_KEYS["partition"],

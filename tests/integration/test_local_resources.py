@@ -2,6 +2,8 @@
 import pytest
 
 from aml.local import aws, resources
+from aml.reference import build
+from aml_contract import names, reference
 
 pytestmark = pytest.mark.integration
 
@@ -18,3 +20,16 @@ def test_ensure_creates_everything_once(local_services, unique_name):
     assert len(resources.pseudonymization_key(first)) == 64
     env_vars = resources.lambda_environment(first)
     assert env_vars["ALERTS_TABLE"] == first.alerts_table and env_vars["DLQ_URL"] == first.dlq_url
+
+
+def test_ensure_publishes_the_reference_data_where_the_lambda_looks(local_services, unique_name):
+    found = resources.ensure(unique_name("ref"))
+    bucket = resources.lambda_environment(found)[names.RULES_LAMBDA_ENV["curated_bucket"]]
+    assert bucket == found.curated_bucket
+    s3 = aws.client("s3")
+    built = build.build()
+    assert sorted(built) == sorted([*map(reference.data_key, reference.DATASETS),
+                                    *map(reference.manifest_key, reference.DATASETS)])
+    assert all(s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body for key, body in built.items())
+    assert "EUR" in reference.ReferenceData.from_s3(s3, bucket).currencies  # as the rules Lambda loads it
+    assert resources.ensure_reference_data(bucket) is False  # already current: nothing re-uploaded

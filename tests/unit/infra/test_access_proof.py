@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aml_contract import glue_job as interface
-from aml_contract import pii_access
+from aml_contract import names, pii_access, reference
 from infra.access import glue_job, proof, replicator, report, rules_lambda, services
 from infra.access.actions import Call
 from infra.access.justified import JUSTIFIED
@@ -116,3 +116,25 @@ def test_the_report_in_docs_is_current(templates, calls, answers):
         REPORT.write_text(report.replace_generated(REPORT.read_text(), generated))
     assert report.generated_part(REPORT.read_text()) == generated, \
         "docs/iam-proof.md is stale: rerun with AML_WRITE_IAM_REPORT=1"
+
+
+def test_the_rules_lambda_reads_reference_data_only(templates):
+    """Its curated-bucket grant is the reference data: it may read reference/ objects, not the
+    curated tables (pseudonymised history), and it writes no reference data."""
+    concern, props = rules_lambda.function(templates)
+    role = rules_lambda.role_of(templates, props["Role"])
+    bucket = str(props["Environment"]["Variables"][names.RULES_LAMBDA_ENV["curated_bucket"]])
+    probes = {
+        ("GetObject", reference.data_key("fx_rates")): True,
+        ("GetObject", reference.manifest_key("fatf_lists")): True,
+        ("GetObject", "transactions/dt=2025-11-03/part-0.parquet"): False,
+        ("GetObject", f"{interface.STATE_PREFIX}/processed.json"): False,
+        ("PutObject", reference.data_key("currencies")): False,
+        ("DeleteObject", reference.manifest_key("currencies")): False,
+    }
+    calls = [Call(role, "s3", op, {"Bucket": bucket, "Key": key}, "reference probe") for op, key in probes]
+    allowed: dict[tuple[str, str], bool] = {}
+    for answer in proof.evaluate(templates, calls):
+        probe = (answer.request.call.operation, answer.request.call.params["Key"])
+        allowed[probe] = allowed.get(probe, True) and answer.allowed
+    assert allowed == probes

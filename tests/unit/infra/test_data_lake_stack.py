@@ -5,7 +5,7 @@ import json
 
 from aws_cdk.assertions import Match
 
-from aml_contract import schema
+from aml_contract import reference, schema
 from infra.conftest import cdk_context
 
 
@@ -54,7 +54,7 @@ def test_curated_catalog_follows_the_contract(synth):
         "Name": schema.CURATED_DATABASE, "Description": Match.any_value()}})
     tables = {r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]
               for r in t.find_resources("AWS::Glue::Table").values()}
-    assert set(tables) == set(schema.CURATED_TABLES)
+    assert set(tables) == {*schema.CURATED_TABLES, *reference.DATASETS}  # reference: test_reference_data_stack
     for name, columns in schema.CURATED_TABLES.items():
         declared = [(c["Name"], c["Type"]) for c in tables[name]["StorageDescriptor"]["Columns"]]
         assert declared == [(c, schema.glue_type(t)) for c, t in columns], name

@@ -52,7 +52,7 @@ def _s3_calls(kind: str, uri: str) -> list[tuple[str, dict]]:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     key = key.rstrip("/")
     folder = f"{key}/" if key else ""
-    is_file = key.endswith((".parquet", ".json"))
+    is_file = key.endswith((".parquet", ".json", ".gz"))  # .gz: a reference dataset's rows
     inside = f"{folder}{REPRESENTATIVE_OBJECT}"
 
     def get(k):

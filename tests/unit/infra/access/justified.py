@@ -10,6 +10,8 @@ CDK_ASSET_GRANT = ("CDK's asset grant (Code.from_asset: bucket.grant_read) besid
                    "uses; read-only, on the bootstrap assets bucket")
 ESM_GRANT = ("added by CDK's KinesisEventSource (stream.grant_read) for enhanced fan-out consumers, "
              "which this mapping does not use; read-only, on this stream")
+REFERENCE_LOOKUP = ("analysts may query every reference table (a rate or a currency looked up while checking an "
+                    "alert); the named queries join only fatf_lists")
 DLQ_GRANT = ("added by CDK's SqsDlq on-failure destination (queue.grant_send_messages), beside the "
              "SendMessage Lambda uses")
 
@@ -23,6 +25,8 @@ JUSTIFIED: dict[tuple[str, str], str] = {
     (ANALYSTS, "athena:GetQueryResultsStream"): CONSOLE + " (result download)",
     (ANALYSTS, "athena:StopQueryExecution"): "an analyst cancels a running query (console or API)",
     (ANALYSTS, "glue:GetTables"): CONSOLE + " (the table list of the database)",
+    **{(ANALYSTS, f"arn:aws:glue:<region>:<account>:table/aml_curated/{table}"): REFERENCE_LOOKUP
+       for table in ("currencies", "fx_rates")},
     (ANALYSTS, "s3:AbortMultipartUpload"): "Athena aborts a failed multipart upload of a large result with the "
                                            "caller's credentials",
     (ANALYSTS, "s3:ListMultipartUploadParts"): "Athena lists the parts of a large result's multipart upload "

@@ -17,6 +17,8 @@ OUT_OF_SCOPE = {
     "network/CustomVpcRestrictDefaultSG": "deploy-time custom resource (closes the default security group)",
     "database/ClusterMonitoringRole": "RDS Enhanced Monitoring: AWS-managed policy only",
     "database/AWS679f53fac002430cb0da5b7982bd2287": "deploy-time custom resource (schema DDL through the Data API)",
+    "data-lake/CustomCDKBucketDeployment": "deploy-time custom resource (CDK's BucketDeployment of the reference "
+                                           "data; its grants are asserted in test_reference_data_stack)",
     "replication/AccountRoles": "DMS account roles: AWS-managed policies only",
     "streaming/AlertsDeliveryServiceRole": "Firehose's stream-encryption role created by the L2 (no grants of ours)",
 }

@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+from datetime import date
 from unittest import mock
 
 import boto3
 
-from aml_contract import names
+from aml.reference import publish
+from aml_contract import names, reference
 from infra.access.actions import Call
 from infra.access.recording import recorded_calls
 from infra.access.templates import REGION, Templates
@@ -52,10 +54,22 @@ def _create_resources(templates: Templates, concern: str, environment: dict[str,
         SecretString=json.dumps({"key": "k" * 64}))
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="firehose-destination")
+    reference_bucket = environment[names.RULES_LAMBDA_ENV["curated_bucket"]]
+    s3.create_bucket(Bucket=reference_bucket)
+    publish.to_s3(s3, reference_bucket)
     boto3.client("firehose", region_name=REGION).create_delivery_stream(
         DeliveryStreamName=environment[names.RULES_LAMBDA_ENV["alerts_delivery_stream"]],
         ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/x",
                                             "BucketARN": "arn:aws:s3:::firehose-destination"})
+
+
+def _read_reference_data(environment: dict[str, str]) -> None:
+    """Every dataset read as the function reads it: the contract's loader on the bucket its
+    REFERENCE_BUCKET names (aml_contract.reference.ReferenceData.from_s3)."""
+    data = reference.ReferenceData.from_s3(boto3.client("s3", region_name=REGION),
+                                           environment[names.RULES_LAMBDA_ENV["curated_bucket"]])
+    data.usd_per_unit("EUR", date(2025, 11, 3))  # the FX table is read when first needed
+    assert set(data.manifests) == set(reference.DATASETS)
 
 
 def _transaction(tid: str, **fields) -> bytes:
@@ -110,6 +124,7 @@ def calls(templates: Templates) -> list[Call]:
         made.pop()  # the test's own call
         failed = handler.lambda_handler(_event([b"{still not json"], stream), _Context())
         handler.forget_runtime()
+        _read_reference_data(environment)
     assert first["batchItemFailures"] == [], first  # the poison record went to the DLQ, not back to Lambda
     assert failed["batchItemFailures"], failed
     return [Call(role, m.service, m.operation, m.params, SOURCE) for m in made]

@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from aml_contract import glue_job, pii_access, schema
+from aml_contract import glue_job, pii_access, reference, schema
 from aml_contract.named_queries import QUERIES_DIR
 from aml_contract.names import ALERTS_S3_PREFIX, PSEUDONYMIZATION_SECRET_SUFFIX
 from infra.access import rules_lambda
 from infra.access.actions import Call, sse_kms
 from infra.access.templates import REGION, Templates, arn
+from stacks.catalog import TABLES
 
 DAY = "2025/11/03"
 DMS_KINESIS_ACTIONS = ("DescribeStream", "PutRecord", "PutRecords")
@@ -157,9 +158,15 @@ def lambda_service(templates: Templates) -> list[Call]:
 
 
 def _tables_queried() -> list[str]:
-    """The curated tables the named queries read (a FROM or JOIN of the table's name)."""
+    """The tables of the curated database (curated and reference) the named queries read (a FROM
+    or JOIN of the table's name)."""
     texts = " ".join(path.read_text().lower() for path in QUERIES_DIR.glob("*.sql"))
-    return [t for t in schema.CURATED_TABLES if re.search(rf"\b(from|join)\s+{t}\b", texts)]
+    return [t for t in TABLES if re.search(rf"\b(from|join)\s+{t}\b", texts)]
+
+
+def _object_read(name: str, key_prefix: str) -> str:
+    """An object Athena reads for the table: a reference dataset's rows, a curated Parquet file."""
+    return reference.data_key(name) if name in reference.DATASETS else f"{key_prefix}part-0.parquet"
 
 
 def athena(templates: Templates) -> list[Call]:
@@ -196,7 +203,7 @@ def athena(templates: Templates) -> list[Call]:
                        source, via),
                   _s3(role, source, "GetBucketLocation", bucket, via=via),
                   _s3(role, source, "ListObjectsV2", bucket, via=via, Prefix=key_prefix),
-                  _s3(role, source, "GetObject", bucket, f"{key_prefix}part-0.parquet", via=via)]
+                  _s3(role, source, "GetObject", bucket, _object_read(name, key_prefix), via=via)]
     return calls
 
 
