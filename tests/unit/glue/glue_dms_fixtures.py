@@ -5,6 +5,8 @@ table through the replicator's own writer), the reference data every curated zon
 runner."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,8 +18,9 @@ import pyarrow.parquet as pq
 from faker import Faker
 
 from aml.arrow_types import DMS_PARQUET_TYPES as PARQUET_TYPES
-from aml.reference import build
+from aml.reference import publish
 from aml.replicate.columns import as_parquet, commit_ts_text
+from aml_contract import reference
 from aml_contract.dms import COMMIT_TS_TYPE, OP_TYPE, dms_type
 from aml_contract.pseudonym import key_from_env
 from aml_contract.schema import SOURCE_TABLES, raw_table_prefix
@@ -126,15 +129,19 @@ class Zones:
 
 
 @lru_cache(maxsize=1)
-def reference_objects() -> dict[str, bytes]:
-    """The reference datasets built from their sources, once per test session (seconds)."""
-    return build.build()
+def published_reference() -> Path:
+    """The reference datasets, built from their sources and published once per test session
+    (seconds) to a folder of their own."""
+    root = Path(tempfile.mkdtemp(prefix="aml-glue-tests-reference-"))
+    publish.to_directory(root)
+    return root / reference.PREFIX
 
 
 def publish_reference(curated: Path, objects: dict[str, bytes] | None = None) -> None:
-    """What `aml reference publish` puts in a curated zone (the built objects, or `objects`)."""
-    for key, body in (objects or reference_objects()).items():
-        (curated / key).parent.mkdir(parents=True, exist_ok=True)
+    """What `aml reference publish` puts in a curated zone, then `objects` (key -> bytes, e.g.
+    one dataset built with `reference.encode`) over it."""
+    shutil.copytree(published_reference(), curated / reference.PREFIX, dirs_exist_ok=True)
+    for key, body in (objects or {}).items():
         (curated / key).write_bytes(body)
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
-from glue_dms_fixtures import NOW, T0, Bank, change, make_zones, publish_reference, reference_objects
+from glue_dms_fixtures import NOW, T0, Bank, change, make_zones, publish_reference
 
 from aml_contract import reference
 from aml_contract.pseudonym import key_from_env
@@ -42,7 +42,7 @@ def run(spark, zones, observe=None) -> dict:
 @pytest.fixture(scope="module")
 def curated(spark, tmp_path_factory):
     bank, zones = Bank(seed=21), make_zones(tmp_path_factory.mktemp("reference"), reference=False)
-    publish_reference(zones.curated, {**reference_objects(), **tiny_fx_rates()})
+    publish_reference(zones.curated, tiny_fx_rates())
     before = {p: p.read_bytes() for p in (zones.curated / reference.PREFIX).rglob("*") if p.is_file()}
     zones.raw.load("customers", [change(bank.customer("C1"), "I", T0)])
     zones.raw.load("accounts", [change(bank.account("A1", "C1"), "I", T0),
@@ -161,7 +161,7 @@ def test_unusable_reference_data_stops_the_run_before_anything_is_written(spark,
         message = r"reference dataset 'fx_rates' is not published"
     else:
         data.write_bytes(data.read_bytes()[:-8])
-        message = r"fx_rates\.jsonl\.gz does not match its manifest"
+        message = r"reference/fx_rates/fx_rates\.jsonl\.gz does not match its manifest \(SHA-256\)"
     with pytest.raises(CurationError, match=r"reference data under .*/reference/ is unusable, nothing was "
                                             r"curated: " + message):
         run(spark, zones)
