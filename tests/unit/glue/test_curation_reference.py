@@ -18,6 +18,7 @@ from aml_contract.reference import ReferenceData
 from glue_jobs.curation import storage
 from glue_jobs.curation.errors import CurationError
 from glue_jobs.curation.job import run_curation
+from glue_jobs.curation.run_manifest import TableFigures, reconciliation_errors
 
 DAY = T0.date()
 NO_RATE_DAY = T0 + timedelta(days=2)  # the tiny fx_rates below holds no rate for it
@@ -167,3 +168,15 @@ def test_unusable_reference_data_stops_the_run_before_anything_is_written(spark,
         run(spark, zones)
     assert sorted(p.name for p in zones.curated.iterdir()) == [reference.PREFIX]
     assert not zones.quarantine.exists()
+
+
+def test_amount_base_counts_that_miss_a_curated_transaction_fail_the_reconciliation():
+    fig = TableFigures(rows_read={"I": 3}, inserted=3, quarantine_rows_written=0, live_keys_after=3, rows_written=3,
+                       amount_base={"source": 1, "derived": 1, "unknown": 0})
+    assert reconciliation_errors("transactions", fig) == [
+        "transactions: amount_base of 2 rows accounted for ({'source': 1, 'derived': 1, 'unknown': 0}), "
+        "but 3 inserted + 0 updated"]
+    fig.amount_base["unknown"] = 1
+    assert reconciliation_errors("transactions", fig) == []
+    assert reconciliation_errors("accounts", TableFigures(rows_read={"I": 1}, inserted=1, live_keys_after=1,
+                                                          rows_written=1)) == []
