@@ -18,7 +18,7 @@ arrival order of the same files ends in the same state.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 from aml_contract.schema import DMS_OP_COLUMN, PARTITION_COLUMN, Table
 
 from .columns import (
+    AMOUNT_BASE_ORIGIN_COL,
     COMMIT_TS_COL,
     DECISION_COL,
     DELETED_COL,
@@ -140,6 +141,8 @@ class Merge:
     counts: dict[str, int]  # decision -> distinct changes (decisions that occurred)
     duplicates: int  # raw rows collapsed into another copy of the same change
     touched: list[str]  # index partitions, sorted; UNKNOWN_PARTITION only ever holds tombstones
+    # upserts per origin of their amount_base (`amounts.ORIGINS`), for changes that carry one
+    amount_base: dict[str, int] = field(default_factory=dict)
 
     @property
     def refused(self) -> DataFrame:
@@ -175,12 +178,14 @@ def merge(changes: DataFrame, current: DataFrame, full_load_in: bool,
     """Decide every change of `changes` (one row per distinct change, in curated form, with
     KEY_COL, ORDER_COLS, LATEST_COL, INSERTED_COL, COPIES_COL and `dt`) against `current` (the
     state index's entries for the batch's keys, or more) and count the decisions in one
-    aggregation. `keep` materialises the decided changes, which the counts, the rows and the
-    index entries all read."""
+    aggregation (upserts also by AMOUNT_BASE_ORIGIN_COL, when the changes carry it). `keep`
+    materialises the decided changes, which the counts, the rows and the index entries all read."""
     decided = keep(decide(changes, current, full_load_in=full_load_in))
-    counted = (decided.groupBy(DECISION_COL, OLD_PARTITION_COL, TARGET_PARTITION_COL)
+    origin = [AMOUNT_BASE_ORIGIN_COL] if AMOUNT_BASE_ORIGIN_COL in decided.columns else []
+    counted = (decided.groupBy(DECISION_COL, OLD_PARTITION_COL, TARGET_PARTITION_COL, *origin)
                .agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES_COL).alias("copies")).collect())
     counts: dict[str, int] = {}
+    amount_base: dict[str, int] = {}
     changes_total = copies_total = 0
     touched: set[str] = set()
     for row in counted:
@@ -188,4 +193,7 @@ def merge(changes: DataFrame, current: DataFrame, full_load_in: bool,
         counts[row[DECISION_COL]] = counts.get(row[DECISION_COL], 0) + row["n"]
         if row[DECISION_COL] in APPLIED:  # partitions a key leaves or enters
             touched.update(p for p in (row[OLD_PARTITION_COL], row[TARGET_PARTITION_COL]) if p is not None)
-    return Merge(decided, applied_changes(decided), counts, copies_total - changes_total, sorted(touched))
+        if origin and row[DECISION_COL] in UPSERTS:
+            amount_base[row[AMOUNT_BASE_ORIGIN_COL]] = amount_base.get(row[AMOUNT_BASE_ORIGIN_COL], 0) + row["n"]
+    return Merge(decided, applied_changes(decided), counts, copies_total - changes_total, sorted(touched),
+                 amount_base)

@@ -32,6 +32,7 @@ DECISION_COL = "_decision"
 KEY_COL = "_key"
 KEY_HASH_COL = "_key_hash"  # xxhash64 of KEY_COL, stored in the state index (`cdc.key_hash`)
 DELETED_COL = "_deleted"
+AMOUNT_BASE_ORIGIN_COL = "_amount_base_origin"  # transactions: `amounts.ORIGINS`
 # A change's position in the source's history: commit time, then full load before CDC, then file
 # and row. Every part is a property of the change itself, so the order (and the winner per key)
 # does not depend on which run or in which order the files arrive.

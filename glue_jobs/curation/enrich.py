@@ -18,10 +18,11 @@ from aml_contract.schema import (
 )
 
 from .cdc import COPIES_COL, INSERTED_COL, LATEST_COL
-from .columns import COMMIT_TS_COL, KEY_COL, ORDER_COLS, UNPARTITIONED
+from .columns import AMOUNT_BASE_ORIGIN_COL, COMMIT_TS_COL, KEY_COL, ORDER_COLS, UNPARTITIONED
 from .pii import protect
 
-# The internal columns a change carries through protection to the merge.
+# The internal columns a change carries through protection to the merge; a transaction's also
+# carries where its amount_base came from (`amounts`), which the merge counts.
 CHANGE_COLS = (DMS_OP_COLUMN, *ORDER_COLS, COPIES_COL, LATEST_COL, INSERTED_COL)
 
 
@@ -30,11 +31,15 @@ def curated_changes(changes: DataFrame, table: Table, key: bytes, accounts: Data
     partition. `accounts` (curated accounts as of this run) is required for transactions."""
     if table.name == TRANSACTIONS.name and accounts is None:
         raise ValueError("transactions need the curated accounts to resolve customer pseudonyms")
-    protected = with_partition(protect(changes, table, key, keep=list(CHANGE_COLS)), table)
+    protected = with_partition(protect(changes, table, key, keep=_internal(changes)), table)
     if accounts is not None and table.name == TRANSACTIONS.name:
         protected = with_customer_pids(protected, accounts, key).withColumn(DMS_COMMIT_TS_COLUMN,
                                                                             F.col(COMMIT_TS_COL))
     return protected.withColumn(KEY_COL, F.col(table.column(table.primary_key).curated_name))
+
+
+def _internal(changes: DataFrame) -> list[str]:
+    return [*CHANGE_COLS, *(c for c in (AMOUNT_BASE_ORIGIN_COL,) if c in changes.columns)]
 
 
 def with_partition(df: DataFrame, table: Table) -> DataFrame:

@@ -1,6 +1,7 @@
-"""One curation run, read as its pipeline: for each source table read the new DMS files, validate,
-enrich (the curated form), merge with the state, and stage the outputs; then reconcile every
-table's counts, publish the staged outputs and record the files as processed."""
+"""One curation run, read as its pipeline: check the reference data (`reference_data`); for each
+source table read the new DMS files, validate, derive amount_base where the source lacks it
+(`amounts`), enrich (the curated form), merge with the state, and stage the outputs; then
+reconcile every table's counts, publish the staged outputs and record the files as processed."""
 from __future__ import annotations
 
 import json
@@ -14,9 +15,10 @@ from functools import reduce
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from aml_contract.reference import ReferenceData
 from aml_contract.schema import DMS_OP_COLUMN, DMS_OPS, SOURCE_TABLES, TRANSACTIONS, Table
 
-from . import cdc, enrich
+from . import amounts, cdc, enrich, reference_data
 from .columns import REASON_COL
 from .publish import Publication, publish
 from .raw_input import RawInput, is_full_load, load_start, new_files, read_raw, relative_name
@@ -42,6 +44,7 @@ class Run:
     layout: Layout
     key: bytes
     now: datetime
+    reference: ReferenceData
     processed: dict[str, set[str]] = field(default_factory=dict)  # files read by earlier runs, per table
     load_start: datetime | None = None  # where this run's full-load rows sit in history
     publications: list[Publication] = field(default_factory=list)  # in order, once all reconcile
@@ -51,6 +54,11 @@ class Run:
         """The table's full load has been read, in an earlier run or in this one."""
         names = [*self.processed.get(table, ()), *(relative_name(f.path, table) for f in files)]
         return any(is_full_load(name) for name in names)
+
+    @property
+    def codes(self) -> dict[str, frozenset[str]]:
+        """The codes of each reference dataset a contract column names (`Column.reference`)."""
+        return {"currencies": self.reference.currencies}
 
 
 def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quarantine_path: str, key: bytes,
@@ -62,7 +70,12 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
     now = now or datetime.now(UTC)
     run_id = run_id or f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     storage = Storage(spark, observe)
-    run = Run(spark, storage, Layout(curated_path, quarantine_path, run_id), key, now)
+    # Checked before any raw file is read: a missing or corrupt dataset fails the run up front.
+    reference = reference_data.load(storage, curated_path)
+    warnings = reference_data.warnings(reference, now.date())
+    for warning in warnings:
+        log.warning("%s", warning)
+    run = Run(spark, storage, Layout(curated_path, quarantine_path, run_id), key, now, reference)
     processed = run.processed = load_processed(storage, run.layout)
     figures: dict[str, TableFigures] = {}
     files: dict[str, list[FileInfo]] = {}
@@ -86,7 +99,8 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
         manifest = {
             "run_id": run_id, "started_at": now.isoformat(), "raw_path": raw_path, "curated_path": curated_path,
             "quarantine_path": quarantine_path, "duration_seconds": round(time.monotonic() - started, 3),
-            "reconciled": True, "tables": {name: f.as_dict() for name, f in figures.items()},
+            "reconciled": True, "reference": reference_data.versions(reference), "warnings": warnings,
+            "tables": {name: f.as_dict() for name, f in figures.items()},
             "published": [p.as_dict() for p in run.publications],
         }
         storage.write_text(run.layout.run_manifest, json.dumps(manifest, indent=1))
@@ -104,13 +118,15 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
     kept, counted by decision in one aggregation and written from. Only a batch with refused rows
     is read a second time, to break those down by reason and write them to the quarantine."""
     fig = TableFigures(files_read=len(files), bytes_read=sum(f.size for f in files))
+    if table.name == TRANSACTIONS.name:
+        fig.amount_base = dict.fromkeys(amounts.ORIGINS, 0)
     if raw is None:
         return fig
     fig.schema_notes, fig.files_set_aside = raw.notes, raw.poisoned
     if not raw.frames:  # every new file was poison
         return fig
     # validate
-    validated = reduce(DataFrame.unionByName, (validate(f, table, run.now, run.load_start) for f in raw.frames))
+    validated = reduce(DataFrame.unionByName, (validate(f, table, run.now, run.codes, run.load_start) for f in raw.frames))
     read = Observation(f"read_{table.name}")
     refused = F.col(REASON_COL).isNotNull()
     observed = validated.observe(read, F.count_if(refused).alias("refused"), *(
@@ -118,7 +134,12 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
     # enrich
     accounts = current_table(run.spark, run.storage, run.layout, "accounts") \
         if table.name == TRANSACTIONS.name else None
-    changes = enrich.curated_changes(cdc.collapse_duplicates(valid_rows(observed), table), table, run.key, accounts)
+    changes = cdc.collapse_duplicates(valid_rows(observed), table)
+    if table.name == TRANSACTIONS.name:
+        rates = reference_data.fx_rates(run.spark, run.storage, run.layout.curated_path) \
+            if amounts.lacks_amount_base(raw.frames) else None
+        changes = amounts.with_amount_base(changes, rates)
+    changes = enrich.curated_changes(changes, table, run.key, accounts)
     # merge
     index = Index(run.spark, run.storage, run.layout, table.name)
     with timed(f"{table.name}: read, validate, merge, protect, count decisions"):
@@ -132,6 +153,8 @@ def _curate_table(run: Run, table: Table, files: list[FileInfo], raw: RawInput |
     read_counts = read.get
     fig.rows_read = {op: read_counts[op] for op in DMS_OPS if read_counts[op]}
     fig.record_decisions(merged.counts, merged.duplicates)
+    if table.name == TRANSACTIONS.name:
+        fig.amount_base = {origin: merged.amount_base.get(origin, 0) for origin in amounts.ORIGINS}
     # stage: the quarantine, then the touched partitions
     if read_counts["refused"] or merged.refused_count:
         with timed(f"{table.name}: count and write quarantine"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from aml_contract.schema import TRANSACTIONS
+
 from .errors import CurationError
 
 # The figure each applied or dismissed decision of the merge (`cdc`) adds to.
@@ -31,6 +33,9 @@ class TableFigures:
     bytes_written: int = 0
     live_keys_before: int = 0  # in the rewritten partitions, per the state index
     live_keys_after: int = 0
+    # transactions: curated (inserted or updated) rows by where amount_base came from: the
+    # source, derived from the reference rate, or unknown (null: no rate for the currency and day)
+    amount_base: dict[str, int] = field(default_factory=dict)
     schema_notes: list[str] = field(default_factory=list)
     # Poison files (unreadable, or lacking a required column): never read, never read again (they
     # are marked processed), left in the raw zone. file (below its table folder) -> why.
@@ -73,6 +78,9 @@ def reconciliation_errors(table: str, f: TableFigures) -> list[str]:
     if f.live_keys_after != f.live_keys_before + f.inserted - f.deleted:
         errors.append(f"{table}: state holds {f.live_keys_after} live keys, expected "
                       f"{f.live_keys_before} + {f.inserted} inserted - {f.deleted} deleted")
+    if table == TRANSACTIONS.name and sum(f.amount_base.values()) != f.inserted + f.updated:
+        errors.append(f"{table}: amount_base of {sum(f.amount_base.values())} rows accounted for "
+                      f"({f.amount_base}), but {f.inserted} inserted + {f.updated} updated")
     if f.rows_written != f.live_keys_after:
         errors.append(f"{table}: wrote {f.rows_written} rows but the state holds {f.live_keys_after} live keys")
     return errors

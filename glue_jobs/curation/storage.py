@@ -99,21 +99,22 @@ class Storage:
         self._note(LIST, root)
         return sorted(s.getPath().getName() for s in self._fs(root).listStatus(self._path(root)) if s.isDirectory())
 
-    def read_text(self, path: str) -> str | None:
+    def read_bytes(self, path: str) -> bytes:
+        """A whole small file (reference data, state); FileNotFoundError when there is none."""
         if not self.exists(path):
-            return None
+            raise FileNotFoundError(path)
         self._note(READ, path)
         stream = self._fs(path).open(self._path(path))
         try:
-            reader = self._jvm.java.io.BufferedReader(self._jvm.java.io.InputStreamReader(stream, "UTF-8"))
-            lines = []
-            line = reader.readLine()
-            while line is not None:
-                lines.append(line)
-                line = reader.readLine()
-            return "\n".join(lines)
+            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
         finally:
             stream.close()
+
+    def read_text(self, path: str) -> str | None:
+        try:
+            return self.read_bytes(path).decode("utf-8")
+        except FileNotFoundError:
+            return None
 
     def write_text(self, path: str, text: str) -> None:
         """Write a whole small file (state and manifests); overwrites."""

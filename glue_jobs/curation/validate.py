@@ -3,6 +3,7 @@ every invalid row exactly one reason (the first check it fails). Nothing is drop
 a reason go to the quarantine, the others on to the CDC merge."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import Column as SparkColumn
@@ -28,6 +29,7 @@ from .columns import COMMIT_TS_COL, FILE_COL, FILE_RANK_COL, REASON_COL, ROW_COL
 
 ORIGINAL_PREFIX = "_original_"  # string copy of a quarantined row's value, as read
 POSITIVE_AMOUNT = TRANSACTIONS.column("amount").name  # the contract's `amount > 0`
+POSITIVE_WHEN_PRESENT = TRANSACTIONS.column("amount_base").name  # nullable, but `> 0` when given
 EVENT_TIME = TRANSACTIONS.column("booked_at").name  # may not lie in the future
 PROJECTION_START = datetime.fromisoformat(PROJECTION_START_DATE).replace(tzinfo=UTC)
 # What the Glue catalog's (Hive's) `date` and `timestamp` hold, and Athena reads: years 1 to 9999.
@@ -48,10 +50,13 @@ def _missing(column: str, logical: str) -> SparkColumn:
     return raw.isNull() | (F.trim(raw) == "") if logical == STRING else raw.isNull()
 
 
-def validate(df: DataFrame, table: Table, now: datetime, load_start: datetime | None = None) -> DataFrame:
+def validate(df: DataFrame, table: Table, now: datetime, codes: Mapping[str, frozenset[str]],
+             load_start: datetime | None = None) -> DataFrame:
     """Typed contract columns, `_commit_ts`, Op, file/row, the quarantine reason (null when valid)
-    and, for quarantined rows only, a string copy of every original value. A full-load row's
-    `_commit_ts` is `load_start` when given (see raw_input.load_start)."""
+    and, for quarantined rows only, a string copy of every original value. `codes`: the codes of
+    each reference dataset a column names (`Column.reference`; e.g. "currencies" ->
+    ReferenceData.currencies). A full-load row's `_commit_ts` is `load_start` when given (see
+    raw_input.load_start)."""
     source_types = dict(df.dtypes)
     typed = {c.name: _cast(c.name, c.type, source_types[c.name]) for c in table.columns}
     commit_ts = _cast(DMS_COMMIT_TS_COLUMN, TIMESTAMP, source_types[DMS_COMMIT_TS_COLUMN])
@@ -74,8 +79,9 @@ def validate(df: DataFrame, table: Table, now: datetime, load_start: datetime | 
         checks.append((~is_delete & F.col(c.name).isNotNull() & typed[c.name].isNull(), f"{reason}:{c.name}"))
         if c.type in (TIMESTAMP, DATE):  # BC or past 9999: PostgreSQL accepts it, the catalog cannot hold it
             checks.append((~is_delete & ~typed[c.name].between(*(F.lit(v).cast(SQL_TYPES[c.type]) for v in CATALOG_RANGE[c.type])), f"out_of_range:{c.name}"))
-        if c.enum:
-            checks.append((~is_delete & typed[c.name].isNotNull() & ~typed[c.name].isin(*c.enum),
+        allowed = c.enum or (_codes(codes, c.reference) if c.reference else None)
+        if allowed:  # a code outside the reference dataset is refused like a value outside an enum
+            checks.append((~is_delete & typed[c.name].isNotNull() & ~typed[c.name].isin(*sorted(allowed)),
                            f"unknown_value:{c.name}"))
         if dms_type(c).lob:  # DMS cuts a LOB at LobMaxSize and only logs a warning
             checks.append((~is_delete & (F.length(typed[c.name]) >= LOB_SUSPECT_CHARS), f"lob_limit:{c.name}"))
@@ -83,6 +89,7 @@ def validate(df: DataFrame, table: Table, now: datetime, load_start: datetime | 
         limit = now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS)
         checks += [
             (~is_delete & (typed[POSITIVE_AMOUNT] <= 0), f"non_positive:{POSITIVE_AMOUNT}"),
+            (~is_delete & (typed[POSITIVE_WHEN_PRESENT] <= 0), f"non_positive:{POSITIVE_WHEN_PRESENT}"),
             (~is_delete & (typed[EVENT_TIME] > F.lit(limit)), f"future:{EVENT_TIME}"),
             # a `dt` Athena's partition projection does not cover: DuckDB alone would show the row
             (~is_delete & (typed[EVENT_TIME] < F.lit(PROJECTION_START)), f"out_of_projection:{EVENT_TIME}"),
@@ -95,6 +102,12 @@ def validate(df: DataFrame, table: Table, now: datetime, load_start: datetime | 
         *(F.when(quarantined, F.col(c).cast("string")).alias(ORIGINAL_PREFIX + c)
           for c in (DMS_OP_COLUMN, DMS_COMMIT_TS_COLUMN, *table.column_names)),
     )
+
+
+def _codes(codes: Mapping[str, frozenset[str]], dataset: str) -> frozenset[str]:
+    if not codes.get(dataset):
+        raise ValueError(f"no codes of reference dataset {dataset!r} to validate against")
+    return codes[dataset]
 
 
 def refuse(validated: DataFrame, rows: DataFrame, reason: str) -> DataFrame:

@@ -1,4 +1,5 @@
-"""The Glue entry script run exactly as documented, as a separate process (its own JVM)."""
+"""The Glue entry script run exactly as documented, as a separate process (its own JVM), over a
+curated zone holding the reference data (`aml reference publish`)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from aml import REPO_ROOT
+from aml.reference import publish
 from aml_contract.pseudonym import key_from_env, pseudonymise
+from aml_contract.reference import DATASETS
 from aml_contract.schema import raw_table_prefix
 
 pytestmark = pytest.mark.integration
@@ -54,6 +57,7 @@ def raw_zone(root: Path) -> None:
 def test_entry_script_runs_as_documented(tmp_path):
     raw, curated, quarantine = tmp_path / "raw", tmp_path / "curated", tmp_path / "quarantine"
     raw_zone(raw)
+    published = publish.to_directory(curated)
     result = subprocess.run(
         [sys.executable, "glue_jobs/curate_transactions.py", "--JOB_NAME", "local", "--raw_path", str(raw),
          "--curated_path", str(curated), "--quarantine_path", str(quarantine)],
@@ -71,5 +75,8 @@ def test_entry_script_runs_as_documented(tmp_path):
     assert written[0]["beneficiary_customer_pid"] == pseudonymise("CUS-2", key)
     bad = pq.read_table(quarantine / "transactions").to_pylist()
     assert [(r["transaction_id"], r["quarantine_reason"]) for r in bad] == [("TX-2", "non_positive:amount")]
-    runs = list((curated / "_job_state" / "runs").glob("*.json"))
-    assert [json.loads(p.read_text())["run_id"] for p in runs] == [summary["run_id"]]
+    runs = [json.loads(p.read_text()) for p in (curated / "_job_state" / "runs").glob("*.json")]
+    assert [r["run_id"] for r in runs] == [summary["run_id"]]
+    assert sorted(runs[0]["reference"]) == sorted(DATASETS)  # the versions the run curated against
+    assert all(runs[0]["reference"][name] == m.version for name, m in published.items())
+    assert runs[0]["tables"]["transactions"]["amount_base"] == {"source": 1, "derived": 0, "unknown": 0}

@@ -1,12 +1,16 @@
 """DMS-layout raw data for the curation tests (imported by name: pytest puts this folder on
 sys.path): a tiny bank with realistic PII (Faker), written as DMS writes it (`Op`, `dms_commit_ts`
 as DMS's string, full-load and dated CDC files, every column typed by the contract's DMS type
-table through the replicator's own writer), and a runner."""
+table through the replicator's own writer), the reference data every curated zone holds, and a
+runner."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,7 +18,9 @@ import pyarrow.parquet as pq
 from faker import Faker
 
 from aml.arrow_types import DMS_PARQUET_TYPES as PARQUET_TYPES
+from aml.reference import publish
 from aml.replicate.columns import as_parquet, commit_ts_text
+from aml_contract import reference
 from aml_contract.dms import COMMIT_TS_TYPE, OP_TYPE, dms_type
 from aml_contract.pseudonym import key_from_env
 from aml_contract.schema import SOURCE_TABLES, raw_table_prefix
@@ -122,5 +128,25 @@ class Zones:
                             now=now)
 
 
-def make_zones(root: Path) -> Zones:
-    return Zones(RawZone(root / "raw"), root / "curated", root / "raw" / "quarantine")
+@lru_cache(maxsize=1)
+def published_reference() -> Path:
+    """The reference datasets, built from their sources and published once per test session
+    (seconds) to a folder of their own."""
+    root = Path(tempfile.mkdtemp(prefix="aml-glue-tests-reference-"))
+    publish.to_directory(root)
+    return root / reference.PREFIX
+
+
+def publish_reference(curated: Path, objects: dict[str, bytes] | None = None) -> None:
+    """What `aml reference publish` puts in a curated zone, then `objects` (key -> bytes, e.g.
+    one dataset built with `reference.encode`) over it."""
+    shutil.copytree(published_reference(), curated / reference.PREFIX, dirs_exist_ok=True)
+    for key, body in (objects or {}).items():
+        (curated / key).write_bytes(body)
+
+
+def make_zones(root: Path, reference: bool = True) -> Zones:
+    zones = Zones(RawZone(root / "raw"), root / "curated", root / "raw" / "quarantine")
+    if reference:
+        publish_reference(zones.curated)
+    return zones

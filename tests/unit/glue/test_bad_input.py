@@ -29,7 +29,7 @@ def quarantined(spark, tmp_path_factory):
         tx("B-null-amount", amount="1.00") | {"amount": None},
         tx("B-negative", amount="-5.00"),
         tx("B-zero", amount="0.00"),
-        tx("B-currency", currency="XXX"),
+        tx("B-currency", currency="XYZ"),  # XXX is ISO 4217 ("no currency"): a code
         tx("B-future", booked_at=NOW + timedelta(days=1)),
         tx("B-channel", channel="fax"),
         tx("B-op") | {"Op": "X"},
@@ -143,7 +143,7 @@ def test_a_state_of_another_format_stops_the_run_before_merging_into_it(spark, z
 def test_batches_of_only_invalid_rows_are_quarantined_and_change_no_state(spark, zones, bank):
     """With and without state: every row refused must still be counted (a run once waited for
     ever on those counts when no row reached the merge)."""
-    unlisted = "ZZZ"  # a well-formed currency code the contract does not list
+    unlisted = "ZZZ"  # a well-formed currency code the reference data does not list
 
     def tx(key, op, day, **values):
         return change(bank.transaction(key, T0, "A1", "EXT-1", **values), op, T0 + timedelta(hours=day))
