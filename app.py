@@ -4,10 +4,14 @@
 from one typed settings object (cdk.json context `aml`), checked by five cdk-nag packs."""
 from __future__ import annotations
 
+import shutil
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 
+from aml.reference import build as reference_build
+from aml_contract import reference
 from stacks import local_mode, nag_suppressions
 from stacks.analytics import AnalyticsStack
 from stacks.data_lake import DataLakeStack
@@ -19,6 +23,17 @@ from stacks.replication import ReplicationStack
 from stacks.settings import Settings
 from stacks.streaming import StreamingStack
 
+REFERENCE_BUILD = Path(__file__).resolve().parent / ".synth"  # gitignored: rebuilt by every synth
+
+
+def reference_folder(root: Path = REFERENCE_BUILD) -> Path:
+    """The reference datasets built afresh under root/reference/ (no file of an older build left to
+    deploy), which the data lake stack publishes (stacks/reference_data.py). The app builds them,
+    not a stack: the builder is local tooling (pycountry, the ECB file), which stacks do not import."""
+    shutil.rmtree(root / reference.PREFIX, ignore_errors=True)
+    reference_build.write(root)
+    return root / reference.PREFIX
+
 
 def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:
     env = cdk.Environment(account=settings.account, region=settings.region)
@@ -28,7 +43,8 @@ def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:
 
     common = {"settings": settings, "env": env}
     network = NetworkStack(app, name("network"), **common)
-    lake = DataLakeStack(app, name("data-lake"), **common)
+    folder = None if local_mode.omitted(settings.local, "reference-deployment") else reference_folder()
+    lake = DataLakeStack(app, name("data-lake"), reference_folder=folder, **common)
     database = DatabaseStack(app, name("database"), network=network, **common)
     etl = EtlStack(app, name("etl"), lake=lake, **common)
     streaming = StreamingStack(app, name("streaming"), network=network, lake=lake, **common)

@@ -4,6 +4,8 @@ the curated zone's Glue catalog (stacks/catalog.py), which every reader of the l
 the reference datasets published under the curated bucket's reference/ (stacks/reference_data.py)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -30,7 +32,8 @@ def bucket_name(env_name: str, zone: str) -> str:
 
 
 class DataLakeStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, settings: Settings, **kwargs) -> None:
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, reference_folder: Path | None = None,
+                 **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         # One key for the lake: S3 zones, Glue catalog data, Athena results and the pseudonymisation
         # secret share one trust boundary (the analytics platform), so one key policy governs them.
@@ -63,9 +66,13 @@ class DataLakeStack(Stack):
         # The curated tables, located by the bucket's name as every other reader names it.
         self.catalog = CuratedCatalog(self, "Catalog", settings=settings, curated=self.bucket(self, CURATED))
         # The reference datasets beside them (reference/), published with every deployment.
-        self.reference = None if local_mode.omitted(settings.local, "reference-deployment") else \
-            ReferenceDeployment(self, "ReferenceData", bucket=self.curated,
-                                bucket_name=self.bucket_names[CURATED], key=self.key)
+        if local_mode.omitted(settings.local, "reference-deployment"):
+            self.reference = None
+        elif reference_folder is None:
+            raise ValueError("the data lake needs the built reference data (app.py builds it: reference_folder)")
+        else:
+            self.reference = ReferenceDeployment(self, "ReferenceData", folder=reference_folder, bucket=self.curated,
+                                                 bucket_name=self.bucket_names[CURATED], key=self.key)
 
         outputs = {
             "access_logs_bucket": self.access_logs.bucket_name,

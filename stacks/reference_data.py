@@ -1,13 +1,13 @@
 """The reference datasets (aml_contract.reference) published by `cdk deploy`: built at synth time
-from their pinned sources (aml.reference.build, deterministic bytes, so an unchanged source makes no
-new asset and no redeployment) and copied into the curated bucket's reference/ prefix by a
-BucketDeployment, which needs no Docker (it runs the AWS CLI layer shipped with aws-cdk-lib).
+by the app (app.py, from their pinned sources with aml.reference.build: deterministic bytes, so an
+unchanged source makes no new asset and no redeployment; the stacks only receive the folder) and
+copied into the curated bucket's reference/ prefix by a BucketDeployment, which needs no Docker
+(it runs the AWS CLI layer shipped with aws-cdk-lib).
 
 https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.aws_s3_deployment/README.html
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from aws_cdk import Aws
@@ -18,9 +18,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from aml_contract import reference
-from stacks.assets import REPO_ROOT
 
-BUILD_DIR = REPO_ROOT / ".synth"  # gitignored: rebuilt by every synth
 DESTINATION_PREFIX = f"{reference.PREFIX}/"
 # The data key, as the deployment's `aws s3 sync` uses it: an SSE-KMS upload needs GenerateDataKey,
 # a multipart one (objects above the CLI's 8 MB threshold) also Decrypt; the sync compares by
@@ -28,15 +26,6 @@ DESTINATION_PREFIX = f"{reference.PREFIX}/"
 # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
 KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 MEMORY_MB = 512  # the CLI's sync holds the FX table (a few MB) while it uploads
-
-
-def build_folder(root: Path = BUILD_DIR) -> Path:
-    """`root`/reference/<dataset>/... written afresh (no file of an older build left to deploy)."""
-    shutil.rmtree(root / reference.PREFIX, ignore_errors=True)
-    from aml.reference import build
-
-    build.write(root)
-    return root / reference.PREFIX
 
 
 class ReferenceDeployment(Construct):
@@ -47,9 +36,13 @@ class ReferenceDeployment(Construct):
     grant_read_write would add every key action), and the role gets KEY_ACTIONS on the data key,
     through S3 only."""
 
-    def __init__(self, scope: Construct, id: str, *, bucket: s3.Bucket, bucket_name: str, key: kms.IKey) -> None:
+    def __init__(self, scope: Construct, id: str, *, folder: Path, bucket: s3.Bucket, bucket_name: str,
+                 key: kms.IKey) -> None:
         super().__init__(scope, id)
-        self.folder = build_folder()
+        missing = [d for d in reference.DATASETS if not (folder / d / f"{d}.jsonl.gz").is_file()]
+        if missing:
+            raise ValueError(f"{folder} is no built reference layout (lacks {', '.join(missing)})")
+        self.folder = folder
         # Named literally (stacks/data_lake.py bucket_name), as every other grant on the lake is.
         destination = s3.Bucket.from_bucket_name(self, "Destination", bucket_name)
         self.deployment = s3deploy.BucketDeployment(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 
 from aml.local import aws
-from aml.local.resources import LocalResources
+from aml.local.resources import LocalResources, ensure_reference_data
 from aml_contract import names, schema
 
 
@@ -37,8 +37,11 @@ def empty_table(table: str, keys: dict[str, str]) -> int:
 
 
 def reset_environment(res: LocalResources) -> None:
+    """Empty every store; the curated bucket gets the reference data back (it is the deployment's,
+    as `cdk deploy` publishes it, not a run's data)."""
     for bucket in (res.raw_bucket, res.curated_bucket, res.athena_results_bucket):
         empty_bucket(bucket)
+    ensure_reference_data(res.curated_bucket)
     empty_table(res.rule_state_table, names.RULE_STATE_TABLE_KEYS)
     empty_table(res.alerts_table, names.ALERTS_TABLE_KEYS)
     empty_table(res.idempotency_table, names.IDEMPOTENCY_TABLE_KEYS)

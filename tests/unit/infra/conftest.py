@@ -28,6 +28,11 @@ def load_app_module():
     return module
 
 
+def built_reference() -> Path:
+    """The reference layout the app builds at synth time (for tests that build a stack alone)."""
+    return load_app_module().reference_folder()
+
+
 @dataclass
 class Synth:
     outdir: Path

@@ -6,7 +6,7 @@ import json
 from aws_cdk.assertions import Match
 
 from aml_contract import reference, schema
-from infra.conftest import cdk_context
+from infra.conftest import built_reference, cdk_context
 
 
 def test_data_buckets_are_kms_ssl_private_versioned_logged_and_retained(synth):
@@ -91,7 +91,7 @@ def _lake_and_consumer():
     from stacks.settings import Settings
 
     app = cdk.App(context=cdk_context())
-    lake = DataLakeStack(app, "aml-dev-data-lake", settings=Settings())
+    lake = DataLakeStack(app, "aml-dev-data-lake", settings=Settings(), reference_folder=built_reference())
     return lake, cdk.Stack(app, "consumer")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from aml_contract import names, reference
 from stacks import local_mode
 from stacks.reference_data import KEY_ACTIONS
@@ -90,10 +92,25 @@ def test_cdk_deploy_publishes_the_build_into_reference_only_and_retains_it(synth
 
 
 def test_the_build_folder_is_ignored_by_git():
-    from stacks.reference_data import BUILD_DIR
+    from infra.conftest import load_app_module
 
+    build_dir = load_app_module().REFERENCE_BUILD
     ignored = (Path(__file__).resolve().parents[3] / ".gitignore").read_text().splitlines()
-    assert f"/{BUILD_DIR.name}/" in ignored
+    assert f"/{build_dir.name}/" in ignored
+
+
+def test_the_data_lake_refuses_to_deploy_without_the_built_reference_data(tmp_path):
+    import aws_cdk as cdk
+
+    from infra.conftest import cdk_context
+    from stacks.data_lake import DataLakeStack
+    from stacks.settings import Settings
+
+    with pytest.raises(ValueError, match="reference"):
+        DataLakeStack(cdk.App(context=cdk_context()), "aml-dev-data-lake", settings=Settings())
+    with pytest.raises(ValueError, match="no built reference layout"):
+        DataLakeStack(cdk.App(context=cdk_context()), "aml-dev-data-lake", settings=Settings(),
+                      reference_folder=tmp_path)
 
 
 def test_local_deployments_leave_the_bucket_deployment_to_the_local_runtime():

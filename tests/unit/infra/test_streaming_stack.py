@@ -9,7 +9,7 @@ from pathlib import Path
 from aws_cdk.assertions import Match, Template
 
 from aml_contract import names
-from infra.conftest import cdk_context
+from infra.conftest import built_reference, cdk_context
 from stacks import assets
 
 
@@ -182,7 +182,7 @@ def test_alerts_delivery_grant_deliver_gives_publish_and_put_record_batch_only()
     from stacks.settings import Settings
 
     app, settings = cdk.App(context=cdk_context()), Settings()
-    lake = DataLakeStack(app, "aml-dev-data-lake", settings=settings)
+    lake = DataLakeStack(app, "aml-dev-data-lake", settings=settings, reference_folder=built_reference())
     stack = cdk.Stack(app, "aml-dev-streaming")
     alerts = AlertsDelivery(stack, "Alerts", settings=settings, key=kms.Key(stack, "Key"), lake=lake)
     producer = iam.Role(stack, "Producer", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
