@@ -31,10 +31,15 @@ RATE_QUANTUM = Decimal(1).scaleb(-reference.RATE_SCALE)
 RATE_LIMIT = Decimal(10) ** (reference.RATE_PRECISION - reference.RATE_SCALE)
 
 
+# ISO 4217 codes no payment can be in: a row carrying one is a data error, refused like any unknown code.
+NOT_PAYMENT_CURRENCIES = {"XTS": "reserved for testing", "XXX": "no currency is involved"}
+
+
 def currencies() -> dict[str, bytes]:
     import pycountry
 
-    iso = sorted(pycountry.currencies, key=lambda c: c.alpha_3)
+    iso = sorted((c for c in pycountry.currencies if c.alpha_3 not in NOT_PAYMENT_CURRENCIES),
+                 key=lambda c: c.alpha_3)
     crypto = json.loads((SOURCES / "crypto_assets.json").read_text())
     rows = [{"code": c.alpha_3, "name": c.name, "kind": "fiat", "numeric": c.numeric} for c in iso]
     rows += [{"code": a["code"], "name": a["name"], "kind": "crypto", "numeric": None} for a in crypto["assets"]]
@@ -44,7 +49,7 @@ def currencies() -> dict[str, bytes]:
     version = f"pycountry {pycountry_version()}; crypto {crypto['version']}"
     return reference.encode(
         "currencies", rows, version=version,
-        source="ISO 4217 (pycountry's iso4217.json) and aml/reference/sources/crypto_assets.json",
+        source="ISO 4217 (pycountry's iso4217.json) but XTS and XXX, and aml/reference/sources/crypto_assets.json",
         coverage_start=date.fromisoformat(PROJECTION_START_DATE), coverage_end=date.fromisoformat(crypto["version"]),
         review_by=date.fromisoformat(crypto["version"]) + timedelta(days=365))
 

@@ -30,6 +30,7 @@ def rows(objects, dataset):
 def test_every_iso_4217_currency_and_the_crypto_codes_payment_data_uses(data):
     assert {"USD", "EUR", "NGN", "PKR", "TRY", "XOF", "KWD", "BTC", "USDT", "ETH"} <= data.currencies
     assert "XYZ" not in data.currencies and "usd" not in data.currencies
+    assert {"XTS", "XXX"}.isdisjoint(data.currencies)  # ISO 4217's testing and "no currency" codes
 
 
 def test_layout_is_deterministic_and_keyed_as_documented(objects):
