@@ -93,7 +93,7 @@ def source_frames(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
         "originator_account_id": r["orig"], "originator_name": r.get("originator_name"),
         "originator_country": r.get("originator_country", "US"), "beneficiary_account_id": r["benef"],
         "beneficiary_name": None, "beneficiary_country": r.get("beneficiary_country", "US"),
-        "amount": r["amount"], "currency": "USD", "amount_base": r["amount"],
+        "amount": r["amount"], "currency": r.get("currency", "USD"), "amount_base": r.get("amount_base", r["amount"]),
         "transaction_type": r.get("type", "wire"), "channel": r.get("channel", "online"), "ip_address": None,
         "device_id": None, "memo": None, "status": "booked", "updated_at": T0 + r.get("at", td(0)),
     } for i, r in enumerate(rows)])
