@@ -28,6 +28,15 @@ SCHEMA_CHANGES_METRIC = "SchemaChanges"  # DMS control records that change table
 # Records too far behind their account's watermark (the rule parameters' out_of_order_tolerance_hours)
 # for the windowed rules: counted, logged and alarmed, never dropped without a trace.
 LATE_BEYOND_HORIZON_METRIC = "LateBeyondHorizon"
+# Reference data (aml_contract.reference): a reload that failed (the loaded copy is kept), and a
+# dataset past its review date (one metric per dataset, e.g. ReferenceStaleFxRates).
+REFERENCE_REFRESH_FAILED_METRIC = "ReferenceRefreshFailed"
+REFERENCE_STALE_METRIC_PREFIX = "ReferenceStale"
+
+
+def reference_stale_metric(dataset: str) -> str:
+    """fx_rates -> ReferenceStaleFxRates."""
+    return REFERENCE_STALE_METRIC_PREFIX + "".join(w.capitalize() for w in dataset.split("_"))
 ALERTS_S3_PREFIX = "alerts"  # s3://<curated>/alerts/dt=YYYY-MM-DD/ (Firehose delivery)
 ATHENA_RESULTS_PREFIX = "results"  # s3://<results>/results/: the analysts' workgroup output location
 

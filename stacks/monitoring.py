@@ -1,6 +1,7 @@
 """Monitoring: alarms (to an encrypted SNS topic) on stream and Lambda iterator age, Lambda errors
-and throttles, source schema changes, records beyond the rules' late-record horizon, DLQ depth,
-Glue job failures and DMS task failures; one dashboard."""
+and throttles, source schema changes, records beyond the rules' late-record horizon, reference data
+the Lambda could not reload or found past its review date, DLQ depth, Glue job failures and DMS
+task failures; one dashboard."""
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
@@ -11,7 +12,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from aml_contract import names
+from aml_contract import names, reference
 from aml_contract.names import resource_name
 from stacks.constructs import DataKey
 from stacks.etl import EtlStack
@@ -20,6 +21,9 @@ from stacks.settings import Settings
 from stacks.streaming import StreamingStack
 
 PERIOD = Duration.minutes(5)
+# Each Lambda container reloads the reference data every 15 minutes and reports a stale dataset
+# once per load: an hour holds a datapoint whenever the data is stale and records flow.
+STALE_PERIOD = Duration.hours(1)
 
 
 class MonitoringStack(Stack):
@@ -55,17 +59,22 @@ class MonitoringStack(Stack):
                         thresholds.lambda_throttles, "The rules Lambda was throttled (reserved concurrency)"),
             # Any one control record that adds, drops or renames a column or table: the contract
             # changed under the pipeline (DMS IncludeTableAlterOperations).
-            self._alarm("SourceSchemaChanged", cw.Metric(
-                namespace=names.RULES_METRICS_NAMESPACE, metric_name=names.SCHEMA_CHANGES_METRIC,
-                dimensions_map={"service": names.RULES_SERVICE}, statistic="Sum", period=PERIOD), 1,
+            self._alarm("SourceSchemaChanged", self._rules_metric(names.SCHEMA_CHANGES_METRIC), 1,
                 "The source's tables or columns changed (DMS control record): check the contract"),
             # Any one record too far behind its account's watermark for the windowed rules (the
             # late-record horizon): its real-time windows were not evaluated, the batch queries'
             # are; the Lambda logs its transaction id.
-            self._alarm("LateRecordsBeyondHorizon", cw.Metric(
-                namespace=names.RULES_METRICS_NAMESPACE, metric_name=names.LATE_BEYOND_HORIZON_METRIC,
-                dimensions_map={"service": names.RULES_SERVICE}, statistic="Sum", period=PERIOD), 1,
+            self._alarm("LateRecordsBeyondHorizon", self._rules_metric(names.LATE_BEYOND_HORIZON_METRIC), 1,
                 "Records arrived beyond the rules' late-record horizon: real-time windows skipped them"),
+            self._alarm("ReferenceRefreshFailed", self._rules_metric(names.REFERENCE_REFRESH_FAILED_METRIC), 1,
+                        "The rules Lambda could not reload the reference data: it runs on the copy it has"),
+            self._alarm("ReferenceDataStale", cw.MathExpression(
+                expression=" + ".join(f"FILL(m{i}, 0)" for i in range(len(reference.DATASETS))),
+                using_metrics={f"m{i}": self._rules_metric(names.reference_stale_metric(d), STALE_PERIOD)
+                               for i, d in enumerate(reference.DATASETS)},
+                period=STALE_PERIOD, label="stale reference datasets"), 1,
+                "Reference data (currencies, FX rates, FATF lists) is past its review date: publish a newer "
+                "version (aml reference publish)"),
             self._alarm("DlqDepth", dlq.metric_approximate_number_of_messages_visible(
                 statistic="Maximum", period=PERIOD), thresholds.dlq_messages,
                 "Records reached the rules dead-letter queue"),
@@ -99,6 +108,12 @@ class MonitoringStack(Stack):
             arn_format=ArnFormat.COLON_RESOURCE_NAME)) for a in self.alarms]
         dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=by_name, width=24))
         CfnOutput(self, names.output_key("alarm_topic"), value=self.topic.topic_arn)
+
+    @staticmethod
+    def _rules_metric(metric_name: str, period: Duration = PERIOD) -> cw.Metric:
+        """One of the rules Lambda's own counts (Powertools: its namespace, the `service` dimension)."""
+        return cw.Metric(namespace=names.RULES_METRICS_NAMESPACE, metric_name=metric_name,
+                         dimensions_map={"service": names.RULES_SERVICE}, statistic="Sum", period=period)
 
     def _alarm(self, id: str, metric: cw.IMetric, threshold: float, description: str) -> cw.Alarm:
         self._alarm_names[id] = resource_name(self._env, id)

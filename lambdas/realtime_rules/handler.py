@@ -50,8 +50,6 @@ tracer = Tracer()
 BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10,
                      max_pool_connections=STATE_CONCURRENCY)
 CLIENTS = ("dynamodb", "sns", "firehose", "sqs", "secretsmanager", "s3")
-REFERENCE_STALE = "reference_stale"  # + the dataset: a metric per stale dataset (ReferenceStaleFxRates)
-REFERENCE_REFRESH_FAILED = "reference_refresh_failed"
 # Every variable the function needs: the resources it uses, the alert TTL, Powertools' settings.
 REQUIRED_ENV = (*names.RULES_LAMBDA_ENV.values(), names.ALERT_TTL_DAYS_ENV, *names.POWERTOOLS_ENV)
 
@@ -150,13 +148,13 @@ def _build(settings: Settings) -> Runtime:
 
 def _report_stale(dataset: str, description: str) -> None:
     """Stale reference data is reported, never a reason to refuse records (reference_cache.py)."""
-    metrics.add_metric(name=metric_name(f"{REFERENCE_STALE} {dataset}"), unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=names.reference_stale_metric(dataset), unit=MetricUnit.Count, value=1)
     logger.warning("reference dataset past its review date: records are still evaluated with it; "
                    "publish a newer version (aml reference publish)", extra={"dataset": description})
 
 
 def _report_refresh_failed(err: Exception) -> None:
-    metrics.add_metric(name=metric_name(REFERENCE_REFRESH_FAILED), unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=names.REFERENCE_REFRESH_FAILED_METRIC, unit=MetricUnit.Count, value=1)
     logger.warning("reference data could not be read again: the copy loaded before is kept",
                    extra={"reason": str(err)})
 

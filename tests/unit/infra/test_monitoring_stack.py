@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from aws_cdk.assertions import Match
 
-from aml_contract import names
+from aml_contract import names, reference
 
 
 def test_monitoring_alarms_notify(synth):
     t = synth.template("monitoring")
     alarms = t.find_resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 9
+    assert len(alarms) == 11
     for lid, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"], lid
     metrics = {a["Properties"].get("MetricName") for a in alarms.values()}
@@ -25,6 +25,13 @@ def test_monitoring_alarms_notify(synth):
         "MetricName": names.LATE_BEYOND_HORIZON_METRIC, "Namespace": names.RULES_METRICS_NAMESPACE,
         "Dimensions": [{"Name": "service", "Value": names.RULES_SERVICE}], "Threshold": 1,
         "ComparisonOperator": "GreaterThanOrEqualToThreshold"})
+    # Reference data: one failed reload fires it; any dataset past its review date fires the other.
+    t.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "MetricName": names.REFERENCE_REFRESH_FAILED_METRIC, "Namespace": names.RULES_METRICS_NAMESPACE,
+        "Threshold": 1})
+    stale = next(a["Properties"] for a in alarms.values() if "Metrics" in a["Properties"])
+    watched = {m["MetricStat"]["Metric"]["MetricName"] for m in stale["Metrics"] if "MetricStat" in m}
+    assert watched == {names.reference_stale_metric(d) for d in reference.DATASETS} and stale["Threshold"] == 1
     t.has_resource_properties("AWS::Events::Rule", {"EventPattern": Match.object_like({"source": ["aws.glue"]})})
     t.has_resource_properties("AWS::Events::Rule", {"EventPattern": Match.object_like({"source": ["aws.dms"]})})
     t.resource_count_is("AWS::CloudWatch::Dashboard", 1)

@@ -16,7 +16,7 @@ from lambda_harness import (
 )
 
 from aml.reference import publish
-from aml_contract import reference
+from aml_contract import names, reference
 from aml_contract.reference import ReferenceDataError
 
 
@@ -65,7 +65,7 @@ def test_stale_reference_data_is_metered_and_logged_and_records_still_processed(
     capsys.readouterr()
     assert lambda_env["handler"].lambda_handler(_event([_row("t1", 1)]), Context()) == {"batchItemFailures": []}
     counted = _metrics(capsys)
-    assert counted["ReferenceStaleCurrencies"] == 1 and counted["Transactions"] == 1
+    assert counted[names.reference_stale_metric("currencies")] == 1 and counted["Transactions"] == 1
     assert '"t1":[' in _state(lambda_env)
     warned = [r for r in caplog.records if "past its review date" in r.getMessage()]
     assert any("currencies (version" in str(r.__dict__.get("dataset")) for r in warned)
