@@ -88,10 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     key = pseudonymization_key(args[interface.PSEUDONYMIZATION_SECRET_ID])
     manifest = run_curation(spark, args[interface.RAW_PATH], args[interface.CURATED_PATH],
                             args[interface.QUARANTINE_PATH], key)
+    figures = ("rows_read_total", "inserted", "updated", "deleted", "quarantined_total", "rows_written", "amount_base")
     print(json.dumps({"run_id": manifest["run_id"], "duration_seconds": manifest["duration_seconds"],
-                      "tables": {t: {k: f[k] for k in ("rows_read_total", "inserted", "updated", "deleted",
-                                                       "quarantined_total", "rows_written")}
-                                 for t, f in manifest["tables"].items()}}))
+                      "reference": manifest.get("reference"), "warnings": manifest.get("warnings", []),
+                      "tables": {t: {k: f[k] for k in figures if k in f} for t, f in manifest["tables"].items()}}))
     if glue_job is not None:
         glue_job.commit()
     return 0

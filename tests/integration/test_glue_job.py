@@ -67,6 +67,8 @@ def test_entry_script_runs_as_documented(tmp_path):
     assert summary["tables"]["transactions"]["inserted"] == 1
     assert summary["tables"]["transactions"]["quarantined_total"] == 1
     assert summary["tables"]["accounts"]["inserted"] == 2 and summary["tables"]["customers"]["rows_read_total"] == 0
+    assert summary["tables"]["transactions"]["amount_base"] == {"source": 1, "derived": 0, "unknown": 0}
+    assert sorted(summary["reference"]) == sorted(DATASETS)
 
     key = key_from_env()
     written = pq.read_table(curated / "transactions").to_pylist()
