@@ -35,10 +35,10 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import cached_property
 
-from aml_contract.schema import BASE_CURRENCY
+from aml_contract.schema import BASE_CURRENCY, DECIMAL_PRECISION, DECIMAL_SCALE
 
 PREFIX = "reference"
 DATASETS = ("currencies", "fx_rates", "fatf_lists")
@@ -48,6 +48,9 @@ EARLIEST_DATE = date(1, 1, 1)  # the oldest FATF publication's valid_from
 LATEST_DATE = date(9999, 12, 31)  # valid_to of the publication in force
 FX_CARRY_DAYS = 5  # a published rate also serves the next 5 calendar days (Easter: Thursday -> Tuesday)
 CENTS = Decimal("0.01")
+# What decimal(18,2) (the curated amount_base) holds: a larger product has no USD amount, as
+# Spark's try_cast gives null, never an error.
+AMOUNT_LIMIT = Decimal(10) ** (DECIMAL_PRECISION - DECIMAL_SCALE)
 
 # Column name -> logical type (aml_contract.schema types) of each dataset's rows: the Athena
 # tables, the DuckDB views and the Spark readers take their schema from here.
@@ -141,11 +144,20 @@ def read_dataset(fetch: Fetch, dataset: str) -> tuple[Manifest, list[dict]]:
         body = fetch(data_key(dataset))
     except (FileNotFoundError, KeyError) as err:
         raise ReferenceDataError(f"reference dataset {dataset!r} is not published: {err}") from None
+    names = [c for c, _ in COLUMNS[dataset]]
+    if manifest.dataset != dataset or [tuple(c) for c in manifest.columns] != list(COLUMNS[dataset]):
+        raise ReferenceDataError(f"{manifest_key(dataset)} describes {manifest.dataset!r} with columns "
+                                 f"{manifest.columns}, not {dataset!r} with {list(COLUMNS[dataset])}")
     if hashlib.sha256(body).hexdigest() != manifest.sha256:
         raise ReferenceDataError(f"{data_key(dataset)} does not match its manifest (SHA-256)")
-    rows = [json.loads(line) for line in gzip.decompress(body).decode().splitlines() if line]
+    try:
+        rows = [json.loads(line) for line in gzip.decompress(body).decode().splitlines() if line]
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ReferenceDataError(f"{data_key(dataset)} is not gzip JSON Lines: {err}") from None
     if len(rows) != manifest.rows:
         raise ReferenceDataError(f"{data_key(dataset)} holds {len(rows)} rows, its manifest says {manifest.rows}")
+    if any(not isinstance(r, dict) or sorted(r) != sorted(names) for r in rows):
+        raise ReferenceDataError(f"{data_key(dataset)}: a row lacks or adds columns (expected {names})")
     return manifest, rows
 
 
@@ -232,7 +244,13 @@ class ReferenceData:
 
     @cached_property
     def _usd_per_unit(self) -> dict[tuple[str, str], Decimal]:
-        return {(r["currency"], r["rate_date"]): Decimal(r["usd_per_unit"]) for r in self._read("fx_rates")}
+        try:
+            rates = {(r["currency"], r["rate_date"]): Decimal(str(r["usd_per_unit"])) for r in self._read("fx_rates")}
+        except InvalidOperation:
+            rates = {}
+        if not rates or any(not (rate.is_finite() and 0 < rate < AMOUNT_LIMIT) for rate in rates.values()):
+            raise ReferenceDataError(f"{data_key('fx_rates')}: a rate is not a positive decimal, or there is none")
+        return rates
 
     def usd_per_unit(self, currency: str, day: date) -> Decimal | None:
         """USD per unit of `currency` on `day` (1 for USD), or None when no rate covers the day."""
@@ -248,7 +266,12 @@ class ReferenceData:
         if source_amount_base is not None:
             return source_amount_base
         rate = self.usd_per_unit(currency, day)
-        return None if rate is None else (amount * rate).quantize(CENTS, rounding=ROUND_HALF_UP)
+        if rate is None:
+            return None
+        with localcontext() as exact:  # decimal(18,2) x decimal(16,12) needs 35 digits, not the default 28
+            exact.prec = 2 * DECIMAL_PRECISION + RATE_PRECISION
+            value = (amount * rate).quantize(CENTS, rounding=ROUND_HALF_UP)
+        return value if abs(value) < AMOUNT_LIMIT else None
 
     def fatf_lists(self, day: date) -> FatfLists:
         """The FATF lists in force on `day` (the UTC date of booked_at)."""

@@ -26,9 +26,16 @@ def _s3(args):
 
 
 def _build(args) -> int:
-    from aml.reference import build
+    import zipfile
 
-    _manifests(build.write(args.out, Path(args.ecb_zip) if args.ecb_zip else None))
+    from aml.reference import build
+    from aml_contract.reference import ReferenceDataError
+
+    try:
+        _manifests(build.write(args.out, Path(args.ecb_zip) if args.ecb_zip else None))
+    except (OSError, zipfile.BadZipFile, ReferenceDataError, ValueError) as err:
+        raise AmlError(f"could not build the reference data: {err}",
+                       "--out must be a writable folder; --ecb-zip the ECB's eurofxref-hist.zip") from None
     return 0
 
 
@@ -61,7 +68,7 @@ def _check(args) -> int:
     try:
         data = ReferenceData.from_directory(args.dir) if args.dir else ReferenceData.from_s3(_s3(args), args.bucket)
         data.usd_per_unit("EUR", datetime.now(UTC).date())  # reads fx_rates too
-    except (ReferenceDataError, BotoCoreError, ClientError, FileNotFoundError) as err:
+    except (ReferenceDataError, BotoCoreError, ClientError, OSError) as err:
         raise AmlError(str(err), "run `aml reference publish` (or `build`)") from None
     _manifests(data.manifests)
     stale = data.stale(datetime.now(UTC).date())

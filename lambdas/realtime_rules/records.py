@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import cached_property
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser import BaseModel
 from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from aml_contract import dms, schema
+from aml_contract import dms, reference, schema
 from aml_contract.reference import ReferenceData
 
 # A transactions row is well under 2 KiB; anything far larger is not one (and would bloat the DLQ).
@@ -99,10 +99,27 @@ class TransactionRow(BaseModel):
             raise ValueError("must be an ISO 3166-1 alpha-2 code")
         return value.upper()
 
+    @field_validator("amount", "amount_base")
+    @classmethod
+    def _decimal_18_2(cls, value: Decimal | None) -> Decimal | None:
+        """As curation types it: decimal(18,2), rounded half up to cents (Spark's cast); too large
+        a value is refused there (invalid_decimal), and one that rounds to 0 is not positive."""
+        if value is None:
+            return None
+        with localcontext() as exact:
+            exact.prec = 2 * schema.DECIMAL_PRECISION
+            cents = value.quantize(reference.CENTS, rounding=ROUND_HALF_UP)
+        if cents >= reference.AMOUNT_LIMIT:
+            raise ValueError(f"does not fit decimal({schema.DECIMAL_PRECISION},{schema.DECIMAL_SCALE})")
+        if cents <= 0:
+            raise ValueError("must be greater than 0 once rounded to cents")
+        return cents
+
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str, info: ValidationInfo) -> str:
-        code, known = value.upper(), info.context["currencies"]
+        # Exactly as sent, as the Glue job compares it: "eur" is not a code (README).
+        code, known = value, info.context["currencies"]
         if code not in known:
             raise ValueError(f"{code!r} is not a code of the currencies reference dataset "
                              "(ISO 4217 and crypto assets)")

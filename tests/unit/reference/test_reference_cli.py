@@ -44,3 +44,19 @@ def test_publish_names_sse_kms_and_the_key_and_writes_data_before_manifests(tmp_
     for dataset in reference.DATASETS:
         head = s3.head_object(Bucket="curated", Key=reference.data_key(dataset))
         assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key
+
+
+@pytest.mark.parametrize("argv", [
+    ["reference", "build", "--out", "/proc/not-writable"],
+    ["reference", "build", "--out", "FILE"],
+    ["reference", "build", "--out", "DIR", "--ecb-zip", "FILE"],
+    ["reference", "build", "--out", "DIR", "--ecb-zip", "/nonexistent.zip"],
+    ["reference", "check", "--dir", "FILE"],
+])
+def test_bad_paths_end_in_one_error_line(argv, tmp_path, capsys):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("not a zip, not a folder")
+    argv = [str(plain) if a == "FILE" else str(tmp_path / "out") if a == "DIR" else a for a in argv]
+    assert main(argv) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("aml: error:")

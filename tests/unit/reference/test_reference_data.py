@@ -120,3 +120,34 @@ def test_a_publication_that_puts_a_country_on_both_lists_is_refused(tmp_path):
         {"effective": "2025-06-13", "source": "s", "call_for_action": ["KP", "IR"], "grey_list": ["IR", "NG"]}]}))
     with pytest.raises(ReferenceDataError, match=r"\['IR'\] on both lists"):
         build.fatf_lists(source)
+
+
+def test_amount_base_too_large_for_decimal_18_2_is_unknown_not_an_error(data):
+    day = date(2025, 3, 3)
+    assert data.amount_base(Decimal("1e26"), "USD", day, None) is None
+    assert data.amount_base(Decimal("9999999999999999.99"), "EUR", day, None) is None  # x 1.04 overflows
+    assert data.amount_base(Decimal("9999999999999999.99"), "USD", day, None) == Decimal("9999999999999999.99")
+
+
+@pytest.mark.parametrize("damage", ["other_dataset", "other_columns", "bad_row", "not_json", "bad_rate"])
+def test_a_manifest_or_row_that_breaks_the_layout_is_refused(objects, damage):
+    rows = [{"rate_date": "2025-03-03", "currency": "EUR", "usd_per_unit": "1.04", "published_date": "2025-03-03"}]
+    body = gzip.compress((json.dumps(rows[0]) + "\n").encode(), mtime=0)
+    manifest = json.loads(objects[reference.manifest_key("fx_rates")])
+    if damage == "other_dataset":
+        manifest["dataset"] = "currencies"
+    elif damage == "other_columns":
+        manifest["columns"] = []
+    elif damage == "bad_row":
+        body = gzip.compress(b'{"currency": "EUR"}\n', mtime=0)
+    elif damage == "not_json":
+        body = gzip.compress(b"not json\n", mtime=0)
+    else:
+        body = gzip.compress((json.dumps({**rows[0], "usd_per_unit": "abc"}) + "\n").encode(), mtime=0)
+    import hashlib
+
+    manifest.update(sha256=hashlib.sha256(body).hexdigest(), rows=1)
+    broken = {**objects, reference.data_key("fx_rates"): body,
+              reference.manifest_key("fx_rates"): json.dumps(manifest).encode()}
+    with pytest.raises(ReferenceDataError):
+        ReferenceData(broken.__getitem__).usd_per_unit("EUR", date(2025, 3, 3))

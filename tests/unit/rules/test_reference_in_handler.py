@@ -34,7 +34,7 @@ def _state(env, account="ACC"):
 def test_amounts_derived_and_unknown_are_counted_per_batch(lambda_env, capsys):
     rows = [_row("usd", 1), {**_row("eur", 1), "currency": "EUR", "amount_base": None},
             {**_row("btc", 1), "currency": "BTC", "amount_base": None},
-            {**_row("eth", 2), "currency": "eth", "amount_base": None}]
+            {**_row("eth", 2), "currency": "ETH", "amount_base": None}]
     capsys.readouterr()
     assert lambda_env["handler"].lambda_handler(_event(rows), Context()) == {"batchItemFailures": []}
     counted = _metrics(capsys)
