@@ -117,6 +117,11 @@ class Manifest:
             raise ReferenceDataError(f"malformed reference manifest: {err}") from None
 
 
+def versions(manifests: dict[str, Manifest]) -> dict[str, str]:
+    """dataset -> version: what a run used, for its manifest or summary."""
+    return {name: m.version for name, m in sorted(manifests.items())}
+
+
 def encode(dataset: str, rows: Iterable[dict], *, version: str, source: str, coverage_start: date,
            coverage_end: date, review_by: date) -> dict[str, bytes]:
     """The objects (key -> bytes) of one dataset version. Deterministic: the same rows give the

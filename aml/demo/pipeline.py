@@ -33,7 +33,7 @@ from aml.reference import publish
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import local_handler, quiet_function_output
-from aml_contract import rules, schema
+from aml_contract import reference, rules, schema
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def run(cfg: DemoConfig) -> dict:
         summary["stream"]["dms_control_records"] = replicator.control_records_sent  # acknowledged, not dead-lettered
     with stages.stage("glue", "running the Glue curation job on local Spark"):
         staging.download_prefix(res.raw_bucket, "", work / "raw")
-        summary["reference"] = publish.reference_versions(publish.to_directory(work / "curated"))
+        summary["reference"] = reference.versions(publish.to_directory(work / "curated"))
         summary["glue"] = _run_glue_job(work, res, "demo")
         staging.upload_dir(work / "curated", res.curated_bucket)
         staging.land_alerts(res.curated_bucket, work / "curated")

@@ -42,7 +42,7 @@ from aml.reference import publish
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import alert_rows, local_handler, put_lines, quiet_function_output, transaction_lines
-from aml_contract import glue_job, rules, schema
+from aml_contract import glue_job, reference, rules, schema
 from aml_contract.pseudonym import pseudonymise
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def run(dataset: Dataset, cfg: EvaluateConfig) -> dict:
         summary["full_load"] = replicator.full_load()
         replicator.drop_slot()  # no CDC follows: keep no WAL for it
         staging.download_prefix(res.raw_bucket, "", work / "raw")
-    summary["reference"] = publish.reference_versions(publish.to_directory(work / "curated"))
+    summary["reference"] = reference.versions(publish.to_directory(work / "curated"))
     glue = _start_glue(work, res)  # Spark runs beside the stream replay
     try:
         if cfg.stream:

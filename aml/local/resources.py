@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import json
 import logging
 import secrets
@@ -131,21 +130,14 @@ def _ensure_unmodelled(res: LocalResources) -> None:
     _ensure_workgroup(res.athena_workgroup, res.athena_results_bucket)
 
 
-@functools.cache
-def _reference_objects() -> dict[str, bytes]:
-    from aml.reference import build
-
-    return build.build()  # seconds (the FX table): once per process
-
-
 def ensure_reference_data(bucket: str) -> bool:
     """Publish the reference datasets to the curated bucket unless it already holds exactly
     these (each dataset's manifest carries its data's SHA-256), as `cdk deploy`'s BucketDeployment
     does in AWS (left out locally: stacks/local_mode.py). True when it published."""
-    from aml.reference import publish
+    from aml.reference import build, publish
     from aml_contract import reference
 
-    s3, objects = aws.client("s3"), _reference_objects()
+    s3, objects = aws.client("s3"), build.build()  # built once per process
     try:
         current = all(s3.get_object(Bucket=bucket, Key=key)["Body"].read() == objects[key]
                       for key in map(reference.manifest_key, reference.DATASETS))

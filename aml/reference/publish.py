@@ -38,7 +38,3 @@ def to_directory(root: str | Path) -> dict[str, reference.Manifest]:
     """Write the layout under `root` (root/reference/<dataset>/...), as the curated zone's folder."""
     return build.write(root)
 
-
-def reference_versions(manifests: dict[str, reference.Manifest]) -> dict[str, str]:
-    """dataset -> version, for a run's summary."""
-    return {name: m.version for name, m in sorted(manifests.items())}

@@ -15,7 +15,7 @@ from functools import reduce
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from aml_contract.reference import ReferenceData
+from aml_contract.reference import ReferenceData, versions
 from aml_contract.schema import DMS_OP_COLUMN, DMS_OPS, SOURCE_TABLES, TRANSACTIONS, Table
 
 from . import amounts, cdc, enrich, reference_data
@@ -99,7 +99,7 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
         manifest = {
             "run_id": run_id, "started_at": now.isoformat(), "raw_path": raw_path, "curated_path": curated_path,
             "quarantine_path": quarantine_path, "duration_seconds": round(time.monotonic() - started, 3),
-            "reconciled": True, "reference": reference_data.versions(reference), "warnings": warnings,
+            "reconciled": True, "reference": versions(reference.manifests), "warnings": warnings,
             "tables": {name: f.as_dict() for name, f in figures.items()},
             "published": [p.as_dict() for p in run.publications],
         }

@@ -49,11 +49,6 @@ def load(storage: Storage, curated_path: str) -> ReferenceData:
     return data
 
 
-def versions(data: ReferenceData) -> dict[str, str]:
-    """Dataset -> the version this run used (for the run manifest)."""
-    return {name: m.version for name, m in sorted(data.manifests.items())}
-
-
 def warnings(data: ReferenceData, today: date) -> list[str]:
     return [f"stale reference data: {s}" for s in data.stale(today)]
 
