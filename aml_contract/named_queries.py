@@ -15,7 +15,9 @@ never written in the SQL: placeholders ``{{<rule_id>.<parameter>}}`` are rendere
 rule_parameters.json as SQL literals, so Athena, the local DuckDB engine and the real-time Lambda
 all use the same values. The FATF lists are not parameters: they are dated reference data, and a
 query joins the ``fatf_lists`` table on the booking date (high_risk_jurisdiction.sql), so a
-``{{fatf.<list>}}`` placeholder is an error. Standard library only: the CDK stacks import this to
+``{{fatf.<list>}}`` placeholder is an error. The risk score's parameters render too:
+``{{risk_score.alert_budget}}`` as a literal, ``{{risk_score.weights}}`` as the rows of a
+``(VALUES ...) AS w(rule_id, weight)`` table (aml_contract.risk). Standard library only: the CDK stacks import this to
 register one AWS::Athena::NamedQuery per file.
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from aml_contract import rules
+from aml_contract import risk, rules
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "athena_queries"
 HEADER_KEYS = ("name", "description", "parameters", "serves", "columns")
@@ -61,8 +63,17 @@ class NamedQuery:
         return [values[name] for name in self.parameters]
 
 
+@dataclass(frozen=True)
+class SqlRows:
+    """Rows for a ``VALUES`` list: ``(a, b), (c, d)``."""
+
+    rows: tuple[tuple[object, ...], ...]
+
+
 def sql_literal(value: object) -> str:
     """A rule parameter as a SQL literal both Trino and DuckDB read the same way."""
+    if isinstance(value, SqlRows):
+        return ", ".join("(" + ", ".join(sql_literal(v) for v in row) + ")" for row in value.rows)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
@@ -84,6 +95,12 @@ def placeholder_value(scope: str, key: str, params: rules.RuleParameters) -> obj
     if scope == "fatf":
         raise NamedQueryError(f"{{{{fatf.{key}}}}}: the FATF lists are dated reference data, not a rendered "
                               "literal; join the fatf_lists table on the booking date (see high_risk_jurisdiction.sql)")
+    if scope == "risk_score":
+        if key == "weights":
+            return SqlRows(tuple(risk.weights(params).items()))
+        if key == "alert_budget":
+            return float(params.risk_score.alert_budget)
+        raise NamedQueryError(f"{{{{risk_score.{key}}}}}: risk_score renders alert_budget and weights")
     if scope not in params.rules:
         raise NamedQueryError(f"unknown rule {scope!r} in placeholder {{{{{scope}.{key}}}}}")
     try:

@@ -41,7 +41,10 @@ from functools import cached_property
 from aml_contract.schema import BASE_CURRENCY, DECIMAL_PRECISION, DECIMAL_SCALE
 
 PREFIX = "reference"
-DATASETS = ("currencies", "fx_rates", "fatf_lists")
+DATASETS = ("currencies", "fx_rates", "fatf_lists")  # built from public sources, published by deployment
+# Derived from the curated zone by the Glue job, in the same layout under their own prefix (a
+# deployment's BucketDeployment prunes `reference/`, and must never delete them): name -> prefix.
+DERIVED_DATASETS = {"segment_amounts": "statistics"}
 FATF_LIST_NAMES = ("call_for_action", "grey_list")
 CURRENCY_KINDS = ("fiat", "crypto")
 EARLIEST_DATE = date(1, 1, 1)  # the oldest FATF publication's valid_from
@@ -60,6 +63,10 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
                  ("published_date", "date")),
     "fatf_lists": (("list_name", "string"), ("country", "string"), ("effective_from", "date"),
                    ("valid_from", "date"), ("valid_to", "date"), ("source", "string")),
+    # aml_contract.segments: one row per segment and percentile; amount_base decimal(18,2)
+    "segment_amounts": (("segment", "string"), ("percentile", "int"), ("amount_base", "decimal"),
+                        ("amounts", "int"), ("basis", "string"), ("window_start", "date"),
+                        ("window_end", "date")),
 }
 # decimal(16,12): USD per unit below 10,000 (IDR is about 0.000055). amount decimal(18,2) times a
 # rate then fits decimal(35,14), so Spark multiplies exactly, as Python's Decimal does.
@@ -73,21 +80,25 @@ class ReferenceDataError(ValueError):
 
 
 def data_key(dataset: str) -> str:
-    return f"{PREFIX}/{_known(dataset)}/{dataset}.jsonl.gz"
+    return f"{table_prefix(dataset)}{dataset}.jsonl.gz"
 
 
 def manifest_key(dataset: str) -> str:
-    return f"{PREFIX}/{_known(dataset)}/_manifest.json"
+    return f"{table_prefix(dataset)}_manifest.json"
 
 
 def table_prefix(dataset: str) -> str:
     """The folder an Athena table or a DuckDB view of the dataset reads."""
-    return f"{PREFIX}/{_known(dataset)}/"
+    if dataset in DATASETS:
+        return f"{PREFIX}/{dataset}/"
+    if dataset in DERIVED_DATASETS:
+        return f"{DERIVED_DATASETS[dataset]}/{dataset}/"
+    raise ReferenceDataError(f"unknown reference dataset {dataset!r} "
+                             f"({', '.join((*DATASETS, *DERIVED_DATASETS))})")
 
 
 def _known(dataset: str) -> str:
-    if dataset not in DATASETS:
-        raise ReferenceDataError(f"unknown reference dataset {dataset!r} ({', '.join(DATASETS)})")
+    table_prefix(dataset)
     return dataset
 
 
@@ -294,6 +305,17 @@ class ReferenceData:
     def fatf_ever_listed(self) -> frozenset[str]:
         """Every country on any list of any publication we hold."""
         return frozenset().union(*(c for p in self._fatf for c in p.lists.values()))
+
+    @cached_property
+    def segment_floors(self):
+        """The segment statistics (aml_contract.segments.SegmentFloors), read on first use; empty
+        until the Glue job has published them."""
+        from aml_contract.segments import SegmentFloors  # segments builds on this module
+
+        floors = SegmentFloors.read(self._fetch)
+        if floors.manifest is not None:
+            self.manifests[floors.manifest.dataset] = floors.manifest
+        return floors
 
     def stale(self, today: date) -> list[str]:
         """The datasets whose review date has passed (oldest problem first)."""

@@ -38,6 +38,29 @@ class Rule:
             raise TypeError(f"rule {self.rule_id} parameter {name!r} is not a number")
         return Fraction(repr(value))
 
+    def percentile(self, name: str) -> int | None:
+        """The segment percentile that may lower the absolute floor `name`, if the rule sets one
+        (aml_contract.segments)."""
+        return self.params.get(name + PERCENTILE_SUFFIX)
+
+
+@dataclass(frozen=True)
+class RiskScore:
+    """How scenario hits combine into one score per account, and how many accounts reach the queue
+    (aml_contract.risk applies it)."""
+
+    severity_multipliers: dict[str, int]
+    alert_budget: Fraction  # share of the period's active accounts that reach the queue, in (0, 1]
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Amount floors relative to the bank (aml_contract.segments applies them)."""
+
+    statistics_days: int  # the trailing days of curated transactions the percentiles describe
+    min_transactions: int  # fewer amounts in a segment: it takes the whole bank's percentiles
+    percentiles: tuple[int, ...]  # the levels published; a rule's <name>_percentile is one of them
+
 
 @dataclass(frozen=True)
 class RuleParameters:
@@ -45,22 +68,52 @@ class RuleParameters:
     base_currency: str
     out_of_order_tolerance_hours: int
     rules: dict[str, Rule]
+    risk_score: RiskScore
+    segments: Segments
 
     def rule(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
 
 
+PERCENTILE_SUFFIX = "_percentile"
+
+
+def _risk_score(raw: dict[str, Any]) -> RiskScore:
+    multipliers = raw["severity_multipliers"]
+    if sorted(multipliers) != sorted(SEVERITIES) or any(
+            isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in multipliers.values()):
+        raise ValueError(f"risk_score.severity_multipliers: a non-negative integer for each of {SEVERITIES}")
+    budget = raw["alert_budget"]
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget <= 1:
+        raise ValueError(f"risk_score.alert_budget must be a share in (0, 1], got {budget!r}")
+    return RiskScore(dict(multipliers), Fraction(repr(budget)))
+
+
+def _segments(raw: dict[str, Any]) -> Segments:
+    levels = tuple(raw["percentiles"])
+    if not levels or any(isinstance(p, bool) or not isinstance(p, int) or not 0 < p <= 100 for p in levels):
+        raise ValueError("segments.percentiles: integers in (0, 100]")
+    return Segments(int(raw["statistics_days"]), int(raw["min_transactions"]), tuple(sorted(set(levels))))
+
+
 def parse(raw: dict[str, Any]) -> RuleParameters:
+    segments = _segments(raw["segments"])
     rules = {}
     for rule_id, body in raw["rules"].items():
         body = dict(body)
         meta = {k: body.pop(k) for k in ("rule_version", "severity", "score", "description")}
         if meta["severity"] not in SEVERITIES:
             raise ValueError(f"rule {rule_id}: severity must be one of {SEVERITIES}")
+        for name, level in body.items():
+            if name.endswith(PERCENTILE_SUFFIX):
+                floor = name.removesuffix(PERCENTILE_SUFFIX)
+                if floor not in body or level not in segments.percentiles:
+                    raise ValueError(f"rule {rule_id}: {name} needs an absolute {floor} beside it and one of the "
+                                     f"published segments.percentiles {segments.percentiles}, got {level!r}")
         rules[rule_id] = Rule(rule_id, int(meta["rule_version"]), meta["severity"], int(meta["score"]),
                               meta["description"], body)
     return RuleParameters(raw["version"], raw["base_currency"], int(raw["out_of_order_tolerance_hours"]),
-                          rules)
+                          rules, _risk_score(raw["risk_score"]), segments)
 
 
 @lru_cache(maxsize=1)

@@ -63,6 +63,8 @@ def test_rendered_thresholds_equal_rule_parameters():
 
 def test_changed_parameters_change_the_sql():
     raw = {"version": "t", "base_currency": "USD", "out_of_order_tolerance_hours": 1,
+           "risk_score": {"severity_multipliers": {"low": 1, "medium": 1, "high": 1}, "alert_budget": 0.5},
+           "segments": {"statistics_days": 1, "min_transactions": 1, "percentiles": [50]},
            "rules": {"structuring": {"rule_version": 1, "severity": "high", "score": 1, "description": "d",
                                      "min_amount": 7777}}}
     custom = rules.parse(raw)
