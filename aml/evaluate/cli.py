@@ -31,8 +31,8 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=REPO_ROOT / "out" / "evaluate",
                    help="output folder (evaluation.json, labels.parquet, work/)")
     p.add_argument("--budget", type=_share, default=None,
-                   help="alert budget: share of accounts flagged by the union (default: rule parameters' "
-                        "alert_budget, else 0.01)")
+                   help="alert budget: share of the active accounts the ranked union keeps (default: the rule "
+                        "parameters' risk_score.alert_budget)")
     p.add_argument("--env-name", default="evaluate", help="environment in the local emulator (emptied first)")
     p.add_argument("--no-stream", dest="stream", action="store_false", help="skip the rules Lambda replay")
     p.add_argument("--batch-size", type=int, default=None,

@@ -42,20 +42,18 @@ from aml.reference import publish
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import alert_rows, local_handler, put_lines, quiet_function_output, transaction_lines
-from aml_contract import glue_job, reference, rules, schema
+from aml_contract import glue_job, reference, rules, schema, segments
 from aml_contract.pseudonym import pseudonymise
 
 log = logging.getLogger(__name__)
 # Named queries that list activity for review rather than detect a typology: shown, never counted.
 LISTING_QUERIES = ("high_value_transactions", "pep_high_risk_activity", "customer_risk_summary")
-DEFAULT_BUDGET = 0.01  # 1% of accounts, until rule_parameters.json carries `alert_budget` (issue 22)
-BUDGET_PARAMETER = "alert_budget"
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
     out_dir: Path = REPO_ROOT / "out" / "evaluate"
-    budget: float | None = None  # None: the rule parameters' alert_budget, else DEFAULT_BUDGET
+    budget: float | None = None  # None: the rule parameters' risk_score.alert_budget
     env_name: str = "evaluate"
     stream: bool = True  # also replay through the rules Lambda
     batch_size: int | None = None  # records per handler invocation; None: the mapping's (500)
@@ -71,13 +69,19 @@ class EvaluateConfig:
 
 
 def alert_budget(override: float | None) -> tuple[float, str]:
-    """(share, where it came from): --budget, else the rule parameters' alert_budget, else the default."""
+    """(share, where it came from): --budget, else the rule parameters' risk_score.alert_budget."""
     if override is not None:
         return override, "--budget"
-    raw = json.loads(rules.PARAMETERS_FILE.read_text())
-    if raw.get(BUDGET_PARAMETER) is not None:
-        return float(raw[BUDGET_PARAMETER]), f"rule_parameters.json {BUDGET_PARAMETER}"
-    return DEFAULT_BUDGET, "default (no alert_budget in rule_parameters.json yet)"
+    return float(rules.load().risk_score.alert_budget), "rule_parameters.json risk_score.alert_budget"
+
+
+def active_accounts(transactions: pd.DataFrame, accounts: pd.DataFrame) -> int:
+    """Our accounts with at least one booked transaction: what the alert budget is a share of
+    (aml_contract.risk), as customer_risk_summary counts them."""
+    booked = transactions[transactions["status"] == "booked"] if "status" in transactions else transactions
+    ours = set(accounts["account_id"].astype(str))
+    sides = set(booked["originator_account_id"].astype(str)) | set(booked["beneficiary_account_id"].astype(str))
+    return len(sides & ours)
 
 
 def _start_glue(work: Path, res: resources.LocalResources) -> subprocess.Popen:
@@ -184,16 +188,18 @@ def run(dataset: Dataset, cfg: EvaluateConfig) -> dict:
         replicator.drop_slot()  # no CDC follows: keep no WAL for it
         staging.download_prefix(res.raw_bucket, "", work / "raw")
     summary["reference"] = reference.versions(publish.to_directory(work / "curated"))
-    glue = _start_glue(work, res)  # Spark runs beside the stream replay
-    try:
-        if cfg.stream:
-            with stages.stage("rules", "replaying the transactions through the rules Lambda in event-time order"):
-                summary["stream"] = replay_in_step(dataset.transactions, res, cfg.batch_size)
-        with stages.stage("glue", "waiting for the Glue curation job on local Spark"):
-            summary["glue"] = _finish_glue(glue, work)
-    finally:
-        if glue.poll() is None:
-            glue.terminate()
+    # The Glue job runs first: the segment statistics it publishes (aml_contract.segments) set the
+    # amount floors of both paths, so the replay reads them from S3 as the deployed Lambda does. In
+    # a backtest they describe the dataset's last statistics_days, before the replay of its whole
+    # history: a look-ahead a deployment never has (its statistics trail the stream by a day).
+    with stages.stage("glue", "running the Glue curation job on local Spark"):
+        summary["glue"] = _finish_glue(_start_glue(work, res), work)
+        summary["segment_statistics"] = staging.upload_dir(
+            work / "curated" / reference.table_prefix(segments.DATASET), res.curated_bucket,
+            reference.table_prefix(segments.DATASET))
+    if cfg.stream:
+        with stages.stage("rules", "replaying the transactions through the rules Lambda in event-time order"):
+            summary["stream"] = replay_in_step(dataset.transactions, res, cfg.batch_size)
     data_dir = work / "curated"
     with stages.stage("queries", "running every named query and the naive baseline on DuckDB"):
         summary["alerts_landed"] = staging.land_alerts(res.curated_bucket, data_dir)
@@ -225,14 +231,15 @@ def run(dataset: Dataset, cfg: EvaluateConfig) -> dict:
                 detectors.append(scoring.Detector(f"stream:{rule_id}", "stream", rule_id, accounts))
                 rows[f"stream:{rule_id}"] = len(mine)
         labels = pd.read_parquet(out / "labels.parquet")
-        detection = scoring.evaluate(detectors, labels, set(account_of.values()), budget)
+        detection = scoring.evaluate(detectors, labels, set(account_of.values()), budget, rules.load(),
+                                     active_accounts(dataset.transactions, dataset.accounts))
         for name, figures in detection["detectors"].items():
             figures["rows"] = rows[name]
             if foreign.get(name):
                 figures["pseudonyms_not_ours"] = foreign[name]
     summary.update({
         "window": window,
-        "budget": {"share": budget, "source": budget_source,
+        "budget": {"share": budget, "source": budget_source, "active_accounts": detection["active_accounts"],
                    "accounts": detection["unions"]["ours"]["at_budget"]["budget_accounts"]},
         "zones": {"raw.files": sum(1 for _ in (work / "raw").rglob("*.parquet")),
                   **{f"curated.{t}": _parquet_rows(data_dir / t) for t in schema.CURATED_TABLES},

@@ -61,8 +61,9 @@ def text(summary: dict, markdown: bool = False) -> str:
         f"aml evaluate: {ds['source']}: {ds['transactions']:,} transactions, {det['accounts']:,} accounts, "
         f"{det['laundering_accounts']:,} laundering accounts ({pct(det['prevalence'], 2)}), "
         f"window {summary['window']['start_date']}..{summary['window']['end_date']}",
-        f"alert budget: {pct(budget['share'], 2)} of accounts = {budget['accounts']:,} accounts ({budget['source']}); "
-        f"ranking: scenarios hit, then detectors hit",
+        f"alert budget: {pct(budget['share'], 2)} of {budget.get('active_accounts', det['accounts']):,} active "
+        f"accounts = {budget['accounts']:,} accounts ({budget['source']}); ranking: risk score (weights of the "
+        f"distinct scenarios hit), then detectors hit",
         "",
         *detectors_table(summary, markdown),
         "",

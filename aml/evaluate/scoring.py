@@ -10,18 +10,24 @@
   queries) count as detection; `listing` queries (high-value transactions, PEP activity, the risk
   summary) are scored for information only and never enter a union.
 - The union of a family group flags every account any of its detectors flags. At an alert budget
-  (a share of all accounts) only the top of a ranking is kept: accounts by number of scenarios hit
-  (a batch query and the Lambda rule of the same scenario count once), then by detectors hit, then
-  by account id (deterministic). `ties_left_out` says how many accounts scored the same as the last
-  one kept but fell past the cut.
+  only the top of the risk ranking is kept (aml_contract.risk, the one ranking the queue, the
+  report and customer_risk_summary use): the first floor(budget x active accounts) accounts by
+  risk score (the weights of the distinct scenarios hit: a batch query and the Lambda rule of the
+  same scenario count once), then detectors hit (the alerts an analyst would see), then account
+  id. Active accounts: ours with a booked transaction in the window. The naive baseline's queries
+  weigh 1 each. `ties_left_out` says how many accounts scored the same as the last one kept but
+  fell past the cut.
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+
+from aml_contract import risk
+from aml_contract.rules import RuleParameters
 
 COUNTED = ("batch", "stream")
 FAMILIES = ("batch", "stream", "listing", "baseline")
@@ -52,39 +58,50 @@ def per_typology(flagged: set[str], by_typology: dict[str, set[str]]) -> dict[st
             for t, members in sorted(by_typology.items())}
 
 
-def ranking(detectors: list[Detector]) -> list[tuple[str, int, int]]:
-    """(account, scenarios hit, detectors hit), highest first, ties by account id."""
+def weigher(family: str, params: RuleParameters) -> Callable[[str], int]:
+    """A scenario's weight: the rule's (score x severity multiplier); a naive baseline query 1."""
+    if family == "baseline":
+        return lambda _scenario: 1
+    return risk.weights(params).__getitem__  # every scenario query and Lambda rule is a rule
+
+
+def ranking(detectors: list[Detector], weigh: Callable[[str], int]) -> list[risk.Ranked]:
+    """Every flagged account in queue order (aml_contract.risk.rank); `alerts` is detectors hit."""
     scenarios: dict[str, set[str]] = defaultdict(set)
     hits: dict[str, int] = defaultdict(int)
     for d in detectors:
         for account in d.accounts:
             scenarios[account].add(d.scenario)
             hits[account] += 1
-    return sorted(((a, len(s), hits[a]) for a, s in scenarios.items()), key=lambda r: (-r[1], -r[2], r[0]))
+    return risk.rank(scenarios, alerts=hits, weigh=weigh)
 
 
-def at_budget(detectors: list[Detector], universe_size: int, budget: float) -> tuple[set[str], dict]:
-    """The accounts a budget (share of all accounts) keeps from the union, and how the cut fell."""
-    ranked = ranking(detectors)
-    limit = math.floor(budget * universe_size + 1e-9)
+def at_budget(detectors: list[Detector], active_accounts: int, budget: float,
+              weigh: Callable[[str], int]) -> tuple[set[str], dict]:
+    """The accounts the budget (share of active accounts) keeps from the union, and how the cut fell."""
+    ranked = ranking(detectors, weigh)
+    limit = risk.queue_size(active_accounts, budget)
     kept = ranked[:limit]
     info = {"budget_accounts": limit, "kept": len(kept), "candidates": len(ranked)}
     if kept and len(ranked) > len(kept):
-        last = kept[-1][1:]
-        info["cut_at_scenarios_hit"] = last[0]
-        info["ties_left_out"] = sum(1 for r in ranked[len(kept):] if r[1:] == last)
-    return {r[0] for r in kept}, info
+        last = (kept[-1].risk_score, kept[-1].alerts)
+        info["cut_at_risk_score"] = last[0]
+        info["ties_left_out"] = sum(1 for r in ranked[len(kept):] if (r.risk_score, r.alerts) == last)
+    return {r.account for r in kept}, info
 
 
-def evaluate(detectors: list[Detector], labels: pd.DataFrame, universe: set[str], budget: float) -> dict:
-    """Every figure of evaluation.json's `detection` section."""
+def evaluate(detectors: list[Detector], labels: pd.DataFrame, universe: set[str], budget: float,
+             params: RuleParameters, active_accounts: int | None = None) -> dict:
+    """Every figure of evaluation.json's `detection` section. `active_accounts` (default: every
+    account of the universe) is what the budget is a share of."""
     labels = labels[labels["account_id"].isin(universe)]
     positives = set(labels["account_id"])
     by_typology = {t: set(g["account_id"]) for t, g in labels.groupby("typology")}
     n = len(universe)
     detectors = [Detector(d.name, d.family, d.scenario, frozenset(d.accounts & universe)) for d in detectors]
 
-    out: dict = {"accounts": n, "laundering_accounts": len(positives), "prevalence": _ratio(len(positives), n),
+    active = n if active_accounts is None else active_accounts
+    out: dict = {"accounts": n, "active_accounts": active, "laundering_accounts": len(positives), "prevalence": _ratio(len(positives), n),
                  "typologies": {t: len(m) for t, m in sorted(by_typology.items())}, "budget": budget,
                  "detectors": {}, "unions": {}}
     for d in detectors:
@@ -98,7 +115,7 @@ def evaluate(detectors: list[Detector], labels: pd.DataFrame, universe: set[str]
               "baseline": [d for d in detectors if d.family == "baseline"]}
     for name, members in groups.items():
         union = set().union(*(d.accounts for d in members)) if members else set()
-        kept, cut = at_budget(members, n, budget)
+        kept, cut = at_budget(members, active, budget, weigher(name, params))
         out["unions"][name] = {
             "detectors": [d.name for d in members],
             "all": {**metrics(union, positives, n), "per_typology": per_typology(union, by_typology)},

@@ -4,7 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from aml.evaluate.scoring import Detector, at_budget, evaluate, ranking
+from aml.evaluate.scoring import Detector, at_budget, evaluate, ranking, weigher
+from aml_contract import risk, rules
+
+PARAMS = rules.load()
 
 UNIVERSE = {f"A{i}" for i in range(1, 21)}  # 20 accounts
 # Laundering: A1, A2 (fan_in), A3 (cycle), A4 (cycle and fan_in).
@@ -28,7 +31,7 @@ DETECTORS = [
 
 @pytest.fixture(scope="module")
 def result():
-    return evaluate(DETECTORS, LABELS, UNIVERSE, budget=0.10)  # 10% of 20 = 2 accounts
+    return evaluate(DETECTORS, LABELS, UNIVERSE, budget=0.10, params=PARAMS)  # 10% of 20 = 2 accounts
 
 
 def test_detector_figures(result):
@@ -57,21 +60,31 @@ def test_listing_is_shown_but_not_in_the_union(result):
 
 
 def test_ranking_counts_a_scenario_once_across_paths():
-    ranked = ranking([d for d in DETECTORS if d.family in ("batch", "stream") and d.name != "ghost"])
-    as_dict = {a: (s, h) for a, s, h in ranked}
-    assert as_dict["A1"] == (1, 2)  # batch fan_in + stream fan_in: one scenario, two detectors
-    assert as_dict["A4"] == (1, 1)
-    assert ranked[0][0] == "A1"  # most detectors among the one-scenario accounts
+    ranked = ranking([d for d in DETECTORS if d.family in ("batch", "stream") and d.name != "ghost"],
+                     weigher("ours", PARAMS))
+    as_dict = {r.account: (r.risk_score, r.alerts) for r in ranked}
+    fan_in, cycles = risk.weight("fan_in", PARAMS), risk.weight("cycles", PARAMS)
+    assert cycles > fan_in  # high severity 85 x 3 against medium 60 x 2
+    assert as_dict["A1"] == (fan_in, 2)  # batch fan_in + stream fan_in: one scenario, two detectors
+    assert as_dict["A4"] == (cycles, 1)
+    # the heavier scenario first (A3 A4 A6 A7 by id), then fan_in with more detectors (A1) first
+    assert [r.account for r in ranked] == ["A3", "A4", "A6", "A7", "A1", "A2", "A5"]
 
 
 def test_budget_keeps_the_top_of_the_ranking(result):
     at = result["unions"]["ours"]["at_budget"]
-    # 2 kept: A1 (1 scenario, 2 detectors), then A2 (1, 1)... ties broken by id: A2 < A3 < A4 < A5 ...
+    # 2 kept of 20 active accounts: A3 and A4 (cycles, the heaviest scenario), both laundering
     assert (at["budget_accounts"], at["kept"], at["candidates"]) == (2, 2, 7)
     assert at["true_positives"] == 2 and at["recall"] == pytest.approx(2 / 4) and at["precision"] == pytest.approx(1.0)
-    assert at["ties_left_out"] == 5  # A3..A7 scored (1, 1) like A2
-    assert at["per_typology"]["fan_in"]["recall"] == pytest.approx(2 / 3)
-    assert at["per_typology"]["cycle"]["recall"] == pytest.approx(0.0)
+    assert at["cut_at_risk_score"] == risk.weight("cycles", PARAMS)
+    assert at["ties_left_out"] == 2  # A6, A7 scored like A4
+    assert at["per_typology"]["fan_in"]["recall"] == pytest.approx(1 / 3)  # A4 is fan_in too
+    assert at["per_typology"]["cycle"]["recall"] == pytest.approx(1.0)
+
+
+def test_the_budget_is_a_share_of_active_accounts():
+    few = evaluate(DETECTORS, LABELS, UNIVERSE, budget=0.10, params=PARAMS, active_accounts=10)
+    assert few["unions"]["ours"]["at_budget"]["budget_accounts"] == 1 and few["active_accounts"] == 10
 
 
 def test_baseline_union_and_budget(result):
@@ -81,7 +94,8 @@ def test_baseline_union_and_budget(result):
 
 
 def test_budget_larger_than_candidates():
-    kept, info = at_budget([det("a", "batch", {"A1", "A2"})], universe_size=100, budget=0.5)
+    kept, info = at_budget([det("a", "batch", {"A1", "A2"})], active_accounts=100, budget=0.5,
+                           weigh=lambda _s: 1)
     assert kept == {"A1", "A2"} and info["budget_accounts"] == 50 and "ties_left_out" not in info
 
 

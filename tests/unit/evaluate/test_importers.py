@@ -11,65 +11,16 @@ from aml.evaluate import importers
 from aml.reference import build
 from aml_contract import schema
 
-# SAML-D: one CSV (Kaggle "SAML-D"), with the unnamed index column pandas writes.
-SAMLD = """\
-,Time,Date,Sender_account,Receiver_account,Amount,Payment_currency,Received_currency,Sender_bank_location,Receiver_bank_location,Payment_type,Is_laundering,Laundering_type
-0,10:35:19,2022-10-07,8724731955,2769355426,1459.15,UK pounds,UK pounds,UK,UK,Cash Deposit,0,Normal_Cash_Deposits
-1,10:35:20,2022-10-07,1491989064,8401255335,6019.64,UK pounds,Dirham,UK,UAE,Cross-border,0,Normal_Fan_Out
-2,10:35:20,2022-10-07,287305149,4404767002,14328.44,UK pounds,UK pounds,UK,UK,Cheque,1,Layered_Fan_Out
-3,10:35:21,2022-10-08,5376652437,9600420220,11895.0,Naira,UK pounds,Nigeria,UK,ACH,1,Smurfing
-4,10:35:21,2022-10-08,9614186178,3803336972,115.25,UK pounds,UK pounds,UK,UK,Cash Withdrawal,1,Cash_Withdrawal
-5,10:35:23,2022-10-08,8057793308,9350896213,56.9,UK pounds,UK pounds,UK,UK,Credit card,0,Normal_Small_Fan_Out
-6,10:35:23,2022-10-09,980191499,8577635959,0.0,UK pounds,UK pounds,UK,UK,Debit card,0,Normal_Small_Fan_Out
-7,10:35:29,2022-10-09,287305149,8577635959,250.0,Euro,Euro,UK,Spain,ACH,0,Normal_Group
-"""
-
-# AMLworld: HI-Small_Trans.csv layout, and its Patterns file.
-AMLWORLD = """\
-Timestamp,From Bank,Account,To Bank,Account,Amount Received,Receiving Currency,Amount Paid,Payment Currency,Payment Format,Is Laundering
-2022/09/01 00:20,010,8000EBD30,010,8000EBD30,3697.34,US Dollar,3697.34,US Dollar,Reinvestment,0
-2022/09/01 00:20,03208,8000F4580,001,8000F5340,0.01,US Dollar,0.01,US Dollar,Cheque,0
-2022/09/01 00:00,03209,8000F4670,03209,8000F4670,14675.57,US Dollar,14675.57,US Dollar,Reinvestment,0
-2022/09/01 00:02,012,8000F5030,012,8000F5030,2806.97,Yuan,2806.97,Yuan,Reinvestment,0
-2022/09/01 00:06,021174,800737690,012,80011F990,2848.96,Euro,2848.96,Euro,ACH,1
-2022/09/02 05:10,012,80011F990,0213834,808757B00,2700.00,Euro,2700.00,Euro,Wire,1
-2022/09/02 06:00,020,80020C5B0,0213834,808757B00,1.00,Bitcoin,1.00,Bitcoin,Bitcoin,1
-2022/09/03 07:15,0213834,808757B00,020,80020C5B0,900.00,Shekel,900.00,Shekel,Cash,0
-2022/09/03 08:00,001,8000F5340,021174,800737690,120.00,Canadian Dollar,120.00,Canadian Dollar,Credit Card,0
-"""
-PATTERNS = """\
-BEGIN LAUNDERING ATTEMPT - FAN-OUT:  Max 16-degree Fan-Out
-2022/09/01 00:06,021174,800737690,012,80011F990,2848.96,Euro,2848.96,Euro,ACH,1
-2022/09/02 05:10,012,80011F990,0213834,808757B00,2700.00,Euro,2700.00,Euro,Wire,1
-END LAUNDERING ATTEMPT - FAN-OUT
-"""
-
-# AMLSim example data set: accounts.csv, transactions.csv, alerts.csv (TIMESTAMP = step).
-AMLSIM_ACCOUNTS = """\
-ACCOUNT_ID,CUSTOMER_ID,INIT_BALANCE,COUNTRY,ACCOUNT_TYPE,IS_FRAUD,TX_BEHAVIOR_ID
-0,C_0,184.44,US,I,False,1
-1,C_1,175.8,US,I,True,1
-2,C_2,142.06,US,I,True,1
-3,C_3,119.05,US,I,True,1
-4,C_3,105.2,US,I,False,1
-5,C_5,250.0,US,I,True,1
-"""
-AMLSIM_TX = """\
-TX_ID,SENDER_ACCOUNT_ID,RECEIVER_ACCOUNT_ID,TX_TYPE,TX_AMOUNT,TIMESTAMP,IS_FRAUD,ALERT_ID
-1,0,4,TRANSFER,465.05,0,False,-1
-2,1,2,TRANSFER,9000.00,3,True,7
-3,2,3,TRANSFER,8800.00,4,True,7
-4,3,1,TRANSFER,8600.00,5,True,7
-5,4,0,TRANSFER,55.10,5,False,8
-6,0,4,TRANSFER,12.00,9,False,-1
-"""
-AMLSIM_ALERTS = """\
-ALERT_ID,ALERT_TYPE,IS_FRAUD,TX_ID,SENDER_ACCOUNT_ID,RECEIVER_ACCOUNT_ID,TX_TYPE,TX_AMOUNT,TIMESTAMP
-7,cycle,True,2,1,2,TRANSFER,9000.00,3
-7,cycle,True,3,2,3,TRANSFER,8800.00,4
-7,cycle,True,4,3,1,TRANSFER,8600.00,5
-8,fan_in,False,5,4,0,TRANSFER,55.10,5
-"""
+# Small files written by hand from each format's documentation, kept as files so `aml evaluate`
+# runs on them too (README, "Backtesting"):
+DATA = Path(__file__).with_name("data")
+SAMLD = (DATA / "saml-d" / "SAML-D.csv").read_text()  # the single CSV, with pandas' unnamed index
+AMLWORLD = (DATA / "amlworld" / "HI-Small_Trans.csv").read_text()  # and its Patterns file:
+PATTERNS = (DATA / "amlworld" / "HI-Small_Patterns.txt").read_text()
+# AMLSim example data set (TIMESTAMP = step)
+AMLSIM_ACCOUNTS = (DATA / "amlsim" / "accounts.csv").read_text()
+AMLSIM_TX = (DATA / "amlsim" / "transactions.csv").read_text()
+AMLSIM_ALERTS = (DATA / "amlsim" / "alerts.csv").read_text()
 
 
 def _labels(ds) -> set[tuple[str, str]]:
