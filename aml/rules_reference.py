@@ -2,7 +2,7 @@
 which path runs it (tests/unit/test_rules_reference.py keeps the file current)."""
 from __future__ import annotations
 
-from aml_contract import named_queries, rules
+from aml_contract import named_queries, risk, rules
 
 INTRO = """# Rule reference
 
@@ -15,8 +15,20 @@ test fails while it is stale). Amounts are USD (`amount_base`); windows run on e
 
 - **rule_version**: bump it whenever a parameter or the logic of a rule changes. Every alert
   carries the version that raised it, so an analyst can tell alerts from before and after a change.
-- **severity** (low | medium | high) and **score** (0-100): how an alert ranks in the work queue
-  (`customer_risk_summary`); they do not change what is detected.
+- **severity** (low | medium | high) and **score** (0-100): they do not change what is detected,
+  only how it ranks. A scenario's **weight** in the risk score is its score times its severity's
+  multiplier ({multipliers}); an account's **risk score** is the sum of the weights of the distinct
+  scenarios it hit (a batch query and the Lambda rule of one scenario count once). The work queue
+  (`customer_risk_summary`, the report, `aml evaluate`) orders accounts by risk score, then by
+  alerts, and keeps the top **alert_budget** ({budget}) of the period's active accounts
+  (`aml_contract/risk.py`).
+- **`<floor>_percentile`**: an absolute USD floor that fits the bank. The floor applied is the
+  lower of the absolute value and that percentile of the amounts booked by the account's segment
+  (the country on the account's side of the transaction) over the last {days} days; a segment with
+  fewer than {min_transactions} amounts takes the whole bank's (`aml_contract/segments.py`; the
+  Glue job publishes the statistics as `statistics/segment_amounts/`). Before the first curation
+  run, the absolute floors apply. Rules without one (the $10,000 currency transaction report of 31
+  CFR 1010.311 and the structuring band below it) stay absolute: the law sets them.
 - **out_of_order_tolerance_hours** ({tolerance} h): how late a real-time record may arrive and still
   complete or re-evaluate a window (README "Real-time rules: late records and alert ids").
 - **Reference data** (FATF lists, FX rates, currencies) are not rule parameters: they are dated
@@ -49,14 +61,22 @@ def render() -> str:
 
     params = rules.load()
     queries = {q.name: q for q in named_queries.load_all(params=params)}
-    lines = [INTRO.replace("{tolerance}", str(params.out_of_order_tolerance_hours)),
-             "## Scenarios", "",
-             "| rule | severity | score | version | real time | batch query |", "|---|---|---|---|---|---|"]
+    multipliers = params.risk_score.severity_multipliers
+    intro = INTRO
+    for name, value in {"tolerance": params.out_of_order_tolerance_hours,
+                        "multipliers": ", ".join(f"{s} {multipliers[s]}" for s in rules.SEVERITIES),
+                        "budget": f"{float(params.risk_score.alert_budget):.2%}",
+                        "days": params.segments.statistics_days,
+                        "min_transactions": params.segments.min_transactions}.items():
+        intro = intro.replace("{" + name + "}", str(value))
+    lines = [intro, "## Scenarios", "",
+             "| rule | severity | score | weight | version | real time | batch query |",
+             "|---|---|---|---|---|---|---|"]
     realtime = set(STATELESS) | set(WINDOWED)
     for rule_id, rule in params.rules.items():
         batch = f"`{rule_id}.sql`" if rule_id in queries else "none"
-        lines.append(f"| `{rule_id}` | {rule.severity} | {rule.score} | {rule.rule_version} | "
-                     f"{'yes' if rule_id in realtime else 'no'} | {batch} |")
+        lines.append(f"| `{rule_id}` | {rule.severity} | {rule.score} | {risk.weight(rule_id, params)} | "
+                     f"{rule.rule_version} | {'yes' if rule_id in realtime else 'no'} | {batch} |")
     for rule_id, rule in params.rules.items():
         lines += ["", f"### `{rule_id}`", "", rule.description + ".", ""]
         lines += [f"- `{name}` = {_value(value)}" for name, value in rule.params.items()]

@@ -1,8 +1,9 @@
 """`aml evaluate`: an imported, labelled dataset through both detection paths, then the scoring.
 
 dataset (contract tables) -> PostgreSQL `core` -> replicator full load (DMS task 1) -> raw zone ->
-Glue job on local Spark -> curated zone -> every named query and the naive baseline on DuckDB;
-and, at the same time, the transactions as a producer puts them on Kinesis, in event-time order,
+Glue job on local Spark -> curated zone (and the segment statistics, uploaded for the Lambda) ->
+every named query and the naive baseline on DuckDB; then the transactions as a producer puts them
+on Kinesis, in event-time order,
 in chunks spanning less than the Lambda's out-of-order tolerance (every shard drained before the
 next chunk goes in, so the shards stay in step) -> the rules Lambda through the local poller ->
 alerts. Only then are the labels read:
