@@ -32,11 +32,10 @@ from botocore.config import Config
 
 from aml_contract import names, rules
 from aml_contract.pseudonym import key_from_secret_string
-from aml_contract.reference import ReferenceData
 from lambdas.realtime_rules.alerts import AlertSink
 from lambdas.realtime_rules.dead_letters import DeadLetters
 from lambdas.realtime_rules.engine import Engine, metric_name
-from lambdas.realtime_rules.reference_cache import ReferenceCache
+from lambdas.realtime_rules.reference_cache import ReferenceCache, load_reference
 from lambdas.realtime_rules.state_store import CONCURRENCY as STATE_CONCURRENCY
 from lambdas.realtime_rules.state_store import StateStore
 from lambdas.realtime_rules.window import Horizons
@@ -123,7 +122,7 @@ def _build(settings: Settings) -> Runtime:
     session = boto3.session.Session()
     clients = MappingProxyType({s: session.client(s, config=BOTO_CONFIG) for s in CLIENTS})
     params = rules.load()
-    reference = ReferenceCache(lambda: ReferenceData.from_s3(clients["s3"], settings.curated_bucket),
+    reference = ReferenceCache(lambda: load_reference(clients["s3"], settings.curated_bucket),
                                on_stale=_report_stale, on_refresh_failed=_report_refresh_failed)
     key = cache(lambda: key_from_secret_string(
         clients["secretsmanager"].get_secret_value(SecretId=settings.pseudonymization_secret_id)["SecretString"]))

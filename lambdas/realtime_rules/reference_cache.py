@@ -9,6 +9,10 @@ a quarter of an hour is well inside the margin, while the reads (three small man
 objects, the FX table only when a payment lacks its amount_base) stay a handful per container per
 hour.
 
+What is loaded (`load_reference`): the published datasets and the segment statistics the Glue job
+derives (aml_contract.segments; none published yet: every floor is absolute), all read at load,
+so no record ever waits on S3 and a broken object fails the load, as below.
+
 A missing or corrupt dataset (ReferenceDataError) is an error of the function, not of a record:
 without the currencies or the lists no record can be judged, so dead-lettering them would lose
 valid payments. At a container's first load it propagates: the invocation fails and the event
@@ -19,8 +23,8 @@ a replay), and the function's Errors alarm fires
 fails keeps the data already loaded (it was valid when read) and is tried again at the next batch.
 
 Staleness (a dataset past its manifest's review date) never stops records: `on_stale` is told
-each stale dataset once per load (the FX table once it has been read, lazily), for a metric and a
-warning.
+each stale dataset once per load (the FX table once it has been read, lazily; the statistics'
+manifest carries a review date too), for a metric and a warning.
 """
 from __future__ import annotations
 
@@ -31,6 +35,15 @@ from datetime import UTC, date, datetime
 from aml_contract.reference import ReferenceData
 
 REFRESH_SECONDS = 15 * 60
+
+
+def load_reference(s3_client, bucket: str) -> ReferenceData:
+    """The reference data in `bucket` with its segment statistics read now: ReferenceData reads
+    them at first use otherwise, which would be a record's rule, and a broken statistics object
+    (ReferenceDataError) must fail the load (an error of the function), never a record."""
+    data = ReferenceData.from_s3(s3_client, bucket)
+    data.segment_floors  # noqa: B018 -- read for its effect (cached on `data`)
+    return data
 
 
 class ReferenceCache:

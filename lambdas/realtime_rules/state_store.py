@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,14 +38,23 @@ class TransientStateError(dynamo.DynamoUnavailable):
 
 # ---- the item format ----------------------------------------------------------------------
 # summary: {"w": watermark, "f": first seen, "p": pruned last, "d": days,
-#           "e": {transaction id: [ts, cents, direction, counterparty, transaction type, round 0|1]},
+#           "c": country (the account's usual side country; absent when none is known),
+#           "e": {transaction id: [ts, cents, direction, counterparty, transaction type, round 0|1
+#                                  (, country: only when it differs from "c", null for none)]},
 #           "a": {rule id: [[anchor, first ts, last ts], ...]}}   (episodes; absent when none, so an
 # item written before episodes existed reads back unchanged, and one without alerts is as before)
+# An account's side is booked in one country almost always (its bank's), so the country is stored
+# once per item rather than once per event (a busy account keeps thousands of events); an item
+# written before countries existed (issue 22) reads back with none, and a summary without any
+# writes exactly that format.
 def to_item(state: AccountState, horizons: Horizons, now: float) -> dict:
     """The item storing `state` as its next version, kept until `horizons.ttl` after the later of
     its watermark and `now`."""
-    summary = {"w": state.watermark, "f": state.first_seen, "p": state.pruned_last, "d": state.days,
-               "e": {tid: _pack(e) for tid, e in state.events.items()}}
+    usual = _usual_country(state.events.values())
+    summary = {"w": state.watermark, "f": state.first_seen, "p": state.pruned_last, "d": state.days}
+    if usual is not None:
+        summary["c"] = usual
+    summary["e"] = {tid: _pack(e, usual) for tid, e in state.events.items()}
     if state.episodes:
         summary["a"] = state.episodes
     expires = int(max(state.watermark or 0, now)) + horizons.ttl
@@ -59,16 +68,24 @@ def from_item(item: dict) -> AccountState:
     return AccountState(account_id=item[_PK]["S"], version=int(item["version"]["N"]), watermark=summary["w"],
                         first_seen=summary["f"], pruned_last=summary["p"], days=summary["d"],
                         episodes=summary.get("a", {}),
-                        events={tid: _unpack(tid, packed) for tid, packed in summary["e"].items()})
+                        events={tid: _unpack(tid, packed, summary.get("c")) for tid, packed in summary["e"].items()})
 
 
-def _pack(event: Event) -> list:
-    return [event.ts, event.cents, event.direction, event.counterparty, event.transaction_type, int(event.round)]
+def _usual_country(events: Iterable[Event]) -> str | None:
+    """The most frequent known country (ties: the first in code order, so the item is stable)."""
+    counts = Counter(e.country for e in events if e.country is not None)
+    return min(counts, key=lambda c: (-counts[c], c)) if counts else None
 
 
-def _unpack(transaction_id: str, packed: list) -> Event:
-    ts, amount, direction, counterparty, transaction_type, is_round = packed
-    return Event(transaction_id, ts, amount, direction, counterparty, transaction_type, bool(is_round))
+def _pack(event: Event, usual: str | None) -> list:
+    packed = [event.ts, event.cents, event.direction, event.counterparty, event.transaction_type, int(event.round)]
+    return packed if event.country == usual else [*packed, event.country]
+
+
+def _unpack(transaction_id: str, packed: list, usual: str | None) -> Event:
+    ts, amount, direction, counterparty, transaction_type, is_round, *country = packed
+    return Event(transaction_id, ts, amount, direction, counterparty, transaction_type, bool(is_round),
+                 country[0] if country else usual)
 
 
 # ---- the store ----------------------------------------------------------------------------

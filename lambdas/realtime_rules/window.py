@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from aml_contract.rules import RuleParameters
+from aml_contract.segments import side_country
 from lambdas.realtime_rules.records import Transaction
 
 DAY = 86_400
@@ -80,6 +81,9 @@ class Event:
     counterparty: str
     transaction_type: str
     round: bool  # a round amount in its own currency (round-amount rule)
+    # The country on the account's side (aml_contract.segments.side_country): its segment, whose
+    # statistics may lower a rule's amount floor. None: unknown, or stored before issue 22.
+    country: str | None = None
 
 
 @dataclass
@@ -176,5 +180,5 @@ def known_cents(events) -> list[int]:
 
 def event_for(tx: Transaction, direction: str, counterparty: str, round_modulus: int) -> Event:
     amount = None if tx.amount_base is None else cents(tx.amount_base)
-    return Event(tx.transaction_id, tx.ts, amount, direction, counterparty,
-                 tx.transaction_type, tx.amount % round_modulus == 0)
+    return Event(tx.transaction_id, tx.ts, amount, direction, counterparty, tx.transaction_type,
+                 tx.amount % round_modulus == 0, side_country(direction, tx.originator_country, tx.beneficiary_country))

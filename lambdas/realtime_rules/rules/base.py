@@ -1,18 +1,25 @@
-"""What a rule returns, and the window arithmetic the windowed rules share.
+"""What a rule returns, and the window arithmetic and amount floors the rules share.
 
 An event whose USD amount is unknown (window.Event.cents None) takes part in what is counted
 (events, counterparties, depositors of any amount) and in no sum or amount threshold: the rules
-that need an amount leave it out of their evidence, as the named queries' sums ignore nulls."""
+that need an amount leave it out of their evidence, as the named queries' sums ignore nulls.
+
+Amount floors (`amount_floor`): a rule's USD floor may be lowered to a percentile of the amounts
+booked in the account-side country of the transactions it reads (aml_contract.segments, the one
+definition; the statistics come with the reference data, ReferenceData.segment_floors). The
+alert's details name the floor applied and where it came from, so an analyst sees why it fired."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from aml_contract import schema
 from aml_contract.rules import Rule as ContractRule
 from aml_contract.rules import RuleParameters
+from aml_contract.segments import segment_of
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.window import DAY, HOUR, AccountState, Event
 
@@ -60,6 +67,39 @@ def windows_containing(ts: int, events: list[Event], length: int) -> Iterator[tu
     ends = sorted({ts} | {e.ts for e in events if ts < e.ts <= ts + length})
     for end in ends:
         yield end - length, end, [e for e in events if end - length <= e.ts <= end]
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The USD floor a rule's amount parameter `name` sets for some transactions: the absolute
+    parameter (`segment` None), or the `percentile` of `segment`'s amounts below it."""
+
+    name: str
+    usd: Decimal
+    shown: int | float  # in the details: the parameter as the file writes it, or the percentile amount
+    segment: str | None = None
+    percentile: int | None = None
+
+    def reached_by(self, cents: int) -> bool:
+        """`cents` at or above the floor, exactly (Decimal: no float decides a boundary)."""
+        return cents >= self.usd * 100
+
+    def details(self) -> dict[str, Any]:
+        return {f"{self.name}_usd": self.shown, "floor_basis": "absolute" if self.segment is None else "segment",
+                "floor_segment": self.segment, "floor_percentile": self.percentile}
+
+
+def amount_floor(tx: Transaction, rule: ContractRule, name: str, countries: Iterable[str | None]) -> Floor:
+    """The floor of `rule`'s parameter `name` for transactions whose account-side countries are
+    `countries` (aml_contract.segments.SegmentFloors.floor: the lowest across them), with the
+    segment that set it (the first in code order on a tie; the absolute floor wins a tie with it)."""
+    statistics = tx.reference.segment_floors
+    countries = sorted(set(countries), key=lambda c: c or "") or [None]
+    lowest = statistics.floor(rule, name, countries)
+    if lowest >= rule.exact(name):
+        return Floor(name, lowest, rule[name])
+    country = next(c for c in countries if statistics.floor(rule, name, [c]) == lowest)
+    return Floor(name, lowest, float(lowest), segment_of(country), rule.percentile(name))
 
 
 CASH_DEPOSITOR_PREFIX = f"{schema.CASH_ACCOUNT_ID}:"

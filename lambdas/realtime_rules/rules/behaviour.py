@@ -5,7 +5,7 @@ from bisect import bisect_left, bisect_right
 
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
-from lambdas.realtime_rules.rules.base import AlertDraft, seconds, usd, windows_containing
+from lambdas.realtime_rules.rules.base import AlertDraft, amount_floor, seconds, usd, windows_containing
 from lambdas.realtime_rules.window import DAY, AccountState, known_cents, utc_day
 
 
@@ -34,7 +34,8 @@ def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters)
     """The activity of `window_days` UTC days (ending on the transaction's day, or on a later active
     day whose window holds it) against the account's own baseline over the `baseline_days` days
     before: the named query's definition, so batch and real time flag the same account-days
-    (a sliding 24 h window would also count yesterday's payment made at a later hour)."""
+    (a sliding 24 h window would also count yesterday's payment made at a later hour). The window's
+    sum must reach the `min_amount` floor, the lowest among the events summed (base.amount_floor)."""
     rule = params.rule("velocity_spike")
     window, multiplier = rule["window_days"], rule.exact("multiplier")
     tx_day, first_day = tx.ts // DAY, (state.first_seen or tx.ts) // DAY
@@ -43,7 +44,10 @@ def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters)
         start, end = (anchor - window + 1) * DAY, (anchor + 1) * DAY
         in_window = [e for e in events if start <= e.ts < end]
         amount, count = sum(known_cents(in_window)), len(in_window)  # count: every event, as SQL's count(*)
-        if amount < rule.exact("min_amount") * 100 or first_day > anchor - rule["min_baseline_days"]:
+        if first_day > anchor - rule["min_baseline_days"]:
+            continue
+        floor = amount_floor(tx, rule, "min_amount", (e.country for e in in_window if e.cents is not None))
+        if not floor.reached_by(amount):
             continue
         base_from = max(first_day, anchor - window - rule["baseline_days"] + 1)
         covered_days = start // DAY - base_from
@@ -63,13 +67,14 @@ def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters)
                 {"spiked": spiked, "window_usd": usd(amount), "window_count": count,
                  "baseline_daily_usd": round(usd(base_amount) / covered_days, 2),
                  "baseline_daily_count": round(base_count / covered_days, 3),
-                 "baseline_days": covered_days, "multiplier": rule["multiplier"]})]
+                 "baseline_days": covered_days, "multiplier": rule["multiplier"], **floor.details()})]
     return []
 
 
 def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
-    """After at least `dormant_days` without activity, a large amount or many transactions
-    within `window_days` of the first one back."""
+    """After at least `dormant_days` without activity, a large amount (each event against the
+    `min_amount` floor of its own segment: base.amount_floor) or many transactions within
+    `window_days` of the first one back."""
     rule = params.rule("dormant_reactivation")
     length, dormant = seconds(rule), rule["dormant_days"] * DAY
     events = state.sorted_events()
@@ -84,12 +89,16 @@ def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParam
         if previous is None or first.ts - previous < dormant:
             continue
         window = [e for e in events if first.ts <= e.ts <= first.ts + length]
-        large = [c for c in known_cents(window) if c >= rule.exact("min_amount") * 100]
+        priced = [e for e in window if e.cents is not None]
+        floors = {c: amount_floor(tx, rule, "min_amount", [c]) for c in {e.country for e in priced}}
+        large = [e for e in priced if floors[e.country].reached_by(e.cents)]
         if large or len(window) >= rule["min_count"]:
+            # the floor the first large event reached; else the lowest any event of the window had to reach
+            floor = floors[large[0].country] if large else amount_floor(tx, rule, "min_amount", floors)
             return [AlertDraft(
                 "dormant_reactivation", state.account_id, first.transaction_id,
                 tuple(e.transaction_id for e in window), tx.ts, first.ts, first.ts + length,
                 {"dormant_days": round((first.ts - previous) / DAY, 2), "count": len(window),
-                 "max_usd": usd(max(known_cents(window), default=None)), "min_amount_usd": rule["min_amount"],
-                 "min_count": rule["min_count"]})]
+                 "max_usd": usd(max(known_cents(window), default=None)), "min_count": rule["min_count"],
+                 **floor.details()})]
     return []

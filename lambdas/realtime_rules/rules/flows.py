@@ -5,6 +5,7 @@ from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.rules.base import (
     AlertDraft,
+    amount_floor,
     direction,
     seconds,
     usd,
@@ -14,13 +15,17 @@ from lambdas.realtime_rules.window import AccountState, known_cents
 
 
 def rapid_movement(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
-    """Outflows after the first inflow reach a share of the inflows within the window."""
+    """Outflows after the first inflow reach a share of the inflows within the window, the inflows
+    summing to the `min_inflow` floor (the lowest among the inflows summed: base.amount_floor)."""
     rule = params.rule("rapid_movement")
     priced = [e for e in state.sorted_events() if e.cents is not None]  # a flow without an amount moves nothing measurable
     for start, end, window in windows_containing(tx.ts, priced, seconds(rule)):
         inflows = [e for e in window if e.direction == "in"]
+        if not inflows:
+            continue
         inflow = sum(e.cents for e in inflows)
-        if not inflows or inflow < rule.exact("min_inflow") * 100:
+        floor = amount_floor(tx, rule, "min_inflow", (e.country for e in inflows))
+        if not floor.reached_by(inflow):
             continue
         outflows = [e for e in window if e.direction == "out" and e.ts >= inflows[0].ts]
         outflow = sum(e.cents for e in outflows)
@@ -29,7 +34,8 @@ def rapid_movement(tx: Transaction, state: AccountState, params: RuleParameters)
                 "rapid_movement", state.account_id, inflows[0].transaction_id,
                 tuple(e.transaction_id for e in inflows + outflows), tx.ts, start, end,
                 {"inflow_usd": usd(inflow), "outflow_usd": usd(outflow), "ratio": round(outflow / inflow, 4),
-                 "min_outflow_ratio": rule["min_outflow_ratio"], "window_hours": rule["window_hours"]})]
+                 "min_outflow_ratio": rule["min_outflow_ratio"], "window_hours": rule["window_hours"],
+                 **floor.details()})]
     return []
 
 

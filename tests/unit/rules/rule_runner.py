@@ -17,18 +17,19 @@ T0 = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)
 _ids = itertools.count()
 
 
-def parse_record(data: bytes, now: datetime | None = None):
-    """records.parse with the reference data built from the sources (what the harness publishes)."""
-    return parse(data, build.in_memory(), now)
+def parse_record(data: bytes, now: datetime | None = None, reference=None):
+    """records.parse with the reference data built from the sources (what the harness publishes),
+    or with `reference` (aml_contract.reference.ReferenceData)."""
+    return parse(data, reference or build.in_memory(), now)
 
 
 def tx(*, at: timedelta = timedelta(0), amount: float = 100.0, type: str = "wire",  # noqa: A002
-       orig: str = "A", benef: str = "B", tid: str | None = None, **extra):
+       orig: str = "A", benef: str = "B", tid: str | None = None, reference=None, **extra):
     row = {"transaction_id": tid or f"t{next(_ids)}", "booked_at": (T0 + at).isoformat(),
            "originator_account_id": orig, "beneficiary_account_id": benef, "amount": amount,
            "currency": "USD", "amount_base": amount, "transaction_type": type, "channel": "online",
            "status": "booked", **extra}
-    return parse_record(json.dumps(row).encode(), now=T0 + timedelta(days=400))
+    return parse_record(json.dumps(row).encode(), now=T0 + timedelta(days=400), reference=reference)
 
 
 def run(transactions, account: str, params=None, rule_id: str | None = None):
