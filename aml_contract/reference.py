@@ -227,8 +227,9 @@ class ReferenceData:
     table is read on first use only: most rows carry the source's own ``amount_base``.
     """
 
-    def __init__(self, fetch: Fetch):
+    def __init__(self, fetch: Fetch, exists: Callable[[str], bool] | None = None):
         self._fetch = fetch
+        self._exists = exists  # for a dataset that may not be published yet (segment statistics)
         self.manifests: dict[str, Manifest] = {}
         self.currencies: frozenset[str] = frozenset(r["code"] for r in self._read("currencies"))
         self._fatf = fatf_publications(self._read("fatf_lists"))
@@ -242,16 +243,26 @@ class ReferenceData:
         from pathlib import Path
 
         base = Path(root)
-        return cls(lambda key: (base / key).read_bytes())
+        return cls(lambda key: (base / key).read_bytes(), lambda key: (base / key).is_file())
 
     @classmethod
     def from_s3(cls, s3_client, bucket: str) -> ReferenceData:
+        """Reads with GetObject; whether an optional dataset is published yet is asked with
+        ListObjectsV2 on its manifest's exact key. Without s3:ListBucket, S3 answers GetObject on a
+        missing key with 403 AccessDenied, not 404 NoSuchKey
+        (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html), and an access error
+        must never read as "not published"; so the reader holds ListBucket only for the
+        `s3:prefix` of those keys."""
         def fetch(key: str) -> bytes:
             try:
                 return s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
             except s3_client.exceptions.NoSuchKey:
                 raise KeyError(f"s3://{bucket}/{key}") from None
-        return cls(fetch)
+
+        def exists(key: str) -> bool:
+            listed = s3_client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+            return any(o["Key"] == key for o in listed.get("Contents", []))
+        return cls(fetch, exists)
 
     def _read(self, dataset: str) -> list[dict]:
         manifest, rows = read_dataset(self._fetch, dataset)
@@ -312,7 +323,7 @@ class ReferenceData:
         until the Glue job has published them."""
         from aml_contract.segments import SegmentFloors  # segments builds on this module
 
-        floors = SegmentFloors.read(self._fetch)
+        floors = SegmentFloors.read(self._fetch, self._exists)
         if floors.manifest is not None:
             self.manifests[floors.manifest.dataset] = floors.manifest
         return floors

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -99,13 +99,18 @@ class SegmentFloors:
         return cls({(r["segment"], int(r["percentile"])): Decimal(str(r["amount_base"])) for r in rows}, manifest)
 
     @classmethod
-    def read(cls, fetch: reference.Fetch) -> SegmentFloors:
+    def read(cls, fetch: reference.Fetch, exists: Callable[[str], bool] | None = None) -> SegmentFloors:
         """The published dataset; empty when none is published yet (before the first curation
-        run). A published one that breaks the layout raises ReferenceDataError."""
-        try:
-            fetch(reference.manifest_key(DATASET))
-        except (FileNotFoundError, KeyError):
-            return cls({})
+        run), as `exists` says of its manifest (default: the fetch finds no such key). A
+        published one that breaks the layout raises ReferenceDataError."""
+        if exists is not None:
+            if not exists(reference.manifest_key(DATASET)):
+                return cls({})
+        else:
+            try:
+                fetch(reference.manifest_key(DATASET))
+            except (FileNotFoundError, KeyError):
+                return cls({})
         manifest, rows = reference.read_dataset(fetch, DATASET)
         return cls.from_rows(rows, manifest)
 
