@@ -3,10 +3,10 @@
 --   {{cycles.min_hops}} to {{cycles.max_hops}} transfers between distinct accounts, each later than
 --   the one before, all within {{cycles.window_days}} days of the first, every hop (the return
 --   included) within {{cycles.amount_tolerance}} of the amount sent, every hop from {{cycles.min_amount}}
---   USD or, where lower, the p{{cycles.min_amount_percentile}} of the segment of the account paying it
---   (its originator_country; none: the whole bank "*") in the `segment_amounts` statistics
---   (aml_contract.segments; nothing published: the USD floor). amount_floor: the floor the first
---   transfer met. Written as explicit self-joins (one per hop), portable to Trino and DuckDB alike.
+--   USD, or the segment's p{{cycles.min_amount_percentile}} where lower. A hop's segment is the country
+--   of the account paying it (originator_country; none: the whole bank "*"), its percentile read from
+--   the `segment_amounts` statistics (aml_contract.segments); nothing published: the USD floor.
+--   amount_floor: the floor the first transfer met (each hop meets its own). Written as explicit self-joins (one per hop), portable to Trino and DuckDB alike.
 --   An amount rule: a transfer without amount_base (no FX rate) cannot be matched hop to hop and
 --   takes no part.
 -- parameters: start_date, end_date

@@ -1,12 +1,13 @@
 -- name: dormant_reactivation
 -- description: Accounts that, at their first transaction in the window, had been silent for at least
 --   {{dormant_reactivation.dormant_days}} days and then, within {{dormant_reactivation.window_days}} days,
---   move a total of at least {{dormant_reactivation.min_amount}} USD (or, where lower, the lowest floor
---   among the transactions of known amount it sums: the p{{dormant_reactivation.min_amount_percentile}} of
---   each one's segment, the account's side: originator_country when it pays, beneficiary_country when
---   it receives, none: the whole bank "*", from the `segment_amounts` statistics, aml_contract.segments;
---   nothing published: the USD floor; reported as amount_floor) or make at least
---   {{dormant_reactivation.min_count}} transactions. Dormancy is proven from the data, not from a status
+--   move a total of at least {{dormant_reactivation.min_amount}} USD, or the segment's
+--   p{{dormant_reactivation.min_amount_percentile}} where lower, or make at least
+--   {{dormant_reactivation.min_count}} transactions. The floor of the total (amount_floor) is the lowest
+--   among the transactions of known amount it sums, each one's from its segment (the country on the
+--   account's side: originator_country when it pays, beneficiary_country when it receives; none: the
+--   whole bank "*") in the `segment_amounts` statistics (aml_contract.segments); nothing published:
+--   the USD floor. Dormancy is proven from the data, not from a status
 --   flag: the query also reads twice dormant_days before start_date and needs the account's previous
 --   transaction there, at least dormant_days before the reactivation (absence of data proves nothing).
 --   Accounts silent for more than twice dormant_days are out of its reach. A transaction without

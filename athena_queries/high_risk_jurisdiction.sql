@@ -1,11 +1,12 @@
 -- name: high_risk_jurisdiction
 -- description: Transactions with a counterparty in a FATF "call for action" country (any amount, an
 --   unknown amount_base included) or on the FATF grey list (from
---   {{high_risk_jurisdiction.grey_list_min_amount}} USD or, where lower, the
---   p{{high_risk_jurisdiction.grey_list_min_amount_percentile}} of the account's segment: the country on its
---   side, none: the whole bank "*", from the `segment_amounts` statistics, aml_contract.segments;
---   nothing published: the USD floor; reported as amount_floor, null for call for action; an unknown
---   amount_base is not compared). Each
+--   {{high_risk_jurisdiction.grey_list_min_amount}} USD, or the segment's
+--   p{{high_risk_jurisdiction.grey_list_min_amount_percentile}} where lower; an unknown amount_base is not
+--   compared). The segment is the country on the account's side (originator_country when it pays,
+--   beneficiary_country when it receives; none: the whole bank "*"), its percentile read from the
+--   `segment_amounts` statistics (aml_contract.segments); nothing published: the USD floor.
+--   amount_floor: the floor a grey-list row passed (null for call for action). Each
 --   side is judged by the FATF publication in force on its UTC booking date (`dt`), read from the
 --   `fatf_lists` reference table (valid_from <= dt < valid_to), the rule the real-time Lambda applies
 --   (aml_contract.reference.ReferenceData.fatf_lists). Dates before our oldest publication fall under
