@@ -66,17 +66,38 @@ def economy(b: BankBuilder, country: str) -> dict[str, str]:
     return accounts
 
 
+def mixed_velocity(b: BankBuilder) -> str:
+    """A US account whose spike day sums a US-side inflow and a KE-side payment: the sum's floor is
+    the lower of the two (KE's p90), though the US inflow alone stays below its own."""
+    v = b.own("VSMIX")
+    for day in range(40):
+        b.tx("VSMIXM", v, 10.0, day + 0.2, "card")
+    b.tx("VSMIXX", v, 600.0, 40.3)
+    b.tx(v, "VSMIXY", 500.0, 40.6, src_country="KE")
+    return v
+
+
 @pytest.fixture(scope="module")
 def zones(make_zone, tmp_path_factory):
     """(curated zone without statistics, the same with them published, accounts by country)."""
     b = BankBuilder()
-    accounts = {country: economy(b, country) for country in ("KE", "US")}
+    accounts = {country: economy(b, country) for country in ("KE", "US", "NZ")}
+    accounts["mixed"] = {"velocity_spike": mixed_velocity(b)}
     bare = tmp_path_factory.mktemp("segments_bare")
     make_zone(b, bare)
     published = tmp_path_factory.mktemp("segments_published")
     shutil.copytree(bare, published, dirs_exist_ok=True)
     floors = publish_statistics(published)
     return bare, published, accounts, floors
+
+
+@pytest.fixture(scope="module")
+def bank_statistics_only(zones, tmp_path_factory):
+    """The same bank with statistics of KE alone: the whole bank's row "*" is KE's."""
+    bare, _, accounts, _ = zones
+    root = tmp_path_factory.mktemp("segments_bank_only")
+    shutil.copytree(bare, root, dirs_exist_ok=True)
+    return root, accounts, publish_statistics(root, [s for s in SIDES if s[0] == "KE"])
 
 
 def _run(name, root):
@@ -121,3 +142,25 @@ def test_statistics_view_has_the_contract_types_published_or_not(zones):
         assert described == expected
         assert con.execute(f"SELECT COUNT(*) FROM {segments.DATASET}").fetchone()[0] == rows
         con.close()
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_a_segment_never_seen_takes_the_whole_banks(zones, bank_statistics_only, name, pid):
+    _, published, _, _ = zones
+    root, accounts, floors = bank_statistics_only
+    nz = pid(accounts["NZ"][name])
+    assert nz not in set(_run(name, published)["subject_account_pid"])  # "*" above the USD floor there
+    row = _run(name, root).set_index("subject_account_pid").loc[nz]  # "*" is KE's: low
+    parameter = QUERIES[name][0]
+    assert Decimal(str(row.amount_floor)) == floors.floor(PARAMS.rule(name), parameter, ["NZ"]) \
+        == floors.percentile_amount("KE", PARAMS.rule(name).percentile(parameter))
+
+
+def test_a_sums_floor_is_the_lowest_of_the_transactions_summed(zones, pid):
+    bare, published, accounts, floors = zones
+    account = pid(accounts["mixed"]["velocity_spike"])
+    row = _run("velocity_spike", published).set_index("subject_account_pid").loc[account]
+    rule = PARAMS.rule("velocity_spike")
+    assert Decimal(str(row.amount_floor)) == floors.floor(rule, "min_amount", ["US", "KE"]) == Decimal(225)
+    assert Decimal(str(row.recent_amount)) == Decimal(1100) < floors.floor(rule, "min_amount", ["US"])
+    assert account not in set(_run("velocity_spike", bare)["subject_account_pid"])
