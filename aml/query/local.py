@@ -12,7 +12,8 @@ column by column from `reference.COLUMNS` (as the Glue tables are): never inferr
 and never reading the `_manifest.json` beside them. So are the datasets the Glue job derives from
 the curated zone (`reference.DERIVED_DATASETS`: `segment_amounts` under `statistics/`); those
 appear only after a curation run, so until then each is an empty view with the contract's
-columns, and the queries joining it apply their absolute floors (aml_contract.segments).
+columns, and the queries joining it apply their absolute floors (aml_contract.segments; the run's
+summary says so).
 
 Two byte figures, both from DuckDB's profile of the run:
 - bytes scanned: the column chunks DuckDB read (projected and filter columns), summed over every
@@ -232,6 +233,8 @@ class LocalEngine:
         if missing:
             raise AmlError(f"query {query.name} reads table(s) {', '.join(missing)}, missing from {self.data_dir}",
                            "write the curated zone there first (Glue job or `aml generate`)")
+        notes = tuple(f"{d} not published under {self.data_dir / reference.table_prefix(d)}: absolute USD floors"
+                      for d in sorted(tables & set(reference.DERIVED_DATASETS) - set(self.reference)))
         sql = transpile(query.sql)
         con = self._connect()
         with tempfile.TemporaryDirectory() as tmp:
@@ -258,4 +261,5 @@ class LocalEngine:
             files_scanned=sum(int(s["extra_info"].get("Total Files Read") or 0) for s in parquet),
             bytes_in_partitions=in_partitions,
             row_groups=(sum(int(s.get("row_groups_scanned") or 0) for s in parquet),
-                        sum(int(s.get("total_row_groups_to_scan") or 0) for s in parquet)))
+                        sum(int(s.get("total_row_groups_to_scan") or 0) for s in parquet)),
+            notes=notes)

@@ -116,8 +116,10 @@ def test_same_amounts_fire_in_a_small_value_economy_only(zones, name, pid):
 def test_nothing_published_applies_the_absolute_floors(zones, name, pid):
     bare, _, accounts, _ = zones
     assert not (bare / reference.table_prefix(segments.DATASET)).exists()
-    hits = set(_run(name, bare)["subject_account_pid"])
-    assert not hits & {pid(accounts[c][name]) for c in ("KE", "US")}
+    result = execute(name, QUERIES[name][1], data_dir=bare)
+    assert not set(result.frame["subject_account_pid"]) & {pid(accounts[c][name]) for c in ("KE", "US")}
+    assert "segment_amounts not published under" in result.summary()  # the analyst is told
+    assert "not published" not in execute(name, QUERIES[name][1], data_dir=zones[1]).summary()
 
 
 @pytest.mark.parametrize("name", QUERIES)
