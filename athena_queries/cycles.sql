@@ -2,33 +2,55 @@
 -- description: Round trips: funds leave one of the bank's accounts and come back to it through
 --   {{cycles.min_hops}} to {{cycles.max_hops}} transfers between distinct accounts, each later than
 --   the one before, all within {{cycles.window_days}} days of the first, every hop (the return
---   included) within {{cycles.amount_tolerance}} of the amount sent, from {{cycles.min_amount}} USD.
---   Written as explicit self-joins (one per hop), portable to Trino and DuckDB alike. An amount rule:
---   a transfer without amount_base (no FX rate) cannot be matched hop to hop and takes no part.
+--   included) within {{cycles.amount_tolerance}} of the amount sent, every hop from {{cycles.min_amount}}
+--   USD, or the segment's p{{cycles.min_amount_percentile}} where lower. A hop's segment is the country
+--   of the account paying it (originator_country; none: the whole bank "*"), its percentile read from
+--   the `segment_amounts` statistics (aml_contract.segments); nothing published: the USD floor.
+--   amount_floor: the floor the first transfer met (each hop meets its own). Written as explicit self-joins (one per hop), portable to Trino and DuckDB alike.
+--   An amount rule: a transfer without amount_base (no FX rate) cannot be matched hop to hop and
+--   takes no part.
 -- parameters: start_date, end_date
 -- serves: FATF red flag "circular transactions / round-tripping" (layering, trade-based laundering,
 --   loan-back); Wolfsberg transaction monitoring guidance
 -- columns: subject_account_pid, subject_customer_pid, hops, first_transaction_id, return_transaction_id,
---   sent_at, returned_at, sent_amount, returned_amount, via_account_pids
-WITH edges AS (
-    SELECT transaction_id, originator_account_pid AS src, originator_customer_pid AS src_customer,
-           beneficiary_account_pid AS dst, booked_at, amount_base AS amount
+--   sent_at, returned_at, sent_amount, returned_amount, via_account_pids, amount_floor
+WITH transfers AS (
+    SELECT transaction_id, originator_account_pid, originator_customer_pid, originator_country,
+           beneficiary_account_pid, booked_at, amount_base
     FROM transactions
     WHERE dt BETWEEN ? AND ?
       AND status = 'booked'
       AND transaction_type NOT IN ('cash_deposit', 'cash_withdrawal', 'card')
       AND originator_account_pid <> beneficiary_account_pid
-      AND amount_base >= {{cycles.min_amount}}
+      AND amount_base IS NOT NULL
+),
+floors AS (
+    SELECT segment, amount_base
+    FROM segment_amounts
+    WHERE percentile = {{cycles.min_amount_percentile}}
+),
+floored AS (
+    SELECT t.*, LEAST({{cycles.min_amount}}, COALESCE(s.amount_base, bank.amount_base, {{cycles.min_amount}}))
+                    AS amount_floor
+    FROM transfers t
+    LEFT JOIN floors s ON s.segment = t.originator_country
+    LEFT JOIN floors bank ON bank.segment = '*'
+),
+edges AS (
+    SELECT transaction_id, originator_account_pid AS src, originator_customer_pid AS src_customer,
+           beneficiary_account_pid AS dst, booked_at, amount_base AS amount, amount_floor
+    FROM floored
+    WHERE amount_base >= amount_floor
 ),
 hop1 AS (
     SELECT src AS origin, src_customer AS origin_customer, transaction_id AS first_tx, booked_at AS sent_at,
-           amount AS sent_amount, dst AS n1, dst AS last_node, booked_at AS last_at, transaction_id AS last_tx,
-           amount AS last_amount
+           amount AS sent_amount, amount_floor AS sent_floor, dst AS n1, dst AS last_node, booked_at AS last_at,
+           transaction_id AS last_tx, amount AS last_amount
     FROM edges
     WHERE src_customer IS NOT NULL
 ),
 hop2 AS (
-    SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.n1, e.dst AS n2,
+    SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.sent_floor, p.n1, e.dst AS n2,
            e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount
     FROM hop1 p
     JOIN edges e
@@ -38,7 +60,7 @@ hop2 AS (
                       AND (1 + {{cycles.amount_tolerance}}) * p.sent_amount
 ),
 hop3 AS (
-    SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.n1, p.n2, e.dst AS n3,
+    SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.sent_floor, p.n1, p.n2, e.dst AS n3,
            e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount
     FROM hop2 p
     JOIN edges e
@@ -49,7 +71,7 @@ hop3 AS (
     WHERE p.last_node <> p.origin AND e.dst <> p.n1
 ),
 hop4 AS (
-    SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.n1, p.n2, p.n3, e.dst AS n4,
+    SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.sent_floor, p.n1, p.n2, p.n3, e.dst AS n4,
            e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount
     FROM hop3 p
     JOIN edges e
@@ -60,7 +82,7 @@ hop4 AS (
     WHERE p.last_node <> p.origin AND e.dst NOT IN (p.n1, p.n2)
 ),
 hop5 AS (
-    SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.n1, p.n2, p.n3, p.n4,
+    SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.sent_floor, p.n1, p.n2, p.n3, p.n4,
            e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount
     FROM hop4 p
     JOIN edges e
@@ -71,25 +93,25 @@ hop5 AS (
     WHERE p.last_node <> p.origin AND e.dst NOT IN (p.n1, p.n2, p.n3)
 ),
 closed AS (
-    SELECT origin, origin_customer, 2 AS hops, first_tx, last_tx, sent_at, last_at, sent_amount, last_amount,
+    SELECT origin, origin_customer, 2 AS hops, first_tx, last_tx, sent_at, last_at, sent_amount, sent_floor, last_amount,
            n1 AS via
     FROM hop2 WHERE last_node = origin
     UNION ALL
-    SELECT origin, origin_customer, 3, first_tx, last_tx, sent_at, last_at, sent_amount, last_amount,
+    SELECT origin, origin_customer, 3, first_tx, last_tx, sent_at, last_at, sent_amount, sent_floor, last_amount,
            concat_ws(',', n1, n2)
     FROM hop3 WHERE last_node = origin
     UNION ALL
-    SELECT origin, origin_customer, 4, first_tx, last_tx, sent_at, last_at, sent_amount, last_amount,
+    SELECT origin, origin_customer, 4, first_tx, last_tx, sent_at, last_at, sent_amount, sent_floor, last_amount,
            concat_ws(',', n1, n2, n3)
     FROM hop4 WHERE last_node = origin
     UNION ALL
-    SELECT origin, origin_customer, 5, first_tx, last_tx, sent_at, last_at, sent_amount, last_amount,
+    SELECT origin, origin_customer, 5, first_tx, last_tx, sent_at, last_at, sent_amount, sent_floor, last_amount,
            concat_ws(',', n1, n2, n3, n4)
     FROM hop5 WHERE last_node = origin
 )
 SELECT origin AS subject_account_pid, origin_customer AS subject_customer_pid, hops,
        first_tx AS first_transaction_id, last_tx AS return_transaction_id, sent_at, last_at AS returned_at,
-       sent_amount, last_amount AS returned_amount, via AS via_account_pids
+       sent_amount, last_amount AS returned_amount, via AS via_account_pids, sent_floor AS amount_floor
 FROM closed
 WHERE hops BETWEEN {{cycles.min_hops}} AND {{cycles.max_hops}}
 ORDER BY sent_at, subject_account_pid, hops

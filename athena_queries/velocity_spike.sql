@@ -1,7 +1,12 @@
 -- name: velocity_spike
 -- description: Account-days whose activity (in plus out) over the last {{velocity_spike.window_days}}
---   day(s) reaches {{velocity_spike.min_amount}} USD and {{velocity_spike.multiplier}} times the
---   account's own average for that many days over the {{velocity_spike.baseline_days}} days before.
+--   day(s) reaches {{velocity_spike.min_amount}} USD, or the segment's p{{velocity_spike.min_amount_percentile}}
+--   where lower, and {{velocity_spike.multiplier}} times the account's own average for that many days
+--   over the {{velocity_spike.baseline_days}} days before. The floor of a sum is the lowest among the
+--   transactions of known amount it sums (amount_floor), each one's being its segment's (the
+--   account's side: originator_country when it pays, beneficiary_country when it receives; none:
+--   the whole bank "*") from the `segment_amounts` statistics (aml_contract.segments); nothing
+--   published: the USD floor.
 --   The query reads the baseline days before start_date too; an account needs activity at least
 --   {{velocity_spike.min_baseline_days}} days before the day, so the baseline is proven by data.
 --   Amounts sum the known amount_base: a transaction without one (no FX rate) adds 0 to its day
@@ -10,10 +15,10 @@
 -- serves: FFIEC red flag "activity inconsistent with the customer's profile or history"; FATF
 --   guidance on unusual changes in transaction velocity (mule accounts, account takeover)
 -- columns: subject_account_pid, subject_customer_pid, day, recent_amount, recent_count,
---   baseline_amount_per_window, spike_ratio
+--   baseline_amount_per_window, spike_ratio, amount_floor
 WITH scan AS (
-    SELECT amount_base, originator_account_pid, originator_customer_pid, beneficiary_account_pid,
-           beneficiary_customer_pid, dt
+    SELECT amount_base, originator_account_pid, originator_customer_pid, originator_country,
+           beneficiary_account_pid, beneficiary_customer_pid, beneficiary_country, dt
     FROM transactions
     WHERE dt BETWEEN CAST(CAST(date_add('day',
                                         -({{velocity_spike.baseline_days}} + {{velocity_spike.window_days}}),
@@ -22,19 +27,32 @@ WITH scan AS (
       AND status = 'booked'
 ),
 sides AS (
-    SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid, amount_base, dt
+    SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid, amount_base,
+           originator_country AS country, dt
     FROM scan
     WHERE originator_customer_pid IS NOT NULL
     UNION ALL
-    SELECT beneficiary_account_pid, beneficiary_customer_pid, amount_base, dt
+    SELECT beneficiary_account_pid, beneficiary_customer_pid, amount_base, beneficiary_country, dt
     FROM scan
     WHERE beneficiary_customer_pid IS NOT NULL
 ),
+floors AS (
+    SELECT segment, amount_base
+    FROM segment_amounts
+    WHERE percentile = {{velocity_spike.min_amount_percentile}}
+),
 daily AS (
-    SELECT account_pid, customer_pid, CAST(dt AS DATE) AS day, COALESCE(SUM(amount_base), 0) AS amount,
-           COUNT(*) AS n
-    FROM sides
-    GROUP BY account_pid, customer_pid, CAST(dt AS DATE)
+    -- amount_floor: the lowest floor of the day's transactions of known amount (null: none known)
+    SELECT d.account_pid, d.customer_pid, CAST(d.dt AS DATE) AS day, COALESCE(SUM(d.amount_base), 0) AS amount,
+           COUNT(*) AS n,
+           MIN(CASE WHEN d.amount_base IS NOT NULL
+                    THEN LEAST({{velocity_spike.min_amount}},
+                               COALESCE(s.amount_base, bank.amount_base, {{velocity_spike.min_amount}})) END)
+               AS amount_floor
+    FROM sides d
+    LEFT JOIN floors s ON s.segment = d.country
+    LEFT JOIN floors bank ON bank.segment = '*'
+    GROUP BY d.account_pid, d.customer_pid, CAST(d.dt AS DATE)
 ),
 data_bounds AS (
     SELECT MIN(day) AS data_from FROM daily
@@ -46,6 +64,8 @@ profile AS (
                AS recent_amount,
            SUM(CASE WHEN h.day > date_add('day', -{{velocity_spike.window_days}}, d.day) THEN h.n ELSE 0 END)
                AS recent_count,
+           COALESCE(MIN(CASE WHEN h.day > date_add('day', -{{velocity_spike.window_days}}, d.day)
+                             THEN h.amount_floor END), {{velocity_spike.min_amount}}) AS amount_floor,
            SUM(CASE WHEN h.day <= date_add('day', -{{velocity_spike.window_days}}, d.day) THEN h.amount ELSE 0 END)
                AS baseline_amount
     FROM daily d
@@ -75,8 +95,9 @@ SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
        recent_count,
        -- reported only, in DOUBLE on both engines
        CAST(baseline_amount * {{velocity_spike.window_days}} AS DOUBLE) / covered_days AS baseline_amount_per_window,
-       CAST(recent_amount * covered_days AS DOUBLE) / (baseline_amount * {{velocity_spike.window_days}}) AS spike_ratio
+       CAST(recent_amount * covered_days AS DOUBLE) / (baseline_amount * {{velocity_spike.window_days}}) AS spike_ratio,
+       amount_floor
 FROM rated
-WHERE recent_amount >= {{velocity_spike.min_amount}}
+WHERE recent_amount >= amount_floor
   AND recent_amount * covered_days >= {{velocity_spike.multiplier}} * {{velocity_spike.window_days}} * baseline_amount
 ORDER BY spike_ratio DESC, subject_account_pid, day

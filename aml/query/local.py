@@ -9,7 +9,11 @@ queries that read it return no rows; every other table a query reads must be pre
 The reference datasets (aml_contract.reference: `currencies`, `fx_rates`, `fatf_lists`) are views
 too, over `DATA_DIR/reference/<dataset>/*.jsonl.gz` as published into the curated zone, typed
 column by column from `reference.COLUMNS` (as the Glue tables are): never inferred from the rows,
-and never reading the `_manifest.json` beside them.
+and never reading the `_manifest.json` beside them. So are the datasets the Glue job derives from
+the curated zone (`reference.DERIVED_DATASETS`: `segment_amounts` under `statistics/`); those
+appear only after a curation run, so until then each is an empty view with the contract's
+columns, and the queries joining it apply their absolute floors (aml_contract.segments; the run's
+summary says so).
 
 Two byte figures, both from DuckDB's profile of the run:
 - bytes scanned: the column chunks DuckDB read (projected and filter columns), summed over every
@@ -78,37 +82,47 @@ def available_tables(data_dir: Path) -> dict[str, str]:
 
 
 def available_reference(data_dir: Path) -> dict[str, str]:
-    """Reference dataset -> JSON Lines glob, for the datasets published under data_dir."""
+    """Reference dataset -> JSON Lines glob, for the datasets (derived ones included) published
+    under data_dir."""
     found = {}
-    for dataset in reference.DATASETS:
+    for dataset in (*reference.DATASETS, *reference.DERIVED_DATASETS):
         folder = data_dir / reference.table_prefix(dataset)
         if any(folder.glob("*.jsonl.gz")):
             found[dataset] = (folder / "*.jsonl.gz").as_posix()
     return found
 
 
-_REFERENCE_TYPES = {"string": "VARCHAR", "date": "DATE",
-                    "decimal_rate": f"DECIMAL({reference.RATE_PRECISION},{reference.RATE_SCALE})"}
+# Logical type (aml_contract.schema, aml_contract.reference.COLUMNS) -> DuckDB type, for the curated
+# tables and the reference datasets alike.
+_DUCKDB_TYPES = {schema.STRING: "VARCHAR", schema.INT: "INTEGER", schema.BOOLEAN: "BOOLEAN", schema.DATE: "DATE",
+                 schema.TIMESTAMP: "TIMESTAMP WITH TIME ZONE", "array<string>": "VARCHAR[]",
+                 schema.DECIMAL: f"DECIMAL({schema.DECIMAL_PRECISION},{schema.DECIMAL_SCALE})",
+                 "decimal_rate": f"DECIMAL({reference.RATE_PRECISION},{reference.RATE_SCALE})"}
+OPTIONAL_TABLES = ("alerts",)  # written by the rules engine only when an alert is raised
 
 
 def reference_view_sql(dataset: str, pattern: str) -> str:
     """A SELECT of a reference dataset's rows with the contract's column types."""
-    columns = ", ".join(f"'{name}': '{_REFERENCE_TYPES[kind]}'" for name, kind in reference.COLUMNS[dataset])
+    columns = ", ".join(f"'{name}': '{_DUCKDB_TYPES[kind]}'" for name, kind in reference.COLUMNS[dataset])
     return f"SELECT * FROM read_json('{pattern}', format = 'newline_delimited', columns = {{{columns}}})"
 
 
-OPTIONAL_TABLES = ("alerts",)  # written by the rules engine only when an alert is raised
-_DUCKDB_TYPES = {schema.STRING: "VARCHAR", schema.INT: "INTEGER", schema.BOOLEAN: "BOOLEAN", schema.DATE: "DATE",
-                 schema.TIMESTAMP: "TIMESTAMP WITH TIME ZONE", "array<string>": "VARCHAR[]",
-                 schema.DECIMAL: f"DECIMAL({schema.DECIMAL_PRECISION},{schema.DECIMAL_SCALE})"}
+def _no_rows_sql(columns: list[tuple[str, str]]) -> str:
+    typed = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[kind]}) AS {name}" for name, kind in columns)
+    return f"SELECT {typed} WHERE false"
 
 
 def empty_table_sql(table: str) -> str:
     """A SELECT of no rows with the curated table's columns (and its `dt`, when partitioned)."""
-    columns = [f"CAST(NULL AS {_DUCKDB_TYPES[kind]}) AS {name}" for name, kind in schema.CURATED_TABLES[table]]
+    columns = list(schema.CURATED_TABLES[table])
     if table in schema.PARTITIONED_TABLES:
-        columns.append(f"CAST(NULL AS VARCHAR) AS {schema.PARTITION_COLUMN}")
-    return f"SELECT {', '.join(columns)} WHERE false"
+        columns.append((schema.PARTITION_COLUMN, schema.STRING))
+    return _no_rows_sql(columns)
+
+
+def empty_reference_sql(dataset: str) -> str:
+    """A SELECT of no rows with a reference dataset's columns: a derived dataset not published yet."""
+    return _no_rows_sql(list(reference.COLUMNS[dataset]))
 
 
 def _table_scans(node: dict) -> list[dict]:
@@ -164,6 +178,9 @@ class LocalEngine:
                 con.execute(f"CREATE VIEW {table} AS {empty_table_sql(table)}")
         for dataset, pattern in self.reference.items():
             con.execute(f"CREATE VIEW {dataset} AS {reference_view_sql(dataset, pattern)}")
+        for dataset in reference.DERIVED_DATASETS:
+            if dataset not in self.reference:
+                con.execute(f"CREATE VIEW {dataset} AS {empty_reference_sql(dataset)}")
         return con
 
     def _files_in_scope(self, con: duckdb.DuckDBPyConnection, scan: dict) -> tuple[str, list[Path]]:
@@ -211,10 +228,13 @@ class LocalEngine:
             raise AmlError(f"query {query.name} reads reference data {', '.join(missing_reference)}, not published "
                            f"under {self.data_dir / reference.PREFIX}",
                            f"publish it there: `aml reference build --out {self.data_dir}`")
-        missing = sorted(tables - set(self.tables) - set(OPTIONAL_TABLES) - set(reference.DATASETS))
+        missing = sorted(tables - set(self.tables) - set(OPTIONAL_TABLES) - set(reference.DATASETS)
+                         - set(reference.DERIVED_DATASETS))
         if missing:
             raise AmlError(f"query {query.name} reads table(s) {', '.join(missing)}, missing from {self.data_dir}",
                            "write the curated zone there first (Glue job or `aml generate`)")
+        notes = tuple(f"{d} not published under {self.data_dir / reference.table_prefix(d)}: absolute USD floors"
+                      for d in sorted(tables & set(reference.DERIVED_DATASETS) - set(self.reference)))
         sql = transpile(query.sql)
         con = self._connect()
         with tempfile.TemporaryDirectory() as tmp:
@@ -241,4 +261,5 @@ class LocalEngine:
             files_scanned=sum(int(s["extra_info"].get("Total Files Read") or 0) for s in parquet),
             bytes_in_partitions=in_partitions,
             row_groups=(sum(int(s.get("row_groups_scanned") or 0) for s in parquet),
-                        sum(int(s.get("total_row_groups_to_scan") or 0) for s in parquet)))
+                        sum(int(s.get("total_row_groups_to_scan") or 0) for s in parquet)),
+            notes=notes)

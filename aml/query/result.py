@@ -17,6 +17,7 @@ class QueryResult:
     # local only: footers + needed column chunks of those files (what partition pruning leaves to read)
     bytes_in_partitions: int | None = None
     row_groups: tuple[int, int] | None = None  # local only: (read, in those files); the rest skipped by statistics
+    notes: tuple[str, ...] = ()  # what the analyst must know to read the rows (e.g. no statistics published)
 
     @property
     def rows(self) -> int:
@@ -28,5 +29,6 @@ class QueryResult:
             files += f" holding {self.bytes_in_partitions:,} bytes for the columns needed"
         if self.row_groups is not None:
             files += f", {self.row_groups[0]}/{self.row_groups[1]} row groups read"
+        notes = "".join(f"; {n}" for n in self.notes)
         return (f"{self.query}: {self.rows} rows, {self.bytes_scanned:,} bytes scanned{files}, "
-                f"{self.elapsed_seconds:.2f}s on {self.engine}")
+                f"{self.elapsed_seconds:.2f}s on {self.engine}{notes}")

@@ -45,14 +45,17 @@ def tables_only(curated_dir, tmp_path):
     return target
 
 
-def test_ranks_accounts_by_scenarios_then_score(tables_only, pid):
+def test_ranks_accounts_by_risk_score_then_alerts(tables_only, pid):
+    """Weights (aml_contract.risk.weights): structuring 240, large_cash 210, velocity_spike 110,
+    smurfing 225, fan_in 120, fan_out 120, cycles 255."""
     pep, s1, sm1, fi1, outsider = pid("PEP1"), pid("S1"), pid("SM1"), pid("FI1"), "external-account-pid"
     write_alerts(tables_only, [
         alert(1, "structuring", s1, 60, 2), alert(2, "large_cash", s1, 50, 3), alert(3, "velocity_spike", s1, 40, 4),
-        alert(4, "structuring", s1, 60, 9),  # a second hit of a scenario counts once in scenarios_hit
-        alert(5, "pep_high_risk_activity", pep, 90, 5), alert(6, "high_value_transactions", pep, 80, 6),
-        alert(7, "smurfing", sm1, 70, 7), alert(8, "fan_in", sm1, 100, 8),  # 2 scenarios, total 170 = PEP1's
+        alert(4, "structuring", s1, 60, 9),  # a second hit of a scenario counts once in scenarios_hit and risk_score
+        alert(5, "smurfing", pep, 90, 5), alert(6, "fan_out", pep, 80, 6),  # 345
+        alert(7, "smurfing", sm1, 70, 7), alert(8, "fan_in", sm1, 100, 8),  # 345 and 2 alerts, as PEP1
         alert(9, "fan_in", fi1, 95, 10),
+        alert(12, "high_value_transactions", fi1, 10, 12),  # no rule of that id: weighs 0, still counted
         alert(10, "cycles", outsider, 99, 11),  # not one of the bank's accounts: no customer to join
         alert(11, "cycles", fi1, 99, 1) | {"event_time": datetime(2025, 2, 28, 23, tzinfo=UTC)},  # before the window
     ])
@@ -60,14 +63,16 @@ def test_ranks_accounts_by_scenarios_then_score(tables_only, pid):
     assert list(frame.columns) == COLUMNS
     got = frame.set_index("subject_account_pid")
     assert list(frame["subject_account_pid"]) == [s1, *sorted([pep, sm1]), outsider, fi1]  # ties by account
-    assert list(frame["risk_rank"]) == [1, 2, 2, 4, 5]  # PEP1 and SM1 tie on scenarios and total score
+    assert list(frame["risk_score"]) == [560, 345, 345, 255, 120]
+    assert list(frame["risk_rank"]) == [1, 2, 2, 4, 5]  # PEP1 and SM1 tie on risk score and alert count
+    assert not frame["in_queue"].any()  # 1% of the hand-made bank's 40-odd active accounts is 0
     assert got.loc[s1, "scenarios"] == "large_cash,structuring,velocity_spike"
     assert (got.loc[s1, "scenarios_hit"], got.loc[s1, "alert_count"], got.loc[s1, "total_score"],
             got.loc[s1, "max_score"]) == (3, 4, 210, 60)
     utc = pd.Timestamp(got.loc[s1, "first_event_at"]).tz  # UTC, or naive UTC from DuckDB
     assert got.loc[s1, "first_event_at"] == pd.Timestamp("2025-03-02 12:00", tz=utc)
     assert got.loc[s1, "last_event_at"] == pd.Timestamp("2025-03-09 12:00", tz=utc)
-    assert got.loc[fi1, "alert_count"] == 1 and got.loc[fi1, "scenarios"] == "fan_in"
+    assert got.loc[fi1, "alert_count"] == 2 and got.loc[fi1, "scenarios"] == "fan_in,high_value_transactions"
     assert got.loc[pep, "subject_customer_pid"] == pid("CPEP1") and bool(got.loc[pep, "is_pep"])
     assert got.loc[pep, "risk_rating"] == "low" and not bool(got.loc[s1, "is_pep"])
     assert pd.isna(got.loc[outsider, "subject_customer_pid"]) and pd.isna(got.loc[outsider, "risk_rating"])

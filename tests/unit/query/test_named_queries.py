@@ -8,7 +8,7 @@ import sqlglot
 
 from aml.evaluate import baseline
 from aml.query.local import transpile
-from aml_contract import named_queries, rules
+from aml_contract import named_queries, risk, rules
 from aml_contract.named_queries import NamedQueryError, load_all, placeholder_value, placeholders, sql_literal
 
 REQUIRED = {"high_value_transactions", "large_cash", "structuring", "smurfing", "rapid_movement", "fan_in", "fan_out",
@@ -41,18 +41,22 @@ def test_dt_partition_restricted_by_parameters(query):
 
 def test_rendered_thresholds_equal_rule_parameters():
     params = rules.load()
+    # the risk score's placeholders: the weights (aml_contract.risk) as VALUES rows, the budget a literal
+    risk_score = {"weights": named_queries.SqlRows(tuple(risk.weights(params).items())),
+                  "alert_budget": float(params.risk_score.alert_budget)}
     seen = set()
     for path in sorted(named_queries.QUERIES_DIR.glob("*.sql")):
         text = path.read_text()
         rendered = named_queries.render(text)
         for scope, key in placeholders(text):
             value = placeholder_value(scope, key, params)
-            expected = params.rule(scope)[key]
+            expected = risk_score[key] if scope == "risk_score" else params.rule(scope)[key]
             assert value == expected
             assert sql_literal(expected) in rendered
             seen.add((scope, key))
         assert not re.search(r"\b(8000|9000|10000|5000)\b", re.sub(r"\{\{.*?\}\}", "", text)), path.name
     assert ("structuring", "min_amount") in seen and ("high_risk_jurisdiction", "grey_list_min_amount") in seen
+    assert {("risk_score", k) for k in risk_score} <= seen  # customer_risk_summary ranks and cuts by them
     # large_cash aggregates per dt partition (the UTC day), which is right only for a 1-day window
     assert params.rule("large_cash")["window_days"] == 1
     implicit = {("large_cash", "window_days")}
