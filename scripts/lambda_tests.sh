@@ -13,7 +13,7 @@ tests=(tests/unit/rules tests/unit/test_contract.py)
 # query engine (pandas, DuckDB) and run there; the Lambda's side of them runs here too, through
 # the other rule tests.
 ignore=(--ignore=tests/unit/rules/test_threshold_boundaries.py --ignore=tests/unit/rules/test_case_decimal_division.py
-        --ignore=tests/unit/rules/test_reference_both_paths.py)
+        --ignore=tests/unit/rules/test_reference_both_paths.py --ignore=tests/unit/rules/test_segment_floors_both_paths.py)
 
 py=""
 if command -v pyenv >/dev/null 2>&1 && prefix=$(pyenv prefix "$version" 2>/dev/null); then
