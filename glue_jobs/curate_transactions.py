@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = ("rows_read_total", "inserted", "updated", "deleted", "quarantined_total", "rows_written", "amount_base")
     print(json.dumps({"run_id": manifest["run_id"], "duration_seconds": manifest["duration_seconds"],
                       "reference": manifest.get("reference"), "warnings": manifest.get("warnings", []),
+                      "segment_statistics": manifest.get("segment_statistics"),
                       "tables": {t: {k: f[k] for k in figures if k in f} for t, f in manifest["tables"].items()}}))
     if glue_job is not None:
         glue_job.commit()

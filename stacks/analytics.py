@@ -16,8 +16,10 @@ from stacks.data_lake import CURATED, RESULTS, DataLakeStack
 from stacks.settings import Settings
 
 RESULTS_PREFIX = names.ATHENA_RESULTS_PREFIX  # the workgroup's output location in the results bucket
-# What analysts read in the curated bucket: each curated table's folder and the reference data.
-READABLE_PREFIXES = (*CURATED_TABLES, reference.PREFIX)
+# What analysts read in the curated bucket: each curated table's folder, the reference data and
+# the folder of each dataset the Glue job derives (never the rest of statistics/).
+READABLE_PREFIXES = (*CURATED_TABLES, reference.PREFIX,
+                     *(reference.table_prefix(d).rstrip("/") for d in reference.DERIVED_DATASETS))
 
 
 class AnalyticsStack(Stack):

@@ -1,6 +1,7 @@
 """The curated zone's Glue Data Catalog: the database, one table per curated contract table
 (aml_contract.schema.CURATED_TABLES, partition projection on `dt`) and one per reference dataset
-(aml_contract.reference: JSON Lines under reference/<dataset>/). It sits beside the lake's
+(aml_contract.reference: JSON Lines under reference/<dataset>/), derived ones included (the segment
+statistics the Glue job publishes under statistics/<dataset>/). It sits beside the lake's
 storage (DataLakeStack), and readers in other stacks get their access from it (`grant_read`)
 rather than by formatting Glue ARNs themselves."""
 from __future__ import annotations
@@ -27,8 +28,10 @@ _GLUE_SCHEMA = {
     "array<string>": glue.Schema.array(glue.Schema.STRING),
     "decimal_rate": glue.Schema.decimal(reference.RATE_PRECISION, reference.RATE_SCALE),  # reference.COLUMNS
 }
-# Every table the database holds: the curated tables, then the reference datasets.
-TABLES = (*schema.CURATED_TABLES, *reference.DATASETS)
+# Every table the database holds: the curated tables, then the reference datasets (published by
+# deployment, then derived by the Glue job).
+REFERENCE_TABLES = (*reference.DATASETS, *reference.DERIVED_DATASETS)
+TABLES = (*schema.CURATED_TABLES, *REFERENCE_TABLES)
 
 
 def glue_type(logical: str) -> glue.Type:
@@ -70,7 +73,7 @@ class CuratedCatalog(Construct):
             # The database's literal name instead of a Ref: other stacks (Firehose's schema, the
             # analyst policy) then name the table without a cross-stack import.
             self._name_database_literally(self.tables[name])
-        for dataset in reference.DATASETS:
+        for dataset in REFERENCE_TABLES:
             self.tables[dataset] = self._reference_table(dataset, curated)
 
     def _reference_table(self, dataset: str, curated: s3.IBucket) -> glue.S3Table:
@@ -84,8 +87,9 @@ class CuratedCatalog(Construct):
             storage=glue.S3TableStorage.from_bucket(curated), s3_prefix=reference.table_prefix(dataset),
             data_format=glue.DataFormat.JSON,  # org.openx.data.jsonserde.JsonSerDe
             columns=[glue.Column(name=c, type=glue_type(t)) for c, t in reference.COLUMNS[dataset]],
-            description=f"Reference data {dataset} (contract: aml_contract.reference.COLUMNS; "
-                        "version and review date in _manifest.json beside the rows)")
+            description=f"{'Derived by the Glue job' if dataset in reference.DERIVED_DATASETS else 'Reference data'} "
+                        f"{dataset} (contract: aml_contract.reference.COLUMNS; version and review date in "
+                        "_manifest.json beside the rows)")
         self._name_database_literally(table)
         return table
 

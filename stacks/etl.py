@@ -79,6 +79,11 @@ class EtlStack(Stack):
             # read only: `cdk deploy` publishes them (stacks/reference_data.py).
             iam.PolicyStatement(sid="ReadReferenceData", actions=["s3:GetObject"],
                                 resources=[curated.arn_for_objects(f"{reference.PREFIX}/*")]),
+            # The datasets it derives from the curated zone (the segment statistics), written whole
+            # by key (rows, then manifest): never read, listed or deleted by the job.
+            iam.PolicyStatement(sid="PublishDerivedDatasets", actions=["s3:PutObject"],
+                                resources=[curated.arn_for_objects(f"{reference.table_prefix(d)}*")
+                                           for d in reference.DERIVED_DATASETS]),
             iam.PolicyStatement(sid="WriteCuratedAndState", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                                 resources=[curated.arn_for_objects(f"{p}/*") for p in curated_owned]),
             # EMRFS asks for a folder's status with a HEAD of its key before listing it: without

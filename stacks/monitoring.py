@@ -22,8 +22,10 @@ from stacks.streaming import StreamingStack
 
 PERIOD = Duration.minutes(5)
 # Each Lambda container reloads the reference data every 15 minutes and reports a stale dataset
-# once per load: an hour holds a datapoint whenever the data is stale and records flow.
+# once per load: an hour holds a datapoint whenever the data is stale and records flow. The segment
+# statistics the Glue job derives are reviewed by its run day + 2: stale when the job stops.
 STALE_PERIOD = Duration.hours(1)
+WATCHED_DATASETS = (*reference.DATASETS, *reference.DERIVED_DATASETS)
 
 
 class MonitoringStack(Stack):
@@ -69,12 +71,13 @@ class MonitoringStack(Stack):
             self._alarm("ReferenceRefreshFailed", self._rules_metric(names.REFERENCE_REFRESH_FAILED_METRIC), 1,
                         "The rules Lambda could not reload the reference data: it runs on the copy it has"),
             self._alarm("ReferenceDataStale", cw.MathExpression(
-                expression=" + ".join(f"FILL(m{i}, 0)" for i in range(len(reference.DATASETS))),
+                expression=" + ".join(f"FILL(m{i}, 0)" for i in range(len(WATCHED_DATASETS))),
                 using_metrics={f"m{i}": self._rules_metric(names.reference_stale_metric(d), STALE_PERIOD)
-                               for i, d in enumerate(reference.DATASETS)},
+                               for i, d in enumerate(WATCHED_DATASETS)},
                 period=STALE_PERIOD, label="stale reference datasets"), 1,
                 "Reference data (currencies, FX rates, FATF lists) is past its review date: publish a newer "
-                "version (aml reference publish)"),
+                "version (aml reference publish); or the segment statistics are: the Glue job has not run "
+                "for two days"),
             self._alarm("DlqDepth", dlq.metric_approximate_number_of_messages_visible(
                 statistic="Maximum", period=PERIOD), thresholds.dlq_messages,
                 "Records reached the rules dead-letter queue"),

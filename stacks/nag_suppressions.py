@@ -75,7 +75,9 @@ def _listed(items) -> str:
 GLUE_RAW = (schema.RAW_PREFIX, glue_job.QUARANTINE)  # the job reads dms/, writes quarantine/
 GLUE_CURATED = (*glue_job.TABLES_WRITTEN, glue_job.STATE_PREFIX)  # its tables and its state
 GLUE_REFERENCE = (reference.PREFIX,)  # read only
-ANALYST_CURATED = (*schema.CURATED_TABLES, reference.PREFIX)  # stacks/analytics.py READABLE_PREFIXES
+# The folders of the datasets the job derives (statistics/segment_amounts): it writes them by key.
+DERIVED = tuple(reference.table_prefix(d).rstrip("/") for d in reference.DERIVED_DATASETS)
+ANALYST_CURATED = (*schema.CURATED_TABLES, reference.PREFIX, *DERIVED)  # stacks/analytics.py READABLE_PREFIXES
 ALERTS_PREFIXES = (names.ALERTS_S3_PREFIX, f"{names.ALERTS_S3_PREFIX}-errors")  # Firehose's
 
 
@@ -98,8 +100,8 @@ ACKS: tuple[Ack, ...] = (
         rf"Resource::{prefixes(CURATED, *ALERTS_PREFIXES)}/\*"),
     Ack("AwsSolutions-IAM5", r"streaming/Rules/Role/DefaultPolicy/Resource",
         f"The rules Lambda reads the reference datasets under the curated bucket's {reference.PREFIX}/ "
-        "(aml_contract.reference keys), nothing else of that bucket",
-        rf"Resource::{prefixes(CURATED, reference.PREFIX)}/\*"),
+        f"and the derived ones under {_listed(DERIVED)} (aml_contract.reference keys), nothing else of that bucket",
+        rf"Resource::{prefixes(CURATED, reference.PREFIX, *DERIVED)}/\*"),
     Ack("AwsSolutions-IAM5", r"streaming/Rules/Role/DefaultPolicy/Resource",
         "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and the EC2 network-interface "
         "actions Lambda needs in a VPC support no resource-level permissions", r"Resource::\*"),
@@ -108,9 +110,10 @@ ACKS: tuple[Ack, ...] = (
         "Glue namespace", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"etl/JobPolicy/Resource",
         f"The job reads and writes objects under its own prefixes only (raw {_listed(GLUE_RAW)}; "
-        f"curated {_listed(GLUE_CURATED)}: aml_contract.glue_job) and reads the reference data "
-        f"({_listed(GLUE_REFERENCE)}); object keys are data-dependent",
-        rf"Resource::({prefixes(RAW, *GLUE_RAW)}|{prefixes(CURATED, *GLUE_CURATED, *GLUE_REFERENCE)})/\*"),
+        f"curated {_listed(GLUE_CURATED)}: aml_contract.glue_job), reads the reference data "
+        f"({_listed(GLUE_REFERENCE)}) and writes the datasets it derives ({_listed(DERIVED)}, PutObject "
+        "only); object keys are data-dependent",
+        rf"Resource::({prefixes(RAW, *GLUE_RAW)}|{prefixes(CURATED, *GLUE_CURATED, *GLUE_REFERENCE, *DERIVED)})/\*"),
     Ack("AwsSolutions-GL3", r"etl/CurateTransactions/Resource",
         "The job runs without job bookmarks (Glue's default, disabled): its incrementality is the "
         "processed-files manifest under the curated zone's _job_state/, encrypted with the lake key "
@@ -129,7 +132,8 @@ ACKS: tuple[Ack, ...] = (
         rf"Resource::{prefixes(RAW, schema.RAW_PREFIX)}/\*"),
     Ack("AwsSolutions-IAM5", r"analytics/AnalystPolicy/Resource",
         "Analysts read the curated tables' prefixes (object keys are partitions), the reference "
-        f"data under {reference.PREFIX}/ and their own query results under {names.ATHENA_RESULTS_PREFIX}/",
+        f"data under {reference.PREFIX}/ and {_listed(DERIVED)}, and their own query results under "
+        f"{names.ATHENA_RESULTS_PREFIX}/",
         rf"Resource::({prefixes(CURATED, *ANALYST_CURATED)}|{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)})/\*"),
     Ack("AwsSolutions-IAM4", r"database/Cluster/MonitoringRole/Resource",
         "RDS Enhanced Monitoring requires the AWS-managed AmazonRDSEnhancedMonitoringRole",

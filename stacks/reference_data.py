@@ -19,6 +19,8 @@ from constructs import Construct
 
 from aml_contract import reference
 
+# The deployment prunes this prefix: the datasets the Glue job derives (statistics/) lie outside it
+# (tested), or a deployment would delete them.
 DESTINATION_PREFIX = f"{reference.PREFIX}/"
 # The data key, as the deployment's `aws s3 sync` uses it: an SSE-KMS upload needs GenerateDataKey,
 # a multipart one (objects above the CLI's 8 MB threshold) also Decrypt; the sync compares by

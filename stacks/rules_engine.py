@@ -118,11 +118,15 @@ class RulesEngine(Construct):
     def _grant_reference_read(self, role: iam.Role, lake: DataLakeStack) -> None:
         """The reference datasets and nothing else of the curated bucket (its tables hold the
         pseudonymised history the function has no use for): GetObject of known keys
-        (aml_contract.reference.ReferenceData.from_s3 never lists), decrypted through S3 only."""
+        (aml_contract.reference.ReferenceData.from_s3 never lists), decrypted through S3 only;
+        the derived ones (the segment statistics the Glue job publishes) by their own folders."""
         curated = lake.bucket(self, CURATED)
         role.add_to_policy(iam.PolicyStatement(
             sid="ReadReferenceData", actions=["s3:GetObject"],
             resources=[curated.arn_for_objects(f"{reference.PREFIX}/*")]))
+        role.add_to_policy(iam.PolicyStatement(
+            sid="ReadDerivedDatasets", actions=["s3:GetObject"],
+            resources=[curated.arn_for_objects(f"{reference.table_prefix(d)}*") for d in reference.DERIVED_DATASETS]))
         role.add_to_policy(iam.PolicyStatement(
             sid="ReferenceDataKeyViaS3", actions=["kms:Decrypt"], resources=[lake.key.key_arn],
             conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}))

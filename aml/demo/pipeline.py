@@ -117,7 +117,11 @@ def run(cfg: DemoConfig) -> dict:
         staging.download_prefix(res.raw_bucket, "", work / "raw")
         summary["reference"] = reference.versions(publish.to_directory(work / "curated"))
         summary["glue"] = _run_glue_job(work, res, "demo")
+        # The whole curated zone, the segment statistics the job derives (statistics/) included: the
+        # rules Lambda reads them from S3 as on AWS. This run's rules stage ran before them (absolute
+        # floors, as on a deployment's first day); the Lambda's next reference refresh reads them.
         staging.upload_dir(work / "curated", res.curated_bucket)
+        summary["segment_statistics"] = summary["glue"].get("segment_statistics")
         staging.land_alerts(res.curated_bucket, work / "curated")
     data_dir = work / "curated"
     with stages.stage("reconcile", "reconciling the source's live keys with the curated zone"):

@@ -6,7 +6,9 @@ only, footers checked) -> `validate` (cast per the contract, a quarantine reason
 `enrich` (PII protected per the contract's classes through `pii`, `dt`, customer pseudonyms) ->
 `cdc.merge` (each change decided against the state index, looked up through `state.Index`) ->
 `stage` (quarantine, touched partitions' rows and index entries, written to staging) ->
-`run_manifest` (counts that must reconcile) -> `publish` (swap in only the touched partitions).
+`run_manifest` (counts that must reconcile) -> `publish` (swap in only the touched partitions) ->
+`segment_statistics` (the amount percentiles of the curated transactions, published under
+`statistics/`).
 `columns` names the job's internal columns; `storage` is every file access; `runtime` the step
 timing and kept frames. Imports only pyspark, the standard library and `aml_contract`, so it
 ships to Glue as an extra-py-files zip.

@@ -1,7 +1,8 @@
 """One curation run, read as its pipeline: check the reference data (`reference_data`); for each
 source table read the new DMS files, validate, derive amount_base where the source lacks it
 (`amounts`), enrich (the curated form), merge with the state, and stage the outputs; then
-reconcile every table's counts, publish the staged outputs and record the files as processed."""
+reconcile every table's counts, publish the staged outputs and record the files as processed;
+last, the segment statistics of the curated transactions as published (`segment_statistics`)."""
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ from pyspark.sql import functions as F
 from aml_contract.reference import ReferenceData, versions
 from aml_contract.schema import DMS_OP_COLUMN, DMS_OPS, SOURCE_TABLES, TRANSACTIONS, Table
 
-from . import amounts, cdc, enrich, reference_data
+from . import amounts, cdc, enrich, reference_data, segment_statistics
 from .columns import REASON_COL
 from .publish import Publication, publish
 from .raw_input import RawInput, is_full_load, load_start, new_files, read_raw, relative_name
@@ -96,12 +97,18 @@ def run_curation(spark: SparkSession, raw_path: str, curated_path: str, quaranti
         for name, infos in files.items():
             processed.setdefault(name, set()).update(relative_name(f.path, name) for f in infos)
         save_processed(storage, run.layout, processed)
+        # Derived from the curated zone as now published (the merged state, not this batch).
+        with timed("segment statistics"):
+            statistics = segment_statistics.run_stage(spark, storage, run.layout, now)
+        if not statistics["published"]:
+            log.warning("segment statistics not published: %s", statistics["reason"])
         manifest = {
             "run_id": run_id, "started_at": now.isoformat(), "raw_path": raw_path, "curated_path": curated_path,
             "quarantine_path": quarantine_path, "duration_seconds": round(time.monotonic() - started, 3),
             "reconciled": True, "reference": versions(reference.manifests), "warnings": warnings,
             "tables": {name: f.as_dict() for name, f in figures.items()},
             "published": [p.as_dict() for p in run.publications],
+            "segment_statistics": statistics,
         }
         storage.write_text(run.layout.run_manifest, json.dumps(manifest, indent=1))
         log.info("curation run manifest %s", json.dumps(manifest))

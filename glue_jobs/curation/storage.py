@@ -118,10 +118,14 @@ class Storage:
 
     def write_text(self, path: str, text: str) -> None:
         """Write a whole small file (state and manifests); overwrites."""
+        self.write_bytes(path, text.encode("utf-8"))
+
+    def write_bytes(self, path: str, body: bytes) -> None:
+        """Write a whole small file (a gzip dataset, a manifest); overwrites."""
         self._note(WRITE, path)
         stream = self._fs(path).create(self._path(path), True)
         try:
-            stream.write(bytearray(text.encode("utf-8")))
+            stream.write(bytearray(body))
         finally:
             stream.close()
 

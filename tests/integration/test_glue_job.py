@@ -19,6 +19,7 @@ from aml.reference import publish
 from aml_contract.pseudonym import key_from_env, pseudonymise
 from aml_contract.reference import DATASETS
 from aml_contract.schema import raw_table_prefix
+from aml_contract.segments import SegmentFloors
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +83,9 @@ def test_entry_script_runs_as_documented(tmp_path):
     assert sorted(runs[0]["reference"]) == sorted(DATASETS)  # the versions the run curated against
     assert all(runs[0]["reference"][name] == m.version for name, m in published.items())
     assert runs[0]["tables"]["transactions"]["amount_base"] == {"source": 1, "derived": 0, "unknown": 0}
+    # the segment statistics: TX-1 once per side (both ours, both US), the 60 days ending on its dt
+    statistics = {"published": True, "dataset": "segment_amounts", "version": "2024-05-02", "rows": 10,
+                  "window_start": "2024-03-04", "window_end": "2024-05-02", "segments": 2, "fallback_segments": 1}
+    assert summary["segment_statistics"] == runs[0]["segment_statistics"] == statistics
+    floors = SegmentFloors.read(lambda key: (curated / key).read_bytes())
+    assert floors.percentile_amount("US", 50) == floors.percentile_amount(None, 99) == Decimal("120.00")

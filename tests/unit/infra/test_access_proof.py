@@ -58,6 +58,9 @@ def test_every_covered_role_is_exercised_by_every_kind_of_source(templates, call
     state = [c for c in calls if c.source == glue_job.SOURCE
              and c.params.get("Key", "").startswith(f"{interface.STATE_PREFIX}/")]
     assert {c.operation for c in state} >= {"PutObject", "GetObject"}
+    # the segment statistics it derives are published, the manifest with them
+    published = {c.params.get("Key") for c in calls if c.source == glue_job.SOURCE and c.operation == "PutObject"}
+    assert {reference.data_key("segment_amounts"), reference.manifest_key("segment_amounts")} <= published
 
 
 def _without_statement(templates: Templates, role_prefix: str, sid: str) -> Templates:
@@ -119,14 +122,19 @@ def test_the_report_in_docs_is_current(templates, calls, answers):
 
 
 def test_the_rules_lambda_reads_reference_data_only(templates):
-    """Its curated-bucket grant is the reference data: it may read reference/ objects, not the
-    curated tables (pseudonymised history), and it writes no reference data."""
+    """Its curated-bucket grant is the reference data: it may read reference/ objects and the
+    segment statistics, not the curated tables (pseudonymised history) nor the rest of
+    statistics/, and it writes no reference data."""
     concern, props = rules_lambda.function(templates)
     role = rules_lambda.role_of(templates, props["Role"])
     bucket = str(props["Environment"]["Variables"][names.RULES_LAMBDA_ENV["curated_bucket"]])
     probes = {
         ("GetObject", reference.data_key("fx_rates")): True,
         ("GetObject", reference.manifest_key("fatf_lists")): True,
+        ("GetObject", reference.data_key("segment_amounts")): True,
+        ("GetObject", reference.manifest_key("segment_amounts")): True,
+        ("GetObject", "statistics/other/_manifest.json"): False,
+        ("PutObject", reference.data_key("segment_amounts")): False,
         ("GetObject", "transactions/dt=2025-11-03/part-0.parquet"): False,
         ("GetObject", f"{interface.STATE_PREFIX}/processed.json"): False,
         ("PutObject", reference.data_key("currencies")): False,

@@ -1,9 +1,11 @@
 """The ETL stack: the curation Glue job and its assets."""
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Match
 
-from aml_contract import glue_job
+from aml_contract import glue_job, reference
 from stacks import assets
 
 
@@ -27,6 +29,15 @@ def test_etl_job(synth):
                                                      "Schedule": Match.string_like_regexp(r"^cron\(")})
 
 
+def test_the_job_writes_the_derived_datasets_by_key_only(synth):
+    """PutObject on statistics/segment_amounts/* and nothing else there: no read, list or delete."""
+    statements = [s for r in synth.template("etl").find_resources("AWS::IAM::Policy").values()
+                  for s in r["Properties"]["PolicyDocument"]["Statement"]]
+    derived = [s for s in statements if "statistics/" in json.dumps(s)]
+    assert [(s["Sid"], s["Action"]) for s in derived] == [("PublishDerivedDatasets", "s3:PutObject")]
+    assert f'/{reference.table_prefix("segment_amounts")}*"' in json.dumps(derived[0]["Resource"])
+
+
 def test_glue_libraries_zip_is_importable_as_the_entry_script_imports_it():
     import zipfile
 
@@ -39,3 +50,12 @@ def test_glue_libraries_zip_is_importable_as_the_entry_script_imports_it():
     assert path.read_bytes() == assets.glue_extra_python_zip().read_bytes()  # deterministic asset hash
     entry = assets.GLUE_ENTRY_SCRIPT.read_text()
     assert "from glue_jobs.curation" in entry
+    # The job reads the rule parameters (segments) as package data, as Glue imports them: from the zip.
+    assert "aml_contract/rule_parameters.json" in names_
+    probe = f"import sys; sys.path.insert(0, {str(path)!r}); " \
+            "from glue_jobs.curation.segment_statistics import parameters; print(parameters().segments.statistics_days)"
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "60"

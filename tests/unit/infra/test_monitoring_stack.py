@@ -31,7 +31,9 @@ def test_monitoring_alarms_notify(synth):
         "Threshold": 1})
     stale = next(a["Properties"] for a in alarms.values() if "Metrics" in a["Properties"])
     watched = {m["MetricStat"]["Metric"]["MetricName"] for m in stale["Metrics"] if "MetricStat" in m}
-    assert watched == {names.reference_stale_metric(d) for d in reference.DATASETS} and stale["Threshold"] == 1
+    # the segment statistics too: stale when the Glue job that derives them stops
+    assert watched == {names.reference_stale_metric(d) for d in (*reference.DATASETS, *reference.DERIVED_DATASETS)}
+    assert stale["Threshold"] == 1
     t.has_resource_properties("AWS::Events::Rule", {"EventPattern": Match.object_like({"source": ["aws.glue"]})})
     t.has_resource_properties("AWS::Events::Rule", {"EventPattern": Match.object_like({"source": ["aws.dms"]})})
     t.resource_count_is("AWS::CloudWatch::Dashboard", 1)

@@ -38,7 +38,9 @@ def test_the_rules_lambda_reads_the_reference_data_and_nothing_else_of_the_curat
     s3 = [s for s in _statements(streaming, "RulesRole") if any(a.startswith("s3:") for a in _as_list(s["Action"]))]
     curated = [s for s in s3 if "aml-dev-curated-" in json.dumps(s["Resource"])]
     assert curated == [{"Sid": "ReadReferenceData", "Effect": "Allow", "Action": "s3:GetObject",
-                        "Resource": _objects_arn(f"{reference.PREFIX}/*")}]
+                        "Resource": _objects_arn(f"{reference.PREFIX}/*")},
+                       {"Sid": "ReadDerivedDatasets", "Effect": "Allow", "Action": "s3:GetObject",
+                        "Resource": _objects_arn("statistics/segment_amounts/*")}]
     key = next(s for s in _statements(streaming, "RulesRole") if s.get("Sid") == "ReferenceDataKeyViaS3")
     assert key["Action"] == "kms:Decrypt" and "kms:ViaService" in key["Condition"]["StringEquals"]
 
@@ -46,24 +48,28 @@ def test_the_rules_lambda_reads_the_reference_data_and_nothing_else_of_the_curat
 def test_one_athena_table_per_reference_dataset(synth):
     tables = {r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]
               for r in synth.template("data-lake").find_resources("AWS::Glue::Table").values()}
-    rate_type = f"decimal({reference.RATE_PRECISION},{reference.RATE_SCALE})"
-    for dataset in reference.DATASETS:
+    types = {"decimal_rate": f"decimal({reference.RATE_PRECISION},{reference.RATE_SCALE})", "decimal": "decimal(18,2)"}
+    for dataset in (*reference.DATASETS, *reference.DERIVED_DATASETS):
         storage = tables[dataset]["StorageDescriptor"]
         assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
         assert storage["Location"] == {"Fn::Join": ["", ["s3://aml-dev-curated-", {"Ref": "AWS::AccountId"}, "-",
-                                                         {"Ref": "AWS::Region"}, f"/reference/{dataset}/"]]}
+                                                         {"Ref": "AWS::Region"}, f"/{reference.table_prefix(dataset)}"]]}
         assert [(c["Name"], c["Type"]) for c in storage["Columns"]] == [
-            (name, rate_type if logical == "decimal_rate" else logical) for name, logical in reference.COLUMNS[dataset]]
+            (name, types.get(logical, logical)) for name, logical in reference.COLUMNS[dataset]]
         assert "PartitionKeys" not in tables[dataset]
     assert ("usd_per_unit", "decimal(16,12)") in [(c["Name"], c["Type"]) for c in tables["fx_rates"]["StorageDescriptor"]["Columns"]]
+    assert tables["segment_amounts"]["StorageDescriptor"]["Location"]["Fn::Join"][1][-1] == "/statistics/segment_amounts/"
+    assert [(c["Name"], c["Type"]) for c in tables["segment_amounts"]["StorageDescriptor"]["Columns"]][1:3] == [
+        ("percentile", "int"), ("amount_base", "decimal(18,2)")]
 
 
 def test_the_analysts_read_the_reference_tables_and_objects(synth):
     policy = next(iter(synth.template("analytics").find_resources("AWS::IAM::ManagedPolicy").values()))
     statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     catalog = json.dumps(statements["ReadCuratedCatalog"]["Resource"])
-    assert all(f"/{dataset}\"" in catalog for dataset in reference.DATASETS)
+    assert all(f"/{dataset}\"" in catalog for dataset in (*reference.DATASETS, *reference.DERIVED_DATASETS))
     assert _objects_arn(f"{reference.PREFIX}/*") in statements["ReadCurated"]["Resource"]
+    assert _objects_arn("statistics/segment_amounts/*") in statements["ReadCurated"]["Resource"]
 
 
 def test_cdk_deploy_publishes_the_build_into_reference_only_and_retains_it(synth):
@@ -72,6 +78,9 @@ def test_cdk_deploy_publishes_the_build_into_reference_only_and_retains_it(synth
     props = deployment["Properties"]
     assert props["DestinationBucketName"] == CURATED_NAME
     assert props["DestinationBucketKeyPrefix"] == f"{reference.PREFIX}/"
+    # Prune deletes what the build lacks under that prefix only: never the statistics the Glue job derives.
+    assert [d for d in reference.DERIVED_DATASETS
+            if reference.table_prefix(d).startswith(props["DestinationBucketKeyPrefix"])] == []
     assert props["Prune"] is True and props["RetainOnDelete"] is True
     # Uploads ask for SSE-KMS under the data key, as the bucket policy requires of every PUT.
     key_ref = next(lid for lid, r in lake["Resources"].items() if r["Type"] == "AWS::KMS::Key")

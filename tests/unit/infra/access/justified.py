@@ -3,6 +3,8 @@ prints it) -> the reason. The access proof fails on an unused grant missing here
 no unused grant needs, so this list is exactly what the report shows."""
 from __future__ import annotations
 
+from infra.access.services import tables_queried
+
 ANALYSTS = "analytics/AnalystPolicy"
 CONSOLE = ("the Athena console (DESIGN: analysts run the named queries as console \"Saved queries\"), "
            "which the CLI path does not exercise")
@@ -12,6 +14,9 @@ ESM_GRANT = ("added by CDK's KinesisEventSource (stream.grant_read) for enhanced
              "which this mapping does not use; read-only, on this stream")
 REFERENCE_LOOKUP = ("analysts may query every reference table (a rate or a currency looked up while checking an "
                     "alert); the named queries join only fatf_lists")
+SEGMENT_LOOKUP = ("analysts may query the segment statistics (the floor a segment-relative threshold set for an "
+                  "alert); no named query reads them yet, and once one does its declared calls use the grant")
+SEGMENTS_READ = "segment_amounts" in tables_queried()
 DLQ_GRANT = ("added by CDK's SqsDlq on-failure destination (queue.grant_send_messages), beside the "
              "SendMessage Lambda uses")
 
@@ -27,6 +32,9 @@ JUSTIFIED: dict[tuple[str, str], str] = {
     (ANALYSTS, "glue:GetTables"): CONSOLE + " (the table list of the database)",
     **{(ANALYSTS, f"arn:aws:glue:<region>:<account>:table/aml_curated/{table}"): REFERENCE_LOOKUP
        for table in ("currencies", "fx_rates")},
+    **({} if SEGMENTS_READ else {
+        (ANALYSTS, "arn:aws:glue:<region>:<account>:table/aml_curated/segment_amounts"): SEGMENT_LOOKUP,
+        (ANALYSTS, "arn:aws:s3:::aml-dev-curated-<account>-<region>/statistics/segment_amounts/*"): SEGMENT_LOOKUP}),
     (ANALYSTS, "s3:AbortMultipartUpload"): "Athena aborts a failed multipart upload of a large result with the "
                                            "caller's credentials",
     (ANALYSTS, "s3:ListMultipartUploadParts"): "Athena lists the parts of a large result's multipart upload "

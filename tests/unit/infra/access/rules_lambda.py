@@ -9,12 +9,13 @@ import base64
 import json
 import os
 from datetime import date
+from decimal import Decimal
 from unittest import mock
 
 import boto3
 
 from aml.reference import publish
-from aml_contract import names, reference
+from aml_contract import names, reference, rules, segments
 from infra.access.actions import Call
 from infra.access.recording import recorded_calls
 from infra.access.templates import REGION, Templates
@@ -57,19 +58,31 @@ def _create_resources(templates: Templates, concern: str, environment: dict[str,
     reference_bucket = environment[names.RULES_LAMBDA_ENV["curated_bucket"]]
     s3.create_bucket(Bucket=reference_bucket)
     publish.to_s3(s3, reference_bucket)
+    for key, body in segment_statistics().items():  # as the Glue job publishes them
+        s3.put_object(Bucket=reference_bucket, Key=key, Body=body)
     boto3.client("firehose", region_name=REGION).create_delivery_stream(
         DeliveryStreamName=environment[names.RULES_LAMBDA_ENV["alerts_delivery_stream"]],
         ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/x",
                                             "BucketARN": "arn:aws:s3:::firehose-destination"})
 
 
+def segment_statistics() -> dict[str, bytes]:
+    """A small segment_amounts dataset (aml_contract.segments), key -> bytes."""
+    sides = [("KE", Decimal("50.00")), ("US", Decimal("9000.00")), (None, Decimal("700.00"))]
+    rows = segments.statistics_rows(sides, rules.load(), window_start=date(2025, 9, 4), window_end=date(2025, 11, 2))
+    return reference.encode(segments.DATASET, rows, version="2025-11-02", source="access proof",
+                            coverage_start=date(2025, 9, 4), coverage_end=date(2025, 11, 2), review_by=date(2025, 11, 4))
+
+
 def _read_reference_data(environment: dict[str, str]) -> None:
     """Every dataset read as the function reads it: the contract's loader on the bucket its
-    REFERENCE_BUCKET names (aml_contract.reference.ReferenceData.from_s3)."""
+    REFERENCE_BUCKET names (aml_contract.reference.ReferenceData.from_s3), the segment statistics
+    (a derived dataset, under statistics/) included."""
     data = reference.ReferenceData.from_s3(boto3.client("s3", region_name=REGION),
                                            environment[names.RULES_LAMBDA_ENV["curated_bucket"]])
     data.usd_per_unit("EUR", date(2025, 11, 3))  # the FX table is read when first needed
-    assert set(data.manifests) == set(reference.DATASETS)
+    assert data.segment_floors.amounts  # read when first needed
+    assert set(data.manifests) == {*reference.DATASETS, *reference.DERIVED_DATASETS}
 
 
 def _transaction(tid: str, **fields) -> bytes:

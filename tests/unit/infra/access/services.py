@@ -157,7 +157,7 @@ def lambda_service(templates: Templates) -> list[Call]:
     return calls
 
 
-def _tables_queried() -> list[str]:
+def tables_queried() -> list[str]:
     """The tables of the curated database (curated and reference) the named queries read (a FROM
     or JOIN of the table's name)."""
     texts = " ".join(path.read_text().lower() for path in QUERIES_DIR.glob("*.sql"))
@@ -165,8 +165,11 @@ def _tables_queried() -> list[str]:
 
 
 def _object_read(name: str, key_prefix: str) -> str:
-    """An object Athena reads for the table: a reference dataset's rows, a curated Parquet file."""
-    return reference.data_key(name) if name in reference.DATASETS else f"{key_prefix}part-0.parquet"
+    """An object Athena reads for the table: a reference dataset's rows (derived ones included),
+    a curated Parquet file."""
+    if name in (*reference.DATASETS, *reference.DERIVED_DATASETS):
+        return reference.data_key(name)
+    return f"{key_prefix}part-0.parquet"
 
 
 def athena(templates: Templates) -> list[Call]:
@@ -189,7 +192,7 @@ def athena(templates: Templates) -> list[Call]:
               _s3(role, source, "GetBucketLocation", results_bucket, via=via),
               _s3(role, source, "PutObject", results_bucket, result_key, via=via, sse_key=results_key_arn),
               _s3(role, source, "GetObject", results_bucket, result_key, via=via)]
-    for name in _tables_queried():
+    for name in tables_queried():
         table = _props(templates, "AWS::Glue::Table", lambda p, name=name: p["TableInput"]["Name"] == name)
         database = table["DatabaseName"]
         location = table["TableInput"]["StorageDescriptor"]["Location"].removeprefix("s3://").rstrip("/")

@@ -1,0 +1,148 @@
+"""The segment statistics (aml_contract.segments): computed from the merged curated transactions
+after each run's publication and published in the reference layout under `statistics/`, where the
+rules Lambda and the named queries read the amount floors relative to the bank.
+
+The window is data time: the `segments.statistics_days` UTC days ending on the latest `dt` of the
+curated transactions (a backtest of 2019 gets 2019's window), so only those partitions are read.
+The percentile is the contract's nearest rank (`segments.nearest_rank`): the row numbered
+ceil(p * n / 100) in the segment's amounts sorted ascending. A window function computes it exactly,
+an amount actually booked; `percentile_approx` would not match the Python reference
+(`segments.statistics_rows`), which the tests compare this with.
+
+The rows are written through the job's storage layer, data first and the manifest last: a reader
+checks the data against the manifest (`reference.read_dataset`), and the job's role may write
+these keys and nothing else of `statistics/` (stacks/etl.py).
+"""
+from __future__ import annotations
+
+import json
+import pkgutil
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from aml_contract import reference, rules, segments
+from aml_contract.schema import PARTITION_COLUMN
+
+from .columns import curated_schema
+from .state import Layout, read_parquet_or_empty
+from .storage import Storage
+
+REVIEW_DAYS = 2  # review_by = the run's day + 2: the statistics are stale once the daily job stops
+BOOKED = "booked"
+_SEGMENT, _AMOUNT, _COUNT, _RANK = "segment", "amount_base", "_amounts", "_rank"
+
+
+def parameters() -> rules.RuleParameters:
+    """The rule parameters the job ships with. Read as package data (pkgutil), which works from
+    the extra-py-files zip Glue imports aml_contract from, where a path read does not."""
+    return rules.parse(json.loads(pkgutil.get_data("aml_contract", rules.PARAMETERS_FILE.name)))
+
+
+@dataclass(frozen=True)
+class Statistics:
+    rows: list[dict]
+    window_start: date
+    window_end: date
+
+    def summary(self) -> dict:
+        """What the run manifest records of them."""
+        fallback = {r["segment"] for r in self.rows if r["basis"] == segments.BASIS_BANK}
+        return {"published": True, "dataset": segments.DATASET, "version": self.window_end.isoformat(),
+                "rows": len(self.rows), "window_start": self.window_start.isoformat(),
+                "window_end": self.window_end.isoformat(),
+                "segments": len({r["segment"] for r in self.rows}), "fallback_segments": len(fallback)}
+
+
+def window(storage: Storage, layout: Layout, days: int) -> tuple[date, date] | None:
+    """The statistics window: `days` UTC days ending on the latest `dt` of the curated
+    transactions (one listing of the table's partition folders), or None when it has none."""
+    prefix = f"{PARTITION_COLUMN}="
+    found = [name.removeprefix(prefix) for name in storage.list_dirs(layout.table("transactions"))
+             if name.startswith(prefix)]
+    if not found:
+        return None
+    end = date.fromisoformat(max(found))
+    return end - timedelta(days=days - 1), end
+
+
+def sides(transactions: DataFrame) -> DataFrame:
+    """(segment, amount_base): each booked transaction with a known amount, once per side that is
+    one of our accounts (a customer pseudonym on it), to that side's segment and to the bank's."""
+    eligible = transactions.where((F.col("status") == BOOKED) & F.col("amount_base").isNotNull())
+    own_side = [eligible.where(F.col(f"{side}_customer_pid").isNotNull())
+                .select(F.col(f"{side}_country").alias("_country"), F.col("amount_base").alias(_AMOUNT))
+                for side in ("originator", "beneficiary")]
+    both = own_side[0].unionByName(own_side[1])
+    with_country = F.col("_country").isNotNull() & (F.col("_country") != "")  # segments.segment_of
+    return (both.select(F.lit(segments.BANK).alias(_SEGMENT), _AMOUNT)
+            .unionByName(both.where(with_country).select(F.col("_country").alias(_SEGMENT), _AMOUNT)))
+
+
+def percentiles(spark: SparkSession, amounts: DataFrame, params: rules.RuleParameters) -> DataFrame:
+    """(segment, percentile, amount_base, amounts, basis): the nearest-rank percentiles of each
+    segment, a segment below `min_transactions` amounts carrying the bank's (basis "bank")."""
+    config = params.segments
+    ordered = Window.partitionBy(_SEGMENT).orderBy(_AMOUNT)
+    ranked = amounts.select(_SEGMENT, _AMOUNT, F.row_number().over(ordered).alias(_RANK),
+                            F.count(F.lit(1)).over(Window.partitionBy(_SEGMENT)).alias(_COUNT))
+    levels = spark.createDataFrame([(p,) for p in config.percentiles], "percentile int")
+    # The rank each level picks, ceil(p * n / 100) in integer arithmetic (p, n >= 1: rank >= 1).
+    targets = (ranked.select(_SEGMENT, _COUNT).distinct().crossJoin(F.broadcast(levels))
+               .withColumn(_RANK, F.expr(f"(percentile * {_COUNT} + 99) div 100")))
+    picked = ranked.join(targets, [_SEGMENT, _COUNT, _RANK]).select(_SEGMENT, "percentile", _AMOUNT, _COUNT)
+    bank = picked.where(F.col(_SEGMENT) == segments.BANK).select("percentile", F.col(_AMOUNT).alias("_bank"))
+    own = (F.col(_SEGMENT) == segments.BANK) | (F.col(_COUNT) >= config.min_transactions)
+    return picked.join(F.broadcast(bank), "percentile").select(
+        _SEGMENT, "percentile", F.when(own, F.col(_AMOUNT)).otherwise(F.col("_bank")).alias(_AMOUNT),
+        F.col(_COUNT).alias("amounts"),
+        F.when(own, F.lit(segments.BASIS_SEGMENT)).otherwise(F.lit(segments.BASIS_BANK)).alias("basis"))
+
+
+def compute(spark: SparkSession, storage: Storage, layout: Layout,
+            params: rules.RuleParameters) -> Statistics | None:
+    """The statistics of the curated transactions as published, or None when no booked
+    transaction with a known amount falls in the window (nothing to publish)."""
+    span = window(storage, layout, params.segments.statistics_days)
+    if span is None:
+        return None
+    start, end = span
+    days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+    transactions = read_parquet_or_empty(spark, storage, layout.table("transactions"),
+                                         curated_schema("transactions"), partitions=days)
+    rows = dataset_rows(percentiles(spark, sides(transactions), params), start, end)
+    return Statistics(rows, start, end) if rows else None
+
+
+def dataset_rows(found: DataFrame, start: date, end: date) -> list[dict]:
+    """The dataset's rows (reference.COLUMNS["segment_amounts"]), in statistics_rows' order: a
+    few per segment, collected to the driver, amounts as decimal(18,2) text."""
+    return sorted(({"segment": r[_SEGMENT], "percentile": r["percentile"],
+                    "amount_base": str(r[_AMOUNT].quantize(reference.CENTS)), "amounts": r["amounts"],
+                    "basis": r["basis"], "window_start": start.isoformat(), "window_end": end.isoformat()}
+                   for r in found.collect()), key=lambda r: (r["segment"], r["percentile"]))
+
+
+def publish(storage: Storage, layout: Layout, statistics: Statistics, run_id: str, now: datetime) -> None:
+    """The dataset in the reference layout under the curated path: rows first, manifest last."""
+    objects = reference.encode(
+        segments.DATASET, statistics.rows, version=statistics.window_end.isoformat(),
+        source=f"curated transactions {statistics.window_start}..{statistics.window_end}, job run {run_id}",
+        coverage_start=statistics.window_start, coverage_end=statistics.window_end,
+        review_by=now.date() + timedelta(days=REVIEW_DAYS))
+    root = layout.curated_path.rstrip("/")
+    data, manifest = reference.data_key(segments.DATASET), reference.manifest_key(segments.DATASET)
+    storage.write_bytes(f"{root}/{data}", objects[data])
+    storage.write_bytes(f"{root}/{manifest}", objects[manifest])
+
+
+def run_stage(spark: SparkSession, storage: Storage, layout: Layout, now: datetime) -> dict:
+    """Compute and publish; the run manifest's `segment_statistics`."""
+    statistics = compute(spark, storage, layout, parameters())
+    if statistics is None:
+        return {"published": False, "dataset": segments.DATASET,
+                "reason": "no booked transaction with a known amount_base in the curated zone"}
+    publish(storage, layout, statistics, layout.run_id, now)
+    return statistics.summary()
