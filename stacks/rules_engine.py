@@ -127,6 +127,13 @@ class RulesEngine(Construct):
         role.add_to_policy(iam.PolicyStatement(
             sid="ReadDerivedDatasets", actions=["s3:GetObject"],
             resources=[curated.arn_for_objects(f"{reference.table_prefix(d)}*") for d in reference.DERIVED_DATASETS]))
+        # Whether the statistics are published yet is asked with ListObjectsV2 on the manifest's
+        # exact key (ReferenceData.from_s3): without ListBucket a missing key answers 403, not 404
+        # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). Listing is limited
+        # to that prefix (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html).
+        role.add_to_policy(iam.PolicyStatement(
+            sid="ListDerivedDatasetManifests", actions=["s3:ListBucket"], resources=[curated.bucket_arn],
+            conditions={"StringEquals": {"s3:prefix": [reference.manifest_key(d) for d in reference.DERIVED_DATASETS]}}))
         role.add_to_policy(iam.PolicyStatement(
             sid="ReferenceDataKeyViaS3", actions=["kms:Decrypt"], resources=[lake.key.key_arn],
             conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}))

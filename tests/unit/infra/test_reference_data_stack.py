@@ -40,7 +40,11 @@ def test_the_rules_lambda_reads_the_reference_data_and_nothing_else_of_the_curat
     assert curated == [{"Sid": "ReadReferenceData", "Effect": "Allow", "Action": "s3:GetObject",
                         "Resource": _objects_arn(f"{reference.PREFIX}/*")},
                        {"Sid": "ReadDerivedDatasets", "Effect": "Allow", "Action": "s3:GetObject",
-                        "Resource": _objects_arn("statistics/segment_amounts/*")}]
+                        "Resource": _objects_arn("statistics/segment_amounts/*")},
+                       {"Sid": "ListDerivedDatasetManifests", "Effect": "Allow", "Action": "s3:ListBucket",
+                        "Condition": {"StringEquals": {"s3:prefix": ["statistics/segment_amounts/_manifest.json"]}},
+                        "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::aml-dev-curated-",
+                                                       {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}]]}}]
     key = next(s for s in _statements(streaming, "RulesRole") if s.get("Sid") == "ReferenceDataKeyViaS3")
     assert key["Action"] == "kms:Decrypt" and "kms:ViaService" in key["Condition"]["StringEquals"]
 
