@@ -33,7 +33,7 @@ from aml.reference import publish
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import local_handler, quiet_function_output
-from aml_contract import reference, rules, schema
+from aml_contract import reference, risk, rules, schema
 
 log = logging.getLogger(__name__)
 
@@ -155,16 +155,23 @@ def run(cfg: DemoConfig) -> dict:
         "stages": stages.seconds,
         "total_seconds": stages.total,
     })
-    top = _top_accounts(results)
+    top = _top_accounts(results, alerts)
     report.write_summary(summary, out)
     report.write_html(summary, dict(per_rule_day), top, out)
     return summary
 
 
-def _top_accounts(results: dict, n: int = 10) -> list[tuple[str, int]]:
-    """(shortened pseudonym, scenario queries that flagged it), most first, over the whole bank."""
-    hit = Counter()
-    for name, result in results.items():
-        if name != "customer_risk_summary" and "subject_account_pid" in result.frame:
-            hit.update(set(result.frame["subject_account_pid"].dropna()))
-    return [(pid[:12], count) for pid, count in sorted(hit.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+def _top_accounts(results: dict, alerts: pd.DataFrame, n: int = 10) -> list[tuple[str, int]]:
+    """(shortened pseudonym, risk score), highest first, over the whole bank: the scenario queries'
+    hits and the Lambda's alerts ranked as the queue ranks them (aml_contract.risk)."""
+    params = rules.load()
+    scenarios: dict[str, set[str]] = defaultdict(set)
+    found = Counter()
+    hits = [(name, pid) for name, result in results.items() if name in params.rules
+            and "subject_account_pid" in result.frame for pid in result.frame["subject_account_pid"].dropna()]
+    if "subject_account_pid" in alerts:
+        hits += list(zip(alerts["rule_id"], alerts["subject_account_pid"], strict=True))
+    for scenario, pid in hits:
+        scenarios[pid].add(scenario)
+        found[pid] += 1
+    return [(r.account[:12], r.risk_score) for r in risk.rank(scenarios, params, alerts=found)[:n]]

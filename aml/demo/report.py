@@ -100,7 +100,7 @@ def write_html(summary: dict, alerts_by_rule_day: dict[str, dict[str, int]],
         _table(["scenario", "rows flagged", "recall", "precision"],
                [[k, v, _pct(detection.get(k, {}).get("recall")),
                  _pct(detection.get(k, {}).get("precision"))] for k, v in sorted(hits.items())]),
-        _hbar_chart(top_accounts, "Top accounts by scenarios hit (pseudonyms)"),
+        _hbar_chart(top_accounts, "Top accounts by risk score (pseudonyms; weights of the distinct scenarios hit)"),
     ]
     style = ("body{font-family:sans-serif;margin:2em;max-width:960px}table{border-collapse:collapse;margin:1em 0}"
              "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}svg text{font-size:11px}")
