@@ -17,7 +17,7 @@ from aml_contract import reference, rules, segments
 from aml_contract.reference import ReferenceData
 
 PARAMS = rules.load()
-# KE books 1..250 USD (p75 188, p90 225), US 100,001..100,250: above every absolute floor.
+# KE books 1..250 USD (p95 238, p99 248), US 100,001..100,250: above every absolute floor.
 SIDES = [("KE", Decimal(v)) for v in range(1, 251)] + [("US", Decimal(100_000 + v)) for v in range(1, 251)]
 FULL = {"start_date": START.date().isoformat(), "end_date": (START + timedelta(days=109)).date().isoformat()}
 # query -> (its floor parameter, the window it runs on)
@@ -68,7 +68,7 @@ def economy(b: BankBuilder, country: str) -> dict[str, str]:
 
 def mixed_velocity(b: BankBuilder) -> str:
     """A US account whose spike day sums a US-side inflow and a KE-side payment: the sum's floor is
-    the lower of the two (KE's p90), though the US inflow alone stays below its own."""
+    the lower of the two (KE's p99), though the US inflow alone stays below its own."""
     v = b.own("VSMIX")
     for day in range(40):
         b.tx("VSMIXM", v, 10.0, day + 0.2, "card")
@@ -129,7 +129,7 @@ def test_the_reported_floor_is_the_contracts(zones, name, pid):
     row = _run(name, published).set_index("subject_account_pid").loc[pid(accounts["KE"][name])]
     rule = PARAMS.rule(name)
     expected = floors.floor(rule, parameter, ["KE"])
-    assert expected == {75: Decimal(188), 90: Decimal(225)}[rule.percentile(parameter)]
+    assert expected == {95: Decimal(238), 99: Decimal(248)}[rule.percentile(parameter)]
     assert Decimal(str(row.amount_floor)) == expected
 
 
@@ -163,6 +163,6 @@ def test_a_sums_floor_is_the_lowest_of_the_transactions_summed(zones, pid):
     account = pid(accounts["mixed"]["velocity_spike"])
     row = _run("velocity_spike", published).set_index("subject_account_pid").loc[account]
     rule = PARAMS.rule("velocity_spike")
-    assert Decimal(str(row.amount_floor)) == floors.floor(rule, "min_amount", ["US", "KE"]) == Decimal(225)
+    assert Decimal(str(row.amount_floor)) == floors.floor(rule, "min_amount", ["US", "KE"]) == Decimal(248)
     assert Decimal(str(row.recent_amount)) == Decimal(1100) < floors.floor(rule, "min_amount", ["US"])
     assert account not in set(_run("velocity_spike", bare)["subject_account_pid"])
