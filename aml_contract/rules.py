@@ -4,6 +4,7 @@ are dated reference data (aml_contract.reference), not rule parameters."""
 from __future__ import annotations
 
 import json
+import pkgutil
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -118,4 +119,9 @@ def parse(raw: dict[str, Any]) -> RuleParameters:
 
 @lru_cache(maxsize=1)
 def load(path: str | None = None) -> RuleParameters:
-    return parse(json.loads(Path(path or PARAMETERS_FILE).read_text()))
+    """The parameters from `path`, else the file shipped beside this module, read as package data
+    (pkgutil): that also works from the zip Glue imports aml_contract from (--extra-py-files),
+    where a path read does not."""
+    if path is not None:
+        return parse(json.loads(Path(path).read_text()))
+    return parse(json.loads(pkgutil.get_data(__package__, PARAMETERS_FILE.name)))

@@ -15,8 +15,6 @@ these keys and nothing else of `statistics/` (stacks/etl.py).
 """
 from __future__ import annotations
 
-import json
-import pkgutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -35,10 +33,7 @@ BOOKED = "booked"
 _SEGMENT, _AMOUNT, _COUNT, _RANK = "segment", "amount_base", "_amounts", "_rank"
 
 
-def parameters() -> rules.RuleParameters:
-    """The rule parameters the job ships with. Read as package data (pkgutil), which works from
-    the extra-py-files zip Glue imports aml_contract from, where a path read does not."""
-    return rules.parse(json.loads(pkgutil.get_data("aml_contract", rules.PARAMETERS_FILE.name)))
+parameters = rules.load  # the file the job ships with (rules.load reads it from the zip too)
 
 
 @dataclass(frozen=True)
