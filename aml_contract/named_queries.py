@@ -17,7 +17,8 @@ all use the same values. The FATF lists are not parameters: they are dated refer
 query joins the ``fatf_lists`` table on the booking date (high_risk_jurisdiction.sql), so a
 ``{{fatf.<list>}}`` placeholder is an error. The risk score's parameters render too:
 ``{{risk_score.alert_budget}}`` as a literal, ``{{risk_score.weights}}`` as the rows of a
-``(VALUES ...) AS w(rule_id, weight)`` table (aml_contract.risk). Standard library only: the CDK stacks import this to
+``(VALUES ...) AS w(rule_id, weight)`` table (aml_contract.risk), and a list of objects (``{{fan_in.windows}}``)
+as VALUES rows, columns in the objects' key order.  Standard library only: the CDK stacks import this to
 register one AWS::Athena::NamedQuery per file.
 """
 from __future__ import annotations
@@ -82,6 +83,12 @@ def sql_literal(value: object) -> str:
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, date):
         return f"DATE '{value.isoformat()}'"
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        # A list of objects (fan_in.windows): the rows of a VALUES table, columns in the objects' key order.
+        keys = list(value[0])
+        if any(list(v) != keys for v in value):
+            raise NamedQueryError("a list of objects renders as VALUES rows only when every object has the same keys")
+        return sql_literal(SqlRows(tuple(tuple(v[k] for k in keys) for v in value)))
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value) if isinstance(value, set | frozenset) else list(value)
         if not items:

@@ -39,10 +39,39 @@ class Rule:
             raise TypeError(f"rule {self.rule_id} parameter {name!r} is not a number")
         return Fraction(repr(value))
 
+    def count_windows(self, realtime_only: bool = False) -> tuple[CountWindow, ...]:
+        """The rule's `windows` (fan_in, fan_out), shortest first; `realtime_only` keeps those the
+        rules Lambda evaluates (the others need more history than its state holds)."""
+        found = tuple(sorted((CountWindow(**w) for w in self["windows"]), key=lambda w: w.window_hours))
+        return tuple(w for w in found if w.realtime) if realtime_only else found
+
     def percentile(self, name: str) -> int | None:
         """The segment percentile that may lower the absolute floor `name`, if the rule sets one
         (aml_contract.segments)."""
         return self.params.get(name + PERCENTILE_SUFFIX)
+
+
+@dataclass(frozen=True)
+class CountWindow:
+    """One window of a counterparty-count rule (fan_in, fan_out): at least `min_counterparties`
+    distinct counterparties within `window_hours` of event time. `floored`: only counterparties
+    with a payment of at least the rule's `min_payment` (lowered by `min_payment_percentile` to the
+    segment's percentile where lower) count; otherwise any payment counts. `realtime`: the rules
+    Lambda evaluates it too (its state holds the window); the batch query evaluates every window."""
+
+    window_hours: int
+    min_counterparties: int
+    floored: bool
+    realtime: bool
+
+    def __post_init__(self) -> None:
+        for name in ("window_hours", "min_counterparties"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"window {name} must be a positive integer, got {value!r}")
+        for name in ("floored", "realtime"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"window {name} must be true or false")
 
 
 @dataclass(frozen=True)
@@ -111,6 +140,15 @@ def parse(raw: dict[str, Any]) -> RuleParameters:
                 if floor not in body or level not in segments.percentiles:
                     raise ValueError(f"rule {rule_id}: {name} needs an absolute {floor} beside it and one of the "
                                      f"published segments.percentiles {segments.percentiles}, got {level!r}")
+        rule = Rule(rule_id, int(meta["rule_version"]), meta["severity"], int(meta["score"]),
+                    meta["description"], body)
+        if "windows" in body:
+            try:
+                windows = rule.count_windows()
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"rule {rule_id}: windows: {err}") from None
+            if any(w.floored for w in windows) and "min_payment" not in body:
+                raise ValueError(f"rule {rule_id}: a floored window needs min_payment")
         rules[rule_id] = Rule(rule_id, int(meta["rule_version"]), meta["severity"], int(meta["score"]),
                               meta["description"], body)
     return RuleParameters(raw["version"], raw["base_currency"], int(raw["out_of_order_tolerance_hours"]),

@@ -2,9 +2,12 @@
 
 One row per injected instance: `typology` is a rule id of rule_parameters.json, `kind` is
 'laundering' (the rule must flag it) or 'near_miss' (a look-alike the rule must NOT flag).
-Subjects are always our own accounts: the receiving account for structuring, smurfing and
-fan-in; the sending account for fan-out and round amounts; the pass-through account for rapid
-movement; every account of a cycle; our customer's account otherwise.
+Subjects are always our own accounts, the ones the scenario's query names as its subject: the
+receiving account for structuring, smurfing, fan-in and layered fan-in (the collecting account);
+the sending account for fan-out, layered fan-out (the paying account), non-cash structuring and
+round amounts; the pass-through account for rapid movement; the hub of a gather-scatter; the
+source and the sink of a scatter-gather; every originator and beneficiary of a bipartite flow that
+is ours; every account of a cycle; our customer's account otherwise.
 """
 from __future__ import annotations
 
