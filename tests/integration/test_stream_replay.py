@@ -35,6 +35,20 @@ def test_replay_prints_alerts_dead_letters_poison_and_is_idempotent(local_servic
     assert capsys.readouterr().out == ""
 
 
+def test_replay_reports_the_dead_lettered_count_and_fails_when_every_record_was(local_services, unique_name,
+                                                                                tmp_path, capsys, caplog):
+    env = unique_name("t")
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join([json.dumps(_row("dl-1", 1, 100)), "{not json", json.dumps({"amount": 5})]) + "\n")
+    assert cli.main(["stream", "replay", str(mixed), "--env", env]) == 0
+    assert "2 of 3 records were dead-lettered" in caplog.text and "aws sqs receive-message" in caplog.text
+    caplog.clear()
+    poison = tmp_path / "poison.jsonl"
+    poison.write_text(json.dumps({"amount": 5}) + "\n" + json.dumps({"transaction_id": "x"}) + "\n")
+    assert cli.main(["stream", "replay", str(poison), "--env", env]) == 1
+    assert "2 of 2 records were dead-lettered" in caplog.text
+
+
 def test_replay_of_a_missing_file_is_a_clear_error(local_services, tmp_path, capsys):
     assert cli.main(["stream", "replay", str(tmp_path / "absent.jsonl")]) == 2
     assert "cannot read" in capsys.readouterr().err
