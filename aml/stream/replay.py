@@ -153,7 +153,7 @@ def alert_rows(table: str) -> dict[str, dict]:
 
 def replay(path: Path, env_name: str = "local", batch_size: int = DEFAULT_BATCH_SIZE) -> ReplayResult:
     lines = read_lines(path)
-    res = resources.ensure(env_name)
+    res = resources.existing(env_name)
     try:
         before = set(alert_rows(res.alerts_table))
         queued = queue_depth(res.dlq_url)
