@@ -117,8 +117,9 @@ def reserved_needs(rules: RuleParameters, instances: int, near: int) -> tuple[in
             individual[rule_id] = max(n, windows) + max(m, windows)
     if "cycles" in rules.rules:
         cycles = rules.rule("cycles")
-        hop_counts = cycles["max_hops"] - cycles["min_hops"] + 1
-        individual["cycles"] = max(n, hop_counts) * cycles["max_hops"] + m * (max(3, cycles["min_hops"]) + 1)
+        hop_counts = range(cycles["min_hops"], cycles["max_hops"] + 1)
+        individual["cycles"] = sum(hop_counts[k % len(hop_counts)] for k in range(max(n, len(hop_counts)))) \
+            + m * (max(3, cycles["min_hops"]) + 1)
     for rule_id in ("fan_in_layered", "fan_out_layered"):
         if rule_id in rules.rules:  # the subject and up to min_intermediaries + 1 intermediaries
             individual[rule_id] = (n + m) * (rules.rule(rule_id)["min_intermediaries"] + 2)
@@ -126,7 +127,8 @@ def reserved_needs(rules: RuleParameters, instances: int, near: int) -> tuple[in
         individual["scatter_gather"] = 2 * (n + m)
     if "gather_scatter" in rules.rules:  # business hubs
         individual["gather_scatter"], business = 0, n + m
-    if "bipartite" in rules.rules:  # up to one more than the minimum on each side, all ours
+    if "bipartite" in rules.rules:  # up to one more than the minimum a side; beneficiaries ours at most every other time
         b = rules.rule("bipartite")
-        individual["bipartite"] = (n + m) * (max(b["min_originators"], b["min_beneficiaries"]) + 1) * 2
+        side = max(b["min_originators"], b["min_beneficiaries"]) + 1
+        individual["bipartite"] = (n + m) * side + ((n + 1) // 2 + (m + 1) // 2) * side
     return sum(individual.values()), business + 1
