@@ -1,4 +1,5 @@
-"""Flow typologies: rapid movement (pass-through), fan-in, fan-out and cycles (round trips).
+"""Flow typologies: rapid movement (pass-through), fan-in, fan-out (each over every window of the
+rule: hours, days, weeks) and cycles (round trips, kept or re-drawn amounts).
 
 Amounts stay below the CTR threshold in cash-free transfers, counterparties are external so no
 other of our accounts is touched, and a cycle's hops are spaced beyond the rapid-movement window

@@ -1,10 +1,10 @@
 """Non-cash structuring: payments split to stay under the funds-transfer recordkeeping threshold.
 
-31 CFR 1010.410(e)-(f) makes banks keep records of funds transfers of $3,000 or more; FinCEN and
-FATF list splitting transfers into amounts just below a reporting or recordkeeping threshold as a
-structuring red flag, for wires and other non-cash payments as for cash (FATF "Money laundering
-through the physical transportation of cash" and wire-transfer red flags; FinCEN SAR activity
-review on structuring). The subject is the sending account; the payments go to one or two payees,
+31 CFR 1010.410(e)-(f) makes banks keep records of funds transfers of $3,000 or more, and 31 USC
+5324 forbids structuring a transaction to evade a BSA recordkeeping requirement as well as the CTR
+(FFIEC BSA/AML Examination Manual, Appendix G "Structuring"); Appendix F's red flags name amounts
+kept under $3,000 ("usually in amounts of less than $3,000") and repetitive funds transfers.
+The subject is the sending account; the payments go to one or two payees,
 so the account is no fan-out.
 """
 from __future__ import annotations
