@@ -1,16 +1,30 @@
 -- name: fan_out
--- description: Accounts paying at least {{fan_out.min_counterparties}} distinct counterparty accounts
---   within {{fan_out.window_hours}} hours of booked_at (dispersal of funds, layering). A count rule:
---   a payment without amount_base (no FX rate) counts its counterparty; the window amount sums the
---   known amount_base only (0 when none is known).
+-- description: Accounts paying many distinct counterparty accounts (dispersal of funds, layering), in
+--   every window of the rule (window_hours, min_counterparties, floored, realtime):
+--   {{fan_out.windows}}. A window is anchored on each payment from the account that it counts and
+--   covers the payments booked from then to less than window_hours later; it qualifies when they go to
+--   at least min_counterparties distinct accounts. An unfloored window counts every payment (a count
+--   rule: a payment without amount_base, no FX rate, counts its counterparty); a floored one counts
+--   only the payments from {{fan_out.min_payment}} USD, or the segment's
+--   p{{fan_out.min_payment_percentile}} where lower (an amount rule: a payment without amount_base
+--   takes no part). The segment is the account's side of the payment (originator_country; none: the
+--   whole bank "*"), its percentile read from the `segment_amounts` statistics
+--   (aml_contract.segments); nothing published: the USD floor. One row per account: window_hours is
+--   the shortest window that qualified, first_window_start, max_counterparties and max_window_amount
+--   (the known amount_base of its counted payments, 0 when none is known) describe it;
+--   qualified_window_hours lists every window length that qualified (ascending), qualifying_windows
+--   counts the qualifying anchored windows of every length, amount_floor is the lowest floor a counted
+--   payment of a floored qualifying window met (none when only unfloored windows qualified).
 -- parameters: start_date, end_date
--- serves: FATF red flag "funds sent to many unrelated beneficiaries shortly after receipt";
---   FFIEC BSA-AML manual, layering
--- columns: subject_account_pid, subject_customer_pid, first_window_start, max_counterparties,
---   max_window_amount, qualifying_windows
+-- serves: FATF red flag "funds sent to many unrelated beneficiaries shortly after receipt"; FFIEC
+--   BSA-AML manual, layering; the fan-out pattern of IBM AMLSim and of Altman et al. 2023, "Realistic
+--   Synthetic Financial Transactions for Anti-Money Laundering Models" (NeurIPS Datasets and Benchmarks)
+-- columns: subject_account_pid, subject_customer_pid, window_hours, first_window_start, max_counterparties,
+--   max_window_amount, qualified_window_hours, qualifying_windows, amount_floor
 WITH debits AS (
     SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid,
-           beneficiary_account_pid AS counterparty_pid, transaction_id, booked_at, amount_base
+           beneficiary_account_pid AS counterparty_pid, originator_country AS side_country,
+           transaction_id, booked_at, amount_base
     FROM transactions
     WHERE dt BETWEEN ? AND ?
       AND status = 'booked'
@@ -18,20 +32,54 @@ WITH debits AS (
       AND originator_account_pid <> beneficiary_account_pid
       AND transaction_type IN {{fan_out.counterparty_types}}  -- transfers between parties: no card, no cash
 ),
+floors AS (
+    SELECT segment, amount_base
+    FROM segment_amounts
+    WHERE percentile = {{fan_out.min_payment_percentile}}
+),
+payments AS (
+    -- the payment's floor: the USD one, or its segment's percentile (a segment never seen: the
+    -- bank's "*"), whichever is lower
+    SELECT d.*, LEAST({{fan_out.min_payment}}, COALESCE(s.amount_base, bank.amount_base, {{fan_out.min_payment}}))
+                    AS amount_floor
+    FROM debits d
+    LEFT JOIN floors s ON s.segment = d.side_country
+    LEFT JOIN floors bank ON bank.segment = '*'
+),
+counted AS (
+    -- each payment once per window that counts it: every window counts it unless floored
+    SELECT w.window_hours, w.min_counterparties, w.floored, p.*
+    FROM payments p
+    CROSS JOIN (VALUES {{fan_out.windows}}) AS w(window_hours, min_counterparties, floored, realtime)
+    WHERE NOT w.floored OR p.amount_base >= p.amount_floor
+),
 windows AS (
-    SELECT a.account_pid, a.customer_pid, a.booked_at AS window_start,
-           COUNT(DISTINCT b.counterparty_pid) AS counterparties, COALESCE(SUM(b.amount_base), 0) AS window_amount
-    FROM debits a
-    JOIN debits b
+    SELECT a.account_pid, a.customer_pid, a.window_hours, a.booked_at AS window_start,
+           COUNT(DISTINCT b.counterparty_pid) AS counterparties, COALESCE(SUM(b.amount_base), 0) AS window_amount,
+           CASE WHEN a.floored THEN MIN(b.amount_floor) END AS amount_floor
+    FROM counted a
+    JOIN counted b
       ON b.account_pid = a.account_pid
+     AND b.window_hours = a.window_hours AND b.min_counterparties = a.min_counterparties AND b.floored = a.floored
      AND b.booked_at >= a.booked_at
-     AND b.booked_at < date_add('hour', {{fan_out.window_hours}}, a.booked_at)
-    GROUP BY a.account_pid, a.customer_pid, a.transaction_id, a.booked_at
-    HAVING COUNT(DISTINCT b.counterparty_pid) >= {{fan_out.min_counterparties}}
+     AND b.booked_at < date_add('hour', a.window_hours, a.booked_at)
+    GROUP BY a.account_pid, a.customer_pid, a.window_hours, a.min_counterparties, a.floored, a.transaction_id,
+             a.booked_at
+    HAVING COUNT(DISTINCT b.counterparty_pid) >= a.min_counterparties
+),
+lengths AS (
+    -- one row per window length that qualified (a floored and an unfloored window of one length merge)
+    SELECT account_pid, customer_pid, window_hours AS hours, MIN(window_start) AS first_start,
+           MAX(counterparties) AS counterparties, MAX(window_amount) AS amount, COUNT(*) AS anchored_windows,
+           MIN(amount_floor) AS lowest_floor
+    FROM windows
+    GROUP BY account_pid, customer_pid, window_hours
 )
-SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
-       MIN(window_start) AS first_window_start, MAX(counterparties) AS max_counterparties,
-       MAX(window_amount) AS max_window_amount, COUNT(*) AS qualifying_windows
-FROM windows
+SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, MIN(hours) AS window_hours,
+       min_by(first_start, hours) AS first_window_start, min_by(counterparties, hours) AS max_counterparties,
+       min_by(amount, hours) AS max_window_amount,
+       array_join(array_sort(array_agg(hours)), ',') AS qualified_window_hours,
+       SUM(anchored_windows) AS qualifying_windows, MIN(lowest_floor) AS amount_floor
+FROM lengths
 GROUP BY account_pid, customer_pid
-ORDER BY max_counterparties DESC, subject_account_pid
+ORDER BY window_hours, max_counterparties DESC, subject_account_pid
