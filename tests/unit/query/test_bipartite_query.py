@@ -28,7 +28,7 @@ def complete(originators: int, beneficiaries: int, day: float, amount: float = 3
 def minimal(day: float, third_second_link: tuple[float, float] | None = None) -> list[Link]:
     """Originators 0 and 1 pay beneficiaries 0-2; originator 2 pays beneficiary 0 and, as given by
     (amount, day), beneficiary 1: every account has exactly the links the rule asks for."""
-    links = [link for link in complete(2, 3, day)] + [(2, 0, 3_000.0, day + 0.3)]
+    links = complete(2, 3, day) + [(2, 0, 3_000.0, day + 0.3)]
     if third_second_link:
         links.append((2, 1, *third_second_link))
     return links
@@ -74,14 +74,14 @@ def run(make_zone, tmp_path_factory):
     return execute("bipartite", FULL, data_dir=root).frame, hits, misses
 
 
-def _subjects(frame, pid) -> dict[str, str]:
+def _subjects(frame) -> dict[str, str]:
     return dict(zip(frame.subject_account_pid, frame.role, strict=True))
 
 
 @pytest.mark.parametrize("case", ["complete", "larger", "outside_originators", "minimal", "at_the_floor"])
 def test_every_member_of_ours_is_flagged_with_its_role(run, pid, case):
     frame, hits, _ = run
-    flagged = _subjects(frame, pid)
+    flagged = _subjects(frame)
     originators, beneficiaries = hits[case]
     assert {pid(a): "originator" for a in originators}.items() <= flagged.items()
     assert {pid(a): "beneficiary" for a in beneficiaries}.items() <= flagged.items()
