@@ -4,7 +4,7 @@
 --   the one before, all within {{cycles.window_days}} days of the first, every hop from
 --   {{cycles.min_amount}} USD, or the segment's p{{cycles.min_amount_percentile}} where lower. Amounts:
 --   with redrawn_amounts ({{cycles.redrawn_amounts}}) a cycle qualifies whatever its hops' amounts
---   (launderers re-draw the amount at each hop: AMLworld's cycles); without it every hop (the return
+--   (a laundering cycle may re-draw the amount at each hop, fees and splits aside); without it every hop (the return
 --   included) must stay within {{cycles.amount_tolerance}} of the amount sent. amount_pattern says which:
 --   'kept' (every hop within the tolerance of the first) or 'redrawn'. A hop's segment is the country
 --   of the account paying it (originator_country; none: the whole bank "*"): every account of a cycle
@@ -13,7 +13,8 @@
 --   amount_floor: the floor the first transfer met (each hop meets its own). Written as explicit
 --   self-joins (one per hop), portable to Trino and DuckDB alike; the join stays bounded without the
 --   amount condition by what defines a cycle: distinct accounts, each hop later than the one before
---   and inside the window of the first, and the last allowed hop only when it returns to the origin.
+--   and inside the window of the first; a fourth hop is kept only when it closes the cycle or reaches an
+--   account that pays the origin, and the fifth only when it returns to the origin.
 --   An amount rule: a transfer without amount_base (no FX rate) cannot be floored and takes no part.
 -- parameters: start_date, end_date
 -- serves: FATF red flag "circular transactions / round-tripping" (layering, trade-based laundering,
@@ -49,6 +50,12 @@ edges AS (
            beneficiary_account_pid AS dst, booked_at, amount_base AS amount, amount_floor
     FROM floored
     WHERE amount_base >= amount_floor
+),
+returns AS (
+    -- (account, origin): the account pays the origin directly. A path still open after its fourth hop
+    -- closes only through such an account: the rest are cut there (the join's largest step)
+    SELECT DISTINCT src AS node, dst AS origin
+    FROM edges
 ),
 hop1 AS (
     SELECT src AS origin, src_customer AS origin_customer, transaction_id AS first_tx, booked_at AS sent_at,
@@ -93,7 +100,9 @@ hop4 AS (
      AND e.booked_at <= date_add('day', {{cycles.window_days}}, p.sent_at)
      AND ({{cycles.redrawn_amounts}} OR e.amount BETWEEN (1 - {{cycles.amount_tolerance}}) * p.sent_amount
                                                   AND (1 + {{cycles.amount_tolerance}}) * p.sent_amount)
+    LEFT JOIN returns r ON r.node = e.dst AND r.origin = p.origin
     WHERE p.last_node <> p.origin AND e.dst NOT IN (p.n1, p.n2)
+      AND (e.dst = p.origin OR r.node IS NOT NULL)  -- closed here, or one hop from closing
 ),
 hop5 AS (
     SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.sent_floor, p.n1, p.n2, p.n3, p.n4,
