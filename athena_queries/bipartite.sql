@@ -12,7 +12,8 @@
 --   every beneficiary left still has its links to the originators left. So the reported group meets the
 --   definition exactly; a group none of whose beneficiaries is paid by all of its originators, or that needs
 --   more rounds to settle, is not found (AMLSim's bipartite, every originator paying every beneficiary,
---   always is). Every payment from {{bipartite.min_amount}} USD, or its segment's
+--   always is; with 2 links per account a group of 2 or more originators always settles, as only the seed
+--   can lose links in the last round and every originator left pays it). Every payment from {{bipartite.min_amount}} USD, or its segment's
 --   p{{bipartite.min_amount_percentile}} where lower; a payment's segment is the country of the account
 --   paying it (originator_country; none: the whole bank "*"; nothing published: the USD floor): both ends
 --   are subjects, and as in cycles the payer's side is the one the payment leaves. One row per subject:
