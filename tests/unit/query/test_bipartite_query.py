@@ -1,13 +1,15 @@
 """bipartite on a small bank: groups of originators paying several of the same beneficiaries. Every
 threshold has a group that meets it and a near miss that fails it by a clear margin: one originator
 or beneficiary short, one link short on either side, a link broken by a payment a cent under the
-floor or by a payment outside the window."""
+floor or by a payment outside the window; and the segment floors, on the payer's side."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from handmade_bank import START, BankBuilder
+from test_segment_floor_queries import publish_statistics
 
 from aml.query.run import execute
 from aml_contract import rules
@@ -34,9 +36,10 @@ def minimal(day: float, third_second_link: tuple[float, float] | None = None) ->
     return links
 
 
-def bipartite(b: BankBuilder, tag: str, links: list[Link], *, originators_ours: bool = True) -> tuple[list[str], list[str]]:
-    """Book the links between originators O{tag}k and beneficiaries B{tag}k (ours). The accounts of
-    the group that are ours, (originators, beneficiaries)."""
+def bipartite(b: BankBuilder, tag: str, links: list[Link], *, originators_ours: bool = True,
+              **countries: str) -> tuple[list[str], list[str]]:
+    """Book the links between originators O{tag}k and beneficiaries B{tag}k (ours), `countries` the
+    payments' src_country/dst_country. The accounts of the group that are ours, (originators, beneficiaries)."""
     def originator(k: int) -> str:
         return f"O{tag}{k}" if originators_ours else f"XO{tag}{k}"
 
@@ -49,7 +52,7 @@ def bipartite(b: BankBuilder, tag: str, links: list[Link], *, originators_ours: 
     for k in sorted({n for _, n, *_ in links}):
         b.own(beneficiary(k))
     for o, n, amount, day in links:
-        b.tx(originator(o), beneficiary(n), amount, day)
+        b.tx(originator(o), beneficiary(n), amount, day, **countries)
     ours = sorted({originator(o) for o, *_ in links}) if originators_ours else []
     return ours, sorted({beneficiary(n) for _, n, *_ in links})
 
@@ -112,3 +115,22 @@ def test_only_the_groups_are_flagged(run, pid):
     frame, hits, _ = run
     assert set(frame.subject_account_pid) == {pid(a) for o, n in hits.values() for a in o + n}
     assert frame.subject_account_pid.is_unique  # no account is both an originator and a beneficiary here
+
+
+@pytest.fixture(scope="module")
+def segments_run(make_zone, tmp_path_factory):
+    """The same small amounts (below the USD floor) paid by originators booked in a small-value economy
+    (KE, p95 238 USD) and in a large one (US), to beneficiaries in the other, statistics published."""
+    b = BankBuilder()
+    groups = {country: bipartite(b, country, complete(3, 3, 5.0, amount=500.0), src_country=country, dst_country=other)
+              for country, other in (("KE", "US"), ("US", "KE"))}
+    root = tmp_path_factory.mktemp("bipartite_segments")
+    make_zone(b, root)
+    floors = publish_statistics(root)
+    return execute("bipartite", FULL, data_dir=root).frame, groups, floors
+
+
+def test_segment_floors_apply_on_the_payers_side(segments_run, pid):
+    frame, groups, floors = segments_run
+    assert set(frame.subject_account_pid) == {pid(a) for a in groups["KE"][0] + groups["KE"][1]}
+    assert {Decimal(str(f)) for f in frame.amount_floor} == {floors.floor(RULE, "min_amount", ["KE"])} == {Decimal(238)}

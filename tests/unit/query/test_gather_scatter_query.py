@@ -1,13 +1,16 @@
 """gather_scatter on a small bank: a hub of ours collects from several sources, then pays several
 other destinations. Every threshold has a hub that meets it and a near miss that fails it by a clear
 margin: one source or destination short, too little passed on, a payment a cent under the floor, a
-payment out outside the window or before anything came in, destinations that paid the hub."""
+payment out outside the window or before anything came in, destinations that paid the hub; and the
+segment floors, on the hub's side."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from handmade_bank import START, BankBuilder
+from test_segment_floor_queries import publish_statistics
 
 from aml.query.run import execute
 from aml_contract import rules
@@ -87,3 +90,27 @@ def test_near_misses_are_not_flagged(run, pid, case):
 def test_only_the_hubs_are_flagged(run, pid):
     frame, hits, _ = run
     assert set(frame.index) == {pid(h) for h in hits.values()}
+
+
+@pytest.fixture(scope="module")
+def segments_run(make_zone, tmp_path_factory):
+    """The same small amounts (below the USD floor) through a hub booked in a small-value economy (KE,
+    p95 238 USD) and one in a large one (US), with the segment statistics published."""
+    b = BankBuilder()
+    hubs = {}
+    for country in ("KE", "US"):
+        hub = hubs[country] = b.own(f"H{country}")
+        for k in range(3):
+            b.tx(f"G{country}{k}", hub, 500.0, 5.0 + k * 0.1, src_country=country, dst_country=country)
+            b.tx(hub, f"D{country}{k}", 450.0, 7.0 + k * 0.1, src_country=country, dst_country=country)
+    root = tmp_path_factory.mktemp("gather_scatter_segments")
+    make_zone(b, root)
+    floors = publish_statistics(root)
+    return execute("gather_scatter", FULL, data_dir=root).frame.set_index("subject_account_pid"), hubs, floors
+
+
+def test_segment_floors_apply_on_the_hubs_side(segments_run, pid):
+    frame, hubs, floors = segments_run
+    assert set(frame.index) == {pid(hubs["KE"])}
+    row = frame.loc[pid(hubs["KE"])]
+    assert Decimal(str(row.amount_floor)) == floors.floor(RULE, "min_amount", ["KE"]) == Decimal(238)

@@ -1,13 +1,15 @@
 """scatter_gather on a small bank: a source pays intermediaries that each pass the money on to one
 sink. Every threshold has a pattern that meets it and a near miss that fails it by a clear margin:
 one intermediary short, too little gathered, a payment a cent under the floor, a gathered payment
-outside the window or before the scatter it follows, the sink being the source."""
+outside the window or before the scatter it follows, the sink being the source; and the segment floors, on the side of each end account."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from handmade_bank import START, BankBuilder
+from test_segment_floor_queries import publish_statistics
 
 from aml.query.run import execute
 from aml_contract import rules
@@ -113,3 +115,36 @@ def test_only_the_patterns_are_flagged(run, pid):
     frame, hits, _ = run
     expected = {pid(a) for s, t in hits.values() for a in (s, t) if not a.startswith("X")}
     assert set(frame.subject_account_pid) == expected
+
+
+@pytest.fixture(scope="module")
+def segments_run(make_zone, tmp_path_factory):
+    """The same small amounts (below the USD floor) in a small-value economy (KE, p95 238 USD) and a
+    large one (US), with the segment statistics published."""
+    b = BankBuilder()
+    cases = {}
+    for country in ("KE", "US"):
+        source, sink = b.own(f"S{country}"), b.own(f"T{country}")
+        for k in range(3):
+            b.tx(source, f"I{country}{k}", 500.0, 5.0 + k * 0.1, src_country=country, dst_country=country)
+            b.tx(f"I{country}{k}", sink, 450.0, 7.0 + k * 0.1, src_country=country, dst_country=country)
+        cases[country] = (source, sink)
+    # a KE source whose sink is booked in the US: the gathered payments meet the sink's (US) floor
+    source, sink = b.own("SKU"), b.own("TKU")
+    for k in range(3):
+        b.tx(source, f"IKU{k}", 500.0, 5.0 + k * 0.1, src_country="KE", dst_country="KE")
+        b.tx(f"IKU{k}", sink, 450.0, 7.0 + k * 0.1, src_country="KE", dst_country="US")
+    cases["KE_to_US"] = (source, sink)
+    root = tmp_path_factory.mktemp("scatter_gather_segments")
+    make_zone(b, root)
+    floors = publish_statistics(root)
+    return execute("scatter_gather", FULL, data_dir=root).frame, cases, floors
+
+
+def test_segment_floors_apply_on_each_end_accounts_side(segments_run, pid):
+    frame, cases, floors = segments_run
+    flagged = set(frame.subject_account_pid)
+    assert {pid(a) for a in cases["KE"]} <= flagged
+    assert not {pid(a) for a in cases["US"] + cases["KE_to_US"]} & flagged
+    row = _rows(frame, pid, cases["KE"][0], "source").iloc[0]
+    assert Decimal(str(row.amount_floor)) == floors.floor(RULE, "min_amount", ["KE"]) == Decimal(238)
