@@ -1,7 +1,8 @@
 """scatter_gather on a small bank: a source pays intermediaries that each pass the money on to one
 sink. Every threshold has a pattern that meets it and a near miss that fails it by a clear margin:
 one intermediary short, too little gathered, a payment a cent under the floor, a gathered payment
-outside the window or before the scatter it follows, the sink being the source; and the segment floors, on the side of each end account."""
+outside the window or before the scatter it follows, the sink being the source; and the segment
+floors, on the side of each end account."""
 from __future__ import annotations
 
 from datetime import timedelta
