@@ -140,7 +140,7 @@ def build() -> BankBuilder:
     b.tx("CYX2", c, 14_100.0, 73.0)
     n = b.near_miss("cycles", b.own("CY2"))
     b.tx(n, "CYY1", 15_000.0, 70.0)
-    b.tx("CYY1", n, 9_000.0, 72.0)  # returns far less than was sent
+    b.tx("CYY1", n, 15_000.0, 100.5)  # returns 30.5 days later: outside the 30-day window
 
     d = b.inject("dormant_reactivation", b.own("DR1"))
     b.tx(d, "M1", 42.5, 5.0, "card")  # last seen 95.5 days before it wakes up
