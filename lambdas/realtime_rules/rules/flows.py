@@ -1,6 +1,8 @@
 """Flow rules: rapid movement (pass-through), fan-in, fan-out."""
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from aml_contract.rules import CountWindow, RuleParameters
@@ -44,33 +46,47 @@ def rapid_movement(tx: Transaction, state: AccountState, params: RuleParameters)
 
 
 class _PaymentFloors:
-    """The `min_payment` floor of each payment's own segment (base.amount_floor), one look-up per
-    country per evaluation."""
+    """The `min_payment` floor of each payment's own segment (base.amount_floor), looked up once
+    per country per evaluation and held as whole cents (a floor of x cents is reached by whole
+    cents c exactly when c >= ceil(x): the comparison stays exact and cheap over a week of
+    payments)."""
 
     def __init__(self, tx: Transaction, rule: ContractRule):
-        self._tx, self._rule, self._by_country = tx, rule, {}
+        self._tx, self._rule = tx, rule
+        self._cents: dict[str | None, int] = {}
 
     def reached_by(self, event: Event) -> bool:
         """A payment of known amount at or above its floor: one that counts in a floored window."""
-        return event.cents is not None and self.of([event.country]).reached_by(event.cents)
+        if event.cents is None:
+            return False
+        least = self._cents.get(event.country)
+        if least is None:
+            floor = amount_floor(self._tx, self._rule, "min_payment", [event.country])
+            least = self._cents[event.country] = math.ceil(floor.usd * 100)
+        return event.cents >= least
 
-    def of(self, countries) -> Floor:
-        key = tuple(sorted(set(countries), key=lambda c: c or ""))
-        if key not in self._by_country:
-            self._by_country[key] = amount_floor(self._tx, self._rule, "min_payment", key)
-        return self._by_country[key]
+    def lowest(self, events: list[Event]) -> Floor:
+        """The lowest floor among `events`' segments: the one the details name."""
+        return amount_floor(self._tx, self._rule, "min_payment", {e.country for e in events})
 
 
-def _first_qualifying(tx: Transaction, flows: list[Event], window: CountWindow, floors: _PaymentFloors):
+def _first_qualifying(tx: Transaction, mine: Event, flows: list[Event], window: CountWindow,
+                      floors: _PaymentFloors):
     """The earliest-ending window of this length that contains `tx` and reaches the count, as
-    (start, end, counted payments, details), or None. A floored window counts only the payments at
-    or above their floor, and is looked at only when `tx` is one of them: a window of floored
-    payments qualifies first when its last payment arrives, so nothing is missed."""
+    (start, end, counted payments, details), or None. `flows` sorted by time. A floored window
+    counts only the payments at or above their floor, and is looked at only when `tx` is one of
+    them: a window of floored payments qualifies first when its last payment arrives, so nothing
+    is missed."""
+    length = window.window_hours * HOUR
+    # Only the payments within a window's length of the transaction can share a window with it.
+    near = flows[bisect_left(flows, tx.ts - length, key=_ts):bisect_right(flows, tx.ts + length, key=_ts)]
     if window.floored:
-        flows = [e for e in flows if floors.reached_by(e)]
-        if all(e.transaction_id != tx.transaction_id for e in flows):
+        if not floors.reached_by(mine):
             return None
-    for start, end, counted in windows_containing(tx.ts, flows, window.window_hours * HOUR):
+        near = [e for e in near if floors.reached_by(e)]
+    if len({e.counterparty for e in near}) < window.min_counterparties:
+        return None  # no window of them can reach the count: spare the per-window scan
+    for start, end, counted in windows_containing(tx.ts, near, length):
         counterparties = {e.counterparty for e in counted}
         if len(counterparties) >= window.min_counterparties:
             details: dict[str, Any] = {
@@ -78,9 +94,13 @@ def _first_qualifying(tx: Transaction, flows: list[Event], window: CountWindow, 
                 "counterparties": len(counterparties), "count": len(counted),
                 "total_usd": usd(sum(known_cents(counted))), "floored": window.floored}
             if window.floored:  # the lowest floor a counted payment had to reach, and where it came from
-                details.update(floors.of(e.country for e in counted).details())
+                details.update(floors.lowest(counted).details())
             return start, end, counted, details
     return None
+
+
+def _ts(event: Event) -> int:
+    return event.ts
 
 
 def _fan(rule_id: str, side: str, tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
@@ -97,9 +117,12 @@ def _fan(rule_id: str, side: str, tx: Transaction, state: AccountState, params: 
     types = frozenset(rule["counterparty_types"])
     if direction(tx, state) != side or tx.transaction_type not in types:
         return []
+    mine = state.events.get(tx.transaction_id)
+    if mine is None:  # not applied (beyond the horizon): no window of this state holds it
+        return []
     flows = [e for e in state.sorted_events() if e.direction == side and e.transaction_type in types]
     floors = _PaymentFloors(tx, rule)
-    found = [f for w in rule.count_windows(realtime_only=True) if (f := _first_qualifying(tx, flows, w, floors))]
+    found = [f for w in rule.count_windows(realtime_only=True) if (f := _first_qualifying(tx, mine, flows, w, floors))]
     if not found:
         return []
     end = min(f[1] for f in found)
