@@ -45,7 +45,16 @@ def utc_day(ts: int) -> str:
 
 @dataclass(frozen=True)
 class Horizons:
-    """How long each part of the summary is kept, derived from the rule parameters."""
+    """How long each part of the summary is kept, derived from the rule parameters.
+
+    The events are kept for the longest event-level window the Lambda evaluates plus the
+    late-record horizon. For fan_in/fan_out that is their `realtime` windows only
+    (Rule.count_windows(realtime_only=True); 168 h today, no longer than smurfing's 7 days, so the
+    horizon stays 14 days). Their 672 h windows carry `realtime: false` and are batch-only
+    (Athena): keeping 28 days plus the 7-day horizon of every account's events would make the
+    state item 2.5 times larger, and a busy account's item would reach DynamoDB's 400 KB limit at
+    about 135 transactions a day instead of about 340 (README, "Rule state of very busy accounts"),
+    with each put's write units growing alike."""
 
     tolerance: int  # the late-record horizon: seconds an event may be behind its account's watermark
     events: int
@@ -59,10 +68,11 @@ class Horizons:
         tolerance = params.out_of_order_tolerance_hours * HOUR
         event_windows = [
             r("large_cash")["window_days"] * DAY, r("structuring")["window_days"] * DAY,
+            r("structuring_non_cash")["window_days"] * DAY,
             r("smurfing")["window_days"] * DAY, r("rapid_movement")["window_hours"] * HOUR,
-            r("fan_in")["window_hours"] * HOUR, r("fan_out")["window_hours"] * HOUR,
             r("dormant_reactivation")["window_days"] * DAY, r("velocity_spike")["window_days"] * DAY,
-        ]
+        ] + [w.window_hours * HOUR for rule_id in ("fan_in", "fan_out")
+             for w in r(rule_id).count_windows(realtime_only=True)]
         velocity = r("velocity_spike")
         days = velocity["baseline_days"] + velocity["window_days"] + -(-tolerance // DAY) + 1
         events = max(event_windows) + tolerance

@@ -4,8 +4,14 @@ Each rule sees the transaction from one account's side (the subject): the state 
 the transaction, so evaluating a redelivered record gives the same drafts. Windows run on event
 time; a windowed rule checks every window of its length that contains the transaction, so a
 record arriving late (within the late-record horizon, window.py) completes a pattern as if in
-order. Cycles (multi-account round trips) need the whole graph: they are an Athena query, not a
-rule here.
+order.
+
+Batch-only scenarios. A rule here sees one account's own transactions (its state item), so the
+scenarios over a multi-account graph have no rule here: cycles (round trips), fan_in_layered and
+fan_out_layered (two hops), scatter_gather, gather_scatter and bipartite (groups of accounts) are
+Athena queries only. So are the fan_in/fan_out windows marked `realtime: false` (longer than the
+state keeps: window.Horizons). `ALL_RULES` is therefore a subset of the parameter file's rules:
+nothing may assume every rule id there has a rule here.
 
 The alert id (alerts.alert_id) is a hash of rule, subject and anchor; the anchor is chosen from the
 event set, never from arrival order:
@@ -13,7 +19,9 @@ event set, never from arrival order:
   any record of that window, in any order, maps to the same alert;
 - the stateless rule anchors on its transaction;
 - sliding-window rules (SLIDING) anchor on the first event (by event time, then transaction id)
-  of the earliest-ending qualifying window that contains the transaction; `evaluate` then
+  of the earliest-ending qualifying window that contains the transaction (fan_in/fan_out, with
+  several window lengths: of the union of the qualifying windows ending first, so still one
+  draft per transaction and rule, its details naming the window(s) that qualified); `evaluate` then
   resolves that to the episode it belongs to (AccountState.episode_anchor): a finding whose
   evidence overlaps in event time an alert already raised for the same rule and subject keeps
   that alert's anchor. Delivered in order, the first qualifying window is found first, so the id
@@ -31,19 +39,21 @@ from lambdas.realtime_rules.rules.behaviour import dormant_reactivation, round_a
 from lambdas.realtime_rules.rules.cash import large_cash, smurfing, structuring
 from lambdas.realtime_rules.rules.flows import fan_in, fan_out, rapid_movement
 from lambdas.realtime_rules.rules.jurisdiction import high_risk_jurisdiction
+from lambdas.realtime_rules.rules.splitting import structuring_non_cash
 from lambdas.realtime_rules.window import AccountState
 
 # Rules that read only the transaction: they still run for records beyond the late-record horizon.
 STATELESS: dict[str, Rule] = {"high_risk_jurisdiction": high_risk_jurisdiction}
 WINDOWED: dict[str, Rule] = {
-    "large_cash": large_cash, "structuring": structuring, "smurfing": smurfing,
+    "large_cash": large_cash, "structuring": structuring, "structuring_non_cash": structuring_non_cash,
+    "smurfing": smurfing,
     "rapid_movement": rapid_movement, "fan_in": fan_in, "fan_out": fan_out,
     "round_amounts": round_amounts, "velocity_spike": velocity_spike,
     "dormant_reactivation": dormant_reactivation,
 }
 ALL_RULES: dict[str, Rule] = {**STATELESS, **WINDOWED}
 # Windows that slide with the events (anchored on an event): their findings are grouped into episodes.
-SLIDING = frozenset({"structuring", "smurfing", "rapid_movement", "fan_in", "fan_out", "round_amounts",
+SLIDING = frozenset({"structuring", "structuring_non_cash", "smurfing", "rapid_movement", "fan_in", "fan_out", "round_amounts",
                      "dormant_reactivation"})
 
 

@@ -10,6 +10,7 @@ definition; the statistics come with the reference data, ReferenceData.segment_f
 alert's details name the floor applied and where it came from, so an analyst sees why it fired."""
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,9 +65,10 @@ def seconds(rule: ContractRule) -> int:
 def windows_containing(ts: int, events: list[Event], length: int) -> Iterator[tuple[int, int, list[Event]]]:
     """Each window [end - length, end] (both ends inclusive) that contains `ts`: one ending at
     `ts` and one ending at every later event within `length` of it. `events` sorted by time."""
-    ends = sorted({ts} | {e.ts for e in events if ts < e.ts <= ts + length})
-    for end in ends:
-        yield end - length, end, [e for e in events if end - length <= e.ts <= end]
+    times = [e.ts for e in events]
+    ends = sorted({ts, *times[bisect_right(times, ts):bisect_right(times, ts + length)]})
+    for end in ends:  # slices of the sorted events: a busy account's late record reads each window once
+        yield end - length, end, events[bisect_left(times, end - length):bisect_right(times, end)]
 
 
 @dataclass(frozen=True)

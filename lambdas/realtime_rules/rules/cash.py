@@ -4,7 +4,8 @@ from __future__ import annotations
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.rules.base import AlertDraft, direction, iso, seconds, usd, windows_containing
-from lambdas.realtime_rules.window import DAY, AccountState
+from lambdas.realtime_rules.rules.splitting import split_below_threshold
+from lambdas.realtime_rules.window import DAY, AccountState, Event
 
 _CASH_SIDE = {"cash_deposit": "in", "cash_withdrawal": "out"}
 
@@ -33,26 +34,11 @@ def large_cash(tx: Transaction, state: AccountState, params: RuleParameters) -> 
 
 def structuring(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
     """Several cash deposits each just below the threshold within the window, summing above it."""
-    rule = params.rule("structuring")
-    low, high = rule.exact("min_amount") * 100, rule.exact("max_amount") * 100
+    return split_below_threshold("structuring", _cash_deposit, tx, state, params)
 
-    def qualifies(e) -> bool:
-        return e.transaction_type == "cash_deposit" and e.direction == "in" and e.cents is not None \
-            and low <= e.cents < high
 
-    mine = state.events.get(tx.transaction_id)
-    if mine is None or not qualifies(mine):
-        return []
-    deposits = [e for e in state.sorted_events() if qualifies(e)]
-    for start, end, window in windows_containing(tx.ts, deposits, seconds(rule)):
-        total = sum(e.cents for e in window)
-        if len(window) >= rule["min_count"] and total > rule.exact("min_total") * 100:
-            return [AlertDraft(
-                "structuring", state.account_id, window[0].transaction_id,
-                tuple(e.transaction_id for e in window), tx.ts, start, end,
-                {"count": len(window), "total_usd": usd(total),
-                 "band_usd": [rule["min_amount"], rule["max_amount"]], "min_total_usd": rule["min_total"]})]
-    return []
+def _cash_deposit(e: Event) -> bool:
+    return e.transaction_type == "cash_deposit" and e.direction == "in"
 
 
 def smurfing(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:

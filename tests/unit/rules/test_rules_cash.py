@@ -28,6 +28,9 @@ def test_structuring_fires_on_deposits_just_below_threshold(make_tx, run_rules):
     deposits = [_deposit(make_tx, 9000, td(0)), _deposit(make_tx, 9500, td(days=1))]
     [draft] = run_rules(deposits, "A", rule_id="structuring")
     assert draft.subject_account_id == "A" and len(draft.transaction_ids) == 2
+    assert draft.details == {"count": 2, "total_usd": 18500.0, "band_usd": [8000, 10000], "min_total_usd": 10000}
+    # the non-cash splitting rule (test_structuring_non_cash_realtime) does not read cash deposits
+    assert run_rules(deposits, "A", rule_id="structuring_non_cash") == []
 
 
 def test_structuring_quiet_on_near_misses(make_tx, run_rules):

@@ -1,4 +1,5 @@
-"""Flow rules: rapid movement, fan-in, fan-out."""
+"""Flow rules: rapid movement, fan-in, fan-out (their several windows: test_fan_windows_realtime),
+and the multi-account flows that are batch-only."""
 from dataclasses import replace
 from datetime import timedelta as td
 
@@ -68,3 +69,29 @@ def test_fan_in_and_out_count_only_the_counterparty_types_of_the_rule_parameters
     rules["fan_out"] = replace(rules["fan_out"], params={**rules["fan_out"].params, "counterparty_types": ["card"]})
     with_cards = replace(params, rules=rules)
     assert run_rules(shop, "A", params=with_cards, rule_id="fan_out")
+
+
+def test_fan_details_name_the_window_that_qualified(make_tx, run_rules):
+    [draft] = run_rules(_fan_in(make_tx, [td(hours=h) for h in (0, 3, 6, 9, 24)]), "A", rule_id="fan_in")
+    assert draft.details["window_hours"] == [24]
+    assert draft.details["windows"] == [{"window_hours": 24, "min_counterparties": 5, "counterparties": 5,
+                                         "count": 5, "total_usd": 2500.0, "floored": False}]
+    assert draft.details["distinct_counterparties"] == 5
+
+
+def test_fan_out_large_payees_within_hours_raise_one_alert(make_tx, run_rules):
+    """Five payees of 2,000 within 8 h: the floored week window qualifies at the third, the 8 h
+    window at the fifth; one anchor throughout."""
+    pays = [make_tx(orig="A", benef=f"R{i}", amount=2000, at=td(hours=2 * i)) for i in range(5)]
+    drafts = run_rules(pays, "A", rule_id="fan_out")
+    assert {d.anchor for d in drafts} == {pays[0].transaction_id}
+    assert drafts[-1].details["window_hours"] == [8, 168]
+
+
+def test_multi_account_scenarios_are_batch_only(params):
+    """A rule here reads one account's state: the graph scenarios are Athena queries only, and
+    evaluation never needs a rule for every rule id of the parameter file."""
+    from lambdas.realtime_rules.rules import ALL_RULES
+    batch_only = {"cycles", "fan_in_layered", "fan_out_layered", "scatter_gather", "gather_scatter", "bipartite"}
+    assert batch_only <= set(params.rules)
+    assert set(ALL_RULES) == set(params.rules) - batch_only
