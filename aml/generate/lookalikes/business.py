@@ -78,6 +78,7 @@ def payroll_batch(scene: Scene, accounts: np.ndarray) -> None:
         employees = scene.directory.new_people(staff)
         net = lognormal(rng, 52_000, 0.35, staff, 25_000, 200_000) * 0.75 / per_year[frequency]
         days = paydays(scene.time, frequency, int(rng.integers(0, 2)))
+        days = days[days >= scene.time.start]  # a month-end moved back before the period's first day
         batch = np.repeat(days + 6 * HOUR + rng.integers(0, 2 * HOUR, len(days)), staff) \
             + np.tile(np.arange(staff), len(days))
         booked = scene.book(batch, account, np.tile(employees, len(days)),

@@ -53,13 +53,16 @@ def travel_abroad(scene: Scene, accounts: np.ndarray) -> None:
         per_day = rng.poisson(3, nights + 1)
         ts = np.repeat(start + np.arange(nights + 1) * DAY, per_day) + daytime(rng, int(per_day.sum()))
         merchants = scene.directory.new_companies(max(1, len(ts)), (country,))
-        spend = scene.book(ts, account, merchants[:len(ts)], lognormal(rng, 45, 0.9, len(ts), 2, 1500), "card", "pos",
-                           "Card purchase")
+        amounts = lognormal(rng, 45, 0.9, len(ts), 2, 1500)
+        inside = scene.inside(ts)  # a trip that runs past the period's end is seen up to it
+        booked = [scene.book(ts[inside], account, merchants[:len(ts)][inside], amounts[inside], "card", "pos",
+                             "Card purchase")]
         checkout = start + nights * DAY + 10 * HOUR
-        hotel = scene.book([checkout], account, scene.directory.new_companies(1, (country,)),
-                           lognormal(rng, 150, 0.5, 1, 40, 1500) * nights, "card", "pos", "Hotel")
-        keep = [(k[scene.inside(t)], t[scene.inside(t)]) for k, t in (spend, hotel)]
-        scene.label("travel_abroad", account, keep)
+        hotel = lognormal(rng, 150, 0.5, 1, 40, 1500) * nights
+        if checkout < scene.time.end:
+            booked.append(scene.book([checkout], account, scene.directory.new_companies(1, (country,)), hotel,
+                                     "card", "pos", "Hotel"))
+        scene.label("travel_abroad", account, booked)
 
 
 def family_remittance_grey_list(scene: Scene, accounts: np.ndarray) -> None:

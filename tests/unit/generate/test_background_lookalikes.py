@@ -11,6 +11,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from faker import Faker
 
@@ -198,3 +199,42 @@ def test_same_seed_same_look_alikes():
     pd.testing.assert_frame_equal(a["labels"], b["labels"])
     pd.testing.assert_frame_equal(a["tx"], b["tx"])
     assert not _background(6, 400)["labels"].equals(a["labels"])
+
+
+def test_benign_labels_are_never_positives_for_the_evaluation(world, tmp_path):
+    """aml evaluate's contract reader keeps laundering subjects only and counts the benign kinds."""
+    from aml.evaluate.importers.contract import read_labels
+
+    labels = world["labels"]
+    path = tmp_path / "labels.parquet"
+    pq.write_table(to_arrow(labels, "labels"), path)
+    read, note = read_labels(path, world["tx"])
+    assert read.empty  # the background alone holds no laundering
+    assert note["label_kinds"] == {"benign": len(labels)}
+    assert note["benign_typologies"] == labels.typology.value_counts().sort_index().to_dict()
+
+
+def test_the_demo_counts_flagged_accounts_by_label_kind():
+    from aml.demo import kinds
+
+    labels = pd.DataFrame({"typology": ["structuring", "structuring", "payroll_batch", "travel_abroad"],
+                           "kind": ["laundering", "near_miss", "benign", "benign"],
+                           "subject_account_ids": [["A1"], ["A2"], ["A3"], ["A1"]]})
+    key = b"k" * 32
+    by_account = kinds.account_kinds(labels, key)
+    pid = {a: kinds.pseudonymise(a, key) for a in ("A1", "A2", "A3", "A4")}
+    assert by_account == {pid["A1"]: "laundering", pid["A2"]: "near_miss", pid["A3"]: "payroll_batch"}
+    counts = kinds.flagged_by_kind({"fan_out": {pid["A3"], pid["A4"], pid["A1"]}, "cycles": set()}, by_account)
+    assert counts == {"cycles": {}, "fan_out": {"laundering": 1, "payroll_batch": 1, "unlabelled": 1}}
+    assert list(counts["fan_out"]) == ["laundering", "payroll_batch", "unlabelled"]
+
+
+def test_look_alikes_stay_inside_the_period_but_a_dormant_accounts_past(world):
+    tx, labels = world["tx"], world["labels"]
+    start, end = pd.Timestamp(START, tz="UTC"), pd.Timestamp(START, tz="UTC") + pd.Timedelta(days=DAYS)
+    for label in labels[labels.kind == "benign"].itertuples():
+        rows = _rows(world, label)
+        if label.typology == "dormant_reactivated":
+            rows = rows.sort_values("booked_at").iloc[1:]  # its last use long ago is the point
+        assert (rows.booked_at >= start).all() and (rows.booked_at < end).all(), label.typology
+    assert (tx.booked_at < end).all()
