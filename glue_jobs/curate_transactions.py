@@ -5,6 +5,9 @@ Runs unchanged on AWS Glue 5.1 and locally:
         --curated_path DIR --quarantine_path DIR [--pseudonymization_secret_id ID] \
         [--shuffle_partitions N]
 
+The key is AML_PSEUDONYMIZATION_KEY (locally) or the secret named by --pseudonymization_secret_id:
+at least 16 bytes (aml_contract.pseudonym.MIN_KEY_BYTES).
+
 The work is done by `glue_jobs.curation` (pure transforms, shipped as extra-py-files together
 with `aml_contract`); this script only parses arguments, obtains the pseudonymisation key and a
 SparkSession, and commits the Glue job. `awsglue` and boto3 are imported only when used.
@@ -56,9 +59,24 @@ def pseudonymization_key(secret_id: str | None) -> bytes:
     return key_from_secret_string(secret["SecretString"])
 
 
+def check_inputs(args: dict[str, str | None]) -> bytes:
+    """The pseudonymisation key, and a raw path that exists when it is a local folder: checked
+    before Spark starts, so a bad input is one error line, never a run that "reconciles" nothing.
+    (An S3 raw prefix with no objects is a normal run with no new data.)"""
+    raw = args[interface.RAW_PATH]
+    if "://" not in raw and not os.path.isdir(raw):
+        raise ValueError(f"--{interface.RAW_PATH} {raw} is not a folder (the DMS raw zone to curate)")
+    return pseudonymization_key(args[interface.PSEUDONYMIZATION_SECRET_ID])
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        key = check_inputs(args)
+    except (ValueError, RuntimeError) as err:  # a short or missing key, a missing folder
+        print(f"curate_transactions: error: {err}", file=sys.stderr)
+        return 2
     from pyspark.sql import SparkSession
 
     from glue_jobs.curation.job import run_curation
@@ -85,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
         glue_job.init(args[interface.JOB_NAME], {k: v for k, v in args.items() if v is not None})
     apply_runtime_conf(spark, shuffle_partitions)
 
-    key = pseudonymization_key(args[interface.PSEUDONYMIZATION_SECRET_ID])
     manifest = run_curation(spark, args[interface.RAW_PATH], args[interface.CURATED_PATH],
                             args[interface.QUARANTINE_PATH], key)
     figures = ("rows_read_total", "inserted", "updated", "deleted", "quarantined_total", "rows_written", "amount_base")

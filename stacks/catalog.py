@@ -96,7 +96,7 @@ class CuratedCatalog(Construct):
     def _name_database_literally(self, table: glue.S3Table) -> None:
         cfn_table = table.node.default_child
         cfn_table.database_name = self.database_name
-        cfn_table.add_dependency(self.database.node.default_child)
+        cfn_table.add_resource_dependency(self.database.node.default_child)
 
     @property
     def catalog_arn(self) -> str:

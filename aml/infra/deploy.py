@@ -31,10 +31,21 @@ def _cdk() -> Path:
     return CDK_BIN
 
 
+def _node_major() -> str:
+    """The major version of the `node` on PATH ("20"), "" when there is none."""
+    try:
+        out = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return out.strip().lstrip("v").split(".")[0]
+
+
 def _base_env() -> dict[str, str]:
     env = dict(os.environ)
+    # jsii's banners about the Node version (README "Node.js"): deprecated takes any value, end of
+    # life only the major versions it lists (jsii's check-node reads a comma-separated list).
     env["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "1"  # Node 20 is the machine's; it still works
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = _node_major()
     env["CDK_DISABLE_VERSION_CHECK"] = "1"
     # The app runs with the project's interpreter whatever `python` is on PATH.
     env["PATH"] = f"{VENV_PYTHON.parent}{os.pathsep}{env.get('PATH', '')}"
@@ -59,7 +70,8 @@ def _run(args: list[str], env: dict[str, str]) -> None:
 
 
 def synth(output: Path, context: dict[str, str] | None = None) -> Path:
-    args = [str(_cdk()), "synth", "--all", "--quiet", "--output", str(output), "--no-notices",
+    # No --all: synth takes every stack and warns of an unknown option (--all is deploy's).
+    args = [str(_cdk()), "synth", "--quiet", "--output", str(output), "--no-notices",
             "--app", f"{VENV_PYTHON} app.py"]
     for key, value in (context or {}).items():
         args += ["--context", f"{key}={value}"]

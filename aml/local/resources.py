@@ -121,6 +121,23 @@ def ensure(env_name: str = "local") -> LocalResources:
         raise _unreachable(err) from err
 
 
+def existing(env_name: str = "local") -> LocalResources:
+    """The environment's resources when it exists in the emulator (deployed, or created by name by
+    `aml demo`, `aml evaluate` or a test), else one clear error. What the user-facing commands
+    (`aml stream replay`, `aml replicate`, `aml query --engine athena`) use: a typo in --env must
+    not create a new environment, whose by-name resources would then collide with a later deploy."""
+    aws.use_local_endpoint()
+    try:
+        deployed = discover(env_name) is not None
+        if not deployed and not created_by_name(env_name):
+            raise AmlError(f"environment {env_name!r} has no resources in the emulator at {aws.endpoint_url()}",
+                           f"deploy it first: `aml deploy-local --env-name {env_name}` (`make demo` deploys "
+                           "`local`), or pass the --env of one that exists")
+    except EndpointConnectionError as err:
+        raise _unreachable(err) from err
+    return ensure(env_name)
+
+
 def _ensure_unmodelled(res: LocalResources) -> None:
     """moto deploys the stacks but skips resource types it does not model (Firehose delivery
     streams, Athena workgroups, Secrets Manager secrets among them); create those by the names

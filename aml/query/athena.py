@@ -30,7 +30,7 @@ class AthenaEngine:
             return self.workgroup
         from aml.local import resources
 
-        return resources.ensure().athena_workgroup
+        return resources.existing().athena_workgroup
 
     def run(self, query: NamedQuery, values: dict[str, str]) -> QueryResult:
         import awswrangler as wr

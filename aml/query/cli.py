@@ -24,8 +24,9 @@ def register(subparsers) -> None:
     run.add_argument("--data-dir", help=f"curated data for --engine local (default ${DATA_DIR_ENV}, else .local/curated, "
                           "else the demo's out/demo/work/curated)")
     run.add_argument("--workgroup", help="Athena workgroup for --engine athena (default: the deployed one)")
-    run.add_argument("--output", choices=output.FORMATS, default="table")
-    run.add_argument("--out", help="write the rows to this file (required for parquet)")
+    run.add_argument("--output", choices=output.FORMATS,
+                     help="default: the --out file's suffix (.csv, .json, .jsonl, .parquet), else a table on the terminal")
+    run.add_argument("--out", help="write the rows to this file, creating its folder (required for parquet)")
     run.set_defaults(func=cmd_run)
 
 
@@ -47,7 +48,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    fmt = output.resolve(args.output, args.out)
     result = execute(args.name, catalog.parse_assignments(args.param), args.engine, args.data_dir, args.workgroup)
-    output.write(result.frame, args.output, path=args.out)
+    output.write(result.frame, fmt, path=args.out)
     print(result.summary(), file=sys.stderr)
     return 0

@@ -10,13 +10,36 @@ import pandas as pd
 from aml.errors import AmlError
 
 FORMATS = ("table", "csv", "json", "parquet")
+SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+
+def resolve(fmt: str | None, path: str | None) -> str:
+    """The output format: the one asked for, else the one `path`'s suffix names, else a table on
+    the terminal. Checked before the query runs, so a bad choice costs nothing."""
+    if path and Path(path).is_dir():
+        raise AmlError(f"--out {path} is a folder", "give a file name, e.g. --out alerts.csv")
+    if fmt is None:
+        if not path:
+            return "table"
+        try:
+            return SUFFIXES[Path(path).suffix.lower()]
+        except KeyError:
+            raise AmlError(f"cannot tell the format of {Path(path).name} from its suffix",
+                           f"add --output csv|json|parquet, or name it {', '.join(SUFFIXES)}") from None
+    if fmt == "table" and path:
+        raise AmlError("--output table prints to the terminal (it truncates wide values)",
+                       "write a file with --output csv|json|parquet")
+    if fmt == "parquet" and not path:
+        raise AmlError("--output parquet needs a file", "add --out FILE.parquet")
+    return fmt
 
 
 def write(frame: pd.DataFrame, fmt: str, out: TextIO | None = None, path: str | None = None) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         if not path:
             raise AmlError("--output parquet needs a file", "add --out FILE.parquet")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(path, index=False)
         return
     if fmt == "table":

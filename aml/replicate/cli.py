@@ -11,7 +11,7 @@ def _replicator(args, resources: bool = True) -> Replicator:
     from aml.local import resources as local_resources
     from aml.local.services import Postgres
 
-    found = local_resources.ensure(args.env) if resources else None
+    found = local_resources.existing(args.env) if resources else None
     return Replicator(args.db_url or Postgres().url(), found, slot_name=args.slot,
                       batch_changes=getattr(args, "batch_changes", 5000))
 

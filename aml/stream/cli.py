@@ -9,6 +9,20 @@ from pathlib import Path
 from aml.stream.poller import DEFAULT_BATCH_SIZE
 
 log = logging.getLogger(__name__)
+# A Kinesis event source mapping takes 1 to 10,000 records per batch
+# (https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html, BatchSize).
+MAX_BATCH_SIZE = 10_000
+
+
+def batch_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_BATCH_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a batch size: a Kinesis event source mapping "
+                                         f"takes 1 to {MAX_BATCH_SIZE:,} records")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "on stdout. Invalid lines end in the dead-letter queue.")
     replay.add_argument("file", type=Path, metavar="FILE.jsonl")
     replay.add_argument("--env", default="local", help="environment name of the local resources (default: local)")
-    replay.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+    replay.add_argument("--batch-size", type=batch_size, default=DEFAULT_BATCH_SIZE,
                         help=f"records per handler invocation (default: {DEFAULT_BATCH_SIZE})")
     replay.set_defaults(func=_replay)
 
@@ -35,7 +49,12 @@ def _replay(args: argparse.Namespace) -> int:
     s = result.stats
     log.info("replayed %d records in %d batches (%d redeliveries, %d handler errors): %d new alerts",
              result.sent, s.batches, s.redeliveries, s.handler_errors, len(result.alerts))
+    if result.dead_lettered:
+        log.warning("%d of %d records were dead-lettered (poison: not a valid record). Each message of the "
+                    "queue holds the reason and the record: aws sqs receive-message --queue-url %s "
+                    "--max-number-of-messages 10 --endpoint-url $AWS_ENDPOINT_URL",
+                    result.dead_lettered, result.sent, result.dlq_url)
     if s.abandoned:
         log.error("records given up on after repeated failures: %s", ", ".join(s.abandoned))
         return 1
-    return 0
+    return 1 if result.sent and result.dead_lettered >= result.sent else 0

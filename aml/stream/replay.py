@@ -32,6 +32,8 @@ class ReplayResult:
     sent: int = 0
     stats: PollStats = field(default_factory=PollStats)
     alerts: list[dict] = field(default_factory=list)  # raised by this replay
+    dead_lettered: int = 0  # records this replay put in the dead-letter queue (poison)
+    dlq_url: str = ""
 
 
 def local_handler(res: resources.LocalResources) -> Callable[[dict, object], dict]:
@@ -88,10 +90,28 @@ def read_lines(path: Path) -> list[bytes]:
     except OSError as err:
         raise AmlError(f"cannot read {path}: {err.strerror}", "pass a JSON Lines file, one record per line") from err
     lines = [line for line in raw.splitlines() if line.strip()]
+    if lines and not any(_is_json_object(line) for line in lines):
+        raise AmlError(f"{path} holds no JSON Lines record: no line is a JSON object (the first starts "
+                       f"{lines[0][:40]!r})", "pass one JSON object per line (a DMS envelope or a plain "
+                       "transaction); convert a CSV, a JSON array or a Parquet file first")
     too_big = [i + 1 for i, line in enumerate(lines) if len(line) > KINESIS_MAX_RECORD_BYTES]
     if too_big:
         raise AmlError(f"{path}: line(s) {too_big[:5]} exceed Kinesis' 1 MiB record limit")
     return lines
+
+
+def _is_json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def queue_depth(queue_url: str) -> int:
+    """Messages in the queue, visible or in flight (SQS GetQueueAttributes; exact on the emulator)."""
+    names_ = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=names_)["Attributes"]
+    return sum(int(attributes.get(n, 0)) for n in names_)
 
 
 def transaction_lines(transactions: pd.DataFrame) -> list[bytes]:
@@ -133,15 +153,17 @@ def alert_rows(table: str) -> dict[str, dict]:
 
 def replay(path: Path, env_name: str = "local", batch_size: int = DEFAULT_BATCH_SIZE) -> ReplayResult:
     lines = read_lines(path)
-    res = resources.ensure(env_name)
+    res = resources.existing(env_name)
     try:
         before = set(alert_rows(res.alerts_table))
-        result = ReplayResult(sent=len(lines))
+        queued = queue_depth(res.dlq_url)
+        result = ReplayResult(sent=len(lines), dlq_url=res.dlq_url)
         if lines:
             start_at = put_lines(res.stream_name, lines)
             result.stats = Poller(res.stream_name, local_handler(res), batch_size=batch_size,
                                   on_failure_queue_url=res.dlq_url).drain(start_at)
         after = alert_rows(res.alerts_table)
+        result.dead_lettered = queue_depth(res.dlq_url) - queued
     except EndpointConnectionError as err:
         raise AmlError(f"the AWS emulator at {aws.endpoint_url()} is not reachable", "run `aml local up`") from err
     result.alerts = sorted((row for aid, row in after.items() if aid not in before),

@@ -21,6 +21,7 @@ def test_replay_prints_alerts_dead_letters_poison_and_is_idempotent(local_servic
     envelope = {"data": _row("st-2", 2, "9500.00"),
                 "metadata": {"operation": "insert", "schema-name": "core", "table-name": "transactions"}}
     jsonl.write_text("\n".join([json.dumps(_row("st-1", 1, 9000)), json.dumps(envelope), "{not json"]) + "\n")
+    resources.ensure(env)  # the environment exists (as after a deploy)
 
     assert cli.main(["stream", "replay", str(jsonl), "--env", env]) == 0
     alerts = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -35,6 +36,35 @@ def test_replay_prints_alerts_dead_letters_poison_and_is_idempotent(local_servic
     assert capsys.readouterr().out == ""
 
 
+def test_replay_reports_the_dead_lettered_count_and_fails_when_every_record_was(local_services, unique_name,
+                                                                                tmp_path, capsys, caplog):
+    env = unique_name("t")
+    resources.ensure(env)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join([json.dumps(_row("dl-1", 1, 100)), "{not json", json.dumps({"amount": 5})]) + "\n")
+    assert cli.main(["stream", "replay", str(mixed), "--env", env]) == 0
+    assert "2 of 3 records were dead-lettered" in caplog.text and "aws sqs receive-message" in caplog.text
+    caplog.clear()
+    poison = tmp_path / "poison.jsonl"
+    poison.write_text(json.dumps({"amount": 5}) + "\n" + json.dumps({"transaction_id": "x"}) + "\n")
+    assert cli.main(["stream", "replay", str(poison), "--env", env]) == 1
+    assert "2 of 2 records were dead-lettered" in caplog.text
+
+
+@pytest.mark.parametrize("argv", [["stream", "replay", "{file}"], ["replicate", "cdc", "--until-idle"],
+                                  ["replicate", "full-load"]])
+def test_an_environment_never_deployed_is_refused_and_not_created(local_services, unique_name, tmp_path, capsys, argv):
+    env = unique_name("n")
+    records = tmp_path / "r.jsonl"
+    records.write_text(json.dumps(_row("n-1", 1, 10)) + "\n")
+    assert cli.main([a.format(file=records) for a in argv] + ["--env", env]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"environment {env!r} has no resources" in err[0] and "aml deploy-local" in err[0]
+    assert not resources.created_by_name(env)
+    buckets = [b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]]
+    assert not [b for b in buckets if env in b]
+
+
 def test_replay_of_a_missing_file_is_a_clear_error(local_services, tmp_path, capsys):
     assert cli.main(["stream", "replay", str(tmp_path / "absent.jsonl")]) == 2
     assert "cannot read" in capsys.readouterr().err
@@ -47,6 +77,7 @@ def test_field_case_dms_control_record_is_acknowledged_not_dead_lettered(local_s
 
     case = Path(__file__).parents[1] / "unit" / "rules" / "data" / "dms_control_record.jsonl"
     env = unique_name("t")
+    resources.ensure(env)
     assert cli.main(["stream", "replay", str(case), "--env", env]) == 0
     res = resources.ensure(env)
     sqs = aws.client("sqs")

@@ -79,12 +79,18 @@ Injector = Callable[[Context, int, int], None]
 
 def injectors() -> dict[str, Injector]:
     """rule id -> injector(ctx, laundering instances, near-miss instances)."""
-    from aml.generate.scenarios import behaviour, cash, flows, patterns
+    from aml.generate.scenarios import behaviour, cash, flows, groups, patterns, splitting
 
     return {
         "large_cash": cash.large_cash,
         "structuring": cash.structuring,
         "smurfing": cash.smurfing,
+        "structuring_non_cash": splitting.structuring_non_cash,
+        "fan_in_layered": groups.fan_in_layered,
+        "fan_out_layered": groups.fan_out_layered,
+        "scatter_gather": groups.scatter_gather,
+        "gather_scatter": groups.gather_scatter,
+        "bipartite": groups.bipartite,
         "rapid_movement": flows.rapid_movement,
         "fan_in": flows.fan_in,
         "fan_out": flows.fan_out,
@@ -97,10 +103,32 @@ def injectors() -> dict[str, Injector]:
 
 
 def reserved_needs(rules: RuleParameters, instances: int, near: int) -> tuple[int, int]:
-    """(individual, business) customers to reserve: one account per instance, a cycle's hops each,
-    and one untouched dormant account per near-miss."""
-    cycles = rules.rule("cycles")
-    hop_counts = cycles["max_hops"] - cycles["min_hops"] + 1
-    cycle_accounts = max(instances, hop_counts) * cycles["max_hops"]
-    single = len(rules.rules) - 2  # all but cycles and velocity (background subjects)
-    return instances * (single + 1) + cycle_accounts + near * (single + 4), near + 1
+    """(individual, business) customers to reserve: an upper bound of the accounts the injectors
+    claim, from each rule's counts (one account per instance unless said otherwise)."""
+    n, m = instances, near
+    individual = {rule_id: n + m for rule_id in rules.rules}
+    business = 0
+    individual["velocity_spike"] = 0  # background subjects
+    individual["high_risk_jurisdiction"] = max(n, 2) + m
+    individual["dormant_reactivation"] = n + 2 * m  # one untouched dormant account per near miss
+    for rule_id in ("fan_in", "fan_out"):
+        if rule_id in rules.rules:
+            windows = len(rules.rule(rule_id).count_windows())
+            individual[rule_id] = max(n, windows) + max(m, windows)
+    if "cycles" in rules.rules:
+        cycles = rules.rule("cycles")
+        hop_counts = range(cycles["min_hops"], cycles["max_hops"] + 1)
+        individual["cycles"] = sum(hop_counts[k % len(hop_counts)] for k in range(max(n, len(hop_counts)))) \
+            + m * (max(3, cycles["min_hops"]) + 1)
+    for rule_id in ("fan_in_layered", "fan_out_layered"):
+        if rule_id in rules.rules:  # the subject and up to min_intermediaries + 1 intermediaries
+            individual[rule_id] = (n + m) * (rules.rule(rule_id)["min_intermediaries"] + 2)
+    if "scatter_gather" in rules.rules:
+        individual["scatter_gather"] = 2 * (n + m)
+    if "gather_scatter" in rules.rules:  # business hubs
+        individual["gather_scatter"], business = 0, n + m
+    if "bipartite" in rules.rules:  # up to one more than the minimum a side; beneficiaries ours at most every other time
+        b = rules.rule("bipartite")
+        side = max(b["min_originators"], b["min_beneficiaries"]) + 1
+        individual["bipartite"] = (n + m) * side + ((n + 1) // 2 + (m + 1) // 2) * side
+    return sum(individual.values()), business + 1

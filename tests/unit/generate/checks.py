@@ -61,12 +61,19 @@ def rapid_movement(rule, rows, subjects, label, everything) -> bool:
                 and outflow.usd.sum() >= rule["min_outflow_ratio"] * inflow.usd.sum())
 
 
-def _fan(rule, rows, subjects, inbound: bool) -> bool:
+def _fan(rule, rows, subjects, inbound: bool, floor: float | None = None) -> bool:
+    """Any window of the rule holds min_counterparties distinct counterparties (a floored window
+    counting only payments of at least `floor`, min_payment unless given)."""
     side, other = ("beneficiary_account_id", "originator_account_id") if inbound else \
         ("originator_account_id", "beneficiary_account_id")
-    mine = rows[rows[side].isin(subjects)].sort_values("booked_at")
-    window = pd.Timedelta(hours=rule["window_hours"])
-    return _max_in_window(mine.booked_at, mine[other], window) >= rule["min_counterparties"]
+    mine = rows[rows[side].isin(subjects) & rows.transaction_type.isin(rule["counterparty_types"])]
+    mine = mine.sort_values("booked_at")
+    for w in rule.count_windows():
+        counted = mine[mine.usd >= (rule["min_payment"] if floor is None else floor)] if w.floored else mine
+        if _max_in_window(counted.booked_at, counted[other], pd.Timedelta(hours=w.window_hours)) \
+                >= w.min_counterparties:
+            return True
+    return False
 
 
 def fan_in(rule, rows, subjects, label, everything) -> bool:
@@ -91,9 +98,10 @@ def cycles(rule, rows, subjects, label, everything) -> bool:
     chained = all(hops.beneficiary_account_id[i] == hops.originator_account_id[i + 1] for i in range(len(hops) - 1))
     closed = hops.beneficiary_account_id.iloc[-1] == hops.originator_account_id.iloc[0]
     within = hops.booked_at.iloc[-1] - hops.booked_at.iloc[0] <= pd.Timedelta(days=rule["window_days"])
-    first, back = hops.usd.iloc[0], hops.usd.iloc[-1]
+    first = hops.usd.iloc[0]
+    kept = (abs(hops.usd / first - 1) <= rule["amount_tolerance"]).all()
     return bool(chained and closed and within and (hops.usd >= rule["min_amount"]).all()
-                and abs(back / first - 1) <= rule["amount_tolerance"])
+                and (kept or rule.params.get("redrawn_amounts", False)))
 
 
 def dormant_reactivation(rule, rows, subjects, label, everything) -> bool:

@@ -92,7 +92,8 @@ def test_background_does_not_look_like_a_typology(bank, tx):
 def test_a_changed_threshold_changes_the_injection(monkeypatch):
     raw = json.loads(rules.PARAMETERS_FILE.read_text())
     raw["rules"]["structuring"].update(min_amount=5000, max_amount=6000, min_total=9000)
-    raw["rules"]["fan_in"]["min_counterparties"] = 9
+    for window in raw["rules"]["fan_in"]["windows"]:
+        window["min_counterparties"] = 9
     changed = rules.parse(raw)
     monkeypatch.setattr("aml.generate.bank.rule_parameters.load", lambda: changed)
     bank = generate(BankConfig(customers=200, days=30, seed=3))

@@ -98,3 +98,26 @@ def test_a_missing_default_data_dir_names_every_place_tried_and_the_demo(capsys,
     code, _, err = run(capsys, "run", "structuring", *WINDOW)
     assert code != 0 and len(err.strip().splitlines()) == 1
     assert str(tmp_path / "a") in err and str(tmp_path / "b") in err and "make demo" in err
+
+
+@pytest.mark.parametrize(("name", "check"), [
+    ("rows.csv", lambda text: text.splitlines()[0].startswith("subject_account_pid,")),
+    ("rows.json", lambda text: json.loads(text.splitlines()[0])["subject_account_pid"]),
+    ("rows.jsonl", lambda text: json.loads(text.splitlines()[0])["subject_account_pid"]),
+])
+def test_out_without_output_takes_the_format_from_the_suffix(capsys, curated_dir, tmp_path, name, check):
+    target = tmp_path / "new" / "folder" / name  # a missing folder is created, as for parquet
+    code, _, _ = run(capsys, "run", "structuring", *WINDOW, "--data-dir", str(curated_dir), "--out", str(target))
+    assert code == 0 and check(target.read_text())
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--out", "rows.txt"], "cannot tell the format of rows.txt"),
+    (["--output", "csv", "--out", "."], "is a folder"),
+    (["--output", "table", "--out", "rows.txt"], "--output table prints to the terminal"),
+])
+def test_bad_out_one_clear_error(capsys, curated_dir, tmp_path, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "run", "structuring", *WINDOW, "--data-dir", str(curated_dir), *extra)
+    assert code != 0 and out == "" and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "rows.txt").exists()
