@@ -48,5 +48,8 @@ def _run(args) -> int:
     for name, s in summary["detection"].items():
         fmt = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
         print(f"  {name:<24} {fmt(s['recall']):>5} / {fmt(s['precision'])}")
+    print("flagged accounts by label kind (scenario queries):")
+    for name, counts in summary["flagged_by_kind"]["batch"].items():
+        print(f"  {name:<24} " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"))
     print(f"summary: {args.out / 'summary.json'}\nreport:  {args.out / 'report.html'}")
     return 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from aml import REPO_ROOT
-from aml.demo import activity, report
+from aml.demo import activity, kinds, report
 from aml.demo.config import DemoConfig
 from aml.demo.reset import reset_database, reset_environment
 from aml.demo.stages import Stages
@@ -151,6 +151,7 @@ def run(cfg: DemoConfig) -> dict:
         "alerts_per_rule": {rule: int(Counter(alerts["rule_id"]).get(rule, 0)) for rule in sorted(rules.load().rules)},
         "query_hits": hits,
         "detection": {s.scenario: {"recall": s.recall, "precision": s.precision, **s.as_dict()} for s in scores},
+        "flagged_by_kind": _flagged_by_kind(results, alerts, bank.labels, key),
         "skipped_typologies": bank.skipped,
         "stages": stages.seconds,
         "total_seconds": stages.total,
@@ -159,6 +160,17 @@ def run(cfg: DemoConfig) -> dict:
     report.write_summary(summary, out)
     report.write_html(summary, dict(per_rule_day), top, out)
     return summary
+
+
+def _flagged_by_kind(results: dict, alerts: pd.DataFrame, labels: pd.DataFrame, key: bytes) -> dict:
+    """For each scenario query and each Lambda rule: its flagged accounts by label kind (the
+    false-positive kinds behind its alerts)."""
+    params = rules.load()
+    account_kinds = kinds.account_kinds(labels, key)
+    batch = {name: set(result.frame["subject_account_pid"].dropna()) for name, result in results.items()
+             if name in params.rules and "subject_account_pid" in result.frame}
+    stream = {rule: set(group["subject_account_pid"].dropna()) for rule, group in alerts.groupby("rule_id", observed=True)}
+    return {"batch": kinds.flagged_by_kind(batch, account_kinds), "stream": kinds.flagged_by_kind(stream, account_kinds)}
 
 
 def _top_accounts(results: dict, alerts: pd.DataFrame, n: int = 10) -> list[tuple[str, int]]:

@@ -11,19 +11,28 @@ transfers between customers stay below the cycle rule's minimum, salaries stay b
 rapid-movement inflow, and a customer pays at most `MAX_OUT_PER_DAY` and receives at most
 `MAX_IN_PER_DAY` counterparties a day, during daytime only. Businesses are paid mid-month
 (days 13-22) and pay out early in the month (days 1-8), more than 72 hours apart, so payroll
-is never a pass-through; payroll is staggered (two payees a day), the classic fan-out look-alike.
+is never a pass-through; payroll is staggered (two payees a day).
+
+That everyday banking is the unlabelled background. Beside it, `aml.generate.lookalikes` books
+the legitimate look-alikes real banks see flagged (a merchant's many payers, payroll on one day,
+a house purchase ...), at public rates, each labelled `benign` in the truth file; the look-alike
+customers keep their everyday banking too (but dormant accounts, which have none), and customers
+of a small-value economy have it scaled to their economy.
 """
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 
 import numpy as np
 
-from aml.generate import fx
+from aml.generate import fx, lookalikes
+from aml.generate.draws import daytime as _daytime
+from aml.generate.draws import lognormal as _lognormal
+from aml.generate.draws import monthly as _monthly
+from aml.generate.labels import LabelBook
 from aml.generate.ledger import Ledger
 from aml.generate.parties import HOME_COUNTRY, Directory
-from aml.generate.timebase import ACTIVE_FROM, ACTIVE_TO, DAY, HOUR, Timebase
+from aml.generate.timebase import DAY, HOUR, Timebase
 
 MAX_OUT_PER_DAY = 3
 MAX_IN_PER_DAY = 2
@@ -34,37 +43,9 @@ REVERSED_SHARE = 0.002
 
 @dataclass(frozen=True)
 class Background:
-    individuals: np.ndarray  # account codes of background individuals' primary accounts
+    individuals: np.ndarray  # account codes of plain background individuals' primary accounts (no look-alike)
     salary_day: np.ndarray  # per account code: day of month the salary arrives, 0 if none
     rows: int
-
-
-def _lognormal(rng, median: float, sigma: float, n: int, low: float, high: float) -> np.ndarray:
-    return np.clip(rng.lognormal(np.log(median), sigma, n), low, high)
-
-
-def _months(time: Timebase) -> list[tuple[int, int]]:
-    out, (y, m) = [], (time.start_date.year, time.start_date.month)
-    while calendar.timegm((y, m, 1, 0, 0, 0)) < time.end:
-        out.append((y, m))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-def _monthly(time: Timebase, day_of_month: np.ndarray, seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(index into the inputs, timestamp) of each monthly occurrence inside the bank's period."""
-    idx, ts = [], []
-    for y, m in _months(time):
-        last = calendar.monthrange(y, m)[1]
-        stamp = calendar.timegm((y, m, 1, 0, 0, 0)) + (np.minimum(day_of_month, last) - 1) * DAY + seconds
-        inside = np.flatnonzero((stamp >= time.start) & (stamp < time.end))
-        idx.append(inside)
-        ts.append(stamp[inside])
-    return np.concatenate(idx), np.concatenate(ts)
-
-
-def _daytime(rng, n: int) -> np.ndarray:
-    return rng.integers(ACTIVE_FROM, ACTIVE_TO, n)
 
 
 def _cap_per_day(account: np.ndarray, ts: np.ndarray, priority: np.ndarray, cap: int) -> np.ndarray:
@@ -95,9 +76,16 @@ class _Rows:
                            np.broadcast_to(np.asarray(memo, dtype=object), (n,)), np.full(n, priority),
                            np.full(n, exact)))
 
-    def book(self, ledger: Ledger, directory: Directory, rng) -> int:
+    def book(self, ledger: Ledger, directory: Directory, rng, scale: np.ndarray) -> int:
+        """Book the rows; `scale` (per internal account code) scales the amounts of an account's
+        everyday banking to its economy (the smaller of the two sides' scales; exact rows, cash in
+        notes of the account's currency, are kept)."""
         ts, orig, bene, usd, ttype, channel, memo, priority, exact = (np.concatenate(c) for c in zip(*self.parts,
                                                                                                     strict=True))
+        with_ones = np.append(scale, 1.0)
+        side_scale = np.minimum(with_ones[np.minimum(orig, directory.n_internal)],
+                                with_ones[np.minimum(bene, directory.n_internal)])
+        usd = np.where(exact, usd, usd * side_scale)
         # each of our accounts: at most MAX_OUT_PER_DAY payments out and MAX_IN_PER_DAY in;
         # external parties each get a distinct negative id so the per-day caps never group them
         distinct_external = -1 - np.arange(len(ts))
@@ -113,10 +101,14 @@ class _Rows:
 
 
 def generate_background(directory: Directory, time: Timebase, reserved: np.ndarray, rng: np.random.Generator,
-                        ledger: Ledger) -> Background:
+                        ledger: Ledger, labels: LabelBook) -> Background:
+    """Everyday banking of every customer but the reserved ones, and the labelled look-alikes."""
     cust = directory.customers
     n_customers = len(cust.customer_id)
     primary = np.setdiff1d(np.arange(n_customers), reserved)  # account code == customer number
+    plan = lookalikes.plan(directory, time, primary[~cust.is_business[primary]], primary[cust.is_business[primary]],
+                           rng)
+    primary = np.setdiff1d(primary, plan.quiet)  # dormant accounts have no everyday banking
     businesses = primary[cust.is_business[primary]]
     individuals = primary[~cust.is_business[primary]]
     abroad = tuple(c for c in directory.low_risk if c != HOME_COUNTRY)
@@ -242,4 +234,7 @@ def generate_background(directory: Directory, time: Timebase, reserved: np.ndarr
     rows.add(ts[m], directory.cash, acct[m], _lognormal(rng, 300, 0.8, m.sum(), 20, 2500),
             "cash_deposit", np.where(rng.random(m.sum()) < 0.6, "branch", "atm"), "Cash deposit", 1)
 
-    return Background(individuals=individuals, salary_day=salary_day, rows=rows.book(ledger, directory, rng))
+    booked = rows.book(ledger, directory, rng, plan.scale)
+    lookalikes.inject(plan, lookalikes.Scene(directory, time, rng, ledger, labels))
+    return Background(individuals=np.setdiff1d(individuals, plan.all_subjects()), salary_day=salary_day,
+                      rows=booked)

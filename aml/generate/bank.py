@@ -82,8 +82,9 @@ def generate(config: BankConfig) -> Bank:
     customers = make_customers(config.customers, reserved, reserved_business, time, rng, fake, countries)
     directory = make_accounts(customers, np.concatenate([reserved, reserved_business]), time, rng, fake, countries)
     ledger = Ledger()
-    background = generate_background(directory, time, np.concatenate([reserved, reserved_business]), rng, ledger)
     book = LabelBook()
+    background = generate_background(directory, time, np.concatenate([reserved, reserved_business]), rng, ledger,
+                                     book)
     ctx = Context(config, time, rules, rng, ledger, directory, book, background, reserved.tolist(),
                   reserved_business.tolist())
     available = injectors()

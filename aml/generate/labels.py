@@ -1,7 +1,11 @@
 """Ground truth, kept apart from the transactions (never a column of theirs).
 
 One row per injected instance: `typology` is a rule id of rule_parameters.json, `kind` is
-'laundering' (the rule must flag it) or 'near_miss' (a look-alike the rule must NOT flag).
+'laundering' (the rule must flag it) or 'near_miss' (a look-alike the rule must NOT flag); or
+`kind` is 'benign' and `typology` a kind of legitimate look-alike of the background
+(`aml.generate.lookalikes.rates.RATES`, e.g. 'merchant_many_payers'): honest activity any rule
+may flag, never laundering; its subject is the account that does it. Only 'laundering' rows are
+positives for scoring; the others name what a false positive was.
 Subjects are always our own accounts, the ones the scenario's query names as its subject: the
 receiving account for structuring, smurfing, fan-in and layered fan-in (the collecting account);
 the sending account for fan-out, layered fan-out (the paying account), non-cash structuring and
@@ -19,7 +23,11 @@ import pyarrow as pa
 
 from aml.generate.ledger import utc
 
-KINDS = ("laundering", "near_miss")
+KINDS = ("laundering", "near_miss", "benign")
+# The recall every scenario must reach on the generator's bank (its injected laundering instances
+# are built to satisfy their rule with a margin; the look-alikes only lower precision, which is
+# reported, never asserted). Tests on the generator and the demo's checks use this one figure.
+MIN_RECALL = 0.9
 LABEL_COLUMNS = ("label_id", "typology", "kind", "subject_account_ids", "transaction_ids",
                  "window_start", "window_end")
 ARROW_SCHEMA = pa.schema([

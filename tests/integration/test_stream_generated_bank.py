@@ -1,6 +1,8 @@
 """A generated bank's whole stream through Kinesis, the local poller and the rules handler (moto
-server): every injected laundering instance of a typology the rules implement raises that rule's
-alert on its internal subject account, and no near-miss look-alike raises that rule.
+server): at least MIN_RECALL of the injected laundering instances of each typology the rules
+implement raise that rule's alert on their internal subject account, and no near-miss look-alike
+raises that rule. The share of a rule's alerts on injected instances (its precision) is printed,
+not asserted: the background's benign look-alikes are honest false positives (issue 24).
 
 The bank's transactions arrive day by day, as a live stream would (each day's records are put on
 the stream and processed before the next day's): the stream is partitioned by originator, so all
@@ -13,6 +15,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from aml.generate import BankConfig, generate
+from aml.generate.labels import MIN_RECALL
 from aml.local import aws, resources
 from aml.stream.poller import Poller
 from aml.stream.replay import local_handler, put_lines, transaction_lines
@@ -65,9 +68,11 @@ def test_generated_stream_raises_every_injected_typology_and_no_near_miss(local_
                                  for lab in laundering.itertuples()))
         figures[rule] = {"laundering": len(found), "recall": sum(found) / len(found) if found else None,
                          "near_misses": len(quiet), "near_miss_quiet": sum(quiet),
-                         "alerts": alerts_of_rule, "alerts_on_injected": true_alerts}
+                         "alerts": alerts_of_rule, "alerts_on_injected": true_alerts,
+                         "precision": true_alerts / alerts_of_rule if alerts_of_rule else None}
     print(json.dumps({"records": len(bank.transactions), "seconds": round(seconds, 1), "per_rule": figures}, indent=1))
 
     assert set(figures) == set(ALL_RULES), f"typologies without labels on internal accounts: {set(ALL_RULES) - set(figures)}"
-    assert missed == [], f"injected instances without an alert: {missed}"
+    low = {r: f["recall"] for r, f in figures.items() if f["laundering"] and f["recall"] < MIN_RECALL}
+    assert low == {}, f"rules below the minimum recall {MIN_RECALL}: {low}; missed instances: {missed}"
     assert false_hits == [], f"near misses that raised their rule: {false_hits}"

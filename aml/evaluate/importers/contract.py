@@ -8,8 +8,9 @@ The tables pass through unchanged. The labels file may be
 - per transaction: `transaction_id`, `typology` (both own accounts of a listed payment are
   laundering accounts);
 - the generator's: `typology`, `kind`, `subject_account_ids` (a list): the subjects of every
-  `laundering` instance; `near_miss` instances are look-alikes, not laundering, and are counted
-  in the report only.
+  `laundering` instance; `near_miss` instances and `benign` look-alikes of the background
+  (typology = the kind of legitimate activity) are not laundering, and are counted in the report
+  only (`label_kinds`, `benign_typologies`).
 """
 from __future__ import annotations
 
@@ -70,6 +71,9 @@ def read_labels(path: Path, transactions: pd.DataFrame) -> tuple[pd.DataFrame, d
     note: dict = {"labels_file": path.name}
     if "kind" in raw:
         note["label_kinds"] = {str(k): int(v) for k, v in raw["kind"].value_counts().items()}
+        if "typology" in raw and (raw["kind"] == "benign").any():
+            note["benign_typologies"] = {str(k): int(v) for k, v in
+                                         raw.loc[raw["kind"] == "benign", "typology"].value_counts().sort_index().items()}
         raw = raw[raw["kind"] == "laundering"]
     if "subject_account_ids" in raw:
         exploded = raw[["subject_account_ids", "typology"]].explode("subject_account_ids")

@@ -8,6 +8,7 @@ import pytest
 
 from aml.demo.config import DemoConfig
 from aml.demo.pipeline import run
+from aml.generate.labels import MIN_RECALL
 from aml_contract import rules
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,7 @@ def test_queries_find_the_injected_typologies(demo):
     scored = summary["detection"]
     for scenario in DETERMINISTIC:
         assert scenario in scored, scenario
-        assert scored[scenario]["recall"] == 1.0, (scenario, scored[scenario])
+        assert scored[scenario]["recall"] >= MIN_RECALL, (scenario, scored[scenario])
         assert scored[scenario]["near_misses_flagged"] == 0, (scenario, scored[scenario])
     assert all(summary["query_hits"][s] > 0 for s in DETERMINISTIC)
 
@@ -70,6 +71,12 @@ def test_outputs_name_every_rule_and_scenario(demo):
 
     for name in list(rules.load().rules) + list(catalog.queries()):
         assert name in page, name
+    # the false-positive kinds behind each scenario's alerts (issue 24)
+    assert "flagged accounts by label kind" in page
+    by_kind = saved["flagged_by_kind"]["batch"]
+    assert set(by_kind) == {name for name in catalog.queries() if name in rules.load().rules}
+    for scenario, counts in by_kind.items():
+        assert sum(counts.values()) <= summary["detection"].get(scenario, {}).get("flagged_accounts", 10**9), scenario
 
 
 def test_every_currency_is_curated_and_each_amount_base_is_accounted_for(demo):
