@@ -9,7 +9,7 @@ from aml.local.services import Postgres
 
 pytestmark = pytest.mark.integration
 
-ARGS = ["generate", "--customers", "120", "--days", "20", "--seed", "4"]
+ARGS = ["generate", "--customers", "200", "--days", "20", "--seed", "4"]
 
 
 @pytest.fixture

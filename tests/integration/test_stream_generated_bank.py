@@ -19,10 +19,11 @@ from aml.generate.labels import MIN_RECALL
 from aml.local import aws, resources
 from aml.stream.poller import Poller
 from aml.stream.replay import local_handler, put_lines, transaction_lines
+from aml_contract import rules
 from lambdas.realtime_rules.rules import ALL_RULES
 
 pytestmark = pytest.mark.integration
-BANK = BankConfig(customers=150, days=40, seed=11)
+BANK = BankConfig(customers=200, days=40, seed=11)
 
 
 def _alerts(table: str) -> list[dict]:
@@ -54,6 +55,14 @@ def test_generated_stream_raises_every_injected_typology_and_no_near_miss(local_
 
     labels = bank.labels[bank.labels.typology.isin(list(ALL_RULES))]
     labels = labels[[any(s in internal for s in subjects) for subjects in labels.subject_account_ids]]
+    # A fan instance injected for a batch-only window (672 h: more history than the state keeps) is
+    # the batch query's to find, not the Lambda's.
+    params = rules.load()
+    realtime_span = {r: max(w.window_hours for w in params.rule(r).count_windows(realtime_only=True)) * 3600
+                     for r in ("fan_in", "fan_out")}
+    span = (labels.window_end - labels.window_start).dt.total_seconds()
+    batch_only = (labels.kind == "laundering") & labels.typology.map(realtime_span).lt(span)
+    labels = labels[~batch_only]
     figures, missed, false_hits = {}, [], []
     for rule, group in labels.groupby("typology"):
         laundering, near = group[group.kind == "laundering"], group[group.kind == "near_miss"]

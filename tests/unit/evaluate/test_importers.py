@@ -164,7 +164,7 @@ def test_contract_account_and_transaction_labels(tmp_path: Path):
 
     from aml.generate import BankConfig, generate, write_parquet
 
-    bank = generate(BankConfig(customers=100, days=10, start_date=date(2026, 1, 1), seed=3))
+    bank = generate(BankConfig(customers=200, days=10, start_date=date(2026, 1, 1), seed=3))
     write_parquet(bank, tmp_path)
     (tmp_path / "labels.parquet").unlink()
     first = bank.transactions.iloc[0]
