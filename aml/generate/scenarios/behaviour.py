@@ -92,17 +92,24 @@ def velocity_spike(ctx: Context, n: int, near: int) -> None:
     usd = np.concatenate([cols["usd"], cols["usd"]])
 
     def spike_day(account: int) -> int | None:
+        """A day away from payday with min_baseline_days of the account's own history before it
+        (the query and the rule count history from the account's first activity, not the bank's)."""
         pay = ctx.background.salary_day[account]
-        for day in ctx.rng.integers(first_day, ctx.time.days, 30).tolist():
+        seen = ts[busy == account]
+        first_active = int((seen.min() - ctx.time.start) // DAY) if len(seen) else ctx.time.days
+        earliest = max(first_day, first_active + p["min_baseline_days"] + 1)
+        if earliest >= ctx.time.days:
+            return None
+        for day in ctx.rng.integers(earliest, ctx.time.days, 30).tolist():
             dom = (ctx.time.start_date + timedelta(days=day)).day
             if min(abs(dom - pay), 31 - abs(dom - pay)) >= PAYDAY_DISTANCE:
                 return day
         return None
 
-    def inject(kind: str, account: int, amount_for) -> None:
+    def inject(kind: str, account: int, amount_for) -> bool:
         day = spike_day(account)
         if day is None:
-            return
+            return False
         day_start = ctx.time.day(day)
         observed = min(day, p["baseline_days"])
         mine = (busy == account) & (ts >= day_start - observed * DAY) & (ts < day_start)
@@ -111,9 +118,12 @@ def velocity_spike(ctx: Context, n: int, near: int) -> None:
         keys = ctx.ledger.add(when, account, ctx.directory.new_companies(1), ctx.cents(amount_for(baseline)),
                               "wire", "online", "Transfer")
         ctx.labels.add("velocity_spike", kind, account, keys, day_start, day_start + p["window_days"] * DAY)
+        return True
 
-    for account in candidates[:n].tolist():
-        inject("laundering", account,
-               lambda base: max(p["min_amount"], p["multiplier"] * base) * ctx.rng.uniform(1.3, 1.8))
-    for account in candidates[n:n + near].tolist():  # far above the baseline, but below min_amount
-        inject("near_miss", account, lambda base: p["min_amount"] * ctx.rng.uniform(0.35, 0.45))
+    pool = iter(candidates.tolist())  # an account without enough history of its own is passed over
+    for kind, count, amount_for in (
+            ("laundering", n, lambda base: max(p["min_amount"], p["multiplier"] * base) * ctx.rng.uniform(1.3, 1.8)),
+            ("near_miss", near, lambda base: p["min_amount"] * ctx.rng.uniform(0.35, 0.45))):  # below min_amount
+        made = 0
+        while made < count and (account := next(pool, None)) is not None:
+            made += inject(kind, account, amount_for)

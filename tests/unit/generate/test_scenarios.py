@@ -112,3 +112,24 @@ def test_a_short_bank_skips_velocity_spikes_and_says_so(caplog):
     assert "velocity_spike" not in set(bank.labels.typology)
     assert "velocity_spike not injected" in caplog.text
     assert {"large_cash", "structuring", "fan_out"} <= set(bank.labels.typology)
+
+
+@pytest.mark.parametrize("seed", [4, 6])
+def test_velocity_spikes_pick_accounts_with_their_own_minimum_history(monkeypatch, seed):
+    """The query and the rule count history from an account's first activity, not the bank's
+    first day: with a minimum history close to the bank's length, accounts that began later are
+    passed over, and every spike still satisfies the independent check."""
+    raw = json.loads(rules.PARAMETERS_FILE.read_text())
+    raw["rules"]["velocity_spike"]["min_baseline_days"] = 28
+    changed = rules.parse(raw)
+    monkeypatch.setattr("aml.generate.bank.rule_parameters.load", lambda: changed)
+    bank = generate(BankConfig(customers=200, days=30, seed=seed))
+    tx = bank.transactions.assign(usd=bank.transactions.amount_base.astype("float64"))
+    spikes = bank.labels[bank.labels.typology == "velocity_spike"]
+    assert (spikes.kind == "laundering").any()
+    for label in spikes.itertuples():
+        account = label.subject_account_ids[0]
+        mine = tx[(tx.originator_account_id == account) | (tx.beneficiary_account_id == account)]
+        assert label.window_start - mine.booked_at.min().floor("D") >= pd.Timedelta(days=28), label.label_id
+        assert CHECKS["velocity_spike"](changed.rule("velocity_spike"), None, [account], label, tx) == (
+            label.kind == "laundering")
