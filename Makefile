@@ -14,7 +14,7 @@ setup: $(STAMP) $(NPM_STAMP)
 
 # uv (pinned) installs the pinned requirements in about 30 s on a fresh clone, pip in about 150 s
 # (measured on this project's 2-core machine). uv reads no pip.conf: behind a private index set
-# UV_INDEX_URL (README "Setup").
+# UV_DEFAULT_INDEX (README "The two commands").
 UV_VERSION := 0.13.8
 UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
 
