@@ -2,6 +2,7 @@
 was deployed from the stacks' outputs)."""
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 PROJECT = "aml"
@@ -9,6 +10,18 @@ STREAM_NAME_SUFFIX = "transactions"
 REALTIME_PARTITION_KEY = "originator_account_id"  # DMS task 2 partitions the stream by it
 ATHENA_WORKGROUP_SUFFIX = "analysts"
 PSEUDONYMIZATION_SECRET_SUFFIX = "pseudonymization-key"  # noqa: S105 (a name, not a secret)
+
+
+# An environment name is part of every physical name (S3 bucket names allow no capitals).
+ENV_NAME = re.compile(r"[a-z0-9]{1,16}")
+ENV_NAME_RULE = "1-16 lowercase letters and digits"
+
+
+def check_env_name(env_name: str) -> str:
+    """The name, or ValueError when it breaks ENV_NAME_RULE."""
+    if not ENV_NAME.fullmatch(env_name):
+        raise ValueError(f"invalid environment name {env_name!r} (use {ENV_NAME_RULE})")
+    return env_name
 
 
 def resource_name(env_name: str, suffix: str) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aml_contract import names
 from aml_contract.schema import CURATED_DATABASE, PROJECTION_START_DATE
 
 if TYPE_CHECKING:  # a CDK import costs seconds: the local runtime reads settings without it
@@ -174,8 +175,7 @@ class Settings:
             raise ValueError(f"account must be a 12-digit AWS account id, got {self.account!r}")
         if self.region is not None and not REGION.fullmatch(self.region):
             raise ValueError(f"region must be an AWS region code such as eu-west-1, got {self.region!r}")
-        if not self.env_name.isalnum() or not self.env_name.islower() or len(self.env_name) > 16:
-            raise ValueError(f"env_name must be 1-16 lowercase letters/digits, got {self.env_name!r}")
+        names.check_env_name(self.env_name)
         if self.database.port == 5432:
             raise ValueError("database.port must not be the PostgreSQL default 5432")
         if self.network.max_azs < 2:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import socket
 import subprocess
 from pathlib import Path
@@ -22,7 +21,6 @@ from aml.local import aws, resources
 log = logging.getLogger(__name__)
 CDK_BIN = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
-ENV_NAME = re.compile(r"^[a-z0-9]{1,16}$")
 
 
 def _cdk() -> Path:
@@ -90,8 +88,7 @@ def _emulator_reachable() -> None:
 
 
 def deploy_local(env_name: str, output: Path) -> None:
-    if not ENV_NAME.match(env_name):
-        raise AmlError(f"invalid environment name {env_name!r}", "use 1-16 lowercase letters and digits")
+    resources.check_env_name(env_name)
     _emulator_reachable()
     env = {**_base_env(), **aws.local_env()}
     account, region = aws.account_id(), env["AWS_DEFAULT_REGION"]

@@ -121,11 +121,20 @@ def ensure(env_name: str = "local") -> LocalResources:
         raise _unreachable(err) from err
 
 
+def check_env_name(env_name: str) -> None:
+    """One `aml: error:` line for a name no environment can have (names.ENV_NAME_RULE)."""
+    try:
+        names.check_env_name(env_name)
+    except ValueError as err:
+        raise AmlError(str(err), "environment names are part of bucket names, which allow no capitals") from None
+
+
 def existing(env_name: str = "local") -> LocalResources:
     """The environment's resources when it exists in the emulator (deployed, or created by name by
     `aml demo`, `aml evaluate` or a test), else one clear error. What the user-facing commands
     (`aml stream replay`, `aml replicate`, `aml query --engine athena`) use: a typo in --env must
     not create a new environment, whose by-name resources would then collide with a later deploy."""
+    check_env_name(env_name)
     aws.use_local_endpoint()
     try:
         deployed = discover(env_name) is not None
