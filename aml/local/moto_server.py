@@ -1,5 +1,5 @@
 """The AWS emulator as `aml local up` runs it: moto's own server, with three emulator-only repairs
-of its speed (what moto answers is unchanged):
+of its speed (what moto answers is unchanged) and one of its addressing:
 
 - TransactWriteItems deep-copies the whole table once per item before it starts, so it can roll
   back: O(items x table size). On a rule-state table of 10,000 accounts a 100-item transaction
@@ -13,17 +13,24 @@ of its speed (what moto answers is unchanged):
   O(n^2). `aml evaluate` puts every transaction of a dataset (100,000 and more); with 125,000
   records in a shard, 90% of the server's time went there. The first and last keys of the
   shard's ordered dict are read directly instead.
+- CloudFormation reads a TemplateURL as path-style only when it contains "localhost"; for
+  `http://127.0.0.1:PORT/bucket/key`, which the CDK CLI sends when AWS_ENDPOINT_URL names the
+  loopback address (it forces path-style S3 for loopback endpoints), it took "127" for the bucket
+  and every `cdk deploy` failed with NoSuchBucket. A loopback IP host is read as localhost.
 
 Run as `python -m aml.local.moto_server [moto.server arguments]`.
 """
 from __future__ import annotations
 
 import copy
+import ipaddress
 import sys
 from functools import cache
 from types import SimpleNamespace
+from urllib.parse import urlparse
 
 from moto import backends
+from moto.cloudformation import responses as cloudformation_responses
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -31,6 +38,7 @@ from moto.dynamodb.models.table import Table
 from moto.kinesis.models import Shard
 
 _moto_transact_write_items = DynamoDBBackend.transact_write_items
+_moto_get_stack_from_s3_url = cloudformation_responses.get_stack_from_s3_url
 
 
 def _deepcopy_except_tables(value, memo=None):
@@ -84,12 +92,27 @@ def _max_sequence_number(self: Shard) -> int:
     return next(reversed(self.records), 0)
 
 
+def _is_loopback_ip(host: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+    parts = urlparse(template_url)
+    if _is_loopback_ip(parts.hostname):
+        template_url = parts._replace(netloc=f"localhost:{parts.port}" if parts.port else "localhost").geturl()
+    return _moto_get_stack_from_s3_url(template_url, account_id=account_id, partition=partition)
+
+
 def apply() -> None:
     """Idempotent; affects this process's moto only."""
     Shard.get_min_sequence_number = _min_sequence_number
     Shard.get_max_sequence_number = _max_sequence_number
     models.copy = SimpleNamespace(deepcopy=_deepcopy_except_tables)
     DynamoDBBackend.transact_write_items = _transact_write_items
+    cloudformation_responses.get_stack_from_s3_url = _get_stack_from_s3_url
     if not hasattr(backends.list_of_moto_modules, "cache_info"):
         backends.list_of_moto_modules = cache(lambda listing=backends.list_of_moto_modules: tuple(listing()))
 

@@ -71,3 +71,29 @@ def test_the_backend_listing_is_read_once_and_unchanged():
     cached = moto_server.backends.list_of_moto_modules
     assert list(cached()) == list(cached.__wrapped__()) and "dynamodb" in cached()  # a fresh listing
     assert cached.cache_info().currsize == 1 and not hasattr(cached.__wrapped__, "cache_info")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:4566", "127.0.0.1", "localhost:4566", "[::1]:4566"])
+def test_cloudformation_reads_a_path_style_template_url_on_any_loopback_host(monkeypatch, host):
+    """The CDK CLI uploads each template and passes its path-style URL on the endpoint's host."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_server.apply()
+    body = '{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}'
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="cdk-assets")
+        s3.put_object(Bucket="cdk-assets", Key="stack.json", Body=body.encode())
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(StackName="s", TemplateURL=f"http://{host}/cdk-assets/stack.json")
+        assert cfn.get_template(StackName="s")["TemplateBody"] == {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
+
+
+def test_a_virtual_hosted_template_url_is_read_as_before(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_server.apply()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="cdk-assets")
+        s3.put_object(Bucket="cdk-assets", Key="stack.json", Body=b'{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}')
+        boto3.client("cloudformation", region_name="us-east-1").create_stack(
+            StackName="v", TemplateURL="https://cdk-assets.s3.us-east-1.amazonaws.com/stack.json")
