@@ -31,8 +31,10 @@ def local_services():
 
 @pytest.fixture
 def unique_name():
+    """A fresh name: the prefix and 10 hex digits, no separator, so a prefix of up to 6 lowercase
+    letters makes a valid environment name (aml_contract.names.ENV_NAME) as well."""
     def make(prefix: str) -> str:
-        return f"{prefix}-{uuid.uuid4().hex[:10]}"
+        return f"{prefix}{uuid.uuid4().hex[:10]}"
     return make
 
 
