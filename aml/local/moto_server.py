@@ -22,6 +22,7 @@ Run as `python -m aml.local.moto_server [moto.server arguments]`.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import sys
@@ -30,7 +31,6 @@ from types import SimpleNamespace
 from urllib.parse import urlparse
 
 from moto import backends
-from moto.cloudformation import responses as cloudformation_responses
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -38,7 +38,6 @@ from moto.dynamodb.models.table import Table
 from moto.kinesis.models import Shard
 
 _moto_transact_write_items = DynamoDBBackend.transact_write_items
-_moto_get_stack_from_s3_url = cloudformation_responses.get_stack_from_s3_url
 
 
 def _deepcopy_except_tables(value, memo=None):
@@ -99,11 +98,27 @@ def _is_loopback_ip(host: str | None) -> bool:
         return False
 
 
-def _get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+def _loopback_as_localhost(template_url: str) -> str:
     parts = urlparse(template_url)
-    if _is_loopback_ip(parts.hostname):
-        template_url = parts._replace(netloc=f"localhost:{parts.port}" if parts.port else "localhost").geturl()
-    return _moto_get_stack_from_s3_url(template_url, account_id=account_id, partition=partition)
+    if not _is_loopback_ip(parts.hostname):
+        return template_url
+    return parts._replace(netloc=f"localhost:{parts.port}" if parts.port else "localhost").geturl()
+
+
+def _patch_cloudformation_template_urls() -> None:
+    # Imported here: moto's CloudFormation loads every service it can deploy, whose extras the
+    # rules Lambda's test venv (which imports this module for the DynamoDB repair) does not have.
+    from moto.cloudformation import responses
+
+    moto_get = responses.get_stack_from_s3_url
+    if getattr(moto_get, "loopback_as_localhost", False):
+        return
+
+    def get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+        return moto_get(_loopback_as_localhost(template_url), account_id=account_id, partition=partition)
+
+    get_stack_from_s3_url.loopback_as_localhost = True
+    responses.get_stack_from_s3_url = get_stack_from_s3_url
 
 
 def apply() -> None:
@@ -112,7 +127,8 @@ def apply() -> None:
     Shard.get_max_sequence_number = _max_sequence_number
     models.copy = SimpleNamespace(deepcopy=_deepcopy_except_tables)
     DynamoDBBackend.transact_write_items = _transact_write_items
-    cloudformation_responses.get_stack_from_s3_url = _get_stack_from_s3_url
+    with contextlib.suppress(ImportError):  # the full moto server always has it
+        _patch_cloudformation_template_urls()
     if not hasattr(backends.list_of_moto_modules, "cache_info"):
         backends.list_of_moto_modules = cache(lambda listing=backends.list_of_moto_modules: tuple(listing()))
 
