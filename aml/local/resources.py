@@ -126,7 +126,7 @@ def check_env_name(env_name: str) -> None:
     try:
         names.check_env_name(env_name)
     except ValueError as err:
-        raise AmlError(str(err), "environment names are part of bucket names, which allow no capitals") from None
+        raise AmlError(str(err), "an environment name is part of every resource name, S3 bucket names among them") from None
 
 
 def existing(env_name: str = "local") -> LocalResources:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from handmade_bank import START, BankBuilder
-from test_segment_floor_queries import publish_statistics
+from segment_statistics import publish_statistics
 
 from aml.query.run import execute
 from aml_contract import rules

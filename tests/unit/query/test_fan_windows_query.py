@@ -5,7 +5,6 @@ threshold each by a clear margin: one counterparty short, one hour outside the w
 below the floor, small payments in a floored window."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -13,7 +12,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 from handmade_bank import START, BankBuilder
-from test_segment_floor_queries import publish_statistics
+from segment_statistics import bare_and_published
 
 from aml.query.run import execute
 from aml_contract import rules
@@ -179,11 +178,8 @@ def segment_zones(make_zone, tmp_path_factory):
                     for i in range(days.min_counterparties)]
         for country in ("KE", "US"):
             accounts[rule_id, country] = book(b, rule_id, "segment", payments, country)
-    bare = tmp_path_factory.mktemp("fan_windows_bare")
-    make_zone(b, bare)
-    published = tmp_path_factory.mktemp("fan_windows_published")
-    shutil.copytree(bare, published, dirs_exist_ok=True)
-    return bare, published, accounts, publish_statistics(published)
+    bare, published, floors = bare_and_published(make_zone, b, tmp_path_factory, "fan_windows")
+    return bare, published, accounts, floors
 
 
 @pytest.mark.parametrize("rule_id", RULES)

@@ -5,7 +5,6 @@ intermediary that paid on before it was paid, one hour outside the window, one c
 floor, the subject on the far side, a subject that is not the bank's."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -13,7 +12,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 from handmade_bank import START, BankBuilder
-from test_segment_floor_queries import publish_statistics
+from segment_statistics import bare_and_published
 
 from aml.query.run import execute
 from aml_contract import rules
@@ -160,11 +159,7 @@ def segment_results(make_zone, tmp_path_factory):
         small = Shape(tuple(replace(br, amount=300.0, near_amount=300.0) for br in shapes(rule_id)["layered"].branches), True)
         for country in ("KE", "US"):
             accounts[rule_id, country] = book(b, rule_id, "segment", small, country)
-    bare = tmp_path_factory.mktemp("layered_bare")
-    make_zone(b, bare)
-    published = tmp_path_factory.mktemp("layered_published")
-    shutil.copytree(bare, published, dirs_exist_ok=True)
-    floors = publish_statistics(published)
+    bare, published, floors = bare_and_published(make_zone, b, tmp_path_factory, "layered")
     frames = {(rule_id, root.name): execute(rule_id, FULL, data_dir=root).frame.set_index("subject_account_pid")
               for rule_id in RULES for root in (bare, published)}
     return frames, bare.name, published.name, accounts, floors

@@ -5,20 +5,18 @@ SegmentFloors computes."""
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from handmade_bank import START, BankBuilder
+from segment_statistics import SIDES, bare_and_published, publish_statistics
 
 from aml.query.local import LocalEngine
 from aml.query.run import execute
 from aml_contract import reference, rules, segments
-from aml_contract.reference import ReferenceData
 
 PARAMS = rules.load()
-# KE books 1..250 USD (p95 238, p99 248), US 100,001..100,250: above every absolute floor.
-SIDES = [("KE", Decimal(v)) for v in range(1, 251)] + [("US", Decimal(100_000 + v)) for v in range(1, 251)]
 FULL = {"start_date": START.date().isoformat(), "end_date": (START + timedelta(days=109)).date().isoformat()}
 # query -> (its floor parameter, the window it runs on)
 QUERIES = {
@@ -28,18 +26,6 @@ QUERIES = {
     "dormant_reactivation": ("min_amount", FULL),
     "high_risk_jurisdiction": ("grey_list_min_amount", FULL),
 }
-
-
-def publish_statistics(root, sides=SIDES) -> segments.SegmentFloors:
-    """Write segment_amounts under root as the Glue job publishes it in the curated bucket."""
-    rows = segments.statistics_rows(sides, PARAMS, window_start=date(2025, 1, 1), window_end=date(2025, 3, 1))
-    objects = reference.encode(segments.DATASET, rows, version="2025-03-01", source="test",
-                               coverage_start=date(2025, 1, 1), coverage_end=date(2025, 3, 1),
-                               review_by=date(2025, 3, 3))
-    for key, body in objects.items():
-        (root / key).parent.mkdir(parents=True, exist_ok=True)
-        (root / key).write_bytes(body)
-    return ReferenceData.from_directory(root).segment_floors
 
 
 def economy(b: BankBuilder, country: str) -> dict[str, str]:
@@ -83,11 +69,7 @@ def zones(make_zone, tmp_path_factory):
     b = BankBuilder()
     accounts = {country: economy(b, country) for country in ("KE", "US", "NZ")}
     accounts["mixed"] = {"velocity_spike": mixed_velocity(b)}
-    bare = tmp_path_factory.mktemp("segments_bare")
-    make_zone(b, bare)
-    published = tmp_path_factory.mktemp("segments_published")
-    shutil.copytree(bare, published, dirs_exist_ok=True)
-    floors = publish_statistics(published)
+    bare, published, floors = bare_and_published(make_zone, b, tmp_path_factory, "segments")
     return bare, published, accounts, floors
 
 
