@@ -99,6 +99,12 @@ RESOURCES: dict[str, Resource] = {
     "glue_job_name": Resource("curate-transactions", "GlueJobName"),
     "glue_security_configuration": Resource("etl", None, local=False),
     "glue_schedule": Resource("curate-schedule", None, local=False),
+    # daily pipeline (aml_contract.daily_pipeline)
+    "daily_pipeline": Resource("daily-pipeline", "DailyPipelineArn", local=False),
+    "daily_pipeline_schedule": Resource("daily-pipeline-schedule", None, local=False),
+    "pipeline_plan_function": Resource("pipeline-plan", None, local=False),
+    "pipeline_batch_alerts_function": Resource("pipeline-batch-alerts", None, local=False),
+    "pipeline_report_function": Resource("pipeline-report", None, local=False),
     # analytics
     "athena_workgroup": Resource(ATHENA_WORKGROUP_SUFFIX, "AthenaWorkgroupName"),
     "analyst_policy": Resource("analyst", "AnalystPolicyArn", local=False),

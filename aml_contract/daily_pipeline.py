@@ -1,0 +1,72 @@
+"""The daily pipeline's contract: the Step Functions state machine's steps, what each step takes
+and returns, and the names the stack, the Lambda handlers and the local runner share.
+
+The state machine (stacks/daily_pipeline.py), Standard type, runs once a day from EventBridge
+Scheduler and on demand (`aml pipeline start`):
+
+    Plan (Lambda) -> NewRawData? (Choice) -> CurateRaw (glue:startJobRun.sync, skipped when no raw
+    file is new) -> ScenarioQueries (Map of athena:startQueryExecution.sync, one per scenario query)
+    -> BatchAlerts (Lambda) -> Report (Lambda) -> Summary (sns:publish)
+    any step failing after its retries -> NotifyFailure (sns:publish) -> Failed (Fail)
+
+Execution input (either field gives the run date)::
+
+    {"run_date": "YYYY-MM-DD"}                      on demand (the CLI names reruns <date>-r<N>)
+    {"scheduled_time": "<ISO 8601 timestamp>"}      from the schedule: run_date = that UTC day - 1
+    optional "lookback_days": N                      default DEFAULT_LOOKBACK_DAYS
+
+Step outputs are placed under the state's ResultPath key below (JSONPath, `$.<key>`); each Lambda
+returns a JSON object (the state takes `$.Payload` of the invoke response).
+
+- plan -> $.plan: {"run_date", "run_id" (the execution name), "window": {"start_date", "end_date"},
+  "raw": {"new_files": int, "latest_modified": ISO|None}, "queries": [{"name", "query_string",
+  "execution_parameters": [SQL literals]}]}
+- each Map iteration -> one item of $.queries: {"name", "query_execution_id", "output_location"}
+  (the s3:// CSV Athena wrote, from GetQueryExecution's ResultConfiguration.OutputLocation)
+- batch_alerts -> $.alerts: {"hits", "new", "merged", "already_raised", "per_rule": {rule: {...}}}
+- report -> $.report: {"report_uri", "summary": str}
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+# Lookback of each daily run: the scenario queries read [run_date - LOOKBACK + 1, run_date], long
+# enough for the longest scenario window (fan_in/fan_out 672 h = 28 days, cycles) plus a margin.
+DEFAULT_LOOKBACK_DAYS = 35
+
+# The Lambda handlers of the pipeline's function steps: step -> "module:function" (lambdas/).
+HANDLERS = {
+    "plan": "lambdas.daily_pipeline.handler.plan",
+    "batch_alerts": "lambdas.daily_pipeline.handler.batch_alerts",
+    "report": "lambdas.daily_pipeline.handler.report",
+}
+# Step -> the names.RESOURCES field of its function.
+FUNCTIONS = {"plan": "pipeline_plan_function", "batch_alerts": "pipeline_batch_alerts_function",
+             "report": "pipeline_report_function"}
+# ResultPath key of each step's output in the execution's state.
+RESULT_KEYS = {"plan": "plan", "queries": "queries", "batch_alerts": "alerts", "report": "report"}
+
+# Environment variables of the pipeline functions (set by the stack, by the local runner from
+# LocalResources): LocalResources field -> variable.
+FUNCTION_ENV = {
+    "raw_bucket": "RAW_BUCKET",
+    "curated_bucket": "CURATED_BUCKET",
+    "athena_results_bucket": "RESULTS_BUCKET",
+    "alerts_table": "ALERTS_TABLE",
+    "alerts_topic_arn": "ALERTS_TOPIC_ARN",
+    "alerts_delivery_stream": "ALERTS_DELIVERY_STREAM",
+}
+REPORTS_PREFIX = "reports"  # s3://<curated>/reports/run_date=YYYY-MM-DD/ (the report step's output)
+
+_RERUN = re.compile(r"^(\d{4}-\d{2}-\d{2})-r(\d+)$")
+
+
+def rerun_name(run_date: date, existing: list[str]) -> str:
+    """The name of an on-demand execution for `run_date`: `<date>-r<N>`, N one more than the
+    highest of that date among `existing` execution names. Step Functions refuses the name of a
+    closed Standard execution for 90 days (StartExecution, "ExecutionAlreadyExists"), so a rerun
+    needs a new name; reruns are safe because alert ids are deterministic and outputs overwritten."""
+    day = run_date.isoformat()
+    taken = [int(m.group(2)) for name in existing if (m := _RERUN.match(name)) and m.group(1) == day]
+    return f"{day}-r{max(taken, default=0) + 1}"
