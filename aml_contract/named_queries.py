@@ -8,6 +8,7 @@ Each file is Athena engine v3 (Trino) SQL starting with a header of ``-- key: va
     -- parameters: start_date, end_date
     -- serves: 31 CFR 1010.314 (structuring); FinCEN red flag ...
     -- columns: subject_account_pid, deposit_count, ...
+    -- evidence: window first_window_start..last_window_end
 
 ``parameters`` names every ``?`` execution parameter in the order it appears (a name may repeat
 when a value is needed twice, as the Athena console asks for each ``?`` in turn). Thresholds are
@@ -32,6 +33,10 @@ from aml_contract import risk, rules
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "athena_queries"
 HEADER_KEYS = ("name", "description", "parameters", "serves", "columns")
+# A scenario query (one whose name is a rule id) also declares its `evidence`: the output columns
+# bounding each hit's window, and those holding its transactions, for batch alerts
+# (lambdas/daily_pipeline): ``-- evidence: window <start>[..<end>]; transactions <col>[, <col>]``.
+EVIDENCE_KEY = "evidence"
 DATE_PARAMETER_SUFFIX = "_date"  # parameters named *_date take YYYY-MM-DD values
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
@@ -45,6 +50,29 @@ class NamedQueryError(ValueError):
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Where a scenario query's row holds its evidence: the columns of the window's first and last
+    instant (the same column when the evidence is one instant or one day), and the columns holding
+    transaction ids (none when the row summarises its windows)."""
+
+    window_start: str
+    window_end: str
+    transactions: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, columns: tuple[str, ...]) -> Evidence:
+        parts = dict(p.strip().split(" ", 1) for p in text.split(";") if p.strip())
+        if set(parts) - {"window", "transactions"} or "window" not in parts:
+            raise NamedQueryError(f"evidence {text!r}: expected 'window <start>[..<end>]; transactions <columns>'")
+        start, _, end = parts["window"].strip().partition("..")
+        found = cls(start.strip(), (end or start).strip(), _split_list(parts.get("transactions", "")))
+        unknown = [c for c in (found.window_start, found.window_end, *found.transactions) if c not in columns]
+        if unknown:
+            raise NamedQueryError(f"evidence names {', '.join(unknown)}, not among the query's columns")
+        return found
+
+
+@dataclass(frozen=True)
 class NamedQuery:
     name: str  # the file stem, snake_case scenario name
     description: str
@@ -53,6 +81,7 @@ class NamedQuery:
     columns: tuple[str, ...]  # expected output columns
     sql: str  # the full text (header included) with thresholds rendered
     path: Path
+    evidence: Evidence | None = None  # scenario queries: what a batch alert takes from a row
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -134,7 +163,7 @@ def parse_header(text: str) -> dict[str, str]:
         if not line.startswith("--"):
             break
         match = _HEADER_LINE.match(line)
-        if match and match[1] in HEADER_KEYS:
+        if match and match[1] in (*HEADER_KEYS, EVIDENCE_KEY):
             last = match[1]
             header[last] = match[2].strip()
         elif last and line[2:].strip():
@@ -166,8 +195,12 @@ def parse(path: Path, params: rules.RuleParameters | None = None) -> NamedQuery:
     found = count_parameters(sql)
     if found != len(parameters):
         raise NamedQueryError(f"{path.name}: {found} `?` parameters in the SQL, {len(parameters)} in the header")
-    return NamedQuery(path.stem, header["description"], parameters, header["serves"],
-                      _split_list(header["columns"]), sql, path)
+    columns = _split_list(header["columns"])
+    try:
+        evidence = Evidence.parse(header[EVIDENCE_KEY], columns) if header.get(EVIDENCE_KEY) else None
+    except NamedQueryError as err:
+        raise NamedQueryError(f"{path.name}: {err}") from None
+    return NamedQuery(path.stem, header["description"], parameters, header["serves"], columns, sql, path, evidence)
 
 
 def load_all(directory: str | Path | None = None, params: rules.RuleParameters | None = None) -> list[NamedQuery]:

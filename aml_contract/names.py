@@ -32,6 +32,10 @@ def resource_name(env_name: str, suffix: str) -> str:
 # DynamoDB key schemas (the stacks create the tables, the Lambda and the local runtime use them).
 RULE_STATE_TABLE_KEYS = {"partition": "pk", "sort": "sk", "ttl": "ttl"}  # pk = account, sk = rule/state kind
 ALERTS_TABLE_KEYS = {"partition": "alert_id", "ttl": "ttl"}
+# The alerts of one subject and scenario, for the one alert identity across paths
+# (aml_contract.alert_identity): a global secondary index, every attribute projected.
+ALERTS_SUBJECT_INDEX = {"name": "by-subject-rule", "partition": "subject_account_pid", "sort": "rule_id"}
+ALERT_SOURCES = ("realtime", "batch")  # the curated alerts' `source` values
 IDEMPOTENCY_TABLE_KEYS = {"partition": "id", "ttl": "expiration"}  # Powertools idempotency layout
 # The rules Lambda's custom metrics (Powertools: namespace, `service` dimension); a count named
 # "schema_changes" is published as "SchemaChanges". The monitoring stack alarms on them.
@@ -117,6 +121,7 @@ BUCKETS = ("raw_bucket", "curated_bucket", "athena_results_bucket", "access_logs
 # The DynamoDB tables and their key schemas.
 TABLE_KEYS = {"rule_state_table": RULE_STATE_TABLE_KEYS, "alerts_table": ALERTS_TABLE_KEYS,
               "idempotency_table": IDEMPOTENCY_TABLE_KEYS}
+TABLE_INDEXES = {"alerts_table": (ALERTS_SUBJECT_INDEX,)}
 
 
 def name_of(env_name: str, field: str) -> str:

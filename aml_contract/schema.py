@@ -220,6 +220,9 @@ CURATED_TABLES: dict[str, list[tuple[str, str]]] = {
         ("score", INT), ("subject_account_pid", STRING), ("transaction_ids", "array<string>"),
         ("event_time", TIMESTAMP), ("window_start", TIMESTAMP), ("window_end", TIMESTAMP),
         ("details", STRING), ("detected_at", TIMESTAMP),
+        # which path found it: one row per alert and path, so an alert both paths found (the same
+        # alert by aml_contract.alert_identity) has a `realtime` and a `batch` row under one alert_id
+        ("source", STRING),
     ],
 }
 PARTITIONED_TABLES = ("transactions", "alerts")  # by PARTITION_COLUMN

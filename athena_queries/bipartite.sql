@@ -30,6 +30,7 @@
 --   (layering through networks of money-mule accounts, FATF/Egmont "Money Laundering through Money Mules" 2022)
 -- columns: subject_account_pid, subject_customer_pid, role, seed_account_pid, originators, beneficiaries,
 --   group_links, links, group_amount, first_at, last_at, amount_floor, qualifying_windows
+-- evidence: window first_at..last_at
 WITH payments AS (
     SELECT originator_account_pid AS originator, originator_customer_pid AS originator_customer, originator_country,
            beneficiary_account_pid AS beneficiary, beneficiary_customer_pid AS beneficiary_customer,

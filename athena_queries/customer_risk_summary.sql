@@ -7,16 +7,19 @@
 --   accounts) rows in that order (ties at the cut broken by account, never by chance), active
 --   accounts being the bank's own (a customer behind them) with a booked transaction in the window.
 --   With the owning customer's risk rating and PEP flag: a work queue for investigators. Reads the
---   curated `alerts` table the rules engine writes.
+--   curated `alerts` table, where the rules engine and the daily pipeline's batch alerts land
+--   (one row per alert and source; an alert counts once).
 -- parameters: start_date, end_date, start_date, end_date
 -- serves: risk-based prioritisation of alerts (FATF Recommendation 1; FFIEC BSA-AML manual,
 --   suspicious activity monitoring and SAR decisioning, 31 CFR 1020.320)
 -- columns: risk_rank, subject_account_pid, subject_customer_pid, risk_score, in_queue, scenarios_hit,
 --   scenarios, alert_count, total_score, max_score, first_event_at, last_event_at, risk_rating, is_pep
 WITH raised AS (
-    SELECT subject_account_pid, rule_id, score, event_time
+    -- one row per alert: an alert both paths found has a row per source under one alert_id
+    SELECT alert_id, subject_account_pid, rule_id, MAX(score) AS score, MIN(event_time) AS event_time
     FROM alerts
     WHERE dt BETWEEN ? AND ?
+    GROUP BY alert_id, subject_account_pid, rule_id
 ),
 hits AS (
     SELECT subject_account_pid, COUNT(DISTINCT rule_id) AS scenarios_hit,

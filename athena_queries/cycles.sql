@@ -23,6 +23,7 @@
 --   Anti-Money Laundering Models" (AMLworld, NeurIPS Datasets & Benchmarks)
 -- columns: subject_account_pid, subject_customer_pid, hops, first_transaction_id, return_transaction_id,
 --   sent_at, returned_at, sent_amount, returned_amount, via_account_pids, amount_floor, amount_pattern
+-- evidence: window sent_at..returned_at; transactions first_transaction_id, return_transaction_id
 WITH transfers AS (
     SELECT transaction_id, originator_account_pid, originator_customer_pid, originator_country,
            beneficiary_account_pid, booked_at, amount_base

@@ -18,6 +18,7 @@
 --   mule recruitment, sleeper accounts)
 -- columns: subject_account_pid, subject_customer_pid, last_seen_at, reactivated_at, reactivation_count,
 --   reactivation_amount, max_amount, amount_floor
+-- evidence: window reactivated_at
 WITH scan AS (
     SELECT transaction_id, booked_at, amount_base, originator_account_pid, originator_customer_pid,
            originator_country, beneficiary_account_pid, beneficiary_customer_pid, beneficiary_country, dt

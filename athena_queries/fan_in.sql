@@ -21,6 +21,7 @@
 --   Synthetic Financial Transactions for Anti-Money Laundering Models" (NeurIPS Datasets and Benchmarks)
 -- columns: subject_account_pid, subject_customer_pid, window_hours, first_window_start, max_counterparties,
 --   max_window_amount, qualified_window_hours, qualifying_windows, amount_floor
+-- evidence: window first_window_start
 WITH credits AS (
     SELECT beneficiary_account_pid AS account_pid, beneficiary_customer_pid AS customer_pid,
            originator_account_pid AS counterparty_pid, beneficiary_country AS side_country,

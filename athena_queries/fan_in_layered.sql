@@ -22,6 +22,7 @@
 --   FATF layering red flags (funds collected through several accounts with no apparent purpose)
 -- columns: subject_account_pid, subject_customer_pid, first_window_start, last_window_end,
 --   max_intermediaries, max_sources_per_intermediary, qualifying_windows, amount_floor
+-- evidence: window first_window_start..last_window_end
 WITH transfers AS (
     SELECT originator_account_pid AS src, beneficiary_account_pid AS dst, beneficiary_customer_pid AS dst_customer,
            beneficiary_country, booked_at, amount_base

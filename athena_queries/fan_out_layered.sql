@@ -22,6 +22,7 @@
 --   several accounts with no apparent purpose); FFIEC BSA-AML manual, layering
 -- columns: subject_account_pid, subject_customer_pid, first_window_start, last_window_end,
 --   max_intermediaries, max_destinations_per_intermediary, qualifying_windows, amount_floor
+-- evidence: window first_window_start..last_window_end
 WITH transfers AS (
     SELECT originator_account_pid AS src, originator_customer_pid AS src_customer, beneficiary_account_pid AS dst,
            originator_country, booked_at, amount_base

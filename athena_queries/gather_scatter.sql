@@ -20,6 +20,7 @@
 --   (FIN-2014-A005); FATF red flag "funds received from several parties and sent on to others"
 -- columns: subject_account_pid, subject_customer_pid, sources, destinations, inflow_amount, outflow_amount,
 --   first_at, last_at, amount_floor, qualifying_windows
+-- evidence: window first_at..last_at
 WITH payments AS (
     SELECT originator_account_pid AS payer, originator_customer_pid AS payer_customer, originator_country,
            beneficiary_account_pid AS payee, beneficiary_customer_pid AS payee_customer, beneficiary_country,

@@ -17,6 +17,7 @@
 -- columns: subject_account_pid, subject_customer_pid, direction, transaction_id, booked_at,
 --   transaction_type, amount_base, counterparty_account_pid, counterparty_country, fatf_list,
 --   fatf_list_effective, fatf_back_extended, dt, amount_floor
+-- evidence: window booked_at; transactions transaction_id
 WITH booked AS (
     SELECT *
     FROM transactions

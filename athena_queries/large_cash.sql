@@ -8,6 +8,7 @@
 -- serves: Currency Transaction Report, 31 CFR 1010.311 and the aggregation rule of 31 CFR 1010.313
 -- columns: subject_account_pid, subject_customer_pid, dt, direction, account_amount, account_count,
 --   customer_total, customer_count
+-- evidence: window dt
 WITH cash AS (
     SELECT CASE WHEN transaction_type = 'cash_deposit' THEN beneficiary_account_pid
                 ELSE originator_account_pid END AS account_pid,

@@ -13,6 +13,7 @@
 --   FinCEN funnel-account advisory
 -- columns: subject_account_pid, subject_customer_pid, first_inflow_at, inflow_count, max_inflow,
 --   max_outflow, max_outflow_ratio, amount_floor
+-- evidence: window first_inflow_at
 WITH booked AS (
     SELECT transaction_id, booked_at, amount_base, originator_account_pid, originator_customer_pid,
            beneficiary_account_pid, beneficiary_customer_pid, beneficiary_country

@@ -9,6 +9,7 @@
 --   trade-based laundering, loan-back schemes)
 -- columns: subject_account_pid, subject_customer_pid, first_window_start, max_round_count,
 --   max_window_amount, qualifying_windows
+-- evidence: window first_window_start
 WITH booked AS (
     SELECT transaction_id, booked_at, amount, amount_base, originator_account_pid, originator_customer_pid,
            beneficiary_account_pid, beneficiary_customer_pid

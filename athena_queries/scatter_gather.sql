@@ -22,6 +22,7 @@
 --   (layering through money mules, FATF/Egmont "Money Laundering through Money Mules" 2022)
 -- columns: subject_account_pid, subject_customer_pid, role, counterpart_account_pid, intermediaries,
 --   scattered_amount, gathered_amount, first_at, last_at, amount_floor, qualifying_windows
+-- evidence: window first_at..last_at
 WITH payments AS (
     SELECT originator_account_pid AS payer, originator_customer_pid AS payer_customer, originator_country,
            beneficiary_account_pid AS payee, beneficiary_customer_pid AS payee_customer, beneficiary_country,

@@ -8,6 +8,7 @@
 --   (smurfing, a form of structuring, 31 CFR 1010.314); funnel-account advisory FIN-2014-A005
 -- columns: subject_account_pid, subject_customer_pid, first_window_start, max_depositors,
 --   max_window_amount, qualifying_windows
+-- evidence: window first_window_start
 WITH deposits AS (
     SELECT beneficiary_account_pid AS account_pid, beneficiary_customer_pid AS customer_pid,
            originator_account_pid AS depositor_pid, transaction_id, booked_at, amount_base

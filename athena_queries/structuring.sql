@@ -9,6 +9,7 @@
 --   the reporting threshold on consecutive days"
 -- columns: subject_account_pid, subject_customer_pid, first_window_start, last_window_end,
 --   max_deposit_count, max_total_amount, qualifying_windows
+-- evidence: window first_window_start..last_window_end
 WITH deposits AS (
     SELECT beneficiary_account_pid AS account_pid, beneficiary_customer_pid AS customer_pid,
            transaction_id, booked_at, amount_base

@@ -16,6 +16,7 @@
 --   on one or more days, in any manner, to evade)
 -- columns: subject_account_pid, subject_customer_pid, first_window_start, last_window_end,
 --   max_payment_count, max_beneficiaries, max_total_amount, qualifying_windows
+-- evidence: window first_window_start..last_window_end
 WITH payments AS (
     SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid,
            beneficiary_account_pid AS beneficiary_pid, transaction_id, booked_at, amount_base

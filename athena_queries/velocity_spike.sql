@@ -16,6 +16,7 @@
 --   guidance on unusual changes in transaction velocity (mule accounts, account takeover)
 -- columns: subject_account_pid, subject_customer_pid, day, recent_amount, recent_count,
 --   baseline_amount_per_window, spike_ratio, amount_floor
+-- evidence: window day
 WITH scan AS (
     SELECT amount_base, originator_account_pid, originator_customer_pid, originator_country,
            beneficiary_account_pid, beneficiary_customer_pid, beneficiary_country, dt

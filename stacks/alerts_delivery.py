@@ -29,7 +29,8 @@ class AlertsDelivery(Construct):
         env = settings.env_name
         self.key = key
         self.table = ContractTable(self, "Table", settings=settings, table_name=names.name_of(env, "alerts_table"),
-                                   keys=names.ALERTS_TABLE_KEYS, key=key)
+                                   keys=names.ALERTS_TABLE_KEYS, key=key,
+                                   indexes=names.TABLE_INDEXES["alerts_table"])
         self.topic = sns.Topic(self, "Topic", topic_name=names.name_of(env, "alerts_topic_arn"),
                                display_name="AML alerts", master_key=key, enforce_ssl=True)
         if settings.alarm_email:

@@ -67,7 +67,7 @@ class ContractTable(dynamodb.Table):
     point-in-time recovery on, deletion-protected unless the destroy flag is set."""
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings, table_name: str, keys: dict[str, str],
-                 key: kms.IKey) -> None:
+                 key: kms.IKey, indexes: tuple[dict[str, str], ...] = ()) -> None:
         sort = keys.get("sort")
         super().__init__(
             scope, id, table_name=table_name,
@@ -79,6 +79,12 @@ class ContractTable(dynamodb.Table):
                 point_in_time_recovery_enabled=True),
             deletion_protection=not settings.removal_policy_destroy,
             removal_policy=removal_policy(settings))
+        for index in indexes:  # string keys, every attribute projected (names.TABLE_INDEXES)
+            self.add_global_secondary_index(
+                index_name=index["name"],
+                partition_key=dynamodb.Attribute(name=index["partition"], type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=index["sort"], type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.ALL)
 
 
 class SecureBucket(s3.Bucket):

@@ -198,7 +198,7 @@ def _create(env_name: str) -> LocalResources:
 
     ddb = aws.client("dynamodb")
     for field, keys in names.TABLE_KEYS.items():
-        _ensure_table(ddb, found[field], keys)
+        _ensure_table(ddb, found[field], keys, names.TABLE_INDEXES.get(field, ()))
 
     # These two fields hold what the service returns for the name: the topic's ARN, the queue's URL.
     found["alerts_topic_arn"] = aws.client("sns").create_topic(Name=found["alerts_topic_arn"])["TopicArn"]
@@ -209,16 +209,27 @@ def _create(env_name: str) -> LocalResources:
     return LocalResources(env_name=env_name, source="created", **found)
 
 
-def _ensure_table(ddb, table: str, keys: dict[str, str]) -> None:
-    schema = [{"AttributeName": keys["partition"], "KeyType": "HASH"}]
-    attributes = [{"AttributeName": keys["partition"], "AttributeType": "S"}]
-    if "sort" in keys:
-        schema.append({"AttributeName": keys["sort"], "KeyType": "RANGE"})
-        attributes.append({"AttributeName": keys["sort"], "AttributeType": "S"})
+def _key_schema(keys: dict[str, str]) -> list[dict]:
+    return [{"AttributeName": keys["partition"], "KeyType": "HASH"},
+            *([{"AttributeName": keys["sort"], "KeyType": "RANGE"}] if "sort" in keys else [])]
+
+
+def _ensure_table(ddb, table: str, keys: dict[str, str], indexes: tuple[dict[str, str], ...] = ()) -> None:
+    """The table with its key schema and global secondary indexes (as the stacks' ContractTable)."""
+    attributes = {n: {"AttributeName": n, "AttributeType": "S"}
+                  for k in (keys, *indexes) for n in (k["partition"], k.get("sort")) if n}
+    gsis = [{"IndexName": i["name"], "KeySchema": _key_schema(i), "Projection": {"ProjectionType": "ALL"}}
+            for i in indexes]
     try:
-        ddb.create_table(TableName=table, KeySchema=schema, AttributeDefinitions=attributes,
-                         BillingMode="PAY_PER_REQUEST")
+        ddb.create_table(TableName=table, KeySchema=_key_schema(keys), AttributeDefinitions=list(attributes.values()),
+                         BillingMode="PAY_PER_REQUEST", **({"GlobalSecondaryIndexes": gsis} if gsis else {}))
     except ddb.exceptions.ResourceInUseException:
+        # created by an earlier version: add the indexes it lacks
+        have = {i["IndexName"] for i in ddb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])}
+        for gsi in gsis:
+            if gsi["IndexName"] not in have:
+                ddb.update_table(TableName=table, AttributeDefinitions=list(attributes.values()),
+                                 GlobalSecondaryIndexUpdates=[{"Create": gsi}])
         return
     ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": keys["ttl"]})

@@ -59,7 +59,8 @@ def land_alerts(bucket: str, target: Path) -> int:
             rows += [json.loads(line) for line in body.splitlines() if line.strip()]
     if not rows:
         return 0
-    frame = pd.DataFrame(rows).drop_duplicates(subset=["alert_id"])
+    # one row per alert and path (schema `source`): a redelivered record lands once
+    frame = pd.DataFrame(rows).drop_duplicates(subset=["alert_id", "source"])
     for col in ("event_time", "window_start", "window_end", "detected_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     frame["details"] = frame["details"].map(lambda d: d if isinstance(d, str) else json.dumps(d, sort_keys=True))

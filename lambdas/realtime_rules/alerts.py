@@ -35,6 +35,8 @@ SNS_BATCH, FIREHOSE_BATCH = 10, 500
 MARK_ATTEMPTS = 3
 DELIVERY_FLAGS = ("sns_published", "s3_landed")
 _KEY = names.ALERTS_TABLE_KEYS["partition"]
+REALTIME, BATCH = names.ALERT_SOURCES
+SOURCES = "sources"  # the item's string set of the paths that found the alert
 _serialise, _deserialise = TypeSerializer().serialize, TypeDeserializer().deserialize
 
 
@@ -52,7 +54,7 @@ def alert_row(draft: AlertDraft, params: RuleParameters, subject_pid: str, detec
         "transaction_ids": list(draft.transaction_ids), "event_time": iso(draft.event_time),
         "window_start": iso(draft.window_start), "window_end": iso(draft.window_end),
         "details": json.dumps({"description": rule.description, **draft.details}, sort_keys=True),
-        "detected_at": datetime.fromtimestamp(detected_at, UTC).isoformat(),
+        "detected_at": datetime.fromtimestamp(detected_at, UTC).isoformat(), "source": REALTIME,
         schema.PARTITION_COLUMN: iso(draft.event_time)[:10],
     }
 
@@ -75,7 +77,7 @@ class _Stored:
 def row_from_item(item: dict) -> dict:
     """The curated row (alert_row's result) of a stored alert item, in DynamoDB's typed JSON."""
     values = {k: _deserialise(v) for k, v in item.items()}
-    row = {c: values[c] for c in ROW_COLUMNS}
+    row = {c: values.get(c, REALTIME) if c == "source" else values[c] for c in ROW_COLUMNS}
     row["transaction_ids"] = list(row["transaction_ids"])
     for col in ("rule_version", "score"):
         row[col] = int(row[col])
@@ -140,47 +142,17 @@ class AlertSink:
 
     def _put_new(self, row: dict, subject_account_id: str, now: float) -> dict:
         item = {**row, "subject_account_id": subject_account_id, **dict.fromkeys(DELIVERY_FLAGS, False),
+                SOURCES: {REALTIME},
                 names.ALERTS_TABLE_KEYS["ttl"]: int(now) + self._ttl_seconds}
         return {"Put": {"TableName": self._table, "Item": {k: _serialise(v) for k, v in item.items()},
                         "ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": _KEY},
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
 
     def _publish(self, rows: list[dict], result: DeliveryResult) -> set[str]:
-        done = set()
-        for start in range(0, len(rows), SNS_BATCH):
-            chunk = rows[start:start + SNS_BATCH]
-            entries = [{"Id": str(i), "Message": json.dumps(r), "Subject": f"AML alert {r['rule_id']}",
-                        "MessageAttributes": {
-                            "rule_id": {"DataType": "String", "StringValue": r["rule_id"]},
-                            "severity": {"DataType": "String", "StringValue": r["severity"]}}}
-                       for i, r in enumerate(chunk)]
-            try:
-                response = self._sns.publish_batch(TopicArn=self._topic, PublishBatchRequestEntries=entries)
-            except (ClientError, BotoCoreError) as err:
-                result.failed.update({r["alert_id"]: f"SNS: {err}" for r in chunk})
-                continue
-            for ok in response.get("Successful", []):
-                done.add(chunk[int(ok["Id"])]["alert_id"])
-            for bad in response.get("Failed", []):
-                result.failed[chunk[int(bad["Id"])]["alert_id"]] = f"SNS: {bad.get('Code')} {bad.get('Message', '')}"
-        return done
+        return publish(self._sns, self._topic, rows, result.failed)
 
     def _land(self, rows: list[dict], result: DeliveryResult) -> set[str]:
-        done = set()
-        for start in range(0, len(rows), FIREHOSE_BATCH):
-            chunk = rows[start:start + FIREHOSE_BATCH]
-            records = [{"Data": (json.dumps(r) + "\n").encode()} for r in chunk]
-            try:
-                response = self._firehose.put_record_batch(DeliveryStreamName=self._stream, Records=records)
-            except (ClientError, BotoCoreError) as err:
-                result.failed.update({r["alert_id"]: f"Firehose: {err}" for r in chunk})
-                continue
-            for row, answer in zip(chunk, response["RequestResponses"], strict=True):
-                if answer.get("ErrorCode"):
-                    result.failed[row["alert_id"]] = f"Firehose: {answer['ErrorCode']}"
-                else:
-                    done.add(row["alert_id"])
-        return done
+        return land(self._firehose, self._stream, rows, result.failed)
 
     def _mark(self, published: set[str], landed: set[str], result: DeliveryResult) -> None:
         """Record the deliveries just made. A delivered alert is never failed over its flag: a retry
@@ -209,3 +181,47 @@ def _delivery_state(item: dict) -> _Stored:
     """What a stored alert item says is delivered, and its curated row."""
     return _Stored(bool(item.get("sns_published", {}).get("BOOL")), bool(item.get("s3_landed", {}).get("BOOL")),
                    row_from_item(item))
+
+
+def publish(sns, topic_arn: str, rows: list[dict], failed: dict[str, str]) -> set[str]:
+    """Publish alert rows to the topic, SNS_BATCH per call: the ids published; the others go in
+    `failed` (alert id -> error)."""
+    done = set()
+    for start in range(0, len(rows), SNS_BATCH):
+        chunk = rows[start:start + SNS_BATCH]
+        entries = [{"Id": str(i), "Message": json.dumps(r), "Subject": f"AML alert {r['rule_id']}",
+                    "MessageAttributes": {
+                        "rule_id": {"DataType": "String", "StringValue": r["rule_id"]},
+                        "severity": {"DataType": "String", "StringValue": r["severity"]},
+                        "source": {"DataType": "String", "StringValue": r["source"]}}}
+                   for i, r in enumerate(chunk)]
+        try:
+            response = sns.publish_batch(TopicArn=topic_arn, PublishBatchRequestEntries=entries)
+        except (ClientError, BotoCoreError) as err:
+            failed.update({r["alert_id"]: f"SNS: {err}" for r in chunk})
+            continue
+        for ok in response.get("Successful", []):
+            done.add(chunk[int(ok["Id"])]["alert_id"])
+        for bad in response.get("Failed", []):
+            failed[chunk[int(bad["Id"])]["alert_id"]] = f"SNS: {bad.get('Code')} {bad.get('Message', '')}"
+    return done
+
+
+def land(firehose, delivery_stream: str, rows: list[dict], failed: dict[str, str]) -> set[str]:
+    """Send alert rows to the delivery stream (the curated `alerts` table), FIREHOSE_BATCH per
+    call: the ids landed; the others go in `failed`."""
+    done = set()
+    for start in range(0, len(rows), FIREHOSE_BATCH):
+        chunk = rows[start:start + FIREHOSE_BATCH]
+        records = [{"Data": (json.dumps(r) + "\n").encode()} for r in chunk]
+        try:
+            response = firehose.put_record_batch(DeliveryStreamName=delivery_stream, Records=records)
+        except (ClientError, BotoCoreError) as err:
+            failed.update({r["alert_id"]: f"Firehose: {err}" for r in chunk})
+            continue
+        for row, answer in zip(chunk, response["RequestResponses"], strict=True):
+            if answer.get("ErrorCode"):
+                failed[row["alert_id"]] = f"Firehose: {answer['ErrorCode']}"
+            else:
+                done.add(row["alert_id"])
+    return done

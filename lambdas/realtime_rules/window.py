@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from aml_contract.alert_identity import join_target
 from aml_contract.rules import RuleParameters
 from aml_contract.segments import side_country
 from lambdas.realtime_rules.records import Transaction
@@ -151,13 +152,15 @@ class AccountState:
     def episode_anchor(self, rule_id: str, anchor: str, first: int, last: int) -> str:
         """The anchor under which a finding of `rule_id` with evidence spanning event times
         [first, last] is raised: that of an episode already raised for the rule whose evidence span
-        overlaps it (the earliest such, by first event time then anchor), else `anchor`, recorded as
+        overlaps it (the earliest such, by first event time then anchor: aml_contract.alert_identity,
+        the rule batch alerts follow too), else `anchor`, recorded as
         a new episode. A finding found again (redelivery, another window of the same activity,
         a window re-anchored by a late record) so keeps the alert id it was first raised under."""
         known = self.episodes.setdefault(rule_id, [])
-        overlapping = [e for e in known if e[1] <= last and first <= e[2]]
-        if overlapping:
-            return min(overlapping, key=lambda e: (e[1], e[0]))[0]
+        # closed spans of whole seconds: [first, last] is [first, last + 1) (aml_contract.alert_identity)
+        joined = join_target(((e[0], e[1], e[2] + 1) for e in known), first, last + 1)
+        if joined is not None:
+            return joined
         known.append([anchor, first, last])
         self.dirty = True
         return anchor

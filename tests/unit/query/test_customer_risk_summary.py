@@ -22,7 +22,8 @@ def alert(n: int, rule: str, account_pid: str, score: int, day: int) -> dict:
     at = datetime(2025, 3, day, 12, tzinfo=UTC)
     return {"alert_id": f"AL{n:03d}", "rule_id": rule, "rule_version": 1, "severity": "high", "score": score,
             "subject_account_pid": account_pid, "transaction_ids": [f"T{n:06d}"], "event_time": at,
-            "window_start": at, "window_end": at, "details": json.dumps({"n": n}), "detected_at": at}
+            "window_start": at, "window_end": at, "details": json.dumps({"n": n}), "detected_at": at,
+            "source": "realtime"}
 
 
 def write_alerts(data_dir, rows: list[dict]) -> None:

@@ -28,7 +28,7 @@ def expected_row(params) -> dict:
         "transaction_ids": ["t2", "t1", "t3"], "event_time": "2025-11-03T12:00:00+00:00",
         "window_start": "2025-11-02T16:13:20+00:00", "window_end": "2025-11-03T16:13:20+00:00",
         "details": f'{{"description": "{rule.description}", "inflow_usd": 9000.0, "ratio": 0.9}}',
-        "detected_at": "2025-11-03T14:26:40.500000+00:00", "dt": "2025-11-03",
+        "detected_at": "2025-11-03T14:26:40.500000+00:00", "source": "realtime", "dt": "2025-11-03",
     }
 
 
@@ -38,6 +38,7 @@ def expected_item(params) -> dict:
     return {**typed, "rule_version": {"N": str(row["rule_version"])}, "score": {"N": str(row["score"])},
             "transaction_ids": {"L": [{"S": "t2"}, {"S": "t1"}, {"S": "t3"}]},
             "subject_account_id": {"S": "ACC-1"}, "sns_published": {"BOOL": True}, "s3_landed": {"BOOL": True},
+            "sources": {"SS": ["realtime"]},
             "ttl": {"N": "1796740000"}}  # NOW + 400 days
 
 
