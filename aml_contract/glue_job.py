@@ -21,6 +21,10 @@ OPTIONAL_ARGS = (PSEUDONYMIZATION_SECRET_ID, SHUFFLE_PARTITIONS)
 # whose leading underscore keeps it out of Spark's and Athena's view of the tables.
 TABLES_WRITTEN = tuple(SOURCE_TABLES)  # customers, accounts, transactions
 STATE_PREFIX = "_job_state"
+# The processed-files manifest, below the curated path: {"state_format", "tables": {table: [file
+# path below the table's raw folder]}} (glue_jobs/curation/state.py writes it; the daily pipeline's
+# plan step reads it to find raw files not yet curated).
+PROCESSED_FILES = f"{STATE_PREFIX}/processed_files.json"
 # In the raw bucket: refused rows still hold PII, so they never go under the curated path. (No
 # Glue temporary directory: neither the job nor Glue's runtime writes one for this job, as the
 # access proof shows, so the job has neither the argument nor the grant.)

@@ -92,6 +92,10 @@ class NamedQuery:
         """The value of each `?` in order, from values given by name."""
         return [values[name] for name in self.parameters]
 
+    def execution_parameters(self, values: dict[str, str]) -> list[str]:
+        """Athena's ExecutionParameters: each `?`'s value as SQL literal text (strings quoted)."""
+        return ["'" + value.replace("'", "''") + "'" for value in self.bind_order(values)]
+
 
 @dataclass(frozen=True)
 class SqlRows:

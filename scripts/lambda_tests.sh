@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The rules Lambda's tests on the Lambda runtime's Python (make test): a small venv of its own
+# The Lambdas' tests (rules, daily pipeline) on the Lambda runtime's Python (make test): a small venv of its own
 # (requirements-lambda-test.txt, nothing of the project's 3.11 venv), the tests that import only
 # lambdas/, aml_contract and in-process moto. Skips, loudly and successfully, where that Python is
 # absent. Usage: scripts/lambda_tests.sh 3.13
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 version="$1"
 venv=".venv-lambda${version//./}"
 requirements=(requirements-lambda.txt requirements-lambda-test.txt)
-tests=(tests/unit/rules tests/unit/test_contract.py)
+tests=(tests/unit/rules tests/unit/daily_pipeline tests/unit/test_contract.py)
 # Cross-engine tests beside the rules compare the Lambda with DuckDB: they need the 3.11 venv's
 # query engine (pandas, DuckDB) and run there; the Lambda's side of them runs here too, through
 # the other rule tests.

@@ -13,11 +13,6 @@ from aml_contract import schema
 from aml_contract.named_queries import NamedQuery
 
 
-def execution_parameters(query: NamedQuery, values: dict[str, str]) -> list[str]:
-    """Athena takes each execution parameter as SQL literal text: strings are quoted."""
-    return ["'" + value.replace("'", "''") + "'" for value in query.bind_order(values)]
-
-
 class AthenaEngine:
     name = "athena"
 
@@ -40,7 +35,7 @@ class AthenaEngine:
         try:
             frame = wr.athena.read_sql_query(
                 query.sql, database=self.database, workgroup=self._workgroup(), ctas_approach=False,
-                params=execution_parameters(query, values), paramstyle="qmark")
+                params=query.execution_parameters(values), paramstyle="qmark")
         except (BotoCoreError, ClientError, wr.exceptions.QueryFailed) as err:
             raise AmlError(f"query {query.name} failed on Athena: {err}",
                            "check credentials, the workgroup and that the Glue job has curated the data") from err

@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from aml_contract.glue_job import STATE_PREFIX
+from aml_contract.glue_job import PROCESSED_FILES, STATE_PREFIX
 from aml_contract.schema import PARTITION_COLUMN
 
 from .cdc import key_hash
@@ -55,7 +55,7 @@ class Layout:
 
     @property
     def processed_files(self) -> str:
-        return self._curated(STATE_DIR, "processed_files.json")
+        return self._curated(PROCESSED_FILES)
 
     @property
     def run_manifest(self) -> str:

@@ -1,0 +1,63 @@
+"""Lambda entry points of the daily pipeline's function steps (aml_contract.daily_pipeline.HANDLERS).
+Wiring only: the work is in plan, batch_alerts and report. Each reads its resources from the
+environment the stack sets (aml_contract.daily_pipeline.FUNCTION_ENV)."""
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import cache
+
+import boto3
+from aws_lambda_powertools import Logger
+from botocore.config import Config
+
+from aml_contract import names, rules
+from aml_contract.daily_pipeline import FUNCTION_ENV
+from lambdas.daily_pipeline import batch_alerts as batch
+from lambdas.daily_pipeline import plan as planning
+from lambdas.daily_pipeline import query_results
+from lambdas.daily_pipeline import report as reporting
+
+logger = Logger(service="daily-pipeline")
+BOTO_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"})
+
+
+def _env(field: str) -> str:
+    return os.environ[FUNCTION_ENV[field]]
+
+
+@cache
+def _client(service: str):
+    return boto3.client(service, config=BOTO_CONFIG)
+
+
+@logger.inject_lambda_context
+def plan(event: dict, context=None) -> dict:
+    result = planning.plan(event, s3=_client("s3"), raw_bucket=_env("raw_bucket"), curated_bucket=_env("curated_bucket"))
+    logger.info("planned", extra={"run_date": result["run_date"], "raw": result["raw"]})
+    return result
+
+
+@logger.inject_lambda_context
+def batch_alerts(event: dict, context=None) -> dict:
+    """event: the execution state ($.plan and $.queries)."""
+    params = rules.load()
+    plan_ = event["plan"]
+    run = batch.Run(plan_["run_id"], date.fromisoformat(plan_["run_date"]), plan_["window"])
+    queries = {q.name: q for q in planning.scenario_queries(params)}
+    outcome, hits = batch.Outcome(), []
+    for result in event["queries"]:
+        rows = query_results.read(_client("s3"), result["output_location"])
+        hits += batch.hits_of(queries[result["name"]], rows, outcome)
+    writer = batch.BatchAlertWriter(
+        _client("dynamodb"), _client("sns"), _client("firehose"), table=_env("alerts_table"),
+        topic_arn=_env("alerts_topic_arn"), delivery_stream=_env("alerts_delivery_stream"),
+        ttl_days=int(os.environ[names.ALERT_TTL_DAYS_ENV]), params=params)
+    result = writer.write(hits, run, outcome).as_dict()
+    logger.info("batch alerts", extra={k: v for k, v in result.items() if k != "per_rule"})
+    return result
+
+
+@logger.inject_lambda_context
+def report(event: dict, context=None) -> dict:
+    return reporting.write(event, s3=_client("s3"), bucket=_env("curated_bucket"))

@@ -1,0 +1,41 @@
+"""The report step: one run's figures (raw files, query hits, alerts by outcome and rule) as
+`reports/run_date=<date>/run_report.json` in the curated bucket, and the one-paragraph summary the
+pipeline publishes. The analysts' HTML report over any period is `aml report` (issue "Report")."""
+from __future__ import annotations
+
+import json
+
+from aml_contract.daily_pipeline import REPORTS_PREFIX
+
+REPORT_NAME = "run_report.json"
+
+
+def report_key(run_date: str) -> str:
+    return f"{REPORTS_PREFIX}/run_date={run_date}/{REPORT_NAME}"
+
+
+def build(state: dict) -> dict:
+    """The run's report from the execution state ($.plan, $.queries, $.alerts)."""
+    plan, alerts = state["plan"], state["alerts"]
+    return {"run_id": plan["run_id"], "run_date": plan["run_date"], "window": plan["window"],
+            "raw_new_files": plan["raw"]["new_files"], "curated": plan["raw"]["new_files"] > 0,
+            "queries": sorted(q["name"] for q in state.get("queries", [])), "alerts": alerts}
+
+
+def summary(report: dict) -> str:
+    a = report["alerts"]
+    unusable = sum(a["unusable"].values())
+    return (f"AML daily pipeline {report['run_id']} for {report['run_date']} (window {report['window']['start_date']}"
+            f" to {report['window']['end_date']}): {report['raw_new_files']} new raw files"
+            f"{' curated' if report['curated'] else ', curation skipped'}; {len(report['queries'])} scenario queries, "
+            f"{a['hits']} hits: {a['new']} new alerts, {a['merged']} merged into real-time alerts, "
+            f"{a['joined']} joined, {a['already_raised']} already raised, {unusable} unusable"
+            + (f"; {a['delivery_failed']} deliveries to retry" if a.get("delivery_failed") else "") + ".")
+
+
+def write(state: dict, *, s3, bucket: str) -> dict:
+    report = build(state)
+    key = report_key(report["run_date"])
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report, indent=1, sort_keys=True).encode(),
+                  ContentType="application/json")
+    return {"report_uri": f"s3://{bucket}/{key}", "summary": summary(report)}

@@ -1,0 +1,191 @@
+"""Batch alerts (lambdas/daily_pipeline/batch_alerts.py) in the alerts table (in-process moto, the
+index as the stack declares it): reruns add nothing, overlapping findings are one alert across
+paths, adjacent ones are two, counts reconcile, a failed delivery is finished by the next run."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from unittest import mock
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from aml_contract import names, rules
+from aml_contract.named_queries import load_all
+from lambdas.daily_pipeline import batch_alerts as batch
+from lambdas.realtime_rules.alerts import AlertSink
+from lambdas.realtime_rules.rules.base import AlertDraft
+
+TABLE = "alerts"
+KEY = b"k" * 32
+NOW = 1_741_000_000.0  # 2025-03-03
+QUERIES = {q.name: q for q in load_all()}
+RUN = batch.Run("2025-03-05-r1", date(2025, 3, 5), {"start_date": "2025-02-01", "end_date": "2025-03-05"})
+
+
+def structuring_row(pid: str, first: str, last: str) -> dict:
+    return {"subject_account_pid": pid, "subject_customer_pid": "C" + pid, "first_window_start": first,
+            "last_window_end": last, "max_deposit_count": "3", "max_total_amount": "28000.00",
+            "qualifying_windows": "1"}
+
+
+class Delivery:
+    """SNS and Firehose doubles recording what was sent; `fail` makes Firehose refuse everything."""
+
+    def __init__(self):
+        self.published, self.landed, self.fail = [], [], False
+        self.sns, self.firehose = mock.Mock(), mock.Mock()
+        self.sns.publish_batch.side_effect = self._publish
+        self.firehose.put_record_batch.side_effect = self._land
+
+    def _publish(self, **kw):
+        self.published += [json.loads(e["Message"]) for e in kw["PublishBatchRequestEntries"]]
+        return {"Successful": [{"Id": e["Id"]} for e in kw["PublishBatchRequestEntries"]]}
+
+    def _land(self, **kw):
+        if self.fail:
+            return {"RequestResponses": [{"ErrorCode": "ServiceUnavailableException"} for _ in kw["Records"]]}
+        self.landed += [json.loads(r["Data"]) for r in kw["Records"]]
+        return {"RequestResponses": [{} for _ in kw["Records"]]}
+
+
+@pytest.fixture()
+def store(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        index = names.ALERTS_SUBJECT_INDEX
+        ddb.create_table(
+            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
+                                  for a in ("alert_id", index["partition"], index["sort"])],
+            GlobalSecondaryIndexes=[{"IndexName": index["name"], "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": index["partition"], "KeyType": "HASH"},
+                                                   {"AttributeName": index["sort"], "KeyType": "RANGE"}]}])
+        yield ddb, Delivery()
+
+
+def write(store, rows: list[dict], query: str = "structuring", run: batch.Run = RUN) -> batch.Outcome:
+    ddb, delivery = store
+    outcome = batch.Outcome()
+    hits = batch.hits_of(QUERIES[query], rows, outcome)
+    writer = batch.BatchAlertWriter(ddb, delivery.sns, delivery.firehose, table=TABLE, topic_arn="arn:topic",
+                                    delivery_stream="alerts", ttl_days=400, params=rules.load(), clock=lambda: NOW)
+    return writer.write(hits, run, outcome)
+
+
+def items(store) -> list[dict]:
+    ddb, _ = store
+    return sorted((batch._known(i) for i in ddb.scan(TableName=TABLE)["Items"]), key=lambda k: k.window_start)
+
+
+def reconciles(outcome: batch.Outcome) -> bool:
+    return outcome.hits == (outcome.new + outcome.merged + outcome.joined + outcome.already_raised
+                            + sum(outcome.unusable.values()))
+
+
+def test_a_new_hit_is_stored_notified_and_landed_once_and_a_rerun_adds_nothing(store):
+    rows = [structuring_row("P1", "2025-03-01 09:00:00.000", "2025-03-02 17:30:00.000")]
+    first = write(store, rows)
+    assert (first.new, first.already_raised) == (1, 0)
+    (alert,) = items(store)
+    assert alert.sources == {"batch"} and alert.batch_landed and alert.sns_published
+    assert (alert.window_start.isoformat(), alert.window_end.isoformat()) == (
+        "2025-03-01T00:00:00+00:00", "2025-03-03T00:00:00+00:00")  # whole days
+    _, delivery = store
+    (row,) = delivery.landed
+    assert row["source"] == "batch" and row["dt"] == "2025-03-02" and delivery.published == [row]
+    details = json.loads(row["details"])
+    assert (details["query"], details["run_id"], details["parameters"]) == ("structuring", RUN.run_id, RUN.parameters)
+
+    again = write(store, rows)  # the same date again (a rerun): the same id, already raised
+    assert (again.new, again.already_raised, len(items(store))) == (0, 1, 1)
+    assert len(delivery.landed) == 1 and len(delivery.published) == 1
+    assert reconciles(first) and reconciles(again)
+
+
+def test_overlapping_hits_are_one_alert_and_adjacent_hits_two(store):
+    overlapping = [structuring_row("P1", "2025-03-01 09:00:00", "2025-03-02 10:00:00"),
+                   structuring_row("P1", "2025-03-02 11:00:00", "2025-03-03 10:00:00")]
+    adjacent = [structuring_row("P2", "2025-03-01 09:00:00", "2025-03-01 10:00:00"),
+                structuring_row("P2", "2025-03-02 09:00:00", "2025-03-02 10:00:00")]  # days 1 and 2: they touch
+    outcome = write(store, overlapping + adjacent)
+    assert (outcome.new, outcome.joined) == (3, 1) and reconciles(outcome)
+    assert sorted(k.alert_id for k in items(store)) == sorted(
+        {batch.alert_id(h) for h in batch.hits_of(QUERIES["structuring"], overlapping[:1] + adjacent, batch.Outcome())})
+
+
+def test_a_batch_hit_overlapping_a_realtime_alert_joins_it(store):
+    ddb, delivery = store
+    from aml_contract.pseudonym import pseudonymise
+
+    pid = pseudonymise("ACC-1", KEY)
+    draft = AlertDraft("structuring", "ACC-1", "t1", ("t1", "t2", "t3"), 1_740_830_400, 1_740_826_800,
+                       1_740_900_000)  # 2025-03-01 12:00 .. 2025-03-02 07:20 UTC
+    AlertSink(ddb, delivery.sns, delivery.firehose, table=TABLE, topic_arn="arn:topic", delivery_stream="alerts",
+              ttl_days=400, params=rules.load(), pseudonym_key=lambda: KEY, clock=lambda: NOW).deliver([draft])
+    assert len(delivery.published) == len(delivery.landed) == 1
+    outcome = write(store, [structuring_row(pid, "2025-03-02 09:00:00", "2025-03-03 10:00:00")])
+    assert (outcome.merged, outcome.new) == (1, 0) and reconciles(outcome)
+    (alert,) = items(store)
+    assert alert.sources == {"realtime", "batch"} and alert.batch_landed
+    realtime, batch_side = delivery.landed
+    assert realtime["alert_id"] == batch_side["alert_id"] == alert.alert_id
+    assert (realtime["source"], batch_side["source"]) == ("realtime", "batch")
+    assert len(delivery.published) == 1  # notified once, by the path that found it first
+    assert write(store, [structuring_row(pid, "2025-03-02 09:00:00", "2025-03-03 10:00:00")]).already_raised == 1
+
+
+def test_a_batch_hit_adjacent_to_a_realtime_alert_is_a_new_alert(store):
+    ddb, delivery = store
+    from aml_contract.pseudonym import pseudonymise
+
+    pid = pseudonymise("ACC-1", KEY)
+    draft = AlertDraft("structuring", "ACC-1", "t1", ("t1",), 1_740_830_400, 1_740_787_200,
+                       1_740_873_600)  # [2025-03-01 00:00, 2025-03-02 00:00)
+    AlertSink(ddb, delivery.sns, delivery.firehose, table=TABLE, topic_arn="arn:topic", delivery_stream="alerts",
+              ttl_days=400, params=rules.load(), pseudonym_key=lambda: KEY, clock=lambda: NOW).deliver([draft])
+    outcome = write(store, [structuring_row(pid, "2025-03-02 09:00:00", "2025-03-02 10:00:00")])
+    assert (outcome.new, outcome.merged) == (1, 0)
+    assert [k.sources for k in items(store)] == [{"realtime"}, {"batch"}]
+
+
+def test_a_failed_landing_is_finished_by_the_next_run_without_a_second_notification(store):
+    _, delivery = store
+    rows = [structuring_row("P1", "2025-03-01 09:00:00", "2025-03-02 10:00:00")]
+    delivery.fail = True
+    first = write(store, rows)
+    assert first.new == 1 and len(first.delivery_failed) == 1
+    assert not items(store)[0].batch_landed and items(store)[0].sns_published
+    delivery.fail = False
+    write(store, rows)
+    assert items(store)[0].batch_landed
+    assert len(delivery.landed) == 1 and len(delivery.published) == 1
+
+
+def test_rows_without_a_subject_or_evidence_time_are_counted_not_dropped(store):
+    rows = [structuring_row("", "2025-03-01", "2025-03-02"), structuring_row("P1", None, "2025-03-02"),
+            structuring_row("P2", "2025-03-01", "2025-03-01")]
+    outcome = write(store, rows)
+    assert outcome.new == 1 and dict(outcome.unusable) == {
+        "structuring: no subject account": 1, "structuring: no evidence time": 1}
+    assert reconciles(outcome) and outcome.as_dict()["per_rule"]["structuring"] == {"hits": 3, "unusable": 2, "new": 1}
+
+
+def test_transaction_evidence_comes_from_the_declared_columns(store):
+    _, delivery = store
+    row = {"subject_account_pid": "P1", "subject_customer_pid": "C1", "hops": "3", "first_transaction_id": "T1",
+           "return_transaction_id": "T9", "sent_at": "2025-03-01 10:00:00", "returned_at": "2025-03-04 10:00:00",
+           "sent_amount": "5000", "returned_amount": "4900", "via_account_pids": "[A, B]", "amount_floor": "1000",
+           "amount_pattern": "kept"}
+    assert write(store, [row], query="cycles").new == 1
+    (landed,) = delivery.landed
+    assert landed["transaction_ids"] == ["T1", "T9"] and landed["window_end"] == "2025-03-05T00:00:00+00:00"
+
+
+def test_every_scenario_query_declares_evidence_among_its_columns_and_no_listing_query_does():
+    params = rules.load()
+    for query in QUERIES.values():
+        assert (query.evidence is not None) == (query.name in params.rules), query.name

@@ -1,0 +1,81 @@
+"""The plan and report steps, and Athena's result CSV (in-process moto S3)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from aml_contract import glue_job, rules
+from aml_contract.daily_pipeline import rerun_name
+from lambdas.daily_pipeline import plan, query_results, report
+
+
+def test_the_run_date_is_given_or_the_day_before_the_schedule_fired():
+    assert plan.run_date_of({"run_date": "2025-03-05"}) == date(2025, 3, 5)
+    assert plan.run_date_of({"scheduled_time": "2025-03-06T02:00:00Z"}) == date(2025, 3, 5)
+    with pytest.raises(ValueError, match="run_date"):
+        plan.run_date_of({})
+    assert plan.window(date(2025, 3, 5), 35) == {"start_date": "2025-01-30", "end_date": "2025-03-05"}
+    with pytest.raises(ValueError, match="at least 1"):
+        plan.window(date(2025, 3, 5), 0)
+
+
+def test_reruns_are_named_after_the_date_with_the_next_number():
+    assert rerun_name(date(2025, 3, 5), []) == "2025-03-05-r1"
+    assert rerun_name(date(2025, 3, 5), ["2025-03-05-r1", "2025-03-05-r3", "2025-03-04-r7", "abc"]) == "2025-03-05-r4"
+
+
+@pytest.fixture()
+def s3(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        for bucket in ("raw", "curated"):
+            client.create_bucket(Bucket=bucket)
+        yield client
+
+
+def test_new_raw_files_are_those_not_in_the_jobs_manifest(s3):
+    for key in ("dms/core/transactions/LOAD00000001.parquet", "dms/core/transactions/2025/03/05/a.parquet",
+                "dms/core/accounts/LOAD00000001.parquet", "dms/core/transactions/notes.txt", "_quarantine/x.parquet"):
+        s3.put_object(Bucket="raw", Key=key, Body=b"x")
+    assert plan.new_raw_files(s3, "raw", "curated")["new_files"] == 3  # no manifest yet
+    s3.put_object(Bucket="curated", Key=glue_job.PROCESSED_FILES, Body=json.dumps(
+        {"state_format": 2, "tables": {"transactions": ["LOAD00000001.parquet"], "accounts": ["LOAD00000001.parquet"]}}))
+    found = plan.new_raw_files(s3, "raw", "curated")
+    assert found["new_files"] == 1 and found["latest_modified"]
+
+
+def test_the_plan_lists_every_scenario_query_with_its_parameters(s3):
+    result = plan.plan({"run_date": "2025-03-05", "lookback_days": 7, "run_id": "x"}, s3=s3, raw_bucket="raw",
+                       curated_bucket="curated")
+    assert sorted(q["name"] for q in result["queries"]) == sorted(rules.load().rules)
+    structuring = next(q for q in result["queries"] if q["name"] == "structuring")
+    assert structuring["execution_parameters"] == ["'2025-02-27'", "'2025-03-05'"]
+    assert result["raw"]["new_files"] == 0 and result["run_id"] == "x"
+
+
+def test_athena_csv_rows_with_nulls_as_none(s3):
+    s3.put_object(Bucket="curated", Key="results/q1.csv",
+                  Body=b'"subject_account_pid","first_window_start","n"\n"P1","2025-03-01 09:00:00.000",\n"P,2","","3"\n')
+    rows = query_results.read(s3, "s3://curated/results/q1.csv")
+    assert rows == [{"subject_account_pid": "P1", "first_window_start": "2025-03-01 09:00:00.000", "n": None},
+                    {"subject_account_pid": "P,2", "first_window_start": None, "n": "3"}]
+    with pytest.raises(ValueError, match="s3://"):
+        query_results.split_s3_uri("https://x/y")
+
+
+def test_the_report_is_stored_by_run_date_and_summarised(s3):
+    alerts = {"hits": 5, "new": 2, "merged": 1, "joined": 1, "already_raised": 0, "unusable": {"x": 1},
+              "per_rule": {}, "delivery_failed": 0}
+    state = {"plan": {"run_id": "2025-03-05-r1", "run_date": "2025-03-05", "raw": {"new_files": 4},
+                      "window": {"start_date": "2025-02-01", "end_date": "2025-03-05"}},
+             "queries": [{"name": "cycles"}, {"name": "structuring"}], "alerts": alerts}
+    out = report.write(state, s3=s3, bucket="curated")
+    assert out["report_uri"] == "s3://curated/reports/run_date=2025-03-05/run_report.json"
+    assert "2 new alerts, 1 merged into real-time alerts" in out["summary"] and "5 hits" in out["summary"]
+    stored = json.loads(s3.get_object(Bucket="curated", Key="reports/run_date=2025-03-05/run_report.json")["Body"].read())
+    assert stored["alerts"] == alerts and stored["queries"] == ["cycles", "structuring"]
