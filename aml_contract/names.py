@@ -124,6 +124,24 @@ TABLE_KEYS = {"rule_state_table": RULE_STATE_TABLE_KEYS, "alerts_table": ALERTS_
 TABLE_INDEXES = {"alerts_table": (ALERTS_SUBJECT_INDEX,)}
 
 
+def _key_schema(keys: dict[str, str]) -> list[dict]:
+    return [{"AttributeName": keys["partition"], "KeyType": "HASH"},
+            *([{"AttributeName": keys["sort"], "KeyType": "RANGE"}] if "sort" in keys else [])]
+
+
+def table_definition(field: str) -> dict:
+    """CreateTable's KeySchema, AttributeDefinitions and GlobalSecondaryIndexes (every attribute
+    projected) of a TABLE_KEYS table: what the stacks' ContractTable declares, for the local
+    runtime and the tests that create it on the emulator."""
+    keys, indexes = TABLE_KEYS[field], TABLE_INDEXES.get(field, ())
+    attributes = {n: {"AttributeName": n, "AttributeType": "S"}
+                  for k in (keys, *indexes) for n in (k["partition"], k.get("sort")) if n}
+    gsis = [{"IndexName": i["name"], "KeySchema": _key_schema(i), "Projection": {"ProjectionType": "ALL"}}
+            for i in indexes]
+    return {"KeySchema": _key_schema(keys), "AttributeDefinitions": list(attributes.values()),
+            **({"GlobalSecondaryIndexes": gsis} if gsis else {})}
+
+
 def name_of(env_name: str, field: str) -> str:
     """The physical name of a RESOURCES entry: aml-<env>-<suffix>."""
     suffix = RESOURCES[field].suffix

@@ -97,6 +97,9 @@ class RulesEngine(Construct):
         for table, actions in table_actions.items():
             role.add_to_policy(iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in actions],
                                                    resources=[table.table_arn]))
+        # A new alert is looked up among the subject's batch alerts (one identity across paths).
+        role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[
+            f"{alerts.table.table_arn}/index/{names.ALERTS_SUBJECT_INDEX['name']}"]))
         # Tables encrypted with the streaming key: DynamoDB decrypts the table key for the caller.
         role.add_to_policy(iam.PolicyStatement(
             actions=["kms:Decrypt"], resources=[self.key.key_arn],

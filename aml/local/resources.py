@@ -197,8 +197,8 @@ def _create(env_name: str) -> LocalResources:
     kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
     ddb = aws.client("dynamodb")
-    for field, keys in names.TABLE_KEYS.items():
-        _ensure_table(ddb, found[field], keys, names.TABLE_INDEXES.get(field, ()))
+    for field in names.TABLE_KEYS:
+        _ensure_table(ddb, found[field], field)
 
     # These two fields hold what the service returns for the name: the topic's ARN, the queue's URL.
     found["alerts_topic_arn"] = aws.client("sns").create_topic(Name=found["alerts_topic_arn"])["TopicArn"]
@@ -209,30 +209,21 @@ def _create(env_name: str) -> LocalResources:
     return LocalResources(env_name=env_name, source="created", **found)
 
 
-def _key_schema(keys: dict[str, str]) -> list[dict]:
-    return [{"AttributeName": keys["partition"], "KeyType": "HASH"},
-            *([{"AttributeName": keys["sort"], "KeyType": "RANGE"}] if "sort" in keys else [])]
-
-
-def _ensure_table(ddb, table: str, keys: dict[str, str], indexes: tuple[dict[str, str], ...] = ()) -> None:
-    """The table with its key schema and global secondary indexes (as the stacks' ContractTable)."""
-    attributes = {n: {"AttributeName": n, "AttributeType": "S"}
-                  for k in (keys, *indexes) for n in (k["partition"], k.get("sort")) if n}
-    gsis = [{"IndexName": i["name"], "KeySchema": _key_schema(i), "Projection": {"ProjectionType": "ALL"}}
-            for i in indexes]
+def _ensure_table(ddb, table: str, field: str) -> None:
+    """The table as the stacks' ContractTable declares it (names.table_definition)."""
+    definition = names.table_definition(field)
     try:
-        ddb.create_table(TableName=table, KeySchema=_key_schema(keys), AttributeDefinitions=list(attributes.values()),
-                         BillingMode="PAY_PER_REQUEST", **({"GlobalSecondaryIndexes": gsis} if gsis else {}))
+        ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", **definition)
     except ddb.exceptions.ResourceInUseException:
         # created by an earlier version: add the indexes it lacks
         have = {i["IndexName"] for i in ddb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])}
-        for gsi in gsis:
+        for gsi in definition.get("GlobalSecondaryIndexes", []):
             if gsi["IndexName"] not in have:
-                ddb.update_table(TableName=table, AttributeDefinitions=list(attributes.values()),
+                ddb.update_table(TableName=table, AttributeDefinitions=definition["AttributeDefinitions"],
                                  GlobalSecondaryIndexUpdates=[{"Create": gsi}])
         return
     ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": keys["ttl"]})
+    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": names.TABLE_KEYS[field]["ttl"]})
 
 
 def _ensure_delivery_stream(name: str, bucket: str) -> None:

@@ -23,6 +23,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aml_contract import names, schema
+from aml_contract.alert_identity import join_target
 from aml_contract.pseudonym import pseudonymise
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules import dynamo
@@ -37,6 +38,9 @@ DELIVERY_FLAGS = ("sns_published", "s3_landed")
 _KEY = names.ALERTS_TABLE_KEYS["partition"]
 REALTIME, BATCH = names.ALERT_SOURCES
 SOURCES = "sources"  # the item's string set of the paths that found the alert
+# On an alert the batch path raised first and the Lambda joined: the Lambda's own id for its
+# finding (a redelivery finds the join by it) and the Lambda's curated row.
+REALTIME_ALERT_ID, REALTIME_ROW = "realtime_alert_id", "realtime_row"
 _serialise, _deserialise = TypeSerializer().serialize, TypeDeserializer().deserialize
 
 
@@ -62,6 +66,7 @@ def alert_row(draft: AlertDraft, params: RuleParameters, subject_pid: str, detec
 @dataclass
 class DeliveryResult:
     new: list[dict] = field(default_factory=list)  # rows of alerts raised for the first time
+    merged: list[dict] = field(default_factory=list)  # rows that joined an alert the batch path raised
     duplicates: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # alert id -> transient error
     unrecorded: dict[str, str] = field(default_factory=dict)  # delivered, flag not stored -> why
@@ -114,6 +119,12 @@ class AlertSink:
             return result
         result.duplicates = len(stored)
         new_ids = [aid for aid in rows if aid not in stored]
+        try:
+            aliases = self._join_batch_alerts(new_ids, rows, stored, result)
+        except (ClientError, BotoCoreError) as err:
+            result.failed.update({aid: f"alerts index: {err}" for aid in new_ids})
+            aliases, new_ids = {}, []
+        new_ids = [aid for aid in new_ids if aid not in aliases.values() and aid not in result.failed]
         written = dynamo.write_all(self._ddb, [self._put_new(rows[a], subjects[a], now) for a in new_ids])
         for index, aid in enumerate(new_ids):
             if index in written.written:
@@ -127,7 +138,65 @@ class AlertSink:
         published = self._publish([s.row for s in stored.values() if not s.sns_published], result)
         landed = self._land([s.row for s in stored.values() if not s.s3_landed], result)
         self._mark(published, landed, result)
+        for target, aid in aliases.items():  # report by the id the engine knows the draft by
+            for found in (result.failed, result.unrecorded):
+                if target in found:
+                    found[aid] = found.pop(target)
         return result
+
+    def _join_batch_alerts(self, new_ids: list[str], rows: dict[str, dict], stored: dict[str, _Stored],
+                           result: DeliveryResult) -> dict[str, str]:
+        """New findings that are an alert the batch path raised first (aml_contract.alert_identity):
+        each joins it (its `sources` gains `realtime`, the Lambda's row lands under that alert_id,
+        no second notification), or is found joined already (a redelivery). One index Query per
+        new finding: new alerts are rare. Returns {joined alert id: the finding's own id}."""
+        aliases = {}
+        for aid in new_ids:
+            row = rows[aid]
+            items = [{k: _deserialise(v) for k, v in item.items()} for item in self._by_subject(row)]
+            mine = [i for i in items if i.get(REALTIME_ALERT_ID) == aid]
+            if mine:  # joined by an earlier delivery
+                result.duplicates += 1
+                aliases[mine[0][_KEY]] = aid
+                stored[mine[0][_KEY]] = _Stored(True, bool(mine[0].get("s3_landed")), json.loads(mine[0][REALTIME_ROW]))
+                continue
+            batch_only = [(i[_KEY], _instant(i["window_start"]), _instant(i["window_end"])) for i in items
+                          if set(i.get(SOURCES) or {REALTIME}) == {BATCH}]
+            target = join_target(batch_only, _instant(row["window_start"]), _instant(row["window_end"]))
+            if target is None:
+                continue
+            joined = {**row, "alert_id": target}
+            try:
+                self._ddb.update_item(
+                    TableName=self._table, Key={_KEY: {"S": target}},
+                    UpdateExpression="ADD #src :rt SET #own = :own, #row = :row, s3_landed = :false",
+                    ConditionExpression="attribute_exists(#id) AND NOT contains(#src, :r)",
+                    ExpressionAttributeNames={"#src": SOURCES, "#own": REALTIME_ALERT_ID, "#row": REALTIME_ROW,
+                                              "#id": _KEY},
+                    ExpressionAttributeValues={":rt": {"SS": [REALTIME]}, ":r": {"S": REALTIME}, ":own": {"S": aid},
+                                               ":row": {"S": json.dumps(joined)}, ":false": {"BOOL": False}})
+            except ClientError as err:
+                if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                result.failed[aid] = "joined concurrently; read it on the retry"
+                continue
+            aliases[target] = aid
+            result.merged.append(joined)
+            stored[target] = _Stored(True, False, joined)
+        return aliases
+
+    def _by_subject(self, row: dict) -> list[dict]:
+        index, items, start = names.ALERTS_SUBJECT_INDEX, [], {}
+        while True:
+            page = self._ddb.query(
+                TableName=self._table, IndexName=index["name"], KeyConditionExpression="#s = :s AND #r = :r",
+                ExpressionAttributeNames={"#s": index["partition"], "#r": index["sort"]},
+                ExpressionAttributeValues={":s": {"S": row["subject_account_pid"]}, ":r": {"S": row["rule_id"]}},
+                **start)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return items
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
     def _read_stored(self, ids: list[str]) -> dict[str, _Stored]:
         """The alerts among `ids` already stored: their flags first, the whole item only for those
@@ -175,6 +244,10 @@ class AlertSink:
             if attempt + 1 < MARK_ATTEMPTS:
                 self._sleep(0.1 * 2 ** attempt)
         result.unrecorded.update(reasons)
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)
 
 
 def _delivery_state(item: dict) -> _Stored:

@@ -120,7 +120,7 @@ class Engine:
                 outcome.failed.setdefault(seq, f"alert {draft.rule_id}: {reason}")
         outcome.new_alerts, outcome.unrecorded = delivery.new, delivery.unrecorded
         outcome.counts.update(transactions=len(transactions), out_of_order=0, late_beyond_horizon=0,
-                              alerts_new=len(delivery.new),
+                              alerts_new=len(delivery.new), alerts_merged=len(delivery.merged),
                               alerts_duplicate=delivery.duplicates, alert_flags_unrecorded=len(delivery.unrecorded),
                               failed=len(outcome.failed))
         return outcome

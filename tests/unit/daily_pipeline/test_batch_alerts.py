@@ -55,15 +55,7 @@ def store(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        index = names.ALERTS_SUBJECT_INDEX
-        ddb.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
-                                  for a in ("alert_id", index["partition"], index["sort"])],
-            GlobalSecondaryIndexes=[{"IndexName": index["name"], "Projection": {"ProjectionType": "ALL"},
-                                     "KeySchema": [{"AttributeName": index["partition"], "KeyType": "HASH"},
-                                                   {"AttributeName": index["sort"], "KeyType": "RANGE"}]}])
+        ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST", **names.table_definition("alerts_table"))
         yield ddb, Delivery()
 
 
@@ -189,3 +181,30 @@ def test_every_scenario_query_declares_evidence_among_its_columns_and_no_listing
     params = rules.load()
     for query in QUERIES.values():
         assert (query.evidence is not None) == (query.name in params.rules), query.name
+
+
+def test_a_realtime_finding_overlapping_a_batch_alert_joins_it_once(store):
+    """The other direction: the batch path raised the alert first; the Lambda's finding of the same
+    episode joins it (a redelivery finds the join), and one adjacent to it is a new alert."""
+    ddb, delivery = store
+    from aml_contract.pseudonym import pseudonymise
+
+    pid = pseudonymise("ACC-1", KEY)
+    assert write(store, [structuring_row(pid, "2025-03-01 09:00:00", "2025-03-01 10:00:00")]).new == 1
+    sink = AlertSink(ddb, delivery.sns, delivery.firehose, table=TABLE, topic_arn="arn:topic", delivery_stream="alerts",
+                     ttl_days=400, params=rules.load(), pseudonym_key=lambda: KEY, clock=lambda: NOW)
+    overlapping = AlertDraft("structuring", "ACC-1", "t1", ("t1", "t2"), 1_740_830_400, 1_740_826_800,
+                             1_740_900_000)  # 2025-03-01 11:00 .. 2025-03-02 07:20
+    first = sink.deliver([overlapping])
+    assert (first.new, len(first.merged), first.failed) == ([], 1, {})
+    (alert,) = items(store)
+    assert alert.sources == {"batch", "realtime"}
+    assert [(r["alert_id"], r["source"]) for r in delivery.landed] == [(alert.alert_id, "batch"),
+                                                                       (alert.alert_id, "realtime")]
+    again = sink.deliver([overlapping])  # redelivered: found joined, nothing sent
+    assert (again.new, again.merged, again.duplicates) == ([], [], 1)
+    assert len(delivery.landed) == 2 and len(delivery.published) == 1
+    adjacent = AlertDraft("structuring", "ACC-1", "t7", ("t7",), 1_740_960_000, 1_740_960_000,
+                          1_740_963_600)  # 2025-03-03 00:00 .. 01:00: after the batch window's last day
+    assert len(sink.deliver([adjacent]).new) == 1
+    assert len(items(store)) == 2

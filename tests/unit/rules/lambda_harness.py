@@ -33,12 +33,9 @@ def handler_environment(monkeypatch):
         monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
         ddb = boto3.client("dynamodb", region_name=REGION)
-        tables = {"rule_state_table": ("state", ["pk", "sk"]), "alerts_table": ("alerts", ["alert_id"]),
-                  "idempotency_table": ("idem", ["id"])}
-        for name, keys in tables.values():
-            ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                             KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)],
-                             AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys])
+        tables = {"rule_state_table": "state", "alerts_table": "alerts", "idempotency_table": "idem"}
+        for field, name in tables.items():
+            ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **names.table_definition(field))
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=REFERENCE_BUCKET)
         publish.to_s3(s3, REFERENCE_BUCKET, reference_objects())

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aml_contract import rules
+from aml_contract import names, rules
 from lambdas.realtime_rules.alerts import AlertSink, row_from_item
 from lambdas.realtime_rules.rules.base import AlertDraft
 
@@ -48,9 +48,7 @@ def stored(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(TableName="alerts", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "alert_id", "AttributeType": "S"}])
+        ddb.create_table(TableName="alerts", BillingMode="PAY_PER_REQUEST", **names.table_definition("alerts_table"))
         sns, firehose = mock.Mock(), mock.Mock()
         sns.publish_batch.side_effect = lambda **kw: {
             "Successful": [{"Id": e["Id"]} for e in kw["PublishBatchRequestEntries"]]}

@@ -118,6 +118,9 @@ def _dynamodb(call: Call) -> list[tuple[str, str, dict]]:
             found.append((_TRANSACT_ITEM_ACTIONS[kind], _table(body["TableName"]),
                           {"dynamodb:EnclosingOperation": op}))
         return found
+    if p.get("IndexName"):  # Query/Scan on an index: the index's ARN
+        # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/using-identity-based-policies.html)
+        return [(f"dynamodb:{op}", f"{_table(p['TableName'])}/index/{p['IndexName']}", {})]
     return [(f"dynamodb:{op}", _table(p["TableName"]), {})]
 
 

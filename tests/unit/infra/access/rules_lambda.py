@@ -45,7 +45,8 @@ def _create_resources(templates: Templates, concern: str, environment: dict[str,
         props = templates.resolve(concern, res["Properties"])
         if props["TableName"] in wanted:
             ddb.create_table(TableName=props["TableName"], KeySchema=props["KeySchema"],
-                             AttributeDefinitions=props["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST")
+                             AttributeDefinitions=props["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST",
+                             **{k: props[k] for k in ("GlobalSecondaryIndexes",) if k in props})
     boto3.client("sns", region_name=REGION).create_topic(
         Name=environment[names.RULES_LAMBDA_ENV["alerts_topic_arn"]].rsplit(":", 1)[1])
     boto3.client("sqs", region_name=REGION).create_queue(
