@@ -133,7 +133,12 @@ def lambda_invoke_binding(env_name: str, environment: dict[str, str],
         request_id = str(uuid.uuid4())
         context = LambdaContext(name, request_id, invoked_function_arn=(
             f"arn:aws:lambda:{aws.DEFAULT_REGION}:{aws.ACCOUNT_ID}:function:{name}"))
-        handler = _load(table[step])
+        try:
+            handler = _load(table[step])
+        except (ImportError, AttributeError) as err:  # Lambda's name for a handler it cannot load
+            raise TaskError("Runtime.ImportModuleError", json.dumps({
+                "errorMessage": f"Unable to import module {table[step]!r}: {err}",
+                "errorType": "Runtime.ImportModuleError", "requestId": request_id})) from err
         with mock.patch.dict(os.environ, {**aws.local_env(), **environment, "AWS_LAMBDA_FUNCTION_NAME": name}):
             try:
                 result = handler(task_input.get("Payload", {}), context)

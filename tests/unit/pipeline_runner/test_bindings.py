@@ -109,3 +109,10 @@ def test_sns_publish_on_the_emulator(local_services, unique_name):
     with pytest.raises(TaskError) as raised:
         sns_publish_binding()({"TopicArn": topic + "-missing", "Message": "m"})
     assert raised.value.error.startswith("SNS.")
+
+
+def test_a_handler_that_cannot_be_imported_is_lambdas_import_module_error():
+    invoke = lambda_invoke_binding("t", {}, {"plan": "lambdas.no_such_module.handler.plan"})
+    with pytest.raises(TaskError) as raised:
+        invoke({"FunctionName": "aml-t-pipeline-plan", "Payload": {}})
+    assert raised.value.error == "Runtime.ImportModuleError"
