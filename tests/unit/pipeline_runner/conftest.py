@@ -106,3 +106,18 @@ class Fakes:
 @pytest.fixture
 def fakes():
     return Fakes()
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """The moto server only (these tests need no PostgreSQL): reused when running, else started
+    and stopped at the end."""
+    from aml.local import aws, services
+
+    aws.use_local_endpoint()
+    server = services.Emulator()
+    running = server.status().running
+    server.start()
+    yield
+    if not running:
+        server.stop()

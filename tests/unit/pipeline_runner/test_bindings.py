@@ -92,7 +92,7 @@ def test_a_job_run_has_getjobruns_shape():
 
 
 @pytest.mark.integration
-def test_sns_publish_on_the_emulator(local_services, unique_name):
+def test_sns_publish_on_the_emulator(emulator, unique_name):
     from aml.local import aws
 
     sns, sqs = aws.client("sns"), aws.client("sqs")
@@ -116,3 +116,32 @@ def test_a_handler_that_cannot_be_imported_is_lambdas_import_module_error():
     with pytest.raises(TaskError) as raised:
         invoke({"FunctionName": "aml-t-pipeline-plan", "Payload": {}})
     assert raised.value.error == "Runtime.ImportModuleError"
+
+
+@pytest.mark.integration
+def test_athena_binding_runs_on_duckdb_and_writes_athenas_csv(emulator, unique_name, tmp_path):
+    import types
+
+    from aml.local import aws
+    from aml.pipeline.athena_binding import athena_query_binding
+
+    part = tmp_path / "transactions" / "dt=2024-03-01"
+    part.mkdir(parents=True)
+    pd.DataFrame({"account": ["a", "b", None], "amount": [1.5, 2.0, 3.0]}).to_parquet(part / "p.parquet")
+    bucket = unique_name("results")
+    aws.client("s3").create_bucket(Bucket=bucket)
+    res = types.SimpleNamespace(athena_results_bucket=bucket, athena_workgroup="aml-t-analysts")
+    query = athena_query_binding(res, types.SimpleNamespace(ready=lambda: tmp_path))
+
+    out = query({"QueryString": "SELECT account, amount FROM transactions WHERE dt = ? ORDER BY amount",
+                 "ExecutionParameters": ["'2024-03-01'"], "WorkGroup": "aml-t-analysts"})["QueryExecution"]
+
+    assert out["Status"]["State"] == "SUCCEEDED" and out["WorkGroup"] == "aml-t-analysts"
+    location = out["ResultConfiguration"]["OutputLocation"]
+    assert location == f"s3://{bucket}/results/{out['QueryExecutionId']}.csv"
+    body = aws.client("s3").get_object(Bucket=bucket, Key=location.split("/", 3)[3])["Body"].read().decode()
+    assert body == '"account","amount"\n"a","1.5"\n"b","2.0"\n,"3.0"\n'
+    with pytest.raises(TaskError) as raised:
+        query({"QueryString": "SELECT * FROM no_such_table"})
+    assert raised.value.error == "States.TaskFailed"
+    assert json.loads(raised.value.cause)["QueryExecution"]["Status"]["State"] == "FAILED"
