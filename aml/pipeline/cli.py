@@ -78,5 +78,8 @@ def _run_local(args: argparse.Namespace) -> int:
                      default=str))
     if execution.status != "SUCCEEDED":
         cause = " ".join(str(execution.cause or "").split())
-        raise AmlError(f"execution {name} {execution.status}: {execution.error}: {cause}", exit_code=1)
+        failed = [c for c in execution.task_calls if "error" in c]
+        last = (f" (last failed task {failed[-1]['state']}: {failed[-1]['error']}: "
+                f"{' '.join(str(failed[-1]['cause']).split())[:500]})" if failed else "")
+        raise AmlError(f"execution {name} {execution.status}: {execution.error}: {cause}{last}", exit_code=1)
     return 0

@@ -56,16 +56,23 @@ class CuratedZone:
         s3, bucket = aws.client("s3"), self.res.curated_bucket
         alerts = self.root / names.ALERTS_S3_PREFIX
         sent = 0
-        for path in sorted(p for p in self.root.rglob("*") if p.is_file() and alerts not in p.parents):
+        for path in sorted(p for p in self.root.rglob("*") if p.is_file() and alerts not in p.parents
+                           and not _hadoop_checksum(p)):
             s3.upload_file(str(path), bucket, path.relative_to(self.root).as_posix())
             sent += 1
         for prefix in self._prefixes():
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                stale = [{"Key": o["Key"]} for o in page.get("Contents", []) if not (self.root / o["Key"]).exists()]
+                stale = [{"Key": o["Key"]} for o in page.get("Contents", [])
+                         if not (self.root / o["Key"]).exists() or _hadoop_checksum(self.root / o["Key"])]
                 if stale:
                     s3.delete_objects(Bucket=bucket, Delete={"Objects": stale})
         self._fresh = False  # the next reader lands the alerts again
         return sent
+
+
+def _hadoop_checksum(path: Path) -> bool:
+    """Spark's local file system writes a `.<name>.crc` beside each file; S3 has none."""
+    return path.name.startswith(".") and path.name.endswith(".crc")
 
 
 def _millis() -> int:
