@@ -64,10 +64,22 @@ def _start(definition: dict, work_dir: Path, args: list[str]) -> subprocess.Pope
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
 
 
+def _messages(proc: subprocess.Popen):
+    """The child's protocol lines (a stray non-JSON line on its stdout is logged and skipped)."""
+    for line in proc.stdout:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        if isinstance(message, dict):
+            yield message
+        else:
+            log.debug("state machine runner: %s", line.rstrip())
+
+
 def _final(proc: subprocess.Popen, work_dir: Path) -> dict:
     """The child's `done` line, once every earlier line is consumed."""
-    for line in proc.stdout:
-        message = json.loads(line)
+    for message in _messages(proc):
         if message.get("done"):
             return message
     proc.wait()
@@ -136,8 +148,7 @@ def run_local(definition: dict, execution_input: dict, *, bindings: Bindings | N
     calls: list[dict] = []
     proc = _start(definition, Path(work_dir), args)
     try:
-        for line in proc.stdout:
-            message = json.loads(line)
+        for message in _messages(proc):
             if message.get("done"):
                 break
             proc.stdin.write(json.dumps(_answer(bindings, message, calls)) + "\n")
