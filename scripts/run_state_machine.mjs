@@ -160,7 +160,11 @@ async function main() {
   } catch (err) {
     const status = { ExecutionTimeoutError: "TIMED_OUT", ExecutionAbortedError: "ABORTED" }[err.name] ?? "FAILED";
     const inner = err.name === "ExecutionError" && err.cause ? err.cause : err;
-    done = { done: true, status, error: inner.name, cause: inner.message };
+    // A Fail state without Error or Cause: the library fills in its own defaults (FailStateError);
+    // Step Functions reports none.
+    const error = inner.name === "FailStateError" ? null : inner.name;
+    const cause = inner.message === "Execution failed because of a Fail state" ? null : inner.message;
+    done = { done: true, status, error, cause };
   }
   await drained;
   send({ ...done, events });

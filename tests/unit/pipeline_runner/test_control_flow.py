@@ -104,3 +104,12 @@ def test_asl_validator_rejects_an_invalid_definition(definition, fakes, tmp_path
 
 def test_the_hand_written_definition_is_valid(definition):
     assert validate(definition) == []
+
+
+def test_a_fail_state_without_a_cause_reports_none(definition, fakes, tmp_path):
+    del definition["States"]["Failed"]["Cause"]
+    fakes.fail["glue"] = [TaskError("States.TaskFailed", "x")]
+
+    execution = _run(definition, fakes, tmp_path)
+
+    assert (execution.status, execution.error, execution.cause) == ("FAILED", "PipelineFailed", None)
