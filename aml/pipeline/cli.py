@@ -48,14 +48,21 @@ def _definition(cdk_out: Path, env_name: str) -> dict:
     from aml.infra.deploy import synth
     from aml.pipeline.definition import load_definition
 
-    if not any(cdk_out.glob("*.template.json")):
+    def synthesize() -> None:
         log.info("synthesizing the CDK app into %s", cdk_out)
         synth(cdk_out, {"aml:local": "true", "aml:env_name": env_name,
                         "aml:curated_database": f"aml_curated_{env_name}"})
-    try:
-        return load_definition(cdk_out, names.name_of(env_name, "daily_pipeline"))
-    except AmlError:  # a state machine without a StateMachineName: the only one
-        return load_definition(cdk_out)
+
+    if not any(cdk_out.glob("*.template.json")):
+        synthesize()
+    name = names.name_of(env_name, "daily_pipeline")
+    for attempt in (1, 2):
+        try:
+            return load_definition(cdk_out, name)
+        except AmlError:
+            if attempt == 1:  # an assembly of another environment, or from before the pipeline stack
+                synthesize()
+    return load_definition(cdk_out)  # a state machine without a StateMachineName: the only one
 
 
 def _run_local(args: argparse.Namespace) -> int:
