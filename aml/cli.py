@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "aml.reconcile.cli",
     "aml.evaluate.cli",
     "aml.reference.cli",
+    "aml.pipeline.cli",
 ]
 
 

@@ -6,26 +6,20 @@ named queries on DuckDB -> summary.json + report.html scored against the generat
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import shutil
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from aml import REPO_ROOT
 from aml.demo import activity, kinds, report
 from aml.demo.config import DemoConfig
 from aml.demo.reset import reset_database, reset_environment
 from aml.demo.stages import Stages
-from aml.errors import AmlError
 from aml.generate import BankConfig, generate, load_postgres
-from aml.local import aws, resources, services, staging
+from aml.local import aws, glue, resources, services, staging
 from aml.query import catalog, scoring
 from aml.query.run import execute
 from aml.reconcile import reconcile
@@ -36,21 +30,6 @@ from aml.stream.replay import local_handler, quiet_function_output
 from aml_contract import reference, risk, rules, schema
 
 log = logging.getLogger(__name__)
-
-
-def _run_glue_job(work: Path, res: resources.LocalResources, run_name: str) -> dict:
-    """The Glue entry script, unchanged, as a child process on local Spark; the key comes from
-    the emulator's Secrets Manager exactly as on Glue."""
-    cmd = [sys.executable, str(REPO_ROOT / "glue_jobs" / "curate_transactions.py"), "--JOB_NAME", run_name,
-           "--raw_path", str(work / "raw"), "--curated_path", str(work / "curated"),
-           "--quarantine_path", str(work / "quarantine"),
-           "--pseudonymization_secret_id", res.pseudonymization_secret_id]
-    env = {**os.environ, **aws.local_env(), "PYSPARK_PYTHON": sys.executable}
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if result.returncode != 0:
-        tail = "\n".join(result.stderr.splitlines()[-15:])
-        raise AmlError(f"the Glue job failed (exit {result.returncode}):\n{tail}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _parquet_rows(folder: Path) -> int:
@@ -116,7 +95,7 @@ def run(cfg: DemoConfig) -> dict:
     with stages.stage("glue", "running the Glue curation job on local Spark"):
         staging.download_prefix(res.raw_bucket, "", work / "raw")
         summary["reference"] = reference.versions(publish.to_directory(work / "curated"))
-        summary["glue"] = _run_glue_job(work, res, "demo")
+        summary["glue"] = glue.run_glue_job(work, res.pseudonymization_secret_id, "demo")
         # The whole curated zone, the segment statistics the job derives (statistics/) included: the
         # rules Lambda reads them from S3 as on AWS. This run's rules stage ran before them (absolute
         # floors, as on a deployment's first day); the Lambda's next reference refresh reads them.

@@ -222,20 +222,24 @@ class LocalEngine:
         return total
 
     def run(self, query: NamedQuery, values: dict[str, str]) -> QueryResult:
-        tables = referenced_tables(query.sql)
+        return self.run_sql(query.name, query.sql, query.bind_order(values))
+
+    def run_sql(self, name: str, text: str, parameters: list) -> QueryResult:
+        """Run Athena SQL text (one statement) with one value per `?`, as `name` in messages."""
+        tables = referenced_tables(text)
         missing_reference = sorted(tables & set(reference.DATASETS) - set(self.reference))
         if missing_reference:
-            raise AmlError(f"query {query.name} reads reference data {', '.join(missing_reference)}, not published "
+            raise AmlError(f"query {name} reads reference data {', '.join(missing_reference)}, not published "
                            f"under {self.data_dir / reference.PREFIX}",
                            f"publish it there: `aml reference build --out {self.data_dir}`")
         missing = sorted(tables - set(self.tables) - set(OPTIONAL_TABLES) - set(reference.DATASETS)
                          - set(reference.DERIVED_DATASETS))
         if missing:
-            raise AmlError(f"query {query.name} reads table(s) {', '.join(missing)}, missing from {self.data_dir}",
+            raise AmlError(f"query {name} reads table(s) {', '.join(missing)}, missing from {self.data_dir}",
                            "write the curated zone there first (Glue job or `aml generate`)")
         notes = tuple(f"{d} not published under {self.data_dir / reference.table_prefix(d)}: absolute USD floors"
                       for d in sorted(tables & set(reference.DERIVED_DATASETS) - set(self.reference)))
-        sql = transpile(query.sql)
+        sql = transpile(text)
         con = self._connect()
         with tempfile.TemporaryDirectory() as tmp:
             profile = Path(tmp) / "profile.json"
@@ -243,10 +247,10 @@ class LocalEngine:
             con.execute(f"PRAGMA profiling_output = '{profile.as_posix()}'")
             started = time.perf_counter()
             try:
-                cursor = con.execute(sql, query.bind_order(values))
+                cursor = con.execute(sql, parameters)
                 frame = _athena_types(cursor.df(), cursor.description)
             except duckdb.Error as err:
-                raise AmlError(f"query {query.name} failed on DuckDB: {str(err).splitlines()[0]}") from err
+                raise AmlError(f"query {name} failed on DuckDB: {str(err).splitlines()[0]}") from err
             elapsed = time.perf_counter() - started
             con.execute("PRAGMA disable_profiling")
             tree = json.loads(profile.read_text())
@@ -255,7 +259,7 @@ class LocalEngine:
         con.close()
         parquet = [s for s in scans if s.get("extra_info", {}).get("Function") == "READ_PARQUET"]
         return QueryResult(
-            query.name, self.name, frame,
+            name, self.name, frame,
             bytes_scanned=sum(int(s.get("bytes_scanned") or 0) for s in parquet),
             elapsed_seconds=elapsed,
             files_scanned=sum(int(s["extra_info"].get("Total Files Read") or 0) for s in parquet),
