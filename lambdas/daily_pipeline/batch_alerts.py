@@ -89,9 +89,13 @@ class Outcome:
 
 
 def parse_instant(value: str) -> datetime:
-    """An Athena CSV date or timestamp (`2025-03-01`, `2025-03-01 10:00:00.000`, ISO 8601), in UTC
-    (the curated zone's timestamps are UTC without zone)."""
-    parsed = datetime.fromisoformat(value.strip().replace(" ", "T"))
+    """An Athena CSV date or timestamp, in UTC: `2025-03-01`, `2025-03-01 10:00:00.000` (timestamp:
+    the curated zone's are UTC without zone), `2025-03-01 10:00:00.000 UTC` (timestamp with time
+    zone), or ISO 8601."""
+    text = value.strip()
+    if text.endswith(" UTC"):
+        text = text[:-4] + "+00:00"
+    parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 

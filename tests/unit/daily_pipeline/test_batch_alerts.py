@@ -208,3 +208,13 @@ def test_a_realtime_finding_overlapping_a_batch_alert_joins_it_once(store):
                           1_740_963_600)  # 2025-03-03 00:00 .. 01:00: after the batch window's last day
     assert len(sink.deliver([adjacent]).new) == 1
     assert len(items(store)) == 2
+
+
+@pytest.mark.parametrize("text", ["2025-03-01 10:00:00.000", "2025-03-01 10:00:00.000 UTC", "2025-03-01T10:00:00Z",
+                                  "2025-03-01T11:00:00+01:00", "2025-03-01 10:00:00"])
+def test_athena_timestamps_read_as_utc_instants(text):
+    assert batch.parse_instant(text).isoformat() == "2025-03-01T10:00:00+00:00"
+
+
+def test_athena_dates_read_as_midnight_utc():
+    assert batch.parse_instant("2025-03-01").isoformat() == "2025-03-01T00:00:00+00:00"
