@@ -42,6 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--env", default="local", help="environment name of the local resources (default: local)")
     run.add_argument("--cdk-out", type=Path, help="cloud assembly to read (default: .local/cdk.out)")
     run.set_defaults(func=_run_local)
+    start = sub.add_parser(
+        "start", help="start the deployed state machine for a date (an on-demand run or rerun)",
+        description="Starts aml-<env>-daily-pipeline on AWS (the credentials and region of the environment) "
+                    "under the name <date>-r<N>: Step Functions refuses a closed execution's name for 90 "
+                    "days, and a rerun is safe (deterministic alert ids, overwritten outputs).")
+    start.add_argument("--date", type=_date, required=True, help="the run date, YYYY-MM-DD")
+    start.add_argument("--lookback-days", type=_positive, default=daily_pipeline.DEFAULT_LOOKBACK_DAYS,
+                       help=f"days the scenario queries read (default: {daily_pipeline.DEFAULT_LOOKBACK_DAYS})")
+    start.add_argument("--env", default="dev", help="the deployed environment's name (default: dev)")
+    start.set_defaults(func=_start)
 
 
 def _definition(cdk_out: Path, env_name: str) -> dict:
@@ -89,4 +99,36 @@ def _run_local(args: argparse.Namespace) -> int:
         last = (f" (last failed task {failed[-1]['state']}: {failed[-1]['error']}: "
                 f"{' '.join(str(failed[-1]['cause']).split())[:500]})" if failed else "")
         raise AmlError(f"execution {name} {execution.status}: {execution.error}: {cause}{last}", exit_code=1)
+    return 0
+
+
+def start_execution(sfn, state_machine_arn: str, run_date: date, lookback_days: int) -> dict:
+    """StartExecution named `<date>-r<N>`, N after the date's existing executions (ListExecutions)."""
+    existing = [e["name"] for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn)
+                for e in page["executions"]]
+    name = daily_pipeline.rerun_name(run_date, existing)
+    started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(
+        {"run_date": run_date.isoformat(), "lookback_days": lookback_days}))
+    return {"name": name, "executionArn": started["executionArn"]}
+
+
+def _start(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        names.check_env_name(args.env)
+    except ValueError as err:
+        raise AmlError(str(err)) from None
+    sfn = boto3.client("stepfunctions")
+    name = names.name_of(args.env, "daily_pipeline")
+    try:
+        arn = next((m["stateMachineArn"] for page in sfn.get_paginator("list_state_machines").paginate()
+                    for m in page["stateMachines"] if m["name"] == name), None)
+        if arn is None:
+            raise AmlError(f"no state machine {name} in this account and region",
+                           "deploy the app (cdk deploy) or pass the environment's --env")
+        print(json.dumps(start_execution(sfn, arn, args.date, args.lookback_days), indent=2))
+    except (BotoCoreError, ClientError) as err:
+        raise AmlError(f"could not start {name}: {err}", "check the credentials and region") from err
     return 0
