@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from pyspark.sql import SparkSession
 
     from glue_jobs.curation.job import run_curation
+    from glue_jobs.curation.run_manifest import run_summary
     from glue_jobs.curation.spark_conf import apply_runtime_conf, local_conf
 
     shuffle_partitions = int(args[interface.SHUFFLE_PARTITIONS]) if args[interface.SHUFFLE_PARTITIONS] else None
@@ -105,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest = run_curation(spark, args[interface.RAW_PATH], args[interface.CURATED_PATH],
                             args[interface.QUARANTINE_PATH], key)
-    figures = ("rows_read_total", "inserted", "updated", "deleted", "quarantined_total", "rows_written", "amount_base")
-    print(json.dumps({"run_id": manifest["run_id"], "duration_seconds": manifest["duration_seconds"],
-                      "reference": manifest.get("reference"), "warnings": manifest.get("warnings", []),
-                      "segment_statistics": manifest.get("segment_statistics"),
-                      "tables": {t: {k: f[k] for k in figures if k in f} for t, f in manifest["tables"].items()}}))
+    print(json.dumps(run_summary(manifest)))
     if glue_job is not None:
         glue_job.commit()
     return 0

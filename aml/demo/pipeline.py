@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from aml.demo import activity, kinds, report
+from aml.demo import activity, alert_sources, daily, kinds, report
 from aml.demo.config import DemoConfig
 from aml.demo.reset import reset_database, reset_environment
 from aml.demo.stages import Stages
 from aml.generate import BankConfig, generate, load_postgres
-from aml.local import aws, glue, resources, services, staging
+from aml.local import aws, resources, services, staging
 from aml.query import catalog, scoring
 from aml.query.run import execute
 from aml.reconcile import reconcile
@@ -92,14 +92,17 @@ def run(cfg: DemoConfig) -> dict:
             "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
         summary["stream"]["dead_lettered"] = int(dlq)
         summary["stream"]["dms_control_records"] = replicator.control_records_sent  # acknowledged, not dead-lettered
-    with stages.stage("glue", "running the Glue curation job on local Spark"):
-        staging.download_prefix(res.raw_bucket, "", work / "raw")
-        summary["reference"] = reference.versions(publish.to_directory(work / "curated"))
-        summary["glue"] = glue.run_glue_job(work, res.pseudonymization_secret_id, "demo")
-        # The whole curated zone, the segment statistics the job derives (statistics/) included: the
-        # rules Lambda reads them from S3 as on AWS. This run's rules stage ran before them (absolute
-        # floors, as on a deployment's first day); the Lambda's next reference refresh reads them.
-        staging.upload_dir(work / "curated", res.curated_bucket)
+    with stages.stage("reference", "publishing the dated reference data to the curated zone"):
+        summary["reference"] = reference.versions(publish.to_directory(work / "reference"))
+        staging.upload_dir(work / "reference", res.curated_bucket)
+    last_day = cfg.start_date + timedelta(days=cfg.days - 1)
+    with stages.stage("daily_pipeline", f"running the daily pipeline's state machine for {last_day} (Glue job on "
+                                        "local Spark, scenario queries on DuckDB, batch alerts)"):
+        summary["daily_pipeline"] = daily.run_day(res, work, last_day, cfg.days)
+        # The job's segment statistics (statistics/) are in the curated bucket now: the rules Lambda
+        # reads them from S3 as on AWS. This run's rules stage ran before them (absolute floors, as
+        # on a deployment's first day); the Lambda's next reference refresh reads them.
+        summary["glue"] = daily.glue_summary(work / "curated")
         summary["segment_statistics"] = summary["glue"].get("segment_statistics")
         staging.land_alerts(res.curated_bucket, work / "curated")
     data_dir = work / "curated"
@@ -114,8 +117,11 @@ def run(cfg: DemoConfig) -> dict:
         key = resources.pseudonymization_key(res)
         scores = scoring.score_all(bank.labels, key, data_dir, first, last)
 
-    alerts = pd.read_parquet(data_dir / "alerts") if (data_dir / "alerts").exists() else pd.DataFrame(
-        columns=["rule_id", "dt", "subject_account_pid"])
+    every_alert = pd.read_parquet(data_dir / "alerts") if (data_dir / "alerts").exists() else pd.DataFrame(
+        columns=["alert_id", "rule_id", "dt", "subject_account_pid", "source"])
+    summary["alerts_by_source"] = alert_sources.by_source(every_alert)
+    # the rules Lambda's alerts (the batch path's hits are the scenario queries' results below)
+    alerts = every_alert[every_alert["source"].fillna(alert_sources.REALTIME) == alert_sources.REALTIME]
     per_rule_day: dict[str, dict[str, int]] = defaultdict(dict)
     for (rule, dt), n in alerts.groupby(["rule_id", "dt"], observed=True).size().items():
         per_rule_day[rule][str(dt)] = int(n)

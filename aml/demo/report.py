@@ -88,6 +88,24 @@ def _kinds_table(by_kind: dict[str, dict[str, int]]) -> str:
                                            for name, counts in sorted(by_kind.items())])
 
 
+def _daily_pipeline(run: dict) -> str:
+    if not run:
+        return "<p>not run</p>"
+    rows = [["execution", run.get("execution")], ["status", run.get("status")], ["run date", run.get("run_date")],
+            ["window", f"{(run.get('window') or {}).get('start_date')} to {(run.get('window') or {}).get('end_date')}"],
+            ["new raw files", (run.get("raw") or {}).get("new_files")], ["scenario queries", run.get("queries")],
+            ["states", " → ".join(dict.fromkeys(run.get("states", [])))]]
+    summary = (run.get("report") or {}).get("summary", "")
+    return _table(["", ""], rows) + f"<p>{html.escape(summary)}</p>"
+
+
+def _by_source(found: dict) -> str:
+    columns = ["alerts", "realtime_only", "batch_only", "merged"]
+    rows = [[rule, *(counts.get(c, 0) for c in columns)] for rule, counts in sorted(found.get("per_rule", {}).items())]
+    rows.append(["all", *(found.get("totals", {}).get(c, 0) for c in columns)])
+    return _table(["rule", "alerts", "real time only", "batch only", "merged"], rows)
+
+
 def write_html(summary: dict, alerts_by_rule_day: dict[str, dict[str, int]],
                top_accounts: list[tuple[str, int]], out_dir: Path) -> Path:
     """The report names every rule and every scenario, even those with nothing to show."""
@@ -106,6 +124,12 @@ def write_html(summary: dict, alerts_by_rule_day: dict[str, dict[str, int]],
         _table(["stage", "seconds"], [[k, v] for k, v in stages.items()]),
         "<h2>Rows per zone</h2>",
         _table(["zone / table", "rows"], [[k, v] for k, v in zones.items()]),
+        "<h2>Daily pipeline</h2>",
+        _daily_pipeline(summary.get("daily_pipeline", {})),
+        "<h2>One alert queue: alerts by source</h2>",
+        "<p>Real time: the rules Lambda. Batch: the daily pipeline's scenario queries. Merged: an alert both "
+        "paths found (same subject and scenario, overlapping windows; docs/daily-pipeline.md).</p>",
+        _by_source(summary.get("alerts_by_source", {})),
         "<h2>Real-time alerts per rule</h2>",
         _table(["rule", "alerts"], [[k, v] for k, v in sorted(alerts.items())]),
         _stacked_by_day(per_rule_day, "Alerts per rule per day (event time)"),

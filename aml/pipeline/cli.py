@@ -54,29 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.set_defaults(func=_start)
 
 
-def _definition(cdk_out: Path, env_name: str) -> dict:
-    from aml.infra.deploy import synth
-    from aml.pipeline.definition import load_definition
-
-    def synthesize() -> None:
-        log.info("synthesizing the CDK app into %s", cdk_out)
-        synth(cdk_out, {"aml:local": "true", "aml:env_name": env_name,
-                        "aml:curated_database": f"aml_curated_{env_name}"})
-
-    if not any(cdk_out.glob("*.template.json")):
-        synthesize()
-    name = names.name_of(env_name, "daily_pipeline")
-    for attempt in (1, 2):
-        try:
-            return load_definition(cdk_out, name)
-        except AmlError:
-            if attempt == 1:  # an assembly of another environment, or from before the pipeline stack
-                synthesize()
-    return load_definition(cdk_out)  # a state machine without a StateMachineName: the only one
-
-
 def _run_local(args: argparse.Namespace) -> int:
     from aml.local import resources, services
+    from aml.pipeline.definition import for_environment
     from aml.pipeline.run import run_local
 
     res = resources.existing(args.env)
@@ -84,7 +64,7 @@ def _run_local(args: argparse.Namespace) -> int:
     runs = work_dir / "executions"
     runs.mkdir(parents=True, exist_ok=True)
     name = daily_pipeline.rerun_name(args.date, [p.stem for p in runs.glob("*.json")])
-    definition = _definition(args.cdk_out or services.LOCAL_DIR / "cdk.out", args.env)
+    definition = for_environment(args.cdk_out or services.LOCAL_DIR / "cdk.out", args.env)
     execution = run_local(definition, {"run_date": args.date.isoformat(), "lookback_days": args.lookback_days},
                           resources=res, work_dir=work_dir, execution_name=name,
                           state_machine_name=names.name_of(args.env, "daily_pipeline"))

@@ -12,6 +12,7 @@ Intrinsics: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intri
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from aml.errors import AmlError
 from aml.local import aws
 
+log = logging.getLogger(__name__)
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 # Resource type -> (the property naming it, the ARN service and kind of its name), for Ref/GetAtt.
 _NAMED = {
@@ -205,3 +207,25 @@ def states(definition: dict) -> Iterator[tuple[str, dict]]:
 def task_resources(definition: dict) -> dict[str, str]:
     """Task state name -> its Resource ARN, over the whole definition."""
     return {name: state["Resource"] for name, state in states(definition) if state.get("Type") == "Task"}
+
+
+def for_environment(cdk_out: Path, env_name: str) -> dict:
+    """The definition of aml-<env>-daily-pipeline in `cdk_out`, synthesized there first (local
+    mode, as `aml deploy-local` deploys) when missing, or when the assembly is another
+    environment's or older than the pipeline stack."""
+    from aml.infra.deploy import synth
+    from aml_contract import names
+
+    def synthesize() -> None:
+        log.info("synthesizing the CDK app into %s", cdk_out)
+        synth(cdk_out, {"aml:local": "true", "aml:env_name": env_name,
+                        "aml:curated_database": f"aml_curated_{env_name}"})
+
+    if not any(cdk_out.glob("*.template.json")):
+        synthesize()
+    name = names.name_of(env_name, "daily_pipeline")
+    try:
+        return load_definition(cdk_out, name)
+    except AmlError:
+        synthesize()
+    return load_definition(cdk_out, name)

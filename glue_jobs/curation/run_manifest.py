@@ -90,3 +90,15 @@ def reconcile(figures: dict[str, TableFigures]) -> None:
     errors = [e for table, f in figures.items() for e in reconciliation_errors(table, f)]
     if errors:
         raise CurationError("counts do not reconcile: " + "; ".join(errors))
+
+
+SUMMARY_FIGURES = ("rows_read_total", "inserted", "updated", "deleted", "quarantined_total", "rows_written",
+                   "amount_base")
+
+
+def run_summary(manifest: dict) -> dict:
+    """The run manifest's headline (what the entry script prints last, and the demo reports)."""
+    return {"run_id": manifest["run_id"], "duration_seconds": manifest["duration_seconds"],
+            "reference": manifest.get("reference"), "warnings": manifest.get("warnings", []),
+            "segment_statistics": manifest.get("segment_statistics"),
+            "tables": {t: {k: f[k] for k in SUMMARY_FIGURES if k in f} for t, f in manifest["tables"].items()}}

@@ -1,0 +1,43 @@
+"""The demo's day of batch work: the daily pipeline's state machine, as synthesized into the
+emulator's cloud assembly, run end to end on the local stand-ins (aml/pipeline)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from aml.errors import AmlError
+from aml.local import services
+from aml.pipeline.definition import for_environment
+from aml.pipeline.run import run_local
+from aml_contract import daily_pipeline, glue_job, names
+from glue_jobs.curation.run_manifest import run_summary
+
+
+def run_day(res, work: Path, run_date: date, lookback_days: int) -> dict:
+    """One execution for `run_date` over `work` (raw/, curated/, quarantine/); its name, status,
+    the states it entered and its output (plan, batch alerts, report). Raises AmlError when it
+    fails, with the failed step's error and cause."""
+    name = daily_pipeline.rerun_name(run_date, [])
+    definition = for_environment(services.LOCAL_DIR / "cdk.out", res.env_name)
+    execution = run_local(definition, {"run_date": run_date.isoformat(), "lookback_days": lookback_days},
+                          resources=res, work_dir=work, execution_name=name,
+                          state_machine_name=names.name_of(res.env_name, "daily_pipeline"))
+    if execution.status != "SUCCEEDED":
+        raise AmlError(f"the daily pipeline's execution {name} {execution.status}: {execution.error}: "
+                       f"{' '.join(str(execution.cause or '').split())[:800]}")
+    output = execution.output or {}
+    plan = output.get(daily_pipeline.RESULT_KEYS["plan"], {})
+    return {"execution": name, "status": execution.status, "states": execution.states,
+            "run_date": plan.get("run_date"), "window": plan.get("window"), "raw": plan.get("raw"),
+            "queries": len(output.get(daily_pipeline.RESULT_KEYS["queries"], [])),
+            "batch_alerts": output.get(daily_pipeline.RESULT_KEYS["batch_alerts"]),
+            "report": output.get(daily_pipeline.RESULT_KEYS["report"])}
+
+
+def glue_summary(curated: Path) -> dict:
+    """The headline of the Glue job's latest run (its run manifest in the job's state)."""
+    runs = sorted((curated / glue_job.STATE_PREFIX / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise AmlError(f"the Glue job left no run manifest under {curated / glue_job.STATE_PREFIX / 'runs'}")
+    return run_summary(json.loads(runs[-1].read_text()))
