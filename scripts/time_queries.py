@@ -17,7 +17,7 @@ from aml.query.run import execute
 def main(data_dir: str, start: str, end: str, runs: int = 3) -> dict:
     window = {"start_date": start, "end_date": end}
     figures = {}
-    for name in catalog.queries():
+    for name in catalog.window_queries():
         seconds = []
         for _ in range(runs):
             started = time.perf_counter()

@@ -88,7 +88,7 @@ def run() -> dict:
         every = {"start_date": first.isoformat(), "end_date": last.isoformat()}
         single = {"start_date": day, "end_date": day}
         figures = {}
-        for name in catalog.queries():
+        for name in catalog.window_queries():
             full = execute(name, every, data_dir=data_dir)
             one = execute(name, single, data_dir=data_dir)
             ratio = _ratio(one.bytes_in_partitions, full.bytes_in_partitions)

@@ -112,7 +112,7 @@ def run(cfg: DemoConfig) -> dict:
     with stages.stage("queries", "running every named query on the local engine"):
         first, last = cfg.start_date, cfg.start_date + timedelta(days=cfg.days - 1)
         window = {"start_date": first.isoformat(), "end_date": last.isoformat()}
-        results = {name: execute(name, window, data_dir=data_dir) for name in catalog.queries()}
+        results = {name: execute(name, window, data_dir=data_dir) for name in catalog.window_queries()}
         hits = {name: result.rows for name, result in results.items()}
         key = resources.pseudonymization_key(res)
         scores = scoring.score_all(bank.labels, key, data_dir, first, last)

@@ -207,7 +207,7 @@ def run(dataset: Dataset, cfg: EvaluateConfig) -> dict:
         first = dataset.transactions["booked_at"].min().tz_convert("UTC").date()
         last = dataset.transactions["booked_at"].max().tz_convert("UTC").date()
         window = {"start_date": first.isoformat(), "end_date": last.isoformat()}
-        results = {name: execute(name, window, data_dir=data_dir) for name in catalog.queries()}
+        results = {name: execute(name, window, data_dir=data_dir) for name in catalog.window_queries()}
         baseline_results = baseline.run_all(window, data_dir)
         alerts = list(alert_rows(res.alerts_table).values()) if cfg.stream else []
 

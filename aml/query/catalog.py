@@ -11,6 +11,14 @@ def queries() -> dict[str, NamedQuery]:
     return {q.name: q for q in load_all()}
 
 
+def window_queries() -> dict[str, NamedQuery]:
+    """The monitoring queries: those taking only a window of dates (start_date, end_date), which
+    the demo, the backtest and the benchmarks run over a period. The investigation queries
+    (account_alerts, alert_evidence) also take an account or an alert."""
+    return {name: q for name, q in queries().items()
+            if all(p.endswith(DATE_PARAMETER_SUFFIX) for p in q.parameter_names)}
+
+
 def get(name: str) -> NamedQuery:
     found = queries()
     if name not in found:
@@ -35,7 +43,8 @@ def bind(query: NamedQuery, values: dict[str, str]) -> dict[str, str]:
     wanted = query.parameter_names
     missing = [n for n in wanted if n not in values]
     if missing:
-        example = " ".join(f"--param {n}=YYYY-MM-DD" for n in missing)
+        example = " ".join(f"--param {n}=" + ("YYYY-MM-DD" if n.endswith(DATE_PARAMETER_SUFFIX) else "VALUE")
+                           for n in missing)
         raise AmlError(f"query {query.name} needs parameter(s) {', '.join(missing)}", example)
     unknown = sorted(set(values) - set(wanted))
     if unknown:

@@ -69,7 +69,7 @@ def test_outputs_name_every_rule_and_scenario(demo):
     page = (cfg.out_dir / "report.html").read_text()
     from aml.query import catalog
 
-    for name in list(rules.load().rules) + list(catalog.queries()):
+    for name in list(rules.load().rules) + list(catalog.window_queries()):
         assert name in page, name
     # the false-positive kinds behind each scenario's alerts (issue 24)
     assert "flagged accounts by label kind" in page
