@@ -18,7 +18,9 @@ def run_day(res, work: Path, run_date: date, lookback_days: int) -> dict:
     """One execution for `run_date` over `work` (raw/, curated/, quarantine/); its name, status,
     the states it entered and its output (plan, batch alerts, report). Raises AmlError when it
     fails, with the failed step's error and cause."""
-    name = daily_pipeline.rerun_name(run_date, [])
+    runs = work / "executions"  # each execution's record: a rerun of the date takes the next name
+    runs.mkdir(parents=True, exist_ok=True)
+    name = daily_pipeline.rerun_name(run_date, [p.stem for p in runs.glob("*.json")])
     definition = for_environment(services.LOCAL_DIR / "cdk.out", res.env_name)
     execution = run_local(definition, {"run_date": run_date.isoformat(), "lookback_days": lookback_days},
                           resources=res, work_dir=work, execution_name=name,
@@ -26,6 +28,8 @@ def run_day(res, work: Path, run_date: date, lookback_days: int) -> dict:
     if execution.status != "SUCCEEDED":
         raise AmlError(f"the daily pipeline's execution {name} {execution.status}: {execution.error}: "
                        f"{' '.join(str(execution.cause or '').split())[:800]}")
+    (runs / f"{name}.json").write_text(json.dumps({"status": execution.status, "states": execution.states,
+                                                   "output": execution.output}, default=str))
     output = execution.output or {}
     plan = output.get(daily_pipeline.RESULT_KEYS["plan"], {})
     return {"execution": name, "status": execution.status, "states": execution.states,

@@ -91,3 +91,34 @@ def test_every_currency_is_curated_and_each_amount_base_is_accounted_for(demo):
     assert sorted(summary["glue"]["reference"]) == ["currencies", "fatf_lists", "fx_rates"]
     curated = pq.read_table(cfg.out_dir / "work" / "curated" / "transactions", columns=["currency"])
     assert {"SEK", "NOK", "DKK", "NZD"} & set(curated.column("currency").to_pylist())
+
+
+def test_one_daily_execution_raised_batch_alerts_beside_the_realtime_ones(demo):
+    cfg, summary = demo
+    run = summary["daily_pipeline"]
+    assert run["status"] == "SUCCEEDED" and run["raw"]["new_files"] > 0
+    assert "CurateRaw" in run["states"] and run["queries"] == len(rules.load().rules)
+    batch = run["batch_alerts"]
+    assert batch["hits"] == (batch["new"] + batch["merged"] + batch["joined"] + batch["already_raised"]
+                             + sum(batch["unusable"].values()))
+    totals = summary["alerts_by_source"]["totals"]
+    assert totals["batch"] == batch["new"] + batch["merged"] > 0 and totals["realtime"] > 0
+    assert totals["merged"] == batch["merged"] > 0  # scenarios both paths run found the same episodes
+    assert totals["alerts"] == totals["realtime_only"] + totals["batch_only"] + totals["merged"]
+    assert "cycles" in summary["alerts_by_source"]["per_rule"]  # a batch-only scenario reaches the queue
+    page = (cfg.out_dir / "report.html").read_text()
+    assert "alerts by source" in page and run["execution"] in page
+
+
+def test_a_rerun_of_the_same_date_adds_no_alert(demo):
+    from aml.demo import daily
+    from aml.local import resources
+
+    cfg, summary = demo
+    res = resources.existing(cfg.env_name)
+    again = daily.run_day(res, cfg.out_dir / "work", date.fromisoformat(summary["daily_pipeline"]["run_date"]),
+                          cfg.days)
+    assert "CurateRaw" not in again["states"] and again["raw"]["new_files"] == 0  # nothing new to curate
+    batch = again["batch_alerts"]
+    assert (batch["new"], batch["merged"]) == (0, 0)
+    assert batch["already_raised"] + batch["joined"] + sum(batch["unusable"].values()) == batch["hits"]
