@@ -1,0 +1,1 @@
+"""The daily pipeline's Lambda handlers (aml_contract.daily_pipeline)."""
