@@ -13,7 +13,7 @@ import pytest
 
 from aml_contract import glue_job as interface
 from aml_contract import names, pii_access, reference
-from infra.access import glue_job, proof, replicator, report, rules_lambda, services
+from infra.access import glue_job, pipeline, proof, replicator, report, rules_lambda, services
 from infra.access.actions import Call
 from infra.access.justified import JUSTIFIED
 from infra.access.templates import Templates
@@ -30,7 +30,8 @@ def templates(synth) -> Templates:
 @pytest.fixture(scope="session")
 def calls(templates, spark, tmp_path_factory) -> list[Call]:
     return [*rules_lambda.calls(templates), *replicator.calls(templates),
-            *glue_job.calls(templates, spark, tmp_path_factory.mktemp("glue-access")), *services.calls(templates)]
+            *glue_job.calls(templates, spark, tmp_path_factory.mktemp("glue-access")), *services.calls(templates),
+            *pipeline.calls(templates)]
 
 
 @pytest.fixture(scope="session")
