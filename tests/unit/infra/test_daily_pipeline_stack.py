@@ -251,3 +251,11 @@ def test_the_bundle_carries_the_scenario_queries(synth):
     assert (bundle / "lambdas" / "daily_pipeline" / "handler.py").is_file()
     assert sorted(p.name for p in (bundle / "athena_queries").glob("*.sql"))
     assert (bundle / "aml_contract" / "named_queries.py").is_file()
+
+
+def test_the_plan_reads_the_manifest_the_glue_job_writes():
+    """The plan role's exact key is the job's processed-files manifest (glue_jobs/curation/state.py)."""
+    pytest.importorskip("pyspark")
+    from glue_jobs.curation.state import Layout
+
+    assert Layout("s3://curated/", "s3://raw/quarantine/", "run").processed_files == f"s3://curated/{stack.PROCESSED_FILES_KEY}"
