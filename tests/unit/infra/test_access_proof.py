@@ -87,6 +87,13 @@ def test_the_proof_fails_when_a_needed_statement_is_removed(templates, calls):
     assert any(d.startswith(f"{job_role}: s3:PutObject") and f"/{interface.STATE_PREFIX}/" in d for d in denials), denials
 
 
+def test_the_proof_fails_when_the_state_machine_loses_its_athena_statement(templates, calls):
+    """Without the workgroup statement the daily pipeline's .sync Athena step is denied."""
+    mutated = _without_statement(templates, "StateMachineRoleDefaultPolicy", "RunQueriesInWorkgroup")
+    denials = _denials(proof.evaluate(mutated, [c for c in calls if c.source == pipeline.STEP_FUNCTIONS]))
+    assert any(": athena:StartQueryExecution" in d for d in denials), denials
+
+
 def test_every_unused_grant_is_justified(templates, answers):
     unused = proof.unused_grants(templates, answers)
     unjustified = [u for u in unused if report.justification(u, JUSTIFIED) is None]
