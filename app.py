@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The AML platform's CDK app: one stack per concern, wired top to bottom like the data flow
-(network -> data lake -> {database, etl, streaming, analytics} -> replication -> monitoring),
+(network -> data lake -> {database, etl, streaming, analytics} -> replication -> monitoring ->
+daily pipeline, which runs the ETL job, the analysts' queries and alerts to both topics),
 from one typed settings object (cdk.json context `aml`), checked by five cdk-nag packs."""
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from aml.reference import build as reference_build
 from aml_contract import reference
 from stacks import local_mode, nag_suppressions
 from stacks.analytics import AnalyticsStack
+from stacks.daily_pipeline import DailyPipelineStack
 from stacks.data_lake import DataLakeStack
 from stacks.database import DatabaseStack
 from stacks.etl import EtlStack
@@ -53,8 +55,10 @@ def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:
                                    streaming=streaming, **common)
     monitoring = MonitoringStack(app, name("monitoring"), streaming=streaming, etl=etl,
                                  replication=replication, **common)
+    pipeline = DailyPipelineStack(app, name("pipeline"), network=network, lake=lake, etl=etl, analytics=analytics,
+                                  streaming=streaming, monitoring=monitoring, **common)
     stacks = {"network": network, "data-lake": lake, "database": database, "etl": etl, "streaming": streaming,
-              "analytics": analytics, "replication": replication, "monitoring": monitoring}
+              "analytics": analytics, "replication": replication, "monitoring": monitoring, "pipeline": pipeline}
     untagged = ["AWS::KMS::Key"] if local_mode.omitted(settings.local, "kms-key-tags") else []
     for concern, stack in stacks.items():
         for key, value in (("project", "aml"), ("environment", settings.env_name), ("concern", concern)):

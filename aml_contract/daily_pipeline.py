@@ -18,13 +18,15 @@ Execution input (either field gives the run date)::
 Step outputs are placed under the state's ResultPath key below (JSONPath, `$.<key>`); each Lambda
 returns a JSON object (the state takes `$.Payload` of the invoke response).
 
-- plan -> $.plan: {"run_date", "run_id" (the execution name), "window": {"start_date", "end_date"},
+- plan (payload {"run_id": <execution name>, "input": <execution input>}) -> $.plan: {"run_date",
+  "run_id", "window": {"start_date", "end_date"},
   "raw": {"new_files": int, "latest_modified": ISO|None}, "queries": [{"name", "query_string",
   "execution_parameters": [SQL literals]}]}
 - each Map iteration -> one item of $.queries: {"name", "query_execution_id", "output_location"}
   (the s3:// CSV Athena wrote, from GetQueryExecution's ResultConfiguration.OutputLocation)
-- batch_alerts -> $.alerts: {"hits", "new", "merged", "already_raised", "per_rule": {rule: {...}}}
-- report -> $.report: {"report_uri", "summary": str}
+- batch_alerts (payload: the state) -> $.alerts: {"hits", "new", "merged", "joined", "already_raised",
+  "unusable": {reason: rows}, "per_rule": {rule: {...}}, "delivery_failed": n}
+- report (payload: the state) -> $.report: {"report_uri", "summary": str}
 """
 from __future__ import annotations
 
@@ -57,6 +59,20 @@ FUNCTION_ENV = {
     "alerts_topic_arn": "ALERTS_TOPIC_ARN",
     "alerts_delivery_stream": "ALERTS_DELIVERY_STREAM",
 }
+# What the stack's Lambda states keep of each handler's return (a JSONPath ResultSelector cannot
+# unwrap `Payload` whole, so the fields are named): a handler must return at least these.
+STEP_FIELDS = {
+    "plan": ("run_date", "run_id", "window", "raw", "queries"),
+    "batch_alerts": ("hits", "new", "merged", "joined", "already_raised", "unusable", "per_rule", "delivery_failed"),
+    "report": ("report_uri", "summary"),
+}
+# The plan's payload: {"run_id": <execution name>, "input": <execution input>}.
+RUN_ID_FIELD, INPUT_FIELD = "run_id", "input"
+# The lake buckets refuse a PutObject that does not ask for SSE-KMS under the lake key: the report
+# step sends both headers, the key's ARN from this variable (set on the report function only).
+DATA_KEY_ENV = "DATA_KEY_ARN"
+POWERTOOLS_SERVICE = "daily-pipeline"
+POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE, "POWERTOOLS_METRICS_NAMESPACE": "AmlDailyPipeline"}
 REPORTS_PREFIX = "reports"  # s3://<curated>/reports/run_date=YYYY-MM-DD/ (the report step's output)
 
 _RERUN = re.compile(r"^(\d{4}-\d{2}-\d{2})-r(\d+)$")

@@ -102,7 +102,6 @@ RESOURCES: dict[str, Resource] = {
     # etl
     "glue_job_name": Resource("curate-transactions", "GlueJobName"),
     "glue_security_configuration": Resource("etl", None, local=False),
-    "glue_schedule": Resource("curate-schedule", None, local=False),
     # daily pipeline (aml_contract.daily_pipeline)
     "daily_pipeline": Resource("daily-pipeline", "DailyPipelineArn", local=False),
     "daily_pipeline_schedule": Resource("daily-pipeline-schedule", None, local=False),

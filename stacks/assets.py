@@ -1,6 +1,7 @@
-"""Code assets built at synth time without Docker: the rules Lambda bundle (its packages plus the
-wheels of requirements-lambda.txt for the Lambda's Python and architecture) and the Glue job's extra
-Python files (a deterministic zip of the transforms plus the contract)."""
+"""Code assets built at synth time without Docker: the Lambda bundle (its packages plus the wheels
+of requirements-lambda.txt for the Lambda's Python and architecture; the rules Lambda and the daily
+pipeline's functions share it, the latter with the scenario queries beside it) and the Glue job's
+extra Python files (a deterministic zip of the transforms plus the contract)."""
 from __future__ import annotations
 
 import atexit
@@ -19,6 +20,9 @@ from stacks import lambda_runtime
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_PACKAGES = ("lambdas", "aml_contract")
+# The daily pipeline's plan handler renders the scenario queries through aml_contract.named_queries,
+# whose QUERIES_DIR is <bundle>/athena_queries (beside the aml_contract package).
+PIPELINE_FOLDERS = (*LAMBDA_PACKAGES, "athena_queries")
 LAMBDA_REQUIREMENTS = REPO_ROOT / "requirements-lambda.txt"
 # Importable as the entry script imports them (glue_jobs.curation..., aml_contract...).
 GLUE_PACKAGES = ("glue_jobs/__init__.py", "glue_jobs/curation", "aml_contract")
@@ -48,22 +52,39 @@ class _LambdaBundle:
     """The handler package and the contract, copied, beside the wheels of requirements-lambda.txt.
     Powertools (and the X-Ray SDK) come from the AWS-managed layer, boto3 from the runtime."""
 
+    def __init__(self, folders: tuple[str, ...] = LAMBDA_PACKAGES) -> None:
+        self.folders = folders
+
     def try_bundle(self, output_dir: str, *, image, **_kwargs) -> bool:
         install_lambda_wheels(Path(output_dir))
-        for package in LAMBDA_PACKAGES:
+        for package in self.folders:
             shutil.copytree(require(REPO_ROOT / package), Path(output_dir) / package, ignore=_IGNORE,
                             dirs_exist_ok=True)
         return True
 
 
-def rules_lambda_code() -> lambda_.Code:
-    require(REPO_ROOT / "lambdas" / "realtime_rules" / "handler.py")
+def _lambda_code(folders: tuple[str, ...]) -> lambda_.Code:
     # The hash is taken from the bundled output, so a change in aml_contract or in a pinned wheel
     # redeploys the Lambda. The Docker image is never pulled: local bundling always succeeds.
     image = DockerImage.from_registry(f"public.ecr.aws/sam/build-python{lambda_runtime.PYTHON_VERSION}")
     return lambda_.Code.from_asset(
         str(REPO_ROOT / "lambdas"), asset_hash_type=AssetHashType.OUTPUT,
-        bundling=BundlingOptions(image=image, local=_LambdaBundle()))
+        # CDK caches a staged asset by its source and bundling options, not by the local bundler:
+        # the folders are named in the options so that each bundle is staged on its own.
+        bundling=BundlingOptions(image=image, local=_LambdaBundle(folders), environment={"AML_BUNDLE": ",".join(folders)}))
+
+
+def rules_lambda_code() -> lambda_.Code:
+    require(REPO_ROOT / "lambdas" / "realtime_rules" / "handler.py")
+    return _lambda_code(LAMBDA_PACKAGES)
+
+
+def pipeline_lambda_code() -> lambda_.Code:
+    """The pipeline functions' bundle: the rules Lambda's packages and wheels plus athena_queries/.
+    One Code serves the three functions of a stack (one asset, bundled once)."""
+    require(REPO_ROOT / "lambdas" / "daily_pipeline" / "handler.py")
+    require(REPO_ROOT / "athena_queries")
+    return _lambda_code(PIPELINE_FOLDERS)
 
 
 def glue_extra_python_zip() -> Path:

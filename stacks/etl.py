@@ -1,6 +1,6 @@
-"""ETL: the Glue 5.1 PySpark curation job with its security configuration, schedule and a role
+"""ETL: the Glue 5.1 PySpark curation job with its security configuration and a role
 scoped to exact buckets, prefixes and the pseudonymisation secret. It writes the curated tables
-the lake's catalog declares (stacks/catalog.py)."""
+the lake's catalog declares (stacks/catalog.py). The daily pipeline starts it."""
 from __future__ import annotations
 
 from aws_cdk import Aws, CfnOutput, Duration, Stack, Tags
@@ -50,11 +50,8 @@ class EtlStack(Stack):
             default_arguments=glue_job.default_arguments(
                 self.raw.bucket_name, self.curated.bucket_name, lake.pseudonymization_secret_name),
         )
-        glue.CfnTrigger(
-            self, "Schedule", name=names.name_of(settings.env_name, "glue_schedule"), type="SCHEDULED",
-            schedule=settings.etl.schedule_cron, start_on_creation=True,
-            actions=[glue.CfnTrigger.ActionProperty(job_name=job_name)],
-            description="Runs the curation job; its processed-files manifest makes each run incremental")
+        # No trigger of its own: the daily pipeline (stacks/daily_pipeline.py) runs it (.sync) when raw
+        # files are new; a schedule beside it would collide with that run (max_concurrent_runs=1).
         CfnOutput(self, names.output_key("glue_job_name"), value=job_name)
 
     def _role(self, job_name: str, settings: Settings, lake: DataLakeStack, logs: EncryptedLogGroup) -> iam.Role:

@@ -39,8 +39,8 @@ class MonitoringStack(Stack):
         env, thresholds = settings.env_name, settings.alarms
         self._env, self._alarm_names = env, {}
         # CloudWatch alarms publish to the encrypted topic: the key policy admits that service.
-        key = DataKey(self, "AlarmsKey", settings=settings, purpose="alarms",
-                      service_principals=("cloudwatch.amazonaws.com",))
+        self.key = key = DataKey(self, "AlarmsKey", settings=settings, purpose="alarms",
+                                 service_principals=("cloudwatch.amazonaws.com",))
         self.topic = sns.Topic(self, "AlarmTopic", topic_name=names.name_of(env, "alarm_topic"),
                                display_name="AML platform alarms", master_key=key, enforce_ssl=True)
         if settings.alarm_email:

@@ -24,7 +24,7 @@ from cdk_nag import (
 )
 from constructs import IConstruct
 
-from aml_contract import glue_job, names, reference, schema
+from aml_contract import daily_pipeline, glue_job, names, reference, schema
 from stacks.data_lake import CURATED, RAW, RESULTS
 
 PACKS = (AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, HIPAASecurityChecks, ServerlessChecks)
@@ -81,6 +81,12 @@ ANALYST_CURATED = (*schema.CURATED_TABLES, reference.PREFIX, *DERIVED)  # stacks
 ALERTS_PREFIXES = (names.ALERTS_S3_PREFIX, f"{names.ALERTS_S3_PREFIX}-errors")  # Firehose's
 
 
+# The daily pipeline (stacks/daily_pipeline.py): its functions, and what Athena reads and writes
+# for its state machine (the curated tables' folders the scenario queries read, their results).
+PIPELINE_FUNCTIONS = r"pipeline/(Plan|BatchAlerts|Report)Function/Resource"
+PIPELINE_QUERIED = (*schema.CURATED_TABLES, reference.PREFIX, *DERIVED)
+
+
 CUSTOM_RESOURCE_LAMBDA = r"database/AWS679f53fac002430cb0da5b7982bd2287/.*"
 BUCKET_DEPLOYMENT_LAMBDA = r"data-lake/Custom::CDKBucketDeployment[0-9A-F]+(\d+MiB)?/.*"  # CDK's singleton
 CDK_GRANT_KMS = ("CDK grants for an encrypted stream/bucket: GenerateDataKey*/ReEncrypt* cover the "
@@ -135,6 +141,27 @@ ACKS: tuple[Ack, ...] = (
         f"data under {reference.PREFIX}/ and {_listed(DERIVED)}, and their own query results under "
         f"{names.ATHENA_RESULTS_PREFIX}/",
         rf"Resource::({prefixes(CURATED, *ANALYST_CURATED)}|{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)})/\*"),
+    Ack("AwsSolutions-IAM5", r"pipeline/(Plan|BatchAlerts|Report)Role/DefaultPolicy/Resource",
+        "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and the EC2 network-interface "
+        "actions Lambda needs in a VPC support no resource-level permissions", r"Resource::\*"),
+    Ack("AwsSolutions-IAM5", r"pipeline/BatchAlertsRole/DefaultPolicy/Resource",
+        f"The batch-alerts function reads the scenario queries' result files under the results bucket's "
+        f"{names.ATHENA_RESULTS_PREFIX}/ (keys are query execution ids) and queries the alerts table's indexes",
+        rf"Resource::({prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)}/\*|arn:<AWS::Partition>:dynamodb:<AWS::Region>:"
+        r"<AWS::AccountId>:table/aml-[a-z0-9]+-alerts/index/\*)"),
+    Ack("AwsSolutions-IAM5", r"pipeline/ReportRole/DefaultPolicy/Resource",
+        f"The report function writes (PutObject only) the day's report under the curated bucket's "
+        f"{daily_pipeline.REPORTS_PREFIX}/ (keys carry the run date)",
+        rf"Resource::{prefixes(CURATED, daily_pipeline.REPORTS_PREFIX)}/\*"),
+    Ack("AwsSolutions-IAM5", r"pipeline/StateMachineRole/DefaultPolicy/Resource",
+        "Athena runs the scenario queries with the state machine's role: it reads the objects of the "
+        "tables they query (partition files; stacks/daily_pipeline.tables_queried) and writes their "
+        f"results under the results bucket's {names.ATHENA_RESULTS_PREFIX}/",
+        rf"Resource::({prefixes(CURATED, *PIPELINE_QUERIED)}.*|{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)}/\*)"),
+    Ack("AwsSolutions-IAM5", r"pipeline/StateMachineRole/DefaultPolicy/Resource",
+        "Step Functions' CloudWatch Logs delivery actions and X-Ray tracing support no resource-level "
+        "permissions (AWS documents them on *: step-functions/latest/dg/cw-logs.html, concepts-xray-tracing.html)",
+        r"Resource::\*"),
     Ack("AwsSolutions-IAM4", r"database/Cluster/MonitoringRole/Resource",
         "RDS Enhanced Monitoring requires the AWS-managed AmazonRDSEnhancedMonitoringRole",
         r"Policy::.*/AmazonRDSEnhancedMonitoringRole"),
@@ -170,6 +197,16 @@ ACKS: tuple[Ack, ...] = (
           "interpreter the Lambda's tests run on (make test, .venv-lambda313); moved on together "
           "with that test interpreter in stacks/lambda_runtime.py")
       for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion")],
+    *[Ack(rule, PIPELINE_FUNCTIONS,
+          "The rules Lambda's runtime (stacks/lambda_runtime.py: python3.13, supported until 2029-06-30), "
+          "moved on together with it")
+      for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion")],
+    *_compliance("LambdaDLQ", PIPELINE_FUNCTIONS,
+                 "Invoked synchronously by the daily pipeline's state machine, which retries a failure and "
+                 "then publishes it to the alarm topic (NotifyFailure); no asynchronous event to dead-letter"),
+    Ack("Serverless-LambdaDLQ", PIPELINE_FUNCTIONS,
+        "Invoked synchronously by the daily pipeline's state machine, which retries a failure and then "
+        "publishes it to the alarm topic (NotifyFailure); no asynchronous event to dead-letter"),
     Ack("AwsSolutions-KDS3", r"streaming/Transactions/Resource",
         "The stream is encrypted with our customer-managed key (stricter than aws/kinesis); the "
         "rule cannot resolve the cross-construct key reference"),

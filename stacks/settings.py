@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aml_contract import names
+from aml_contract import daily_pipeline, names
 from aml_contract.schema import CURATED_DATABASE, PROJECTION_START_DATE
 
 if TYPE_CHECKING:  # a CDK import costs seconds: the local runtime reads settings without it
@@ -69,7 +69,6 @@ class EtlSettings:
     worker_type: str = setting("G.1X", "Glue worker type of the curation job")
     workers: int = setting(2, "Glue workers of the curation job")
     timeout_minutes: int = setting(60, "Curation job timeout")
-    schedule_cron: str = setting("cron(15 * * * ? *)", "When the curation job runs (Glue trigger schedule)")
     projection_start_date: str = setting(
         PROJECTION_START_DATE, "First `dt` of the curated tables' partition projection; the Glue job "
                                "quarantines rows booked before it")
@@ -101,6 +100,20 @@ class AnalyticsSettings:
 
 
 @dataclass(frozen=True)
+class PipelineSettings:
+    schedule_cron: str = setting("cron(0 2 * * ? *)", "When the daily pipeline starts (EventBridge Scheduler, UTC); it "
+                                                      "runs the curation job, the scenario queries and the batch alerts")
+    lookback_days: int = setting(daily_pipeline.DEFAULT_LOOKBACK_DAYS, "Days the scheduled run's scenario queries read "
+                                                                       "(up to its run date, the day before the schedule fires)")
+    retry_attempts: int = setting(3, "Retries of a failed pipeline step (Lambda, Glue, Athena, SNS) before it is reported")
+    retry_interval_seconds: int = setting(30, "Wait before a failed pipeline step's first retry")
+    retry_backoff_rate: float = setting(2.0, "Each further retry waits this many times longer")
+    query_concurrency: int = setting(4, "Scenario queries Athena runs at once (the Map's MaxConcurrency)")
+    function_memory_mb: int = setting(1024, "Memory of the pipeline's Lambda functions (plan, batch alerts, report)")
+    function_timeout_seconds: int = setting(900, "Timeout of the pipeline's Lambda functions")
+
+
+@dataclass(frozen=True)
 class AlarmSettings:
     iterator_age_ms: int = setting(60_000, "Alarm when the stream's or the rules Lambda's iterator age (ms, maximum over 5 minutes) reaches it")
     lambda_errors: int = setting(1, "Alarm when the rules Lambda's errors in 5 minutes reach it")
@@ -111,7 +124,7 @@ class AlarmSettings:
 _GROUPS = {
     "network": NetworkSettings, "database": DatabaseSettings, "replication": ReplicationSettings,
     "etl": EtlSettings, "streaming": StreamingSettings, "analytics": AnalyticsSettings,
-    "alarms": AlarmSettings,
+    "pipeline": PipelineSettings, "alarms": AlarmSettings,
 }
 
 
@@ -133,6 +146,8 @@ class Settings:
     etl: EtlSettings = group(EtlSettings, "Glue curation job and the curated catalog")
     streaming: StreamingSettings = group(StreamingSettings, "Kinesis stream, rules Lambda, alerts delivery")
     analytics: AnalyticsSettings = group(AnalyticsSettings, "Athena workgroup and results")
+    pipeline: PipelineSettings = group(PipelineSettings, "Daily pipeline (Step Functions): schedule, retries, "
+                                                         "query concurrency, its Lambda functions")
     alarms: AlarmSettings = group(AlarmSettings, "Monitoring thresholds")
 
     @classmethod

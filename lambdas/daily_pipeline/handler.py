@@ -12,13 +12,13 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 
 from aml_contract import names, rules
-from aml_contract.daily_pipeline import FUNCTION_ENV
+from aml_contract.daily_pipeline import DATA_KEY_ENV, FUNCTION_ENV, INPUT_FIELD, RUN_ID_FIELD
 from lambdas.daily_pipeline import batch_alerts as batch
 from lambdas.daily_pipeline import plan as planning
 from lambdas.daily_pipeline import query_results
 from lambdas.daily_pipeline import report as reporting
 
-logger = Logger(service="daily-pipeline")
+logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME (the stack sets it)
 BOTO_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"})
 
 
@@ -33,7 +33,10 @@ def _client(service: str):
 
 @logger.inject_lambda_context
 def plan(event: dict, context=None) -> dict:
-    result = planning.plan(event, s3=_client("s3"), raw_bucket=_env("raw_bucket"), curated_bucket=_env("curated_bucket"))
+    """event: {"run_id": <execution name>, "input": <execution input>}."""
+    request = {**event.get(INPUT_FIELD, {}), RUN_ID_FIELD: event[RUN_ID_FIELD]}
+    result = planning.plan(request, s3=_client("s3"), raw_bucket=_env("raw_bucket"),
+                           curated_bucket=_env("curated_bucket"))
     logger.info("planned", extra={"run_date": result["run_date"], "raw": result["raw"]})
     return result
 
@@ -60,4 +63,5 @@ def batch_alerts(event: dict, context=None) -> dict:
 
 @logger.inject_lambda_context
 def report(event: dict, context=None) -> dict:
-    return reporting.write(event, s3=_client("s3"), bucket=_env("curated_bucket"))
+    return reporting.write(event, s3=_client("s3"), bucket=_env("curated_bucket"),
+                           kms_key_id=os.environ.get(DATA_KEY_ENV))

@@ -33,9 +33,12 @@ def summary(report: dict) -> str:
             + (f"; {a['delivery_failed']} deliveries to retry" if a.get("delivery_failed") else "") + ".")
 
 
-def write(state: dict, *, s3, bucket: str) -> dict:
+def write(state: dict, *, s3, bucket: str, kms_key_id: str | None = None) -> dict:
+    """Store the report (SSE-KMS under `kms_key_id` when given: the lake buckets refuse a put that
+    does not ask for their key); returns the step's output."""
     report = build(state)
     key = report_key(report["run_date"])
+    encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report, indent=1, sort_keys=True).encode(),
-                  ContentType="application/json")
+                  ContentType="application/json", **encryption)
     return {"report_uri": f"s3://{bucket}/{key}", "summary": summary(report)}

@@ -17,7 +17,8 @@ import pytest
 from aml_contract import names, reference
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-CONCERNS = ("network", "data-lake", "database", "etl", "streaming", "replication", "analytics", "monitoring")
+CONCERNS = ("network", "data-lake", "database", "etl", "streaming", "replication", "analytics", "monitoring",
+            "pipeline")
 
 
 def _free_port() -> int:
@@ -77,6 +78,10 @@ def test_deploy_all_stacks_into_moto(private_emulator, unique_name, tmp_path):
     data = reference.ReferenceData.from_s3(private_emulator.client("s3"), found.curated_bucket)
     assert set(data.manifests) >= {"currencies", "fatf_lists"} and "USD" in data.currencies
     private_emulator.client("kinesis").describe_stream_summary(StreamName=found.stream_name)
+    # The daily pipeline's state machine (moto models it; it does not model the schedule, which it skips).
+    machine = f"arn:aws:states:us-east-1:000000000000:stateMachine:{names.name_of(env_name, 'daily_pipeline')}"
+    definition = private_emulator.client("stepfunctions").describe_state_machine(stateMachineArn=machine)["definition"]
+    assert '"ScenarioQueries"' in definition
     table = private_emulator.client("dynamodb").describe_table(TableName=found.rule_state_table)["Table"]
     assert {k["AttributeName"] for k in table["KeySchema"]} == {names.RULE_STATE_TABLE_KEYS["partition"],
                                                                 names.RULE_STATE_TABLE_KEYS["sort"]}

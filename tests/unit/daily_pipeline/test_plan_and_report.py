@@ -79,3 +79,30 @@ def test_the_report_is_stored_by_run_date_and_summarised(s3):
     assert "2 new alerts, 1 merged into real-time alerts" in out["summary"] and "5 hits" in out["summary"]
     stored = json.loads(s3.get_object(Bucket="curated", Key="reports/run_date=2025-03-05/run_report.json")["Body"].read())
     assert stored["alerts"] == alerts and stored["queries"] == ["cycles", "structuring"]
+
+
+def test_each_step_returns_the_fields_the_state_machine_keeps(s3):
+    from aml_contract.daily_pipeline import STEP_FIELDS
+    from lambdas.daily_pipeline import batch_alerts
+
+    planned = plan.plan({"run_date": "2025-03-05", "run_id": "x"}, s3=s3, raw_bucket="raw", curated_bucket="curated")
+    assert set(STEP_FIELDS["plan"]) <= set(planned)
+    assert set(STEP_FIELDS["batch_alerts"]) <= set(batch_alerts.Outcome().as_dict())
+    state = {"plan": planned, "queries": [], "alerts": batch_alerts.Outcome().as_dict()}
+    assert set(STEP_FIELDS["report"]) <= set(report.write(state, s3=s3, bucket="curated", kms_key_id="arn:key"))
+
+
+def test_the_plan_handler_takes_the_execution_input_under_input(s3, monkeypatch):
+    from lambdas.daily_pipeline import handler
+
+    monkeypatch.setenv("RAW_BUCKET", "raw")
+    monkeypatch.setenv("CURATED_BUCKET", "curated")
+    monkeypatch.setattr(handler, "_client", lambda service: s3)
+    result = handler.plan({"run_id": "2025-03-05-r1", "input": {"run_date": "2025-03-05", "lookback_days": 3}},
+                          _Context())
+    assert (result["run_id"], result["window"]) == ("2025-03-05-r1", {"start_date": "2025-03-03",
+                                                                      "end_date": "2025-03-05"})
+
+
+class _Context:
+    function_name, memory_limit_in_mb, invoked_function_arn, aws_request_id = "plan", 128, "arn:f", "req"

@@ -13,7 +13,7 @@ import pytest
 
 from aml_contract import glue_job as interface
 from aml_contract import names, pii_access, reference
-from infra.access import glue_job, proof, replicator, report, rules_lambda, services
+from infra.access import glue_job, pipeline, proof, replicator, report, rules_lambda, services
 from infra.access.actions import Call
 from infra.access.justified import JUSTIFIED
 from infra.access.templates import Templates
@@ -30,7 +30,8 @@ def templates(synth) -> Templates:
 @pytest.fixture(scope="session")
 def calls(templates, spark, tmp_path_factory) -> list[Call]:
     return [*rules_lambda.calls(templates), *replicator.calls(templates),
-            *glue_job.calls(templates, spark, tmp_path_factory.mktemp("glue-access")), *services.calls(templates)]
+            *glue_job.calls(templates, spark, tmp_path_factory.mktemp("glue-access")), *services.calls(templates),
+            *pipeline.calls(templates)]
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +85,13 @@ def test_the_proof_fails_when_a_needed_statement_is_removed(templates, calls):
     denials = _denials(proof.evaluate(mutated, [c for c in calls if c.source == glue_job.SOURCE]))
     job_role = glue_job.job(templates)[1]
     assert any(d.startswith(f"{job_role}: s3:PutObject") and f"/{interface.STATE_PREFIX}/" in d for d in denials), denials
+
+
+def test_the_proof_fails_when_the_state_machine_loses_its_athena_statement(templates, calls):
+    """Without the workgroup statement the daily pipeline's .sync Athena step is denied."""
+    mutated = _without_statement(templates, "StateMachineRoleDefaultPolicy", "RunQueriesInWorkgroup")
+    denials = _denials(proof.evaluate(mutated, [c for c in calls if c.source == pipeline.STEP_FUNCTIONS]))
+    assert any(": athena:StartQueryExecution" in d for d in denials), denials
 
 
 def test_every_unused_grant_is_justified(templates, answers):

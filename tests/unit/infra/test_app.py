@@ -7,7 +7,8 @@ import json
 
 from aml_contract import names
 
-CONCERNS = {"network", "data-lake", "database", "etl", "streaming", "replication", "analytics", "monitoring"}
+CONCERNS = {"network", "data-lake", "database", "etl", "streaming", "replication", "analytics", "monitoring",
+            "pipeline"}
 
 
 def test_one_stack_per_concern_named_for_discovery(synth):

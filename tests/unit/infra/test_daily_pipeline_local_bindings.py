@@ -14,7 +14,7 @@ from aml_contract import daily_pipeline, names
 def pipeline(synth):
     machines = synth.resources(STATE_MACHINE_TYPE)
     if not machines:
-        pytest.skip("the app has no state machine yet (stacks/daily_pipeline.py)")
+        pytest.fail("the app has no daily pipeline state machine (stacks/daily_pipeline.py)")
     env = next(iter(synth.stacks.values())).stack_name.split("-")[1]
     return env, load_definition(synth.outdir, names.name_of(env, "daily_pipeline"))
 

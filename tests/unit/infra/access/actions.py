@@ -107,8 +107,12 @@ def _dynamodb(call: Call) -> list[tuple[str, str, dict]]:
     """Item operations are their own actions; BatchGetItem/BatchWriteItem are actions on each table
     they name; TransactWriteItems and TransactGetItems have no action of their own: each item needs
     the action of its kind, with dynamodb:EnclosingOperation naming the transaction
-    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html)."""
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+    A Query or Scan of a secondary index is authorised on the index's ARN
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html)."""
     p, op = call.params, call.operation
+    if op in ("Query", "Scan") and "IndexName" in p:
+        return [(f"dynamodb:{op}", f"{_table(p['TableName'])}/index/{p['IndexName']}", {})]
     if op in ("BatchGetItem", "BatchWriteItem"):
         return [(f"dynamodb:{op}", _table(t), {}) for t in p["RequestItems"]]
     if op in ("TransactWriteItems", "TransactGetItems"):
@@ -158,6 +162,10 @@ def _simple(call: Call) -> list[tuple[str, str, dict]]:
         return [(f"{service}:{op}", "*", {})]
     if service == "athena":
         return [(f"athena:{op}", arn("athena", f"workgroup/{p['WorkGroup']}"), {})]
+    if service == "lambda":
+        return [(f"lambda:{op}", arn("lambda", f"function:{p['FunctionName']}"), {})]
+    if service == "states":
+        return [(f"states:{op}", p["stateMachineArn"], {})]
     if service == "kms":
         return [(f"kms:{op}", p["KeyId"], {})]
     raise KeyError(f"{service}:{op}")

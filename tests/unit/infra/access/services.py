@@ -192,7 +192,14 @@ def athena(templates: Templates) -> list[Call]:
               _s3(role, source, "GetBucketLocation", results_bucket, via=via),
               _s3(role, source, "PutObject", results_bucket, result_key, via=via, sse_key=results_key_arn),
               _s3(role, source, "GetObject", results_bucket, result_key, via=via)]
-    for name in tables_queried():
+    return calls + athena_engine(templates, role, source, tables_queried())
+
+
+def athena_engine(templates: Templates, role: str, source: str, tables) -> list[Call]:
+    """What Athena reads with the caller's credentials for a query over these tables: the catalog
+    and the tables' objects."""
+    via, calls = "athena", []
+    for name in tables:
         table = _props(templates, "AWS::Glue::Table", lambda p, name=name: p["TableInput"]["Name"] == name)
         database = table["DatabaseName"]
         location = table["TableInput"]["StorageDescriptor"]["Location"].removeprefix("s3://").rstrip("/")

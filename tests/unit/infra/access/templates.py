@@ -64,6 +64,9 @@ def _physical(type_: str, lid: str, props: dict, resolve) -> tuple[str, dict[str
     if type_ == "AWS::Lambda::Function":
         name = _name(props, "FunctionName", lid, resolve)
         return name, {"Arn": arn("lambda", f"function:{name}")}
+    if type_ == "AWS::StepFunctions::StateMachine":  # its Ref is its ARN
+        machine = arn("states", f"stateMachine:{_name(props, 'StateMachineName', lid, resolve)}")
+        return machine, {"Arn": machine, "Name": machine.rsplit(":", 1)[1]}
     if type_ == "AWS::RDS::DBCluster":
         name = _name(props, "DBClusterIdentifier", lid, resolve)
         return name, {"DBClusterArn": arn("rds", f"cluster:{name}"), "Endpoint.Address": f"{name}.rds"}
