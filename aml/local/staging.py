@@ -59,8 +59,11 @@ def land_alerts(bucket: str, target: Path) -> int:
             rows += [json.loads(line) for line in body.splitlines() if line.strip()]
     if not rows:
         return 0
-    # one row per alert and path (schema `source`): a redelivered record lands once
-    frame = pd.DataFrame(rows).drop_duplicates(subset=["alert_id", "source"])
+    # one row per alert and path (schema `source`; a record from before sources were recorded is
+    # the rules Lambda's): a redelivered record lands once
+    frame = pd.DataFrame(rows)
+    frame["source"] = frame["source"].fillna(names.ALERT_SOURCES[0]) if "source" in frame else names.ALERT_SOURCES[0]
+    frame = frame.drop_duplicates(subset=["alert_id", "source"])
     for col in ("event_time", "window_start", "window_end", "detected_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     frame["details"] = frame["details"].map(lambda d: d if isinstance(d, str) else json.dumps(d, sort_keys=True))
