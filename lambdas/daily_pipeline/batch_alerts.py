@@ -16,7 +16,9 @@ index) with the one identity rule (aml_contract.alert_identity):
 
 Writes are idempotent, as Athena's INSERT INTO is not: every write is conditional on the item's
 state, and what an item still lacks (its batch row landed, its notification) is recorded in
-flags and finished by the next run that finds it. Counts reconcile:
+flags. A write or delivery that fails (a transient error) fails the step after everything else is
+done (BatchAlertsIncomplete); the state machine's retry runs it again, finds what was written and
+finishes the rest. Counts reconcile:
 hits = new + merged + joined + already_raised + unusable (a row without a subject or evidence
 time: counted, with its reason, never dropped silently).
 """
@@ -26,16 +28,17 @@ import hashlib
 import json
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
 
 from aml_contract import names, schema
 from aml_contract.alert_identity import batch_window, join_target
 from aml_contract.named_queries import NamedQuery
 from aml_contract.rules import RuleParameters
+from lambdas.realtime_rules import dynamo
 from lambdas.realtime_rules.alerts import BATCH, SOURCES, land, publish
 
 DAY_SECONDS = 86_400
@@ -45,6 +48,17 @@ _serialise, _deserialise = TypeSerializer().serialize, TypeDeserializer().deseri
 # Item attributes of the batch side: the run that first found it, its curated row, whether that
 # row has landed (the item's sns_published is the notification flag of a batch-only alert).
 BATCH_RUN, BATCH_ROW, BATCH_LANDED = "batch_run_date", "batch_row", "batch_landed"
+
+
+class BatchAlertsIncomplete(Exception):
+    """Some alerts were not stored, or not delivered (transient errors): the step fails, and the
+    state machine's retry runs it again, which finds what was written and finishes the rest."""
+
+    def __init__(self, unwritten: dict[str, str], undelivered: dict[str, str]):
+        first = next(iter({**unwritten, **undelivered}.items()))
+        super().__init__(f"{len(unwritten)} alerts not stored, {len(undelivered)} not delivered; first: {first[0]}: "
+                         f"{first[1]}")
+        self.unwritten, self.undelivered = unwritten, undelivered
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,7 @@ class Outcome:
     already_raised: int = 0
     unusable: dict[str, int] = field(default_factory=Counter)  # reason -> rows
     per_rule: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    delivery_failed: dict[str, str] = field(default_factory=dict)  # alert id -> why (finished next run)
+    delivery_failed: dict[str, str] = field(default_factory=dict)  # alert id -> why (the step's retry finishes it)
 
     def count(self, rule_id: str, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -150,6 +164,8 @@ class _Known:
     """A stored alert of one subject and rule, as far as identity and delivery need it."""
 
     alert_id: str
+    subject: str
+    rule_id: str
     window_start: datetime
     window_end: datetime
     sources: set[str]
@@ -162,9 +178,14 @@ class _Known:
 
 class BatchAlertWriter:
     """Writes one run's hits into the alerts table and delivers them (SNS, Firehose) as the rules
-    Lambda's AlertSink does. Calls: one Query per subject and rule with hits, one conditional
-    PutItem or UpdateItem per alert written, SNS per 10 and Firehose per 500 rows, one UpdateItem
-    per delivery recorded."""
+    Lambda's AlertSink does. The hits' own ids are read first (BatchGetItem of 100: a rerun, or a
+    later run of the same episode, finds them there), then each other subject's stored alerts of
+    the rule (one index Query per subject and rule, QUERY_THREADS at a time); every hit is decided in
+    memory, and the writes go in bulk: conditional puts and updates in TransactWriteItems of 100
+    (lambdas/realtime_rules/dynamo.py: each operation stands or falls on its own condition), SNS
+    per 10 and Firehose per 500 rows, the delivery flags again in TransactWriteItems of 100."""
+
+    QUERY_THREADS = 8
 
     def __init__(self, dynamodb, sns, firehose, *, table: str, topic_arn: str, delivery_stream: str,
                  ttl_days: int, params: RuleParameters, clock=time.time):
@@ -177,26 +198,53 @@ class BatchAlertWriter:
         groups: dict[tuple[str, str], list[Hit]] = defaultdict(list)
         for hit in hits:
             groups[(hit.subject_account_pid, hit.rule_id)].append(hit)
-        pending: list[_Known] = []
-        for (subject, rule_id), group in sorted(groups.items()):
-            known = {k.alert_id: k for k in self._stored(subject, rule_id)}
-            for hit in sorted(group, key=lambda h: (h.window_start, h.window_end)):
+        keys = sorted(groups)
+        # A hit found before (a rerun, or the next day's run of the same episode) has its own id
+        # stored: read by id in bulk, and only the groups with a hit not stored are queried.
+        own = [_known(item) for item in dynamo.get_all(
+            self._ddb, self._table, [{_KEY: {"S": aid}} for aid in sorted({alert_id(h) for h in hits})])]
+        stored = {key: [k for k in own if (k.subject, k.rule_id) == key] for key in keys}
+        unseen = [key for key in keys if {alert_id(h) for h in groups[key]} - {k.alert_id for k in stored[key]}]
+        with ThreadPoolExecutor(self.QUERY_THREADS) as pool:
+            stored |= dict(zip(unseen, pool.map(lambda key: self._stored(*key), unseen), strict=True))
+        writes: list[tuple[dict, _Known, str]] = []  # (operation, the alert it writes, outcome if written)
+        every: list[_Known] = []
+        for key in keys:
+            known = {k.alert_id: k for k in stored[key]}
+            for hit in sorted(groups[key], key=lambda h: (h.window_start, h.window_end)):
                 target = join_target(((k.alert_id, k.window_start, k.window_end) for k in known.values()),
                                      hit.window_start, hit.window_end)
                 if target is None:
-                    created = self._create(hit, run, now)
+                    created = self._new(hit, run, now)
                     known[created.alert_id] = created
-                    outcome.count(rule_id, "new" if created.created_now else "already_raised")
+                    writes.append((self._put(created, now), created, "new"))
                 elif known[target].created_now:
-                    outcome.count(rule_id, "joined")
+                    outcome.count(hit.rule_id, "joined")
                 elif BATCH in known[target].sources:
-                    outcome.count(rule_id, "already_raised")
-                elif self._merge(known[target], hit, run, now):
-                    outcome.count(rule_id, "merged")
-                else:  # a concurrent execution merged it first
-                    outcome.count(rule_id, "already_raised")
-            pending += [k for k in known.values() if BATCH in k.sources and not (k.batch_landed and k.sns_published)]
-        self._deliver(pending, outcome)
+                    outcome.count(hit.rule_id, "already_raised")
+                else:  # an alert only the rules Lambda raised: the batch side joins it
+                    merged = known[target]
+                    merged.batch_row = batch_row(hit, merged.alert_id, self._params, run, now)
+                    merged.sources.add(BATCH)
+                    merged.batch_run, merged.batch_landed, merged.created_now = run.run_date.isoformat(), False, True
+                    writes.append((self._merge(merged), merged, "merged"))
+            every += known.values()
+        done = dynamo.write_all(self._ddb, [operation for operation, _, _ in writes])
+        unwritten = {}
+        for index, (_, alert, result) in enumerate(writes):
+            if index in done.written:
+                outcome.count(alert.batch_row["rule_id"], result)
+                continue
+            if result == "merged":
+                alert.sources.discard(BATCH)
+            alert.batch_landed = alert.sns_published = True  # not this run's to deliver
+            if index in done.rejected:  # a concurrent execution wrote it first
+                outcome.count(alert.batch_row["rule_id"], "already_raised")
+            else:
+                unwritten[alert.alert_id] = done.failed[index]
+        self._deliver([k for k in every if BATCH in k.sources and not (k.batch_landed and k.sns_published)], outcome)
+        if unwritten or outcome.delivery_failed:
+            raise BatchAlertsIncomplete(unwritten, outcome.delivery_failed)
         return outcome
 
     def _stored(self, subject: str, rule_id: str) -> list[_Known]:
@@ -212,43 +260,33 @@ class BatchAlertWriter:
                 return found
             start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
-    def _create(self, hit: Hit, run: Run, now: datetime) -> _Known:
+    def _new(self, hit: Hit, run: Run, now: datetime) -> _Known:
         aid = alert_id(hit)
-        row = batch_row(hit, aid, self._params, run, now)
-        item = {**row, SOURCES: {BATCH}, BATCH_RUN: run.run_date.isoformat(), BATCH_ROW: json.dumps(row),
+        return _Known(aid, hit.subject_account_pid, hit.rule_id, hit.window_start, hit.window_end, {BATCH},
+                      run.run_date.isoformat(),
+                      batch_row(hit, aid, self._params, run, now), batch_landed=False, sns_published=False,
+                      created_now=True)
+
+    def _put(self, alert: _Known, now: datetime) -> dict:
+        """A new batch alert, stored only if no item has its id (a rerun finds it instead)."""
+        row = alert.batch_row
+        item = {**row, SOURCES: {BATCH}, BATCH_RUN: alert.batch_run, BATCH_ROW: json.dumps(row),
                 BATCH_LANDED: False, "sns_published": False,
                 names.ALERTS_TABLE_KEYS["ttl"]: int(now.timestamp()) + self._ttl_seconds}
-        try:
-            self._ddb.put_item(TableName=self._table, Item={k: _serialise(v) for k, v in item.items()},
-                               ConditionExpression="attribute_not_exists(#id)", ExpressionAttributeNames={"#id": _KEY})
-        except ClientError as err:
-            if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            stored = self._ddb.get_item(TableName=self._table, Key={_KEY: {"S": aid}}, ConsistentRead=True)["Item"]
-            return _known(stored)
-        return _Known(aid, hit.window_start, hit.window_end, {BATCH}, run.run_date.isoformat(), row,
-                      batch_landed=False, sns_published=False, created_now=True)
+        return {"Put": {"TableName": self._table, "Item": {k: _serialise(v) for k, v in item.items()},
+                        "ConditionExpression": "attribute_not_exists(#id)", "ExpressionAttributeNames": {"#id": _KEY}}}
 
-    def _merge(self, known: _Known, hit: Hit, run: Run, now: datetime) -> bool:
-        """Add the batch side to an alert the rules Lambda raised; False when already added."""
-        row = batch_row(hit, known.alert_id, self._params, run, now)
-        try:
-            self._ddb.update_item(
-                TableName=self._table, Key={_KEY: {"S": known.alert_id}},
-                UpdateExpression="ADD #src :batch SET #run = :run, #row = :row, #landed = :false",
-                ConditionExpression="attribute_exists(#id) AND NOT contains(#src, :b)",
-                ExpressionAttributeNames={"#src": SOURCES, "#run": BATCH_RUN, "#row": BATCH_ROW,
-                                          "#landed": BATCH_LANDED, "#id": _KEY},
-                ExpressionAttributeValues={":batch": {"SS": [BATCH]}, ":b": {"S": BATCH},
-                                           ":run": {"S": run.run_date.isoformat()}, ":row": {"S": json.dumps(row)},
-                                           ":false": {"BOOL": False}})
-        except ClientError as err:
-            if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        known.sources.add(BATCH)
-        known.batch_run, known.batch_row, known.batch_landed = run.run_date.isoformat(), row, False
-        return True
+    def _merge(self, alert: _Known) -> dict:
+        """Add the batch side to an alert the rules Lambda raised, unless already added."""
+        return {"Update": {
+            "TableName": self._table, "Key": {_KEY: {"S": alert.alert_id}},
+            "UpdateExpression": "ADD #src :batch SET #run = :run, #row = :row, #landed = :false",
+            "ConditionExpression": "attribute_exists(#id) AND NOT contains(#src, :b)",
+            "ExpressionAttributeNames": {"#src": SOURCES, "#run": BATCH_RUN, "#row": BATCH_ROW,
+                                         "#landed": BATCH_LANDED, "#id": _KEY},
+            "ExpressionAttributeValues": {":batch": {"SS": [BATCH]}, ":b": {"S": BATCH},
+                                          ":run": {"S": alert.batch_run}, ":row": {"S": json.dumps(alert.batch_row)},
+                                          ":false": {"BOOL": False}}}}
 
     def _deliver(self, pending: list[_Known], outcome: Outcome) -> None:
         """Land every batch row not yet landed; notify the alerts only the batch path raised (an
@@ -257,18 +295,23 @@ class BatchAlertWriter:
                       outcome.delivery_failed)
         notify = [k.batch_row for k in pending if not k.sns_published and k.sources == {BATCH}]
         published = publish(self._sns, self._topic, notify, outcome.delivery_failed)
+        flags = []
         for k in pending:
-            flags = [f for f, done in ((BATCH_LANDED, k.alert_id in landed), ("sns_published", k.alert_id in published))
-                     if done]
-            if flags:
-                self._ddb.update_item(TableName=self._table, Key={_KEY: {"S": k.alert_id}},
-                                      UpdateExpression="SET " + ", ".join(f"{f} = :t" for f in flags),
-                                      ExpressionAttributeValues={":t": {"BOOL": True}})
+            done = [f for f, ok in ((BATCH_LANDED, k.alert_id in landed), ("sns_published", k.alert_id in published))
+                    if ok]
+            if done:
+                flags.append({"Update": {"TableName": self._table, "Key": {_KEY: {"S": k.alert_id}},
+                                         "UpdateExpression": "SET " + ", ".join(f"{f} = :t" for f in done),
+                                         "ExpressionAttributeValues": {":t": {"BOOL": True}}}})
+        recorded = dynamo.write_all(self._ddb, flags)
+        for index in set(range(len(flags))) - recorded.written:  # delivered; the next run delivers again
+            outcome.delivery_failed[flags[index]["Update"]["Key"][_KEY]["S"]] = "delivery flag not recorded"
 
 
 def _known(item: dict) -> _Known:
     values = {k: _deserialise(v) for k, v in item.items()}
     sources = set(values.get(SOURCES) or {names.ALERT_SOURCES[0]})  # items before `sources`: the Lambda's
-    return _Known(values[_KEY], parse_instant(values["window_start"]), parse_instant(values["window_end"]), sources,
+    return _Known(values[_KEY], values[_INDEX["partition"]], values[_INDEX["sort"]], parse_instant(values["window_start"]),
+                  parse_instant(values["window_end"]), sources,
                   values.get(BATCH_RUN), json.loads(values[BATCH_ROW]) if values.get(BATCH_ROW) else None,
                   bool(values.get(BATCH_LANDED, True)), bool(values.get("sns_published", True)))

@@ -144,15 +144,16 @@ def test_a_batch_hit_adjacent_to_a_realtime_alert_is_a_new_alert(store):
     assert [k.sources for k in items(store)] == [{"realtime"}, {"batch"}]
 
 
-def test_a_failed_landing_is_finished_by_the_next_run_without_a_second_notification(store):
+def test_a_failed_landing_fails_the_step_and_its_retry_finishes_it_without_a_second_notification(store):
     _, delivery = store
     rows = [structuring_row("P1", "2025-03-01 09:00:00", "2025-03-02 10:00:00")]
     delivery.fail = True
-    first = write(store, rows)
-    assert first.new == 1 and len(first.delivery_failed) == 1
+    with pytest.raises(batch.BatchAlertsIncomplete, match="1 not delivered") as failed:
+        write(store, rows)
+    assert list(failed.value.undelivered) == [items(store)[0].alert_id]
     assert not items(store)[0].batch_landed and items(store)[0].sns_published
     delivery.fail = False
-    write(store, rows)
+    assert write(store, rows).already_raised == 1  # the step's retry
     assert items(store)[0].batch_landed
     assert len(delivery.landed) == 1 and len(delivery.published) == 1
 
@@ -218,3 +219,29 @@ def test_athena_timestamps_read_as_utc_instants(text):
 
 def test_athena_dates_read_as_midnight_utc():
     assert batch.parse_instant("2025-03-01").isoformat() == "2025-03-01T00:00:00+00:00"
+
+
+def test_a_write_failing_transiently_fails_the_step_and_its_retry_stores_the_alert_once(store):
+    from botocore.exceptions import ClientError
+
+    ddb, delivery = store
+
+    class Throttled:  # the first TransactWriteItems is throttled
+        def __init__(self):
+            self.throttled = False
+
+        def __getattr__(self, name):
+            return getattr(ddb, name)
+
+        def transact_write_items(self, **kw):
+            if not self.throttled:
+                self.throttled = True
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
+                                  "TransactWriteItems")
+            return ddb.transact_write_items(**kw)
+
+    rows = [structuring_row("P1", "2025-03-01 09:00:00", "2025-03-02 10:00:00")]
+    with pytest.raises(batch.BatchAlertsIncomplete, match="1 alerts not stored"):
+        write((Throttled(), delivery), rows)
+    assert items(store) == [] and delivery.landed == [] and delivery.published == []
+    assert write(store, rows).new == 1 and len(items(store)) == 1 and len(delivery.published) == 1

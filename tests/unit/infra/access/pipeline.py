@@ -130,7 +130,7 @@ def handlers(templates: Templates) -> list[Call]:
               Call(role, "dynamodb", "BatchGetItem", {"RequestItems": {table: {}}}, HANDLERS),
               Call(role, "dynamodb", "GetItem", item, HANDLERS),
               Call(role, "dynamodb", "Query", {"TableName": table}, HANDLERS),
-              Call(role, "dynamodb", "Query", {"TableName": table, "IndexName": "by_subject"}, HANDLERS),
+              Call(role, "dynamodb", "Query", {"TableName": table, "IndexName": names.ALERTS_SUBJECT_INDEX["name"]}, HANDLERS),
               Call(role, "dynamodb", "PutItem", item, HANDLERS),
               Call(role, "dynamodb", "UpdateItem", item, HANDLERS),
               Call(role, "dynamodb", "TransactWriteItems", {"TransactItems": [
