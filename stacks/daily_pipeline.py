@@ -38,7 +38,6 @@ from aml_contract import daily_pipeline, names, reference, schema
 from aml_contract.daily_pipeline import (
     DATA_KEY_ENV,
     INPUT_FIELD,
-    POWERTOOLS_ENV,
     RUN_ID_FIELD,
     STEP_FIELDS,
 )
@@ -50,6 +49,7 @@ from stacks.catalog import TABLES
 from stacks.constructs import DataKey, EncryptedLogGroup
 from stacks.data_lake import CURATED, RAW, RESULTS, DataLakeStack
 from stacks.etl import EtlStack
+from stacks.function_environments import pipeline_function_environment
 from stacks.monitoring import MonitoringStack
 from stacks.network import NetworkStack
 from stacks.settings import Settings
@@ -120,11 +120,7 @@ class DailyPipelineStack(Stack):
         resources = {"raw_bucket": self.buckets[RAW], "curated_bucket": self.buckets[CURATED],
                      "athena_results_bucket": self.buckets[RESULTS], "alerts_table": names.name_of(env, "alerts_table"),
                      "alerts_topic_arn": self.alerts_topic_arn, "alerts_delivery_stream": self.delivery_stream}
-        environment = {
-            **{var: resources[field] for field, var in daily_pipeline.FUNCTION_ENV.items()},
-            **POWERTOOLS_ENV,
-            names.ALERT_TTL_DAYS_ENV: str(self.settings.streaming.alert_ttl_days),
-        }
+        environment = pipeline_function_environment(self.settings, resources)
         security_group = ec2.SecurityGroup(self, "FunctionsSg", vpc=network.vpc, allow_all_outbound=False,
                                            description="Daily pipeline functions: HTTPS to the VPC endpoints only")
         security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs via VPC endpoints")

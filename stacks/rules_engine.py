@@ -19,8 +19,8 @@ from stacks import assets, lambda_runtime
 from stacks.alerts_delivery import AlertsDelivery
 from stacks.constructs import ContractTable, EncryptedLogGroup, grant_secret_read, removal_policy
 from stacks.data_lake import CURATED, DataLakeStack
+from stacks.function_environments import function_environment
 from stacks.network import NetworkStack
-from stacks.rules_environment import function_environment
 from stacks.settings import Settings
 
 

@@ -58,7 +58,7 @@ class LocalResources:
 def lambda_environment(res: LocalResources) -> dict[str, str]:
     """The rules Lambda's whole environment, as the streaming stack sets it: its resources,
     Powertools' service and namespace, and its settings (from cdk.json, as `cdk deploy` reads them)."""
-    from stacks.rules_environment import function_environment
+    from stacks.function_environments import function_environment
     from stacks.settings import Settings
 
     return function_environment(Settings.from_cdk_json(),

@@ -155,8 +155,13 @@ def lambda_invoke_binding(env_name: str, environment: dict[str, str],
 
 
 def function_environment(res) -> dict[str, str]:
-    """The pipeline functions' variables (aml_contract.daily_pipeline.FUNCTION_ENV) from LocalResources."""
-    return {var: getattr(res, field_) for field_, var in daily_pipeline.FUNCTION_ENV.items()}
+    """The pipeline functions' environment as the pipeline stack sets it (resources from
+    LocalResources, Powertools, the settings from cdk.json), X-Ray off (no daemon here)."""
+    from stacks.function_environments import pipeline_function_environment
+    from stacks.settings import Settings
+
+    resources = {field_: getattr(res, field_) for field_ in daily_pipeline.FUNCTION_ENV}
+    return {**pipeline_function_environment(Settings.from_cdk_json(), resources), "POWERTOOLS_TRACE_DISABLED": "true"}
 
 
 # ---- SNS ------------------------------------------------------------------------------------
