@@ -17,6 +17,7 @@ import importlib
 import json
 import os
 import re
+import sys
 import traceback
 import uuid
 from collections.abc import Callable
@@ -110,6 +111,15 @@ def _load(target: str | Callable) -> Callable:
     return getattr(importlib.import_module(module), func)
 
 
+def _logs_to_stderr(handler: Callable) -> None:
+    """The function's Powertools logger writes to stdout, as on Lambda (CloudWatch takes both);
+    locally stdout is the command's own output, so its log lines go to stderr."""
+    logger = getattr(sys.modules.get(getattr(handler, "__module__", "")), "logger", None)
+    registered = getattr(logger, "registered_handler", None)
+    if registered is not None and hasattr(registered, "setStream"):
+        registered.setStream(sys.stderr)
+
+
 def lambda_invoke_binding(env_name: str, environment: dict[str, str],
                           handlers: dict[str, str | Callable] | None = None) -> Binding:
     """`lambda:invoke` -> the pipeline handler of the named function, in process, with the
@@ -133,13 +143,15 @@ def lambda_invoke_binding(env_name: str, environment: dict[str, str],
         request_id = str(uuid.uuid4())
         context = LambdaContext(name, request_id, invoked_function_arn=(
             f"arn:aws:lambda:{aws.DEFAULT_REGION}:{aws.ACCOUNT_ID}:function:{name}"))
-        try:
-            handler = _load(table[step])
-        except (ImportError, AttributeError) as err:  # Lambda's name for a handler it cannot load
-            raise TaskError("Runtime.ImportModuleError", json.dumps({
-                "errorMessage": f"Unable to import module {table[step]!r}: {err}",
-                "errorType": "Runtime.ImportModuleError", "requestId": request_id})) from err
+        # the module is loaded in the function's environment: Powertools reads its service then
         with mock.patch.dict(os.environ, {**aws.local_env(), **environment, "AWS_LAMBDA_FUNCTION_NAME": name}):
+            try:
+                handler = _load(table[step])
+            except (ImportError, AttributeError) as err:  # Lambda's name for a handler it cannot load
+                raise TaskError("Runtime.ImportModuleError", json.dumps({
+                    "errorMessage": f"Unable to import module {table[step]!r}: {err}",
+                    "errorType": "Runtime.ImportModuleError", "requestId": request_id})) from err
+            _logs_to_stderr(handler)
             try:
                 result = handler(task_input.get("Payload", {}), context)
                 payload = json.loads(json.dumps(result))
