@@ -12,16 +12,20 @@
 --   (aml_contract.segments); nothing published: the USD floor. One row per account: window_hours is
 --   the shortest window that qualified, first_window_start, max_counterparties and max_window_amount
 --   (the known amount_base of its counted payments, 0 when none is known) describe it;
---   qualified_window_hours lists every window length that qualified (ascending), qualifying_windows
---   counts the qualifying anchored windows of every length, amount_floor is the lowest floor a counted
---   payment of a floored qualifying window met (none when only unfloored windows qualified).
+--   last_window_start is the latest start of a qualifying window of any length, not only of the
+--   shortest: the evidence runs to the pattern's last qualifying window whatever its length, so the
+--   batch alert's days cover those a real-time alert of any window may be raised on (and it is never
+--   before first_window_start); qualified_window_hours lists every window length that qualified
+--   (ascending), qualifying_windows counts the qualifying anchored windows of every length,
+--   amount_floor is the lowest floor a counted payment of a floored qualifying window met (none when
+--   only unfloored windows qualified).
 -- parameters: start_date, end_date
 -- serves: FATF red flag "funds sent to many unrelated beneficiaries shortly after receipt"; FFIEC
 --   BSA-AML manual, layering; the fan-out pattern of IBM AMLSim and of Altman et al. 2023, "Realistic
 --   Synthetic Financial Transactions for Anti-Money Laundering Models" (NeurIPS Datasets and Benchmarks)
--- columns: subject_account_pid, subject_customer_pid, window_hours, first_window_start, max_counterparties,
---   max_window_amount, qualified_window_hours, qualifying_windows, amount_floor
--- evidence: window first_window_start
+-- columns: subject_account_pid, subject_customer_pid, window_hours, first_window_start, last_window_start,
+--   max_counterparties, max_window_amount, qualified_window_hours, qualifying_windows, amount_floor
+-- evidence: window first_window_start..last_window_start
 WITH debits AS (
     SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid,
            beneficiary_account_pid AS counterparty_pid, originator_country AS side_country,
@@ -71,13 +75,15 @@ windows AS (
 lengths AS (
     -- one row per window length that qualified (a floored and an unfloored window of one length merge)
     SELECT account_pid, customer_pid, window_hours AS hours, MIN(window_start) AS first_start,
+           MAX(window_start) AS last_start,
            MAX(counterparties) AS counterparties, MAX(window_amount) AS amount, COUNT(*) AS anchored_windows,
            MIN(amount_floor) AS lowest_floor
     FROM windows
     GROUP BY account_pid, customer_pid, window_hours
 )
 SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, MIN(hours) AS window_hours,
-       min_by(first_start, hours) AS first_window_start, min_by(counterparties, hours) AS max_counterparties,
+       min_by(first_start, hours) AS first_window_start, MAX(last_start) AS last_window_start,
+       min_by(counterparties, hours) AS max_counterparties,
        min_by(amount, hours) AS max_window_amount,
        array_join(array_sort(array_agg(hours)), ',') AS qualified_window_hours,
        SUM(anchored_windows) AS qualifying_windows, MIN(lowest_floor) AS amount_floor

@@ -2,7 +2,9 @@
 -- description: Pass-through accounts: an inflow of at least {{rapid_movement.min_inflow}} USD, or the
 --   segment's p{{rapid_movement.min_inflow_percentile}} where lower, followed, within
 --   {{rapid_movement.window_hours}} hours of booked_at, by outflows of at least
---   {{rapid_movement.min_outflow_ratio}} of it. One row per account, summarising every such inflow.
+--   {{rapid_movement.min_outflow_ratio}} of it. One row per account, summarising every such inflow:
+--   first_inflow_at and last_inflow_at are the booked_at of the first and of the last (the same when
+--   one passed through).
 --   The segment is the account's side of the inflow (beneficiary_country; none: the whole bank "*"),
 --   its percentile read from the `segment_amounts` statistics (aml_contract.segments); nothing
 --   published: the USD floor. amount_floor: the lowest floor an inflow of the row passed.
@@ -11,9 +13,9 @@
 -- parameters: start_date, end_date
 -- serves: FATF red flag "funds received and sent on almost immediately" (pass-through, layering);
 --   FinCEN funnel-account advisory
--- columns: subject_account_pid, subject_customer_pid, first_inflow_at, inflow_count, max_inflow,
---   max_outflow, max_outflow_ratio, amount_floor
--- evidence: window first_inflow_at
+-- columns: subject_account_pid, subject_customer_pid, first_inflow_at, last_inflow_at, inflow_count,
+--   max_inflow, max_outflow, max_outflow_ratio, amount_floor
+-- evidence: window first_inflow_at..last_inflow_at
 WITH booked AS (
     SELECT transaction_id, booked_at, amount_base, originator_account_pid, originator_customer_pid,
            beneficiary_account_pid, beneficiary_customer_pid, beneficiary_country
@@ -59,9 +61,9 @@ passed AS (
     HAVING SUM(o.amount_base) >= {{rapid_movement.min_outflow_ratio}} * i.amount_base
 )
 SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
-       MIN(booked_at) AS first_inflow_at, COUNT(*) AS inflow_count, MAX(inflow) AS max_inflow,
-       MAX(outflow) AS max_outflow, MAX(CAST(outflow AS DOUBLE) / inflow) AS max_outflow_ratio,
-       MIN(amount_floor) AS amount_floor
+       MIN(booked_at) AS first_inflow_at, MAX(booked_at) AS last_inflow_at, COUNT(*) AS inflow_count,
+       MAX(inflow) AS max_inflow, MAX(outflow) AS max_outflow,
+       MAX(CAST(outflow AS DOUBLE) / inflow) AS max_outflow_ratio, MIN(amount_floor) AS amount_floor
 FROM passed
 GROUP BY account_pid, customer_pid
 ORDER BY max_inflow DESC, subject_account_pid

@@ -3,13 +3,17 @@
 --   {{round_amounts.modulus}}, at least {{round_amounts.min_amount}}, in the transaction currency)
 --   within {{round_amounts.window_days}} days of booked_at, in or out. Roundness is judged on
 --   `amount`, so a payment without amount_base (no FX rate) still counts; the window amount sums the
---   known amount_base only (0 when none is known).
+--   known amount_base only (0 when none is known). A window is anchored on each round amount and
+--   covers those booked from then to less than window_days later. One row per account:
+--   first_window_start and last_window_start are the starts of its first and last qualifying window
+--   (the same when one qualified), max_round_count and max_window_amount the largest of any,
+--   qualifying_windows counts them.
 -- parameters: start_date, end_date
 -- serves: FFIEC / FATF red flag "transactions in round or whole-dollar amounts" (invoice fraud,
 --   trade-based laundering, loan-back schemes)
--- columns: subject_account_pid, subject_customer_pid, first_window_start, max_round_count,
---   max_window_amount, qualifying_windows
--- evidence: window first_window_start
+-- columns: subject_account_pid, subject_customer_pid, first_window_start, last_window_start,
+--   max_round_count, max_window_amount, qualifying_windows
+-- evidence: window first_window_start..last_window_start
 WITH booked AS (
     SELECT transaction_id, booked_at, amount, amount_base, originator_account_pid, originator_customer_pid,
            beneficiary_account_pid, beneficiary_customer_pid
@@ -41,7 +45,8 @@ windows AS (
     HAVING COUNT(*) >= {{round_amounts.min_count}}
 )
 SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
-       MIN(window_start) AS first_window_start, MAX(round_count) AS max_round_count,
+       MIN(window_start) AS first_window_start, MAX(window_start) AS last_window_start,
+       MAX(round_count) AS max_round_count,
        MAX(window_amount) AS max_window_amount, COUNT(*) AS qualifying_windows
 FROM windows
 GROUP BY account_pid, customer_pid

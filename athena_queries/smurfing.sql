@@ -2,13 +2,17 @@
 -- description: Accounts receiving cash deposits below {{smurfing.max_amount}} USD from at least
 --   {{smurfing.min_depositors}} distinct depositor accounts within {{smurfing.window_days}} days of
 --   booked_at: many people paying in small cash amounts for one beneficiary. "Below" needs a known
---   amount: a deposit without amount_base (no FX rate) takes no part.
+--   amount: a deposit without amount_base (no FX rate) takes no part. A window is anchored on each
+--   deposit and covers the deposits booked from then to less than window_days later. One row per
+--   account: first_window_start and last_window_start are the starts of its first and last
+--   qualifying window (the same when one qualified), max_depositors and max_window_amount the
+--   largest of any, qualifying_windows counts them.
 -- parameters: start_date, end_date
 -- serves: FinCEN / FFIEC red flag "multiple individuals making cash deposits into one account"
 --   (smurfing, a form of structuring, 31 CFR 1010.314); funnel-account advisory FIN-2014-A005
--- columns: subject_account_pid, subject_customer_pid, first_window_start, max_depositors,
---   max_window_amount, qualifying_windows
--- evidence: window first_window_start
+-- columns: subject_account_pid, subject_customer_pid, first_window_start, last_window_start,
+--   max_depositors, max_window_amount, qualifying_windows
+-- evidence: window first_window_start..last_window_start
 WITH deposits AS (
     SELECT beneficiary_account_pid AS account_pid, beneficiary_customer_pid AS customer_pid,
            originator_account_pid AS depositor_pid, transaction_id, booked_at, amount_base
@@ -31,7 +35,8 @@ windows AS (
     HAVING COUNT(DISTINCT b.depositor_pid) >= {{smurfing.min_depositors}}
 )
 SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
-       MIN(window_start) AS first_window_start, MAX(depositors) AS max_depositors,
+       MIN(window_start) AS first_window_start, MAX(window_start) AS last_window_start,
+       MAX(depositors) AS max_depositors,
        MAX(window_amount) AS max_window_amount, COUNT(*) AS qualifying_windows
 FROM windows
 GROUP BY account_pid, customer_pid

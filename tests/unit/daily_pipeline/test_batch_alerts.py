@@ -144,6 +144,30 @@ def test_a_batch_hit_adjacent_to_a_realtime_alert_is_a_new_alert(store):
     assert [k.sources for k in items(store)] == [{"realtime"}, {"batch"}]
 
 
+def test_a_pattern_going_on_for_days_joins_the_realtime_alert_raised_on_a_later_day(store):
+    """fan_in's evidence runs from the first qualifying window's start to the last's: a batch hit
+    whose first window was on 1 March joins the real-time alert raised on 4 March."""
+    ddb, delivery = store
+    from aml_contract.pseudonym import pseudonymise
+
+    pid = pseudonymise("ACC-1", KEY)
+    draft = AlertDraft("fan_in", "ACC-1", "t9", ("t9",), 1_741_089_600, 1_741_082_400,
+                       1_741_168_800)  # 2025-03-04 10:00 .. 2025-03-05 10:00 UTC
+    AlertSink(ddb, delivery.sns, delivery.firehose, table=TABLE, topic_arn="arn:topic", delivery_stream="alerts",
+              ttl_days=400, params=rules.load(), pseudonym_key=lambda: KEY, clock=lambda: NOW).deliver([draft])
+    row = {"subject_account_pid": pid, "subject_customer_pid": "C1", "window_hours": "24",
+           "first_window_start": "2025-03-01 09:00:00.000", "last_window_start": "2025-03-04 11:00:00.000",
+           "max_counterparties": "5", "max_window_amount": "250", "qualified_window_hours": "24",
+           "qualifying_windows": "2", "amount_floor": ""}
+    (hit,) = batch.hits_of(QUERIES["fan_in"], [row], batch.Outcome())
+    assert (hit.window_start.isoformat(), hit.window_end.isoformat()) == (
+        "2025-03-01T00:00:00+00:00", "2025-03-05T00:00:00+00:00")
+    outcome = write(store, [row], query="fan_in")
+    assert (outcome.merged, outcome.new) == (1, 0) and reconciles(outcome)
+    (alert,) = items(store)
+    assert alert.sources == {"realtime", "batch"}
+
+
 def test_a_failed_landing_fails_the_step_and_its_retry_finishes_it_without_a_second_notification(store):
     _, delivery = store
     rows = [structuring_row("P1", "2025-03-01 09:00:00", "2025-03-02 10:00:00")]
