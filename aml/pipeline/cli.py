@@ -27,6 +27,13 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    """What an execution's input holds: the run date and the queries' look-back."""
+    parser.add_argument("--date", type=_date, required=True, help="the run date, YYYY-MM-DD")
+    parser.add_argument("--lookback-days", type=_positive, default=daily_pipeline.DEFAULT_LOOKBACK_DAYS,
+                        help=f"days the scenario queries read (default: {daily_pipeline.DEFAULT_LOOKBACK_DAYS})")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     pipeline = subparsers.add_parser("pipeline", help="the daily pipeline (Step Functions state machine)")
     sub = pipeline.add_subparsers(dest="pipeline_command", required=True, metavar="SUBCOMMAND")
@@ -36,9 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "with aws-local-stepfunctions: the Lambda steps in process, the Glue job on local Spark, "
                     "the scenario queries on DuckDB, SNS on the emulator. Prints the execution's status and "
                     "output; exits 1 when it fails.")
-    run.add_argument("--date", type=_date, required=True, help="the run date, YYYY-MM-DD")
-    run.add_argument("--lookback-days", type=_positive, default=daily_pipeline.DEFAULT_LOOKBACK_DAYS,
-                     help=f"days the scenario queries read (default: {daily_pipeline.DEFAULT_LOOKBACK_DAYS})")
+    _run_arguments(run)
     run.add_argument("--env", default="local", help="environment name of the local resources (default: local)")
     run.add_argument("--cdk-out", type=Path, help="cloud assembly to read (default: .local/cdk.out)")
     run.set_defaults(func=_run_local)
@@ -47,9 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Starts aml-<env>-daily-pipeline on AWS (the credentials and region of the environment) "
                     "under the name <date>-r<N>: Step Functions refuses a closed execution's name for 90 "
                     "days, and a rerun is safe (deterministic alert ids, overwritten outputs).")
-    start.add_argument("--date", type=_date, required=True, help="the run date, YYYY-MM-DD")
-    start.add_argument("--lookback-days", type=_positive, default=daily_pipeline.DEFAULT_LOOKBACK_DAYS,
-                       help=f"days the scenario queries read (default: {daily_pipeline.DEFAULT_LOOKBACK_DAYS})")
+    _run_arguments(start)
     start.add_argument("--env", default="dev", help="the deployed environment's name (default: dev)")
     start.set_defaults(func=_start)
 
