@@ -10,7 +10,10 @@ import logging
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from aml.arrow_types import curated_schema
 from aml.local import aws
 from aml_contract import names, schema
 from lambdas.realtime_rules.alerts import ALERT_COLUMNS
@@ -69,9 +72,11 @@ def land_alerts(bucket: str, target: Path) -> int:
     frame["details"] = frame["details"].map(lambda d: d if isinstance(d, str) else json.dumps(d, sort_keys=True))
     frame[schema.PARTITION_COLUMN] = frame["event_time"].dt.strftime("%Y-%m-%d")
     out = target / "alerts"
+    alerts_schema = curated_schema("alerts")
     for dt, part in frame.groupby(schema.PARTITION_COLUMN):
         folder = out / f"{schema.PARTITION_COLUMN}={dt}"
         folder.mkdir(parents=True, exist_ok=True)
-        part[ALERT_COLUMNS].to_parquet(folder / "alerts.parquet", index=False)
+        pq.write_table(pa.Table.from_pandas(part[ALERT_COLUMNS], schema=alerts_schema, preserve_index=False),
+                       folder / "alerts.parquet")
     log.info("landed %d alerts in %s", len(frame), out)
     return len(frame)
