@@ -120,7 +120,7 @@ def test_alerts_land_in_dynamodb_sns_and_s3_once_and_a_replay_adds_nothing(local
         assert {k: message[k] for k in stored if k != "transaction_ids"} == \
             {k: v for k, v in stored.items() if k != "transaction_ids"}
         assert sorted(message["transaction_ids"]) == stored["transaction_ids"]
-        assert message["_attributes"] == {"rule_id": "large_cash", "severity": "high"}
+        assert message["_attributes"] == {"rule_id": "large_cash", "severity": "high", "source": "realtime"}
         assert json.loads(message["details"])["threshold_usd"] == 10000
         assert message["window_start"].startswith(DAY) and message["rule_version"] == 1
     for row in landed:
