@@ -121,7 +121,7 @@ def run(cfg: DemoConfig) -> dict:
         columns=["alert_id", "rule_id", "dt", "subject_account_pid", "source"])
     summary["alerts_by_source"] = alert_sources.by_source(every_alert)
     # the rules Lambda's alerts (the batch path's hits are the scenario queries' results below)
-    alerts = every_alert[every_alert["source"].fillna(alert_sources.REALTIME) == alert_sources.REALTIME]
+    alerts = every_alert[every_alert["source"] == alert_sources.REALTIME]  # landing fills a missing source
     per_rule_day: dict[str, dict[str, int]] = defaultdict(dict)
     for (rule, dt), n in alerts.groupby(["rule_id", "dt"], observed=True).size().items():
         per_rule_day[rule][str(dt)] = int(n)

@@ -67,12 +67,20 @@ def _run(args: list[str], env: dict[str, str]) -> None:
                        exit_code=proc.returncode)
 
 
+def local_context(env_name: str) -> dict[str, str]:
+    """The CDK context of an environment deployed into the emulator (`deploy_local`, and the
+    daily pipeline's definition synthesized for a local run)."""
+    return {"aml:local": "true", "aml:env_name": env_name, "aml:curated_database": f"aml_curated_{env_name}"}
+
+
+def _context_args(context: dict[str, str]) -> list[str]:
+    return [arg for key, value in context.items() for arg in ("--context", f"{key}={value}")]
+
+
 def synth(output: Path, context: dict[str, str] | None = None) -> Path:
     # No --all: synth takes every stack and warns of an unknown option (--all is deploy's).
     args = [str(_cdk()), "synth", "--quiet", "--output", str(output), "--no-notices",
-            "--app", f"{VENV_PYTHON} app.py"]
-    for key, value in (context or {}).items():
-        args += ["--context", f"{key}={value}"]
+            "--app", f"{VENV_PYTHON} app.py", *_context_args(context or {})]
     _run(args, offline_env())
     return output
 
@@ -100,9 +108,8 @@ def deploy_local(env_name: str, output: Path) -> None:
     _run([str(_cdk()), "deploy", "--all", "--require-approval", "never", "--no-notices", "--progress", "events",
           "--method", "direct",
           "--output", str(output), "--app", f"{VENV_PYTHON} app.py",
-          "--context", "aml:local=true", "--context", f"aml:env_name={env_name}",
-          "--context", f"aml:curated_database=aml_curated_{env_name}",
-          "--context", f"aml:replication.account_roles_exist={json.dumps(_dms_account_roles_exist())}"], env)
+          *_context_args({**local_context(env_name),
+                          "aml:replication.account_roles_exist": json.dumps(_dms_account_roles_exist())})], env)
     # What the emulator cannot deploy, by the names the stacks output: the reference data (the
     # BucketDeployment is left out locally, stacks/local_mode.py) and the unmodelled resources.
     resources.ensure(env_name)

@@ -213,13 +213,12 @@ def for_environment(cdk_out: Path, env_name: str) -> dict:
     """The definition of aml-<env>-daily-pipeline in `cdk_out`, synthesized there first (local
     mode, as `aml deploy-local` deploys) when missing, or when the assembly is another
     environment's or older than the pipeline stack."""
-    from aml.infra.deploy import synth
+    from aml.infra.deploy import local_context, synth
     from aml_contract import names
 
     def synthesize() -> None:
         log.info("synthesizing the CDK app into %s", cdk_out)
-        synth(cdk_out, {"aml:local": "true", "aml:env_name": env_name,
-                        "aml:curated_database": f"aml_curated_{env_name}"})
+        synth(cdk_out, local_context(env_name))
 
     if not any(cdk_out.glob("*.template.json")):
         synthesize()

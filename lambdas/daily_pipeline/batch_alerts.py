@@ -248,17 +248,7 @@ class BatchAlertWriter:
         return outcome
 
     def _stored(self, subject: str, rule_id: str) -> list[_Known]:
-        found, start = [], {}
-        while True:
-            page = self._ddb.query(
-                TableName=self._table, IndexName=_INDEX["name"],
-                KeyConditionExpression="#s = :s AND #r = :r",
-                ExpressionAttributeNames={"#s": _INDEX["partition"], "#r": _INDEX["sort"]},
-                ExpressionAttributeValues={":s": {"S": subject}, ":r": {"S": rule_id}}, **start)
-            found += [_known(item) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return found
-            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        return [_known(item) for item in dynamo.query_all(self._ddb, self._table, _INDEX, subject, rule_id)]
 
     def _new(self, hit: Hit, run: Run, now: datetime) -> _Known:
         aid = alert_id(hit)

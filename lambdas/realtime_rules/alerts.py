@@ -153,16 +153,17 @@ class AlertSink:
         aliases = {}
         for aid in new_ids:
             row = rows[aid]
-            items = [{k: _deserialise(v) for k, v in item.items()} for item in self._by_subject(row)]
+            items = [{k: _deserialise(v) for k, v in item.items()} for item in dynamo.query_all(
+                self._ddb, self._table, names.ALERTS_SUBJECT_INDEX, row["subject_account_pid"], row["rule_id"])]
             mine = [i for i in items if i.get(REALTIME_ALERT_ID) == aid]
             if mine:  # joined by an earlier delivery
                 result.duplicates += 1
                 aliases[mine[0][_KEY]] = aid
                 stored[mine[0][_KEY]] = _Stored(True, bool(mine[0].get("s3_landed")), json.loads(mine[0][REALTIME_ROW]))
                 continue
-            batch_only = [(i[_KEY], _instant(i["window_start"]), _instant(i["window_end"])) for i in items
+            batch_only = [(i[_KEY], datetime.fromisoformat(i["window_start"]), datetime.fromisoformat(i["window_end"])) for i in items
                           if set(i.get(SOURCES) or {REALTIME}) == {BATCH}]
-            target = join_target(batch_only, _instant(row["window_start"]), _instant(row["window_end"]))
+            target = join_target(batch_only, datetime.fromisoformat(row["window_start"]), datetime.fromisoformat(row["window_end"]))
             if target is None:
                 continue
             joined = {**row, "alert_id": target}
@@ -184,19 +185,6 @@ class AlertSink:
             result.merged.append(joined)
             stored[target] = _Stored(True, False, joined)
         return aliases
-
-    def _by_subject(self, row: dict) -> list[dict]:
-        index, items, start = names.ALERTS_SUBJECT_INDEX, [], {}
-        while True:
-            page = self._ddb.query(
-                TableName=self._table, IndexName=index["name"], KeyConditionExpression="#s = :s AND #r = :r",
-                ExpressionAttributeNames={"#s": index["partition"], "#r": index["sort"]},
-                ExpressionAttributeValues={":s": {"S": row["subject_account_pid"]}, ":r": {"S": row["rule_id"]}},
-                **start)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
     def _read_stored(self, ids: list[str]) -> dict[str, _Stored]:
         """The alerts among `ids` already stored: their flags first, the whole item only for those
@@ -244,10 +232,6 @@ class AlertSink:
             if attempt + 1 < MARK_ATTEMPTS:
                 self._sleep(0.1 * 2 ** attempt)
         result.unrecorded.update(reasons)
-
-
-def _instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 def _delivery_state(item: dict) -> _Stored:

@@ -27,6 +27,20 @@ class DynamoUnavailable(Exception):
     """DynamoDB did not answer (throttling, timeout): the affected records must be retried."""
 
 
+def query_all(ddb, table: str, index: dict[str, str], partition: str, sort: str) -> list[dict]:
+    """Every item of a global secondary index (aml_contract.names: name, partition and sort key
+    attributes) under one partition and sort key value, page after page."""
+    items, start = [], {}
+    while True:
+        page = ddb.query(TableName=table, IndexName=index["name"], KeyConditionExpression="#p = :p AND #s = :s",
+                         ExpressionAttributeNames={"#p": index["partition"], "#s": index["sort"]},
+                         ExpressionAttributeValues={":p": {"S": partition}, ":s": {"S": sort}}, **start)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
 def get_all(ddb, table: str, keys: list[dict], map_=map, attributes: list[str] | None = None) -> list[dict]:
     """Every stored item of `keys` (consistent reads), only `attributes` of each if named.
     Raises DynamoUnavailable."""
