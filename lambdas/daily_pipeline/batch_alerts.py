@@ -201,10 +201,13 @@ class BatchAlertWriter:
         keys = sorted(groups)
         # A hit found before (a rerun, or the next day's run of the same episode) has its own id
         # stored: read by id in bulk, and only the groups with a hit not stored are queried.
-        own = [_known(item) for item in dynamo.get_all(
-            self._ddb, self._table, [{_KEY: {"S": aid}} for aid in sorted({alert_id(h) for h in hits})])]
-        stored = {key: [k for k in own if (k.subject, k.rule_id) == key] for key in keys}
-        unseen = [key for key in keys if {alert_id(h) for h in groups[key]} - {k.alert_id for k in stored[key]}]
+        own_ids = {key: {alert_id(h) for h in group} for key, group in groups.items()}
+        stored: dict[tuple[str, str], list[_Known]] = {key: [] for key in keys}
+        for item in dynamo.get_all(self._ddb, self._table,
+                                   [{_KEY: {"S": aid}} for aid in sorted(set().union(*own_ids.values()))]):
+            found = _known(item)
+            stored[(found.subject, found.rule_id)].append(found)
+        unseen = [key for key in keys if own_ids[key] - {k.alert_id for k in stored[key]}]
         with ThreadPoolExecutor(self.QUERY_THREADS) as pool:
             stored |= dict(zip(unseen, pool.map(lambda key: self._stored(*key), unseen), strict=True))
         writes: list[tuple[dict, _Known, str]] = []  # (operation, the alert it writes, outcome if written)
