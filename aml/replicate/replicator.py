@@ -89,13 +89,14 @@ class Replicator:
             totals["control_records"] = stream.put([control_record(STREAM_TASK_ID, "create-table")])
             self.control_records_sent += totals["control_records"]
             while deadline is None or time.monotonic() < deadline:
+                if until_idle:
+                    # Decoding reads only flushed WAL: without this wait, commits made just before
+                    # the call could split across batches, or be missed as "idle".
+                    slot.wait_for_flush()
                 rows = slot.peek(self.batch_changes)
-                if not rows and until_idle:
-                    slot.wait_for_flush()  # the last commits may not be decodable yet
-                    rows = slot.peek(self.batch_changes)
-                    if not rows:
-                        break
                 if not rows:
+                    if until_idle:
+                        break
                     time.sleep(IDLE_POLL_SECONDS)
                     continue
                 transactions = decoding.parse(rows)
