@@ -32,6 +32,7 @@ def resource_name(env_name: str, suffix: str) -> str:
 # DynamoDB key schemas (the stacks create the tables, the Lambda and the local runtime use them).
 RULE_STATE_TABLE_KEYS = {"partition": "pk", "sort": "sk", "ttl": "ttl"}  # pk = account, sk = rule/state kind
 ALERTS_TABLE_KEYS = {"partition": "alert_id", "ttl": "ttl"}
+PROFILES_TABLE_KEYS = {"partition": "account_pid", "ttl": "ttl"}  # aml_contract.profiles
 # The alerts of one subject and scenario, for the one alert identity across paths
 # (aml_contract.alert_identity): a global secondary index, every attribute projected.
 ALERTS_SUBJECT_INDEX = {"name": "by-subject-rule", "partition": "subject_account_pid", "sort": "rule_id"}
@@ -95,6 +96,7 @@ RESOURCES: dict[str, Resource] = {
     "rule_state_table": Resource("rule-state", "RuleStateTableName"),
     "alerts_table": Resource("alerts", "AlertsTableName"),
     "idempotency_table": Resource("idempotency", "IdempotencyTableName"),
+    "profiles_table": Resource("profiles", "ProfilesTableName"),  # written by the daily pipeline
     "alerts_topic_arn": Resource("alerts", "AlertsTopicArn"),
     "dlq_url": Resource("rules-dlq", "RulesDeadLetterQueueUrl"),
     "alerts_delivery_stream": Resource("alerts-delivery", "AlertsDeliveryStreamName"),
@@ -108,6 +110,7 @@ RESOURCES: dict[str, Resource] = {
     "pipeline_plan_function": Resource("pipeline-plan", None, local=False),
     "pipeline_batch_alerts_function": Resource("pipeline-batch-alerts", None, local=False),
     "pipeline_report_function": Resource("pipeline-report", None, local=False),
+    "pipeline_profiles_function": Resource("pipeline-profiles", None, local=False),
     # analytics
     "athena_workgroup": Resource(ATHENA_WORKGROUP_SUFFIX, "AthenaWorkgroupName"),
     "analyst_policy": Resource("analyst", "AnalystPolicyArn", local=False),
@@ -119,7 +122,7 @@ RESOURCES: dict[str, Resource] = {
 BUCKETS = ("raw_bucket", "curated_bucket", "athena_results_bucket", "access_logs_bucket")
 # The DynamoDB tables and their key schemas.
 TABLE_KEYS = {"rule_state_table": RULE_STATE_TABLE_KEYS, "alerts_table": ALERTS_TABLE_KEYS,
-              "idempotency_table": IDEMPOTENCY_TABLE_KEYS}
+              "idempotency_table": IDEMPOTENCY_TABLE_KEYS, "profiles_table": PROFILES_TABLE_KEYS}
 TABLE_INDEXES = {"alerts_table": (ALERTS_SUBJECT_INDEX,)}
 
 
@@ -166,6 +169,7 @@ RULES_LAMBDA_ENV = {
     "rule_state_table": "RULE_STATE_TABLE",
     "alerts_table": "ALERTS_TABLE",
     "idempotency_table": "IDEMPOTENCY_TABLE",
+    "profiles_table": "PROFILES_TABLE",  # read only (aml_contract.profiles)
     "alerts_topic_arn": "ALERTS_TOPIC_ARN",
     "dlq_url": "DLQ_URL",
     "alerts_delivery_stream": "ALERTS_DELIVERY_STREAM",

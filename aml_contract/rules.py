@@ -11,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from aml_contract.profiles import ProfileParameters, parse_parameters
+
 PARAMETERS_FILE = Path(__file__).with_name("rule_parameters.json")
 SEVERITIES = ("low", "medium", "high")
 
@@ -100,6 +102,7 @@ class RuleParameters:
     rules: dict[str, Rule]
     risk_score: RiskScore
     segments: Segments
+    profiles: ProfileParameters  # aml_contract.profiles
 
     def rule(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
@@ -152,7 +155,7 @@ def parse(raw: dict[str, Any]) -> RuleParameters:
         rules[rule_id] = Rule(rule_id, int(meta["rule_version"]), meta["severity"], int(meta["score"]),
                               meta["description"], body)
     return RuleParameters(raw["version"], raw["base_currency"], int(raw["out_of_order_tolerance_hours"]),
-                          rules, _risk_score(raw["risk_score"]), segments)
+                          rules, _risk_score(raw["risk_score"]), segments, parse_parameters(raw["profiles"]))
 
 
 @lru_cache(maxsize=1)

@@ -41,10 +41,15 @@ class RulesEngine(Construct):
         self.idempotency = ContractTable(self, "Idempotency", settings=settings, key=key,
                                          table_name=names.name_of(env, "idempotency_table"),
                                          keys=names.IDEMPOTENCY_TABLE_KEYS)
+        # Account profiles (aml_contract.profiles): the daily pipeline writes them, this function reads.
+        self.profiles = ContractTable(self, "Profiles", settings=settings, key=key,
+                                      table_name=names.name_of(env, "profiles_table"),
+                                      keys=names.PROFILES_TABLE_KEYS)
         self.environment = function_environment(settings, {
             "rule_state_table": self.rule_state.table_name,
             "alerts_table": alerts.table.table_name,
             "idempotency_table": self.idempotency.table_name,
+            "profiles_table": self.profiles.table_name,
             "alerts_topic_arn": alerts.topic.topic_arn,
             "dlq_url": self.dlq.queue_url,
             "alerts_delivery_stream": alerts.delivery_name,
@@ -90,8 +95,8 @@ class RulesEngine(Construct):
         # summaries and alerts are read with BatchGetItem and written by conditional puts (inside
         # TransactWriteItems, whose items need PutItem); alert delivery flags are updates;
         # Powertools' idempotency record is put (a conditional put returns an existing record),
-        # completed by an update, and dropped when a batch fails.
-        table_actions = {self.rule_state: ("BatchGetItem", "PutItem"),
+        # completed by an update, and dropped when a batch fails. Profiles are only read.
+        table_actions = {self.rule_state: ("BatchGetItem", "PutItem"), self.profiles: ("BatchGetItem",),
                          alerts.table: ("BatchGetItem", "PutItem", "UpdateItem"),
                          self.idempotency: ("PutItem", "UpdateItem", "DeleteItem")}
         for table, actions in table_actions.items():

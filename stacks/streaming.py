@@ -39,6 +39,7 @@ class StreamingStack(Stack):
             "rule_state_table": self.rules.rule_state.table_name,
             "alerts_table": self.alerts.table.table_name,
             "idempotency_table": self.rules.idempotency.table_name,
+            "profiles_table": self.rules.profiles.table_name,
             "alerts_topic_arn": self.alerts.topic.topic_arn,
             "dlq_url": self.rules.dlq.queue_url,
             "alerts_delivery_stream": self.alerts.delivery_name,

@@ -40,6 +40,7 @@ class LocalResources:
     rule_state_table: str
     alerts_table: str
     idempotency_table: str
+    profiles_table: str
     alerts_topic_arn: str
     dlq_url: str
     alerts_delivery_stream: str
