@@ -45,6 +45,7 @@ def reset_environment(res: LocalResources) -> None:
     empty_table(res.rule_state_table, names.RULE_STATE_TABLE_KEYS)
     empty_table(res.alerts_table, names.ALERTS_TABLE_KEYS)
     empty_table(res.idempotency_table, names.IDEMPOTENCY_TABLE_KEYS)
+    empty_table(res.profiles_table, names.PROFILES_TABLE_KEYS)
     aws.client("sqs").purge_queue(QueueUrl=res.dlq_url)
 
 
