@@ -19,13 +19,15 @@ query joins the ``fatf_lists`` table on the booking date (high_risk_jurisdiction
 ``{{fatf.<list>}}`` placeholder is an error. The risk score's parameters render too:
 ``{{risk_score.alert_budget}}`` as a literal, ``{{risk_score.weights}}`` as the rows of a
 ``(VALUES ...) AS w(rule_id, weight)`` table (aml_contract.risk), and a list of objects (``{{fan_in.windows}}``)
-as VALUES rows, columns in the objects' key order.  Standard library only: the CDK stacks import this to
+as VALUES rows, columns in the objects' key order. ``{{profiles.<key>}}`` renders a value of the
+`profiles` section (aml_contract.profiles.ProfileParameters), which the account_profiles query
+reads. Standard library only: the CDK stacks import this to
 register one AWS::Athena::NamedQuery per file.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
 
@@ -38,6 +40,7 @@ HEADER_KEYS = ("name", "description", "parameters", "serves", "columns")
 # (lambdas/daily_pipeline): ``-- evidence: window <start>[..<end>]; transactions <col>[, <col>]``.
 EVIDENCE_KEY = "evidence"
 DATE_PARAMETER_SUFFIX = "_date"  # parameters named *_date take YYYY-MM-DD values
+PROFILES_SCOPE = "profiles"  # {{profiles.<key>}}: rule_parameters.json's profiles section (aml_contract.profiles)
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
 _HEADER_LINE = re.compile(r"^--\s?([a-z_]+):\s*(.*)$")
@@ -141,6 +144,10 @@ def placeholder_value(scope: str, key: str, params: rules.RuleParameters) -> obj
         if key == "alert_budget":
             return float(params.risk_score.alert_budget)
         raise NamedQueryError(f"{{{{risk_score.{key}}}}}: risk_score renders alert_budget and weights")
+    if scope == PROFILES_SCOPE:
+        if key not in {f.name for f in fields(params.profiles)}:
+            raise NamedQueryError(f"{{{{profiles.{key}}}}}: no such profiles parameter")
+        return getattr(params.profiles, key)
     if scope not in params.rules:
         raise NamedQueryError(f"unknown rule {scope!r} in placeholder {{{{{scope}.{key}}}}}")
     try:

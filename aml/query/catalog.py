@@ -11,12 +11,15 @@ def queries() -> dict[str, NamedQuery]:
     return {q.name: q for q in load_all()}
 
 
+WINDOW_PARAMETERS = {"start_date", "end_date"}
+
+
 def window_queries() -> dict[str, NamedQuery]:
-    """The monitoring queries: those taking only a window of dates (start_date, end_date), which
+    """The monitoring queries: those taking exactly a window of dates (start_date, end_date), which
     the demo, the backtest and the benchmarks run over a period. The investigation queries
-    (account_alerts, alert_evidence) also take an account or an alert."""
-    return {name: q for name, q in queries().items()
-            if all(p.endswith(DATE_PARAMETER_SUFFIX) for p in q.parameter_names)}
+    (account_alerts, alert_evidence) also take an account or an alert; account_profiles takes one
+    day (end_date, its as_of) and is the daily pipeline's (LoadProfiles)."""
+    return {name: q for name, q in queries().items() if set(q.parameter_names) == WINDOW_PARAMETERS}
 
 
 def get(name: str) -> NamedQuery:

@@ -8,7 +8,7 @@ import sqlglot
 
 from aml.evaluate import baseline
 from aml.query.local import transpile
-from aml_contract import named_queries, risk, rules
+from aml_contract import named_queries, profiles, risk, rules
 from aml_contract.named_queries import NamedQueryError, load_all, placeholder_value, placeholders, sql_literal
 
 REQUIRED = {"high_value_transactions", "large_cash", "structuring", "smurfing", "rapid_movement", "fan_in", "fan_out",
@@ -21,7 +21,9 @@ def test_every_scenario_has_a_file_with_a_full_header():
     assert {q.name for q in QUERIES} >= REQUIRED
     for q in QUERIES:
         assert q.description and q.serves and q.columns, q.name
-        assert {"start_date", "end_date"} <= set(q.parameter_names), q.name
+        # the profiles query describes one day (its as_of): end_date only
+        window = {"end_date"} if q.name == profiles.QUERY_NAME else {"start_date", "end_date"}
+        assert window <= set(q.parameter_names), q.name
         assert any(c.endswith("account_pid") for c in q.columns), q.name
 
 
@@ -50,17 +52,25 @@ def test_rendered_thresholds_equal_rule_parameters():
         rendered = named_queries.render(text)
         for scope, key in placeholders(text):
             value = placeholder_value(scope, key, params)
-            expected = risk_score[key] if scope == "risk_score" else params.rule(scope)[key]
+            expected = (risk_score[key] if scope == "risk_score" else getattr(params.profiles, key)
+                        if scope == named_queries.PROFILES_SCOPE else params.rule(scope)[key])
             assert value == expected
             assert sql_literal(expected) in rendered
             seen.add((scope, key))
         assert not re.search(r"\b(8000|9000|10000|5000)\b", re.sub(r"\{\{.*?\}\}", "", text)), path.name
     assert ("structuring", "min_amount") in seen and ("high_risk_jurisdiction", "grey_list_min_amount") in seen
     assert {("risk_score", k) for k in risk_score} <= seen  # customer_risk_summary ranks and cuts by them
+    # account_profiles sizes its baseline and its lists by the profiles section
+    assert {("profiles", k) for k in ("baseline_days", "max_counterparties", "max_countries")} <= seen
     # large_cash aggregates per dt partition (the UTC day), which is right only for a 1-day window
     assert params.rule("large_cash")["window_days"] == 1
     implicit = {("large_cash", "window_days")}
-    for rule_id, rule in params.rules.items():  # every threshold of every rule is used by some query
+    # every threshold of every rule with a query is used by some query; a real-time-only rule
+    # (amount_outlier, new_high_risk_country: they need a profile) has no query
+    with_query = {q.name for q in QUERIES}
+    for rule_id, rule in params.rules.items():
+        if rule_id not in with_query:
+            continue
         used = {k for s, k in seen | implicit if s == rule_id}
         assert used == set(rule.params), rule_id
 
@@ -69,10 +79,15 @@ def test_changed_parameters_change_the_sql():
     raw = {"version": "t", "base_currency": "USD", "out_of_order_tolerance_hours": 1,
            "risk_score": {"severity_multipliers": {"low": 1, "medium": 1, "high": 1}, "alert_budget": 0.5},
            "segments": {"statistics_days": 1, "min_transactions": 1, "percentiles": [50]},
+           "profiles": {"baseline_days": 45, "max_age_days": 7, "refresh_days": 3, "max_counterparties": 9,
+                        "max_countries": 4},
            "rules": {"structuring": {"rule_version": 1, "severity": "high", "score": 1, "description": "d",
                                      "min_amount": 7777}}}
     custom = rules.parse(raw)
     assert named_queries.render("x >= {{structuring.min_amount}}", custom) == "x >= 7777"
+    assert named_queries.render("{{profiles.baseline_days}}, {{ profiles.max_countries }}", custom) == "45, 4"
+    with pytest.raises(NamedQueryError, match="no such profiles parameter"):
+        named_queries.render("{{profiles.window_days}}", custom)
     with pytest.raises(NamedQueryError):
         named_queries.render("{{structuring.max_amount}}", custom)
     with pytest.raises(NamedQueryError):

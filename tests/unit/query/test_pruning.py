@@ -21,8 +21,10 @@ HIGH_VALUE_COLUMNS = {"transaction_id", "booked_at", "originator_account_pid", "
                       "beneficiary_country", "amount_base", "transaction_type", "channel", "status"}
 
 
-# The queries over transactions (account_alerts reads only alerts, which the hand-made zone has none of).
-OVER_TRANSACTIONS = [n for n, q in catalog.queries().items() if "transactions" in referenced_tables(q.sql)]
+# The queries over transactions taking a window (account_alerts reads only alerts, which the
+# hand-made zone has none of; account_profiles takes one day: below).
+OVER_TRANSACTIONS = [n for n, q in catalog.queries().items()
+                     if "transactions" in referenced_tables(q.sql) and "start_date" in q.parameter_names]
 
 
 @pytest.mark.parametrize("name", OVER_TRANSACTIONS)
@@ -71,3 +73,16 @@ def test_full_scan_skips_row_groups_by_statistics(curated_dir):
     footers = sum(pq.ParquetFile(f).metadata.serialized_size + 8 for f in files)
     assert full.row_groups[0] < full.row_groups[1]
     assert full.bytes_scanned < full.bytes_in_partitions - footers
+
+
+def test_the_profiles_query_reads_its_scan_of_days_only(curated_dir):
+    """account_profiles reads the 2 x dormant_days ending on its day: on the tenth day of the bank
+    that is the ten days so far, on the last day every day (the bank is shorter than the scan)."""
+    from aml_contract import profiles, rules
+
+    scan_days = 2 * rules.load().rule("dormant_reactivation")["dormant_days"]
+    tenth = {"end_date": (START + timedelta(days=9)).date().isoformat()}
+    last = {"end_date": EVERY["end_date"]}
+    customers = len(list((curated_dir / "customers").glob("**/*.parquet")))  # read whole, once
+    assert execute(profiles.QUERY_NAME, tenth, data_dir=curated_dir).files_scanned == 10 + customers
+    assert execute(profiles.QUERY_NAME, last, data_dir=curated_dir).files_scanned == min(DAYS, scan_days) + customers
