@@ -5,8 +5,9 @@ The state machine (stacks/daily_pipeline.py), Standard type, runs once a day fro
 Scheduler and on demand (`aml pipeline start`):
 
     Plan (Lambda) -> NewRawData? (Choice) -> CurateRaw (glue:startJobRun.sync, skipped when no raw
-    file is new) -> ScenarioQueries (Map of athena:startQueryExecution.sync, one per scenario query)
-    -> BatchAlerts (Lambda) -> Report (Lambda) -> Summary (sns:publish)
+    file is new) -> ScenarioQueries (Map of athena:startQueryExecution.sync, one per scenario query
+    and the account_profiles query) -> BatchAlerts (Lambda) -> LoadProfiles (Lambda) -> Report
+    (Lambda) -> Summary (sns:publish)
     any step failing after its retries -> NotifyFailure (sns:publish) -> Failed (Fail)
 
 Execution input (either field gives the run date)::
@@ -21,11 +22,15 @@ returns a JSON object (the state takes `$.Payload` of the invoke response).
 - plan (payload {"run_id": <execution name>, "input": <execution input>}) -> $.plan: {"run_date",
   "run_id", "window": {"start_date", "end_date"},
   "raw": {"new_files": int, "latest_modified": ISO|None}, "queries": [{"name", "query_string",
-  "execution_parameters": [SQL literals]}]}
+  "execution_parameters": [SQL literals]}]}: every scenario query (a named query whose name is a
+  rule id) and the profiles query (aml_contract.profiles.QUERY_NAME, end_date = run_date)
 - each Map iteration -> one item of $.queries: {"name", "query_execution_id", "output_location"}
   (the s3:// CSV Athena wrote, from GetQueryExecution's ResultConfiguration.OutputLocation)
 - batch_alerts (payload: the state) -> $.alerts: {"hits", "new", "merged", "joined", "already_raised",
-  "unusable": {reason: rows}, "per_rule": {rule: {...}}, "delivery_failed": n}
+  "unusable": {reason: rows}, "per_rule": {rule: {...}}, "delivery_failed": n} (scenario queries' results only)
+- load_profiles (payload: the state) -> $.profiles: {"profiles": rows parsed, "written", "unchanged",
+  "older_than_stored", "unusable": {reason: rows}, "as_of": run_date}; profiles = written +
+  unchanged + older_than_stored (aml_contract.profiles.needs_write)
 - report (payload: the state) -> $.report: {"report_uri", "summary": str}
 """
 from __future__ import annotations
@@ -41,13 +46,15 @@ DEFAULT_LOOKBACK_DAYS = 35
 HANDLERS = {
     "plan": "lambdas.daily_pipeline.handler.plan",
     "batch_alerts": "lambdas.daily_pipeline.handler.batch_alerts",
+    "load_profiles": "lambdas.daily_pipeline.handler.load_profiles",
     "report": "lambdas.daily_pipeline.handler.report",
 }
 # Step -> the names.RESOURCES field of its function.
 FUNCTIONS = {"plan": "pipeline_plan_function", "batch_alerts": "pipeline_batch_alerts_function",
-             "report": "pipeline_report_function"}
+             "load_profiles": "pipeline_profiles_function", "report": "pipeline_report_function"}
 # ResultPath key of each step's output in the execution's state.
-RESULT_KEYS = {"plan": "plan", "queries": "queries", "batch_alerts": "alerts", "report": "report"}
+RESULT_KEYS = {"plan": "plan", "queries": "queries", "batch_alerts": "alerts", "load_profiles": "profiles",
+               "report": "report"}
 
 # Environment variables of the pipeline functions (set by the stack, by the local runner from
 # LocalResources): LocalResources field -> variable.
@@ -58,12 +65,14 @@ FUNCTION_ENV = {
     "alerts_table": "ALERTS_TABLE",
     "alerts_topic_arn": "ALERTS_TOPIC_ARN",
     "alerts_delivery_stream": "ALERTS_DELIVERY_STREAM",
+    "profiles_table": "PROFILES_TABLE",  # written by load_profiles only (its role is the one allowed to)
 }
 # What the stack's Lambda states keep of each handler's return (a JSONPath ResultSelector cannot
 # unwrap `Payload` whole, so the fields are named): a handler must return at least these.
 STEP_FIELDS = {
     "plan": ("run_date", "run_id", "window", "raw", "queries"),
     "batch_alerts": ("hits", "new", "merged", "joined", "already_raised", "unusable", "per_rule", "delivery_failed"),
+    "load_profiles": ("profiles", "written", "unchanged", "older_than_stored", "unusable", "as_of"),
     "report": ("report_uri", "summary"),
 }
 # The plan's payload: {"run_id": <execution name>, "input": <execution input>}.

@@ -2,10 +2,11 @@
 once a day by EventBridge Scheduler and on demand.
 
     Plan -> NewRawData? -> [CurateRaw] -> ScenarioQueries (Map: RunQuery -> QueryResult)
-    -> BatchAlerts -> Report -> Summary;  any step failing after its retries -> NotifyFailure -> Failed
+    -> BatchAlerts -> LoadProfiles -> Report -> Summary;  any step failing after its retries -> NotifyFailure -> Failed
 
 A stack of its own, the last one: it uses what the others own (the Glue job, the analysts'
-workgroup over the curated database, the alerts table, topic and delivery stream, the alarm topic)
+workgroup over the curated database, the alerts table, topic and delivery stream, the profiles
+table, the alarm topic)
 and owns only its functions, the state machine and the schedule, so none of those stacks depends
 on it. Other stacks' resources are named literally (names, pseudo parameters), as the stacks
 already do, except the KMS keys, whose ARNs only their stacks know (cross-stack references).
@@ -103,6 +104,7 @@ class DailyPipelineStack(Stack):
                            service_principals=("logs.{region}.amazonaws.com",))
         self.buckets = lake.bucket_names
         self.alerts_table_arn = arn("dynamodb", f"table/{names.name_of(env, 'alerts_table')}")
+        self.profiles_table_arn = arn("dynamodb", f"table/{names.name_of(env, 'profiles_table')}")
         self.alerts_topic_arn = arn("sns", names.name_of(env, "alerts_topic_arn"))
         self.alarm_topic_arn = arn("sns", names.name_of(env, "alarm_topic"))
         self.delivery_stream = names.name_of(env, "alerts_delivery_stream")
@@ -119,19 +121,21 @@ class DailyPipelineStack(Stack):
         env, cfg = self.settings.env_name, self.settings.pipeline
         resources = {"raw_bucket": self.buckets[RAW], "curated_bucket": self.buckets[CURATED],
                      "athena_results_bucket": self.buckets[RESULTS], "alerts_table": names.name_of(env, "alerts_table"),
-                     "alerts_topic_arn": self.alerts_topic_arn, "alerts_delivery_stream": self.delivery_stream}
+                     "alerts_topic_arn": self.alerts_topic_arn, "alerts_delivery_stream": self.delivery_stream,
+                     "profiles_table": names.name_of(env, "profiles_table")}
         environment = pipeline_function_environment(self.settings, resources)
         security_group = ec2.SecurityGroup(self, "FunctionsSg", vpc=network.vpc, allow_all_outbound=False,
                                            description="Daily pipeline functions: HTTPS to the VPC endpoints only")
         security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs via VPC endpoints")
-        code = assets.pipeline_lambda_code()  # one asset for the three functions
+        code = assets.pipeline_lambda_code()  # one asset for the four functions
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", lambda_runtime.powertools_layer_arn(self.settings.streaming.powertools_layer_version))
-        grants = {"plan": self._grant_plan, "batch_alerts": self._grant_batch_alerts, "report": self._grant_report}
+        grants = {"plan": self._grant_plan, "batch_alerts": self._grant_batch_alerts,
+                  "load_profiles": self._grant_load_profiles, "report": self._grant_report}
         functions = {}
         for step, handler in daily_pipeline.HANDLERS.items():
             name = names.name_of(env, daily_pipeline.FUNCTIONS[step])
-            construct = "".join(w.title() for w in step.split("_"))  # Plan, BatchAlerts, Report
+            construct = "".join(w.title() for w in step.split("_"))  # Plan, BatchAlerts, LoadProfiles, Report
             logs = EncryptedLogGroup(self, f"{construct}Logs", settings=self.settings, key=self.key,
                                      log_group_name=f"/aws/lambda/{name}")
             role = iam.Role(self, f"{construct}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
@@ -198,6 +202,26 @@ class DailyPipelineStack(Stack):
             resources=[self.streaming_key.key_arn],
             conditions={"StringEquals": {"kms:ViaService": [f"dynamodb.{Aws.REGION}.amazonaws.com",
                                                             f"sns.{Aws.REGION}.amazonaws.com"]}}))
+
+    def _grant_load_profiles(self, role: iam.Role) -> None:
+        """Reads the profiles query's result CSV (results/), the stored profiles' as_of and hash
+        (BatchGetItem) and writes the changed ones (BatchWriteItem: its own IAM action, not
+        PutItem: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html)
+        in the profiles table only. The table uses the streaming key: DynamoDB decrypts the table
+        key for the caller, reads and writes alike (no data key is generated per request, so no
+        kms:GenerateDataKey, as the rules Lambda's grant:
+        https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html)."""
+        results = f"arn:{Aws.PARTITION}:s3:::{self.buckets[RESULTS]}"
+        role.add_to_policy(iam.PolicyStatement(sid="ReadQueryResults", actions=["s3:GetObject"],
+                                               resources=[f"{results}/{RESULTS_PREFIX}/*"]))
+        self._lake_key_via_s3(role, "kms:Decrypt")
+        role.add_to_policy(iam.PolicyStatement(
+            sid="ProfileItems", actions=["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
+            resources=[self.profiles_table_arn]))
+        role.add_to_policy(iam.PolicyStatement(
+            sid="StreamingKeyViaDynamoDb", actions=["kms:Decrypt"],
+            resources=[self.streaming_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{Aws.REGION}.amazonaws.com"}}))
 
     def _grant_report(self, role: iam.Role) -> None:
         """Writes the day's report under the curated bucket's reports/ (PutObject of a small object,
@@ -267,6 +291,7 @@ class DailyPipelineStack(Stack):
         queries.item_processor(run_query.next(query_result))
         self._retry(queries, notify)
         batch_alerts = self._invoke("BatchAlerts", "batch_alerts", notify)
+        load_profiles = self._invoke("LoadProfiles", "load_profiles", notify)
         report = self._invoke("Report", "report", notify)
         summary = tasks.SnsPublish(
             self, "Summary", topic=alerts_topic,
@@ -279,7 +304,7 @@ class DailyPipelineStack(Stack):
         new_raw = sfn.Choice(self, "NewRawData?").when(
             sfn.Condition.number_greater_than("$.plan.raw.new_files", 0), curate.next(queries)).otherwise(queries)
         definition = plan.next(new_raw)
-        queries.next(batch_alerts).next(report).next(summary)
+        queries.next(batch_alerts).next(load_profiles).next(report).next(summary)
 
         name = names.name_of(self.settings.env_name, "daily_pipeline")
         logs = EncryptedLogGroup(self, "StateMachineLogs", settings=self.settings, key=self.key,

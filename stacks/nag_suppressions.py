@@ -83,7 +83,7 @@ ALERTS_PREFIXES = (names.ALERTS_S3_PREFIX, f"{names.ALERTS_S3_PREFIX}-errors")  
 
 # The daily pipeline (stacks/daily_pipeline.py): its functions, and what Athena reads and writes
 # for its state machine (the curated tables' folders the scenario queries read, their results).
-PIPELINE_FUNCTIONS = r"pipeline/(Plan|BatchAlerts|Report)Function/Resource"
+PIPELINE_FUNCTIONS = r"pipeline/(Plan|BatchAlerts|LoadProfiles|Report)Function/Resource"
 PIPELINE_QUERIED = (*schema.CURATED_TABLES, reference.PREFIX, *DERIVED)
 
 
@@ -141,7 +141,7 @@ ACKS: tuple[Ack, ...] = (
         f"data under {reference.PREFIX}/ and {_listed(DERIVED)}, and their own query results under "
         f"{names.ATHENA_RESULTS_PREFIX}/",
         rf"Resource::({prefixes(CURATED, *ANALYST_CURATED)}|{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)})/\*"),
-    Ack("AwsSolutions-IAM5", r"pipeline/(Plan|BatchAlerts|Report)Role/DefaultPolicy/Resource",
+    Ack("AwsSolutions-IAM5", r"pipeline/(Plan|BatchAlerts|LoadProfiles|Report)Role/DefaultPolicy/Resource",
         "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and the EC2 network-interface "
         "actions Lambda needs in a VPC support no resource-level permissions", r"Resource::\*"),
     Ack("AwsSolutions-IAM5", r"pipeline/BatchAlertsRole/DefaultPolicy/Resource",
@@ -149,6 +149,10 @@ ACKS: tuple[Ack, ...] = (
         f"{names.ATHENA_RESULTS_PREFIX}/ (keys are query execution ids) and queries the alerts table's indexes",
         rf"Resource::({prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)}/\*|arn:<AWS::Partition>:dynamodb:<AWS::Region>:"
         r"<AWS::AccountId>:table/aml-[a-z0-9]+-alerts/index/\*)"),
+    Ack("AwsSolutions-IAM5", r"pipeline/LoadProfilesRole/DefaultPolicy/Resource",
+        f"The profiles function reads the profiles query's result file under the results bucket's "
+        f"{names.ATHENA_RESULTS_PREFIX}/ (keys are query execution ids)",
+        rf"Resource::{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)}/\*"),
     Ack("AwsSolutions-IAM5", r"pipeline/ReportRole/DefaultPolicy/Resource",
         f"The report function writes (PutObject only) the day's report under the curated bucket's "
         f"{daily_pipeline.REPORTS_PREFIX}/ (keys carry the run date)",
@@ -216,7 +220,8 @@ ACKS: tuple[Ack, ...] = (
           "The rule has no targets: it exists so its TriggeredRules metric drives an alarm, whose SNS "
           "action is the notification path") for rule in ("GlueJobFailed", "DmsTaskFailed")],
     # ---- storage and backups --------------------------------------------------------------------
-    *_compliance("DynamoDBInBackupPlan", r"streaming/(Rules/RuleState|Rules/Idempotency|Alerts/Table)/Resource",
+    *_compliance("DynamoDBInBackupPlan",
+                 r"streaming/(Rules/RuleState|Rules/Idempotency|Rules/Profiles|Alerts/Table)/Resource",
                  "Point-in-time recovery (35 days) protects the tables; AWS Backup plans are an "
                  "organisation-level policy applied by tag, outside this app"),
     *_compliance("RDSInBackupPlan", r"database/Cluster/(writer|reader\d+)/Resource",

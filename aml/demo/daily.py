@@ -16,8 +16,8 @@ from glue_jobs.curation.run_manifest import run_summary
 
 def run_day(res, work: Path, run_date: date, lookback_days: int) -> dict:
     """One execution for `run_date` over `work` (raw/, curated/, quarantine/); its name, status,
-    the states it entered and its output (plan, batch alerts, report). Raises AmlError when it
-    fails, with the failed step's error and cause."""
+    the states it entered and its output (plan, batch alerts, profiles loaded, report). Raises
+    AmlError when it fails, with the failed step's error and cause."""
     runs = work / "executions"  # each execution's record: a rerun of the date takes the next name
     runs.mkdir(parents=True, exist_ok=True)
     name = daily_pipeline.rerun_name(run_date, [p.stem for p in runs.glob("*.json")])
@@ -36,6 +36,7 @@ def run_day(res, work: Path, run_date: date, lookback_days: int) -> dict:
             "run_date": plan.get("run_date"), "window": plan.get("window"), "raw": plan.get("raw"),
             "queries": len(output.get(daily_pipeline.RESULT_KEYS["queries"], [])),
             "batch_alerts": output.get(daily_pipeline.RESULT_KEYS["batch_alerts"]),
+            "profiles": output.get(daily_pipeline.RESULT_KEYS["load_profiles"]),
             "report": output.get(daily_pipeline.RESULT_KEYS["report"])}
 
 

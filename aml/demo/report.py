@@ -93,8 +93,14 @@ def _daily_pipeline(run: dict) -> str:
         return "<p>not run</p>"
     rows = [["execution", run.get("execution")], ["status", run.get("status")], ["run date", run.get("run_date")],
             ["window", f"{(run.get('window') or {}).get('start_date')} to {(run.get('window') or {}).get('end_date')}"],
-            ["new raw files", (run.get("raw") or {}).get("new_files")], ["scenario queries", run.get("queries")],
-            ["states", " → ".join(dict.fromkeys(run.get("states", [])))]]
+            ["new raw files", (run.get("raw") or {}).get("new_files")],
+            ["queries (the scenarios and account_profiles)", run.get("queries")]]
+    loaded = run.get("profiles")
+    if loaded:
+        rows.append(["profiles (computed / written / unchanged / unusable)",
+                     f"{loaded['profiles']} / {loaded['written']} / {loaded['unchanged']} / "
+                     f"{sum(loaded['unusable'].values())}"])
+    rows.append(["states", " → ".join(dict.fromkeys(run.get("states", [])))])
     summary = (run.get("report") or {}).get("summary", "")
     return _table(["", ""], rows) + f"<p>{html.escape(summary)}</p>"
 

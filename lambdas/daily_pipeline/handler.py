@@ -1,9 +1,10 @@
 """Lambda entry points of the daily pipeline's function steps (aml_contract.daily_pipeline.HANDLERS).
-Wiring only: the work is in plan, batch_alerts and report. Each reads its resources from the
+Wiring only: the work is in plan, batch_alerts, profiles and report. Each reads its resources from the
 environment the stack sets (aml_contract.daily_pipeline.FUNCTION_ENV)."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import cache
 
@@ -11,10 +12,11 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from aml_contract import names, rules
+from aml_contract import names, profiles, rules
 from aml_contract.daily_pipeline import DATA_KEY_ENV, FUNCTION_ENV, INPUT_FIELD, RUN_ID_FIELD
 from lambdas.daily_pipeline import batch_alerts as batch
 from lambdas.daily_pipeline import plan as planning
+from lambdas.daily_pipeline import profiles as profile_loader
 from lambdas.daily_pipeline import query_results
 from lambdas.daily_pipeline import report as reporting
 
@@ -43,13 +45,16 @@ def plan(event: dict, context=None) -> dict:
 
 @logger.inject_lambda_context
 def batch_alerts(event: dict, context=None) -> dict:
-    """event: the execution state ($.plan and $.queries)."""
+    """event: the execution state ($.plan and $.queries). Only the scenario queries' results are
+    hits; the profiles query's are LoadProfiles'."""
     params = rules.load()
     plan_ = event["plan"]
     run = batch.Run(plan_["run_id"], date.fromisoformat(plan_["run_date"]), plan_["window"])
     queries = {q.name: q for q in planning.scenario_queries(params)}
     outcome, hits = batch.Outcome(), []
     for result in event["queries"]:
+        if result["name"] not in queries:
+            continue
         rows = query_results.read(_client("s3"), result["output_location"])
         hits += batch.hits_of(queries[result["name"]], rows, outcome)
     writer = batch.BatchAlertWriter(
@@ -58,6 +63,26 @@ def batch_alerts(event: dict, context=None) -> dict:
         ttl_days=int(os.environ[names.ALERT_TTL_DAYS_ENV]), params=params)
     result = writer.write(hits, run, outcome).as_dict()
     logger.info("batch alerts", extra={k: v for k, v in result.items() if k != "per_rule"})
+    return result
+
+
+PROFILE_THREADS = 8  # concurrent BatchGetItem / BatchWriteItem calls (independent chunks)
+
+
+@logger.inject_lambda_context
+def load_profiles(event: dict, context=None) -> dict:
+    """event: the execution state ($.plan and $.queries): the profiles query's result, as of the run date."""
+    found = [r for r in event["queries"] if r["name"] == profiles.QUERY_NAME]
+    if len(found) != 1:
+        raise ValueError(f"the state holds {len(found)} results of {profiles.QUERY_NAME}, not 1: was it planned?")
+    result = found[0]
+    rows = query_results.read(_client("s3"), result["output_location"])
+    with ThreadPoolExecutor(PROFILE_THREADS) as pool:
+        outcome = profile_loader.load(_client("dynamodb"), _env("profiles_table"), rows,
+                                      date.fromisoformat(event["plan"]["run_date"]), rules.load().profiles,
+                                      map_=pool.map)
+    result = outcome.as_dict()
+    logger.info("profiles loaded", extra=result)
     return result
 
 

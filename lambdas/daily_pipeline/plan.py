@@ -1,11 +1,12 @@
 """The plan step: the run date, the queries' window, whether the raw zone holds files the Glue job
-has not curated yet, and the scenario queries to run (aml_contract.daily_pipeline)."""
+has not curated yet, and the queries to run: the scenario queries and the profiles query
+(aml_contract.daily_pipeline)."""
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
 
-from aml_contract import glue_job, rules, schema
+from aml_contract import glue_job, profiles, rules, schema
 from aml_contract.daily_pipeline import DEFAULT_LOOKBACK_DAYS
 from aml_contract.named_queries import NamedQuery, load_all
 
@@ -30,6 +31,14 @@ def scenario_queries(params: rules.RuleParameters | None = None) -> list[NamedQu
     """The named queries that are scenarios (their name is a rule id); listing queries are not."""
     params = params or rules.load()
     return [q for q in load_all(params=params) if q.name in params.rules]
+
+
+def pipeline_queries(params: rules.RuleParameters | None = None) -> list[NamedQuery]:
+    """What the ScenarioQueries Map runs: the scenario queries, then the profiles query (not a
+    scenario: LoadProfiles loads its rows, BatchAlerts skips them)."""
+    params = params or rules.load()
+    every = {q.name: q for q in load_all(params=params)}
+    return [q for q in every.values() if q.name in params.rules] + [every[profiles.QUERY_NAME]]
 
 
 def new_raw_files(s3, raw_bucket: str, curated_bucket: str) -> dict:
@@ -59,5 +68,5 @@ def plan(event: dict, *, s3, raw_bucket: str, curated_bucket: str) -> dict:
         "run_date": run_date.isoformat(), "run_id": event["run_id"], "window": values,
         "raw": new_raw_files(s3, raw_bucket, curated_bucket),
         "queries": [{"name": q.name, "query_string": q.sql, "execution_parameters": q.execution_parameters(values)}
-                    for q in scenario_queries()],
+                    for q in pipeline_queries()],
     }

@@ -97,7 +97,16 @@ def test_one_daily_execution_raised_batch_alerts_beside_the_realtime_ones(demo):
     cfg, summary = demo
     run = summary["daily_pipeline"]
     assert run["status"] == "SUCCEEDED" and run["raw"]["new_files"] > 0
-    assert "CurateRaw" in run["states"] and run["queries"] == len(rules.load().rules)
+    from aml_contract import profiles
+    from lambdas.daily_pipeline.plan import scenario_queries
+
+    assert "CurateRaw" in run["states"] and run["queries"] == len(scenario_queries()) + 1  # + account_profiles
+    assert run["states"].index("BatchAlerts") < run["states"].index("LoadProfiles") < run["states"].index("Report")
+    loaded = run["profiles"]
+    assert loaded["as_of"] == run["run_date"] and loaded["unusable"] == {} and loaded["written"] > 0
+    assert loaded["profiles"] == loaded["written"] + loaded["unchanged"] + loaded["older_than_stored"]
+    assert f"{loaded['written']} written" in run["report"]["summary"]
+    assert profiles.QUERY_NAME not in summary["query_hits"]  # not a scenario: the pipeline's, not the queue's
     batch = run["batch_alerts"]
     assert batch["hits"] == (batch["new"] + batch["merged"] + batch["joined"] + batch["already_raised"]
                              + sum(batch["unusable"].values()))
@@ -122,3 +131,8 @@ def test_a_rerun_of_the_same_date_adds_no_alert(demo):
     batch = again["batch_alerts"]
     assert (batch["new"], batch["merged"]) == (0, 0)
     assert batch["already_raised"] + batch["joined"] + sum(batch["unusable"].values()) == batch["hits"]
+    # ... and loads no profile (issue 26): the same profiles, every one unchanged, none written
+    loaded, first = again["profiles"], summary["daily_pipeline"]["profiles"]
+    assert loaded["profiles"] == first["profiles"] > 0 and loaded["unusable"] == {}
+    assert (loaded["written"], loaded["unchanged"], loaded["older_than_stored"]) == (0, loaded["profiles"], 0)
+

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aml_contract import glue_job, rules
+from aml_contract import glue_job, profiles
 from aml_contract.daily_pipeline import rerun_name
 from lambdas.daily_pipeline import plan, query_results, report
 
@@ -49,12 +49,20 @@ def test_new_raw_files_are_those_not_in_the_jobs_manifest(s3):
     assert found["new_files"] == 1 and found["latest_modified"]
 
 
-def test_the_plan_lists_every_scenario_query_with_its_parameters(s3):
+def test_the_plan_lists_every_scenario_query_and_the_profiles_query_with_their_parameters(s3):
+    """Scenario queries are the named queries named after a rule; a rule may have none (a real-time
+    only rule such as amount_outlier), and a query may be no rule (the profiles, the listings)."""
+    from aml_contract import named_queries, rules
+
     result = plan.plan({"run_date": "2025-03-05", "lookback_days": 7, "run_id": "x"}, s3=s3, raw_bucket="raw",
                        curated_bucket="curated")
-    assert sorted(q["name"] for q in result["queries"]) == sorted(rules.load().rules)
+    names = [q["name"] for q in result["queries"]]
+    every = {q.name for q in named_queries.load_all()}
+    assert sorted(names) == sorted((every & set(rules.load().rules)) | {profiles.QUERY_NAME})
+    assert names[-1] == profiles.QUERY_NAME and "amount_outlier" not in names and "account_alerts" not in names
     structuring = next(q for q in result["queries"] if q["name"] == "structuring")
     assert structuring["execution_parameters"] == ["'2025-02-27'", "'2025-03-05'"]
+    assert set(result["queries"][-1]["execution_parameters"]) == {"'2025-03-05'"}  # end_date only: the as_of day
     assert result["raw"]["new_files"] == 0 and result["run_id"] == "x"
 
 
@@ -73,12 +81,18 @@ def test_the_report_is_stored_by_run_date_and_summarised(s3):
               "per_rule": {}, "delivery_failed": 0}
     state = {"plan": {"run_id": "2025-03-05-r1", "run_date": "2025-03-05", "raw": {"new_files": 4},
                       "window": {"start_date": "2025-02-01", "end_date": "2025-03-05"}},
-             "queries": [{"name": "cycles"}, {"name": "structuring"}], "alerts": alerts}
+             "queries": [{"name": "cycles"}, {"name": "structuring"}, {"name": profiles.QUERY_NAME}], "alerts": alerts,
+             "profiles": {"profiles": 40, "written": 7, "unchanged": 30, "older_than_stored": 3,
+                          "unusable": {"column covered_days is empty": 2}, "as_of": "2025-03-05"}}
     out = report.write(state, s3=s3, bucket="curated")
     assert out["report_uri"] == "s3://curated/reports/run_date=2025-03-05/run_report.json"
     assert "2 new alerts, 1 merged into real-time alerts" in out["summary"] and "5 hits" in out["summary"]
+    assert "2 scenario queries" in out["summary"]
+    assert ("Profiles as of 2025-03-05: 40 computed, 7 written, 30 unchanged, 3 older than stored, 2 unusable."
+            in out["summary"])
     stored = json.loads(s3.get_object(Bucket="curated", Key="reports/run_date=2025-03-05/run_report.json")["Body"].read())
-    assert stored["alerts"] == alerts and stored["queries"] == ["cycles", "structuring"]
+    assert stored["alerts"] == alerts and stored["queries"] == ["account_profiles", "cycles", "structuring"]
+    assert stored["profiles"] == state["profiles"]
 
 
 def test_each_step_returns_the_fields_the_state_machine_keeps(s3):
@@ -88,6 +102,9 @@ def test_each_step_returns_the_fields_the_state_machine_keeps(s3):
     planned = plan.plan({"run_date": "2025-03-05", "run_id": "x"}, s3=s3, raw_bucket="raw", curated_bucket="curated")
     assert set(STEP_FIELDS["plan"]) <= set(planned)
     assert set(STEP_FIELDS["batch_alerts"]) <= set(batch_alerts.Outcome().as_dict())
+    from lambdas.daily_pipeline.profiles import LoadOutcome
+
+    assert set(STEP_FIELDS["load_profiles"]) <= set(LoadOutcome("2025-03-05").as_dict())
     state = {"plan": planned, "queries": [], "alerts": batch_alerts.Outcome().as_dict()}
     assert set(STEP_FIELDS["report"]) <= set(report.write(state, s3=s3, bucket="curated", kms_key_id="arn:key"))
 

@@ -54,8 +54,8 @@ class _Steps:
     makes every Glue run fail."""
 
     def __init__(self, new_files: int, glue_fails: bool = False):
-        self.calls: dict[str, list[dict]] = {"plan": [], "batch_alerts": [], "report": [], "glue": [], "athena": [],
-                                             "sns": []}
+        self.calls: dict[str, list[dict]] = {"plan": [], "batch_alerts": [], "load_profiles": [], "report": [],
+                                             "glue": [], "athena": [], "sns": []}
         self.new_files, self.glue_fails = new_files, glue_fails
 
     def invoke(self, task_input):
@@ -69,8 +69,12 @@ class _Steps:
                                "window": {"start_date": "2025-02-01", "end_date": p["input"]["run_date"]},
                                "raw": {"new_files": self.new_files}, "queries": [
                                    {"name": "structuring", "query_string": "SELECT 1", "execution_parameters": ["'a'"]},
-                                   {"name": "cycles", "query_string": "SELECT 2", "execution_parameters": ["'b'"]}]},
+                                   {"name": "cycles", "query_string": "SELECT 2", "execution_parameters": ["'b'"]},
+                                   {"name": "account_profiles", "query_string": "SELECT 3",
+                                    "execution_parameters": ["'c'"]}]},
             "batch_alerts": lambda p: outcome,
+            "load_profiles": lambda p: {"profiles": 2, "written": 2, "unchanged": 0, "older_than_stored": 0,
+                                        "unusable": {}, "as_of": p["plan"]["run_date"]},
             "report": lambda p: {"report_uri": "s3://c/r.json", "summary": f"run {p['plan']['run_id']}: 1 new alert"},
         }[step](task_input["Payload"])
         return {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": payload}
@@ -106,14 +110,17 @@ def test_the_synthesized_pipeline_runs_its_steps_in_order(pipeline, tmp_path):
     execution = _execute(pipeline, steps, tmp_path)
     assert execution.status == "SUCCEEDED", execution.cause
     assert [c["state"] for c in execution.task_calls] == [
-        "Plan", "CurateRaw", "RunQuery", "RunQuery", "BatchAlerts", "Report", "Summary"]
+        "Plan", "CurateRaw", "RunQuery", "RunQuery", "RunQuery", "BatchAlerts", "LoadProfiles", "Report", "Summary"]
     assert steps.calls["plan"] == [{"run_id": "2025-03-05-r1", "input": {"run_date": "2025-03-05", "lookback_days": 35}}]
     batch_input = steps.calls["batch_alerts"][0]
-    assert [q["name"] for q in batch_input["queries"]] == ["structuring", "cycles"]
+    assert [q["name"] for q in batch_input["queries"]] == ["structuring", "cycles", "account_profiles"]
     assert batch_input["queries"][1]["output_location"] == "s3://results/results/qb.csv"
+    (profiles_input,) = steps.calls["load_profiles"]  # the whole state: the plan and every query's result
+    assert profiles_input["queries"][2]["output_location"] == "s3://results/results/qc.csv"
+    assert steps.calls["report"][0]["profiles"]["written"] == 2
     (summary,) = steps.calls["sns"]
     assert summary["Message"] == "run 2025-03-05-r1: 1 new alert"
-    assert execution.output["alerts"]["new"] == 1
+    assert execution.output["alerts"]["new"] == 1 and execution.output["profiles"]["as_of"] == "2025-03-05"
 
 
 def test_no_new_raw_file_skips_the_glue_job(pipeline, tmp_path):

@@ -12,7 +12,7 @@ from stacks import daily_pipeline as stack
 from stacks.settings import Settings
 
 SETTINGS = Settings().pipeline
-STATES = ("Plan", "NewRawData?", "CurateRaw", "ScenarioQueries", "BatchAlerts", "Report", "Summary",
+STATES = ("Plan", "NewRawData?", "CurateRaw", "ScenarioQueries", "BatchAlerts", "LoadProfiles", "Report", "Summary",
           "NotifyFailure", "Failed")
 
 
@@ -78,7 +78,8 @@ def test_the_states_in_data_flow_order(definition):
     assert choice["Default"] == "ScenarioQueries"
     assert states["CurateRaw"]["Next"] == "ScenarioQueries"
     assert states["ScenarioQueries"]["Next"] == "BatchAlerts"
-    assert states["BatchAlerts"]["Next"] == "Report"
+    assert states["BatchAlerts"]["Next"] == "LoadProfiles"  # after the alerts: the profiles load
+    assert states["LoadProfiles"]["Next"] == "Report"
     assert states["Report"]["Next"] == "Summary"
     assert states["Summary"]["End"] is True
     assert states["NotifyFailure"]["Next"] == "Failed"
@@ -90,7 +91,8 @@ def test_what_each_state_reads_and_writes(definition):
     states, keys = definition["States"], daily_pipeline.RESULT_KEYS
     plan = states["Plan"]
     assert plan["Parameters"]["Payload"] == {"run_id.$": "$$.Execution.Name", "input.$": "$"}
-    for state, step in (("Plan", "plan"), ("BatchAlerts", "batch_alerts"), ("Report", "report")):
+    for state, step in (("Plan", "plan"), ("BatchAlerts", "batch_alerts"), ("LoadProfiles", "load_profiles"),
+                        ("Report", "report")):
         assert states[state]["ResultPath"] == f"$.{keys[step]}"
         assert states[state]["ResultSelector"] == {f"{f}.$": f"$.Payload.{f}" for f in daily_pipeline.STEP_FIELDS[step]}
     queries = states["ScenarioQueries"]
@@ -119,7 +121,7 @@ def test_task_resources_are_the_standard_integration_arns(definition):
     resources = {name: s["Resource"] for name, s in states.items() if s["Type"] == "Task"}
     prefix = "arn:<AWS::Partition>:states:::"
     assert resources == {"Plan": f"{prefix}lambda:invoke", "BatchAlerts": f"{prefix}lambda:invoke",
-                         "Report": f"{prefix}lambda:invoke", "CurateRaw": f"{prefix}glue:startJobRun.sync",
+                         "LoadProfiles": f"{prefix}lambda:invoke", "Report": f"{prefix}lambda:invoke", "CurateRaw": f"{prefix}glue:startJobRun.sync",
                          "RunQuery": f"{prefix}athena:startQueryExecution.sync",
                          "Summary": f"{prefix}sns:publish", "NotifyFailure": f"{prefix}sns:publish"}
 
@@ -132,7 +134,7 @@ def test_every_task_retries_with_backoff_then_notifies(definition):
     for name, state in states.items():
         if state["Type"] == "Task":
             assert state["Retry"] == [retry], name
-    for name in ("Plan", "CurateRaw", "ScenarioQueries", "BatchAlerts", "Report", "Summary"):
+    for name in ("Plan", "CurateRaw", "ScenarioQueries", "BatchAlerts", "LoadProfiles", "Report", "Summary"):
         assert catch_to[name] == ["NotifyFailure"], name
         assert states[name]["Catch"][0]["ResultPath"] == "$.error"
     assert catch_to["NotifyFailure"] == ["Failed"]
@@ -195,6 +197,10 @@ EXPECTED_FUNCTION_GRANTS = {
         "AlertIndexes": ["dynamodb:Query"], "PublishAlerts": ["sns:Publish"], "DeliverAlerts": ["firehose:PutRecordBatch"],
         "StreamingKeyViaDynamoDbAndSns": ["kms:Decrypt", "kms:GenerateDataKey"],
     },
+    "LoadProfilesRole": {
+        "ReadQueryResults": ["s3:GetObject"], "LakeKeyViaS3": ["kms:Decrypt"],
+        "ProfileItems": ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"], "StreamingKeyViaDynamoDb": ["kms:Decrypt"],
+    },
     "ReportRole": {"WriteReports": ["s3:PutObject"], "LakeKeyViaS3": ["kms:GenerateDataKey"]},
 }
 COMMON = {"VpcNetworkInterfaces": sorted(stack.VPC_ACTIONS)}
@@ -215,6 +221,13 @@ def test_each_function_role_holds_exactly_its_grants(synth, role):
     if role == "BatchAlertsRole":
         table = "arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/aml-dev-alerts"
         assert resources["AlertItems"] == [table] and resources["AlertIndexes"] == [f"{table}/index/*"]
+    if role == "LoadProfilesRole":  # the profiles table only, and Athena's results only
+        assert resources["ProfileItems"] == [
+            "arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/aml-dev-profiles"]
+        assert resources["ReadQueryResults"] == [
+            f"arn:<AWS::Partition>:s3:::aml-dev-results-<AWS::AccountId>-<AWS::Region>/{names.ATHENA_RESULTS_PREFIX}/*"]
+        via = next(s for s in statements if s.get("Sid") == "StreamingKeyViaDynamoDb")["Condition"]
+        assert _flatten(via["StringEquals"]["kms:ViaService"]) == "dynamodb.<AWS::Region>.amazonaws.com"
     if role == "ReportRole":
         assert resources["WriteReports"] == [
             f"arn:<AWS::Partition>:s3:::aml-dev-curated-<AWS::AccountId>-<AWS::Region>/{daily_pipeline.REPORTS_PREFIX}/*"]
@@ -239,10 +252,11 @@ def test_the_bundle_carries_the_scenario_queries(synth):
     """The plan handler reads athena_queries/ through aml_contract.named_queries (QUERIES_DIR is
     the folder beside aml_contract/ in the bundle)."""
     keys = {f["Properties"]["Code"]["S3Key"] for f in _resources(synth, "AWS::Lambda::Function").values()}
-    assert len(keys) == 1  # one asset for the three functions
+    assert len(keys) == 1  # one asset for the four functions
     bundle = synth.outdir / f"asset.{keys.pop().removesuffix('.zip')}"
     assert (bundle / "lambdas" / "daily_pipeline" / "handler.py").is_file()
     assert sorted(p.name for p in (bundle / "athena_queries").glob("*.sql"))
+    assert (bundle / "athena_queries" / "account_profiles.sql").is_file()  # LoadProfiles' query
     assert (bundle / "aml_contract" / "named_queries.py").is_file()
 
 

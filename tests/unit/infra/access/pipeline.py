@@ -1,6 +1,6 @@
 """The daily pipeline's calls, declared: what Step Functions makes with the state machine's role
 for its steps, what Athena makes with it for the scenario queries, what EventBridge Scheduler
-makes with the schedule's role, and what the three handlers make with theirs, from the contract
+makes with the schedule's role, and what the four handlers make with theirs, from the contract
 (aml_contract.daily_pipeline: each step's inputs and outputs) since their code is written apart."""
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ def handlers(templates: Templates) -> list[Call]:
     curation job's processed-files manifest (asking whether it exists first); batch_alerts reads
     each query's result CSV, merges the hits into the alerts table (reads, a query of an index,
     conditional puts and updates inside TransactWriteItems) and publishes and delivers the new
-    alerts; report writes the day's report under reports/."""
+    alerts; load_profiles reads the profiles query's result CSV, the stored profiles (BatchGetItem)
+    and writes the changed ones (BatchWriteItem); report writes the day's report under reports/."""
     fns = functions(templates)
     calls: list[Call] = []
     plan = fns["plan"]
@@ -138,6 +139,13 @@ def handlers(templates: Templates) -> list[Call]:
               Call(role, "sns", "Publish", {"TopicArn": _env(alerts, "alerts_topic_arn")}, HANDLERS),
               Call(role, "firehose", "PutRecordBatch", {"DeliveryStreamName": _env(alerts, "alerts_delivery_stream")},
                    HANDLERS)]
+
+    loader = fns["load_profiles"]
+    role = _role_by_arn(templates, loader["Role"])
+    table, results = _env(loader, "profiles_table"), _env(loader, "athena_results_bucket")
+    calls += [services._s3(role, HANDLERS, "GetObject", results, f"{names.ATHENA_RESULTS_PREFIX}/{QUERY_ID}.csv"),
+              Call(role, "dynamodb", "BatchGetItem", {"RequestItems": {table: {}}}, HANDLERS),
+              Call(role, "dynamodb", "BatchWriteItem", {"RequestItems": {table: []}}, HANDLERS)]
 
     report = fns["report"]
     role = _role_by_arn(templates, report["Role"])
