@@ -179,6 +179,7 @@ class Engine:
             profiles = self._profiles.load(by_account)
         except TransientProfileError as err:
             return drafts, {a: str(err) for a in by_account}
+        outcome.counts["profiles_unreadable"] += self._profiles.take_unreadable()
         for _ in range(MAX_CONFLICT_ATTEMPTS):
             try:
                 states.update(self._store.load(to_load))

@@ -44,6 +44,7 @@ class ProfileStore:
         self._cache: OrderedDict[str, tuple[float, Profile | None]] = OrderedDict()  # account -> (read at, profile)
         self._pids: dict[str, str] = {}
         self.calls = 0  # BatchGetItem requests made (for the benchmark)
+        self.unreadable = 0  # stored items that are no profile (taken by the engine as a count)
 
     def load(self, account_ids: Iterable[str]) -> dict[str, Profile | None]:
         """Each account's stored profile (None: none stored). Raises TransientProfileError."""
@@ -58,12 +59,25 @@ class ProfileStore:
                 items = dynamo.get_all(self._ddb, self._table, keys, self._map, attributes=list(ITEM_ATTRIBUTES))
             except dynamo.DynamoUnavailable as err:
                 raise TransientProfileError(str(err)) from err
-            found = {item[_KEY]["S"]: Profile.from_item(item) for item in items}
+            found = {item[_KEY]["S"]: self._read(item) for item in items}
             for pid, account in by_pid.items():
                 self._remember(account, now, found.get(pid))
         for account in ids:
             self._cache.move_to_end(account)
         return {a: self._cache[a][1] for a in ids}
+
+    def _read(self, item: dict) -> Profile | None:
+        """The item's profile; an item that is none (a writer's defect) is counted and read as no
+        profile, so one bad item cannot hold its account's records back for ever."""
+        try:
+            return Profile.from_item(item)
+        except (KeyError, TypeError, ValueError):
+            self.unreadable += 1
+            return None
+
+    def take_unreadable(self) -> int:
+        found, self.unreadable = self.unreadable, 0
+        return found
 
     def _pid(self, account: str) -> str:
         pid = self._pids.get(account)
