@@ -220,8 +220,7 @@ ACKS: tuple[Ack, ...] = (
           "The rule has no targets: it exists so its TriggeredRules metric drives an alarm, whose SNS "
           "action is the notification path") for rule in ("GlueJobFailed", "DmsTaskFailed")],
     # ---- storage and backups --------------------------------------------------------------------
-    *_compliance("DynamoDBInBackupPlan",
-                 r"streaming/(Rules/RuleState|Rules/Idempotency|Rules/Profiles|Alerts/Table)/Resource",
+    *_compliance("DynamoDBInBackupPlan", r"streaming/(Rules/RuleState|Rules/Idempotency|Rules/Profiles|Alerts/Table)/Resource",
                  "Point-in-time recovery (35 days) protects the tables; AWS Backup plans are an "
                  "organisation-level policy applied by tag, outside this app"),
     *_compliance("RDSInBackupPlan", r"database/Cluster/(writer|reader\d+)/Resource",

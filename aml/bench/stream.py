@@ -6,7 +6,8 @@ Two populations, each in a fresh environment (empty rule state): 100 accounts (e
 every batch, about 10 records each: the rules fire often) and 10,000 accounts (a batch touches
 about 1,600 of them, most once). The first batch of a shard creates every account's state; the
 later ones update stored state, the steady state of a running stream (a warm container keeps the
-state it wrote). Then one more batch per shard goes to a new container, which must read the
+state it wrote). Every account has a profile in the profiles table (aml_contract.profiles), as the
+daily pipeline leaves it: the batches read them too (profile_store.py). Then one more batch per shard goes to a new container, which must read the
 stored state of every account it touches. Records are put BATCHES_PER_SHARD x 1,000 per shard,
 so every batch but the last of a shard is full.
 Target: a 1,000-record batch in under 1 s (one invocation keeps up with a shard's 1,000 records/s);
@@ -80,8 +81,13 @@ def _drain(res: resources.LocalResources, lines: list[bytes]) -> tuple[list[dict
     from lambdas.realtime_rules.handler import runtime
 
     calls: Counter = Counter()
+
+    def count(model, params, **_):
+        profiles = model.name == "BatchGetItem" and res.profiles_table in params.get("RequestItems", {})
+        calls.update([f"{model.name}(profiles)" if profiles else model.name])
+
     for client in runtime().clients.values():
-        client.meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
+        client.meta.events.register("before-call", count)
     start_at = replay.put_lines(res.stream_name, lines)
     batches: list[dict] = []
 
@@ -145,8 +151,29 @@ def state_size() -> dict:
         for n in BUSY_ACCOUNT_EVENTS_PER_DAY} | {"dynamodb_item_limit_bytes": 400 * 1024}
 
 
+def seed_profiles(res: resources.LocalResources, accounts: int) -> int:
+    """A profile as of yesterday for every account of the population (aml_contract.profiles), so
+    the Lambda reads real items: what a deployment's daily pipeline leaves in the table."""
+    from aml_contract.profiles import Profile
+    from aml_contract.pseudonym import pseudonymise
+
+    key, params = resources.pseudonymization_key(res), contract_rules.load().profiles
+    as_of = (datetime.now(UTC) - timedelta(days=1)).date()
+    items = [Profile(pseudonymise(f"BENCH{i:06d}", key), as_of, "bench", as_of - timedelta(days=90), 60, 40, 120,
+                     12_000_000, 1.5, 900.0, 120, 1000.0, 800.0, 4_000_000, int(time.time()) - 86_400,
+                     tuple(f"{n:064x}" for n in range(8)), ("US", "GB", "DE"), "US", "low", "individual",
+                     False).to_item(params) for i in range(accounts)]
+    ddb = aws.client("dynamodb")
+    for start in range(0, len(items), 25):  # BatchWriteItem's limit
+        request = {res.profiles_table: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
+        while request:
+            request = ddb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+    return len(items)
+
+
 def _population(accounts: int) -> dict:
     res = resources.ensure(f"bench-{uuid.uuid4().hex[:8]}")
+    profiles = seed_profiles(res, accounts)
     shards = len(aws.client("kinesis").list_shards(StreamName=res.stream_name)["Shards"])
     lines = synthetic_lines(accounts, BATCH_SIZE * BATCHES_PER_SHARD * shards)
     full, redeliveries = _drain(res, lines)
@@ -166,6 +193,12 @@ def _population(accounts: int) -> dict:
         "batch_seconds_max": round(max(b["seconds"] for b in steady), 3),
         "new_container_batch_seconds": round(cold[0]["seconds"], 3),
         "new_container_batch_calls": sum(cold[0]["calls"].values()),
+        "profiles_stored": profiles,
+        # BatchGetItem calls to the profiles table per 1,000 distinct accounts a batch touches:
+        # a new container reads every account's profile; a warm one reads none for 15 minutes
+        "new_container_profile_calls_per_1000_accounts": round(
+            1000 * cold[0]["calls"]["BatchGetItem(profiles)"] / cold[0]["accounts"], 1),
+        "warm_profile_calls_per_batch": round(statistics.mean(b["calls"]["BatchGetItem(profiles)"] for b in steady), 1),
         "state_item_bytes": _stored_state_bytes(res.rule_state_table),
         "records_per_s_handler": round(BATCH_SIZE * len(steady) / sum(b["seconds"] for b in steady)),
         "distinct_accounts_per_batch": round(accounts_per_batch),

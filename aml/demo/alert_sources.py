@@ -3,6 +3,8 @@ source (aml_contract.schema), so an alert both paths found (one alert by
 aml_contract.alert_identity) is `merged`."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from aml_contract import names
@@ -28,3 +30,13 @@ def by_source(alerts: pd.DataFrame) -> dict:
 
     return {"totals": counts(sources),
             "per_rule": {rule: counts(part) for rule, part in sorted(sources.groupby("rule_id", observed=True))}}
+
+
+def made_possible_by_profiles(alerts: pd.DataFrame) -> dict[str, int]:
+    """Real-time alerts per rule that an account profile decided (aml_contract.profiles): the
+    rules name the profile they read in the alert's details (`profile_as_of`) only when it did."""
+    if alerts.empty or "details" not in alerts:
+        return {}
+    realtime = alerts[alerts.get("source", pd.Series(REALTIME, index=alerts.index)).fillna(REALTIME) == REALTIME]
+    used = realtime[realtime["details"].map(lambda d: bool(d) and "profile_as_of" in json.loads(d))]
+    return {str(rule): int(n) for rule, n in used.drop_duplicates("alert_id")["rule_id"].value_counts().sort_index().items()}

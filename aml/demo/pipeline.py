@@ -1,8 +1,10 @@
 """The whole pipeline on the local stand-ins, stage by stage (see DESIGN.md "Data flow").
 
-generate a bank -> PostgreSQL (history) -> replicator full load -> live activity in PostgreSQL ->
-replicator CDC (S3 raw + Kinesis) -> rules Lambda through the poller -> Glue job on local Spark ->
-named queries on DuckDB -> summary.json + report.html scored against the generator's labels.
+generate a bank -> PostgreSQL (history) -> replicator full load -> the daily pipeline for the day
+before the live period (Glue job, scenario queries, batch alerts, account profiles) -> live activity
+in PostgreSQL -> replicator CDC (S3 raw + Kinesis) -> rules Lambda through the poller (reading the
+profiles) -> the daily pipeline for the last day -> named queries on DuckDB -> summary.json +
+report.html scored against the generator's labels.
 """
 from __future__ import annotations
 
@@ -76,6 +78,15 @@ def run(cfg: DemoConfig) -> dict:
     replicator = Replicator(db_url, res, cfg.slot_name)
     with stages.stage("full_load", "replicating the full load to the S3 raw zone (DMS task 1)"):
         summary["full_load"] = replicator.full_load()
+    with stages.stage("reference", "publishing the dated reference data to the curated zone"):
+        summary["reference"] = reference.versions(publish.to_directory(work / "reference"))
+        staging.upload_dir(work / "reference", res.curated_bucket)
+    history_end = live_from.date() - timedelta(days=1)
+    with stages.stage("history_pipeline", f"the daily pipeline for {history_end}, the day before the live period "
+                                          "(curation, scenario queries, batch alerts, account profiles)"):
+        # As a deployment's daily run before today's activity: the rules Lambda then reads the
+        # profiles it loaded and the segment statistics the Glue job published.
+        summary["history_pipeline"] = daily.run_day(res, work, history_end, cfg.days - cfg.live_days)
     with stages.stage("live_activity", f"committing {len(live):,} live transactions, corrections and defects"):
         summary["live_activity"] = {"per_day": activity.insert_live(bank, live, db_url),
                                     **activity.corrections(live, db_url, cfg.seed),
@@ -92,19 +103,14 @@ def run(cfg: DemoConfig) -> dict:
             "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
         summary["stream"]["dead_lettered"] = int(dlq)
         summary["stream"]["dms_control_records"] = replicator.control_records_sent  # acknowledged, not dead-lettered
-    with stages.stage("reference", "publishing the dated reference data to the curated zone"):
-        summary["reference"] = reference.versions(publish.to_directory(work / "reference"))
-        staging.upload_dir(work / "reference", res.curated_bucket)
     last_day = cfg.start_date + timedelta(days=cfg.days - 1)
     with stages.stage("daily_pipeline", f"running the daily pipeline's state machine for {last_day} (Glue job on "
-                                        "local Spark, scenario queries on DuckDB, batch alerts)"):
+                                        "local Spark, scenario queries on DuckDB, batch alerts, profiles)"):
         summary["daily_pipeline"] = daily.run_day(res, work, last_day, cfg.days)
-        # The job's segment statistics (statistics/) are in the curated bucket now: the rules Lambda
-        # reads them from S3 as on AWS. This run's rules stage ran before them (absolute floors, as
-        # on a deployment's first day); the Lambda's next reference refresh reads them.
         summary["glue"] = daily.glue_summary(work / "curated")
         summary["segment_statistics"] = summary["glue"].get("segment_statistics")
         staging.land_alerts(res.curated_bucket, work / "curated")
+    summary["profiles"] = {run: summary[run].get("profiles") for run in ("history_pipeline", "daily_pipeline")}
     data_dir = work / "curated"
     with stages.stage("reconcile", "reconciling the source's live keys with the curated zone"):
         summary["reconciliation"] = reconcile(db_url, data_dir, work / "quarantine",
@@ -120,6 +126,7 @@ def run(cfg: DemoConfig) -> dict:
     every_alert = pd.read_parquet(data_dir / "alerts") if (data_dir / "alerts").exists() else pd.DataFrame(
         columns=["alert_id", "rule_id", "dt", "subject_account_pid", "source"])
     summary["alerts_by_source"] = alert_sources.by_source(every_alert)
+    summary["alerts_from_profiles"] = alert_sources.made_possible_by_profiles(every_alert)
     # the rules Lambda's alerts (the batch path's hits are the scenario queries' results below)
     alerts = every_alert[every_alert["source"] == alert_sources.REALTIME]  # landing fills a missing source
     per_rule_day: dict[str, dict[str, int]] = defaultdict(dict)

@@ -31,6 +31,7 @@ from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules import rules
 from lambdas.realtime_rules.alerts import AlertSink, alert_id
 from lambdas.realtime_rules.dead_letters import DeadLetters, Poison
+from lambdas.realtime_rules.profile_store import ProfileStore, TransientProfileError
 from lambdas.realtime_rules.records import Control, Ignored, PoisonRecord, Transaction, parse
 from lambdas.realtime_rules.rules.base import CASH_DEPOSITOR_PREFIX, AlertDraft
 from lambdas.realtime_rules.state_store import StateStore, TransientStateError
@@ -88,10 +89,10 @@ class Side:
 
 
 class Engine:
-    def __init__(self, store: StateStore, sink: AlertSink, dead_letters: DeadLetters, params: RuleParameters,
-                 pseudonym_key: Callable[[], bytes], reference: Callable[[], ReferenceData],
+    def __init__(self, store: StateStore, profiles: ProfileStore, sink: AlertSink, dead_letters: DeadLetters,
+                 params: RuleParameters, pseudonym_key: Callable[[], bytes], reference: Callable[[], ReferenceData],
                  clock: Callable[[], float] = time.time):
-        self._store, self._sink, self._dead_letters = store, sink, dead_letters
+        self._store, self._profiles, self._sink, self._dead_letters = store, profiles, sink, dead_letters
         self._reference = reference
         self._params, self._key, self._clock = params, pseudonym_key, clock
         self._round_modulus = params.rule("round_amounts")["modulus"]
@@ -174,6 +175,11 @@ class Engine:
         failed: dict[str, str] = {}
         states: dict[str, AccountState] = {}
         pending, to_load = set(by_account), set(by_account)
+        try:
+            profiles = self._profiles.load(by_account)
+        except TransientProfileError as err:
+            return drafts, {a: str(err) for a in by_account}
+        outcome.counts["profiles_unreadable"] += self._profiles.take_unreadable()
         for _ in range(MAX_CONFLICT_ATTEMPTS):
             try:
                 states.update(self._store.load(to_load))
@@ -181,6 +187,7 @@ class Engine:
                 failed.update({a: str(err) for a in pending})
                 break
             for account in to_load:
+                states[account].profile = profiles[account]
                 drafts[account], late[account] = self._evaluate(states[account], by_account[account])
             result = self._store.save(states[a] for a in pending)
             failed.update(result.failed)

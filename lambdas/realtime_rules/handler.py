@@ -35,6 +35,7 @@ from aml_contract.pseudonym import key_from_secret_string
 from lambdas.realtime_rules.alerts import AlertSink
 from lambdas.realtime_rules.dead_letters import DeadLetters
 from lambdas.realtime_rules.engine import Engine, metric_name
+from lambdas.realtime_rules.profile_store import ProfileStore
 from lambdas.realtime_rules.reference_cache import ReferenceCache, load_reference
 from lambdas.realtime_rules.state_store import CONCURRENCY as STATE_CONCURRENCY
 from lambdas.realtime_rules.state_store import StateStore
@@ -69,6 +70,7 @@ class Settings:
     rule_state_table: str
     alerts_table: str
     idempotency_table: str
+    profiles_table: str
     alerts_topic_arn: str
     dlq_url: str
     alerts_delivery_stream: str
@@ -128,6 +130,7 @@ def _build(settings: Settings) -> Runtime:
         clients["secretsmanager"].get_secret_value(SecretId=settings.pseudonymization_secret_id)["SecretString"]))
     engine = Engine(
         StateStore(clients["dynamodb"], settings.rule_state_table, Horizons.from_params(params)),
+        ProfileStore(clients["dynamodb"], settings.profiles_table, key),
         AlertSink(clients["dynamodb"], clients["sns"], clients["firehose"], table=settings.alerts_table,
                   topic_arn=settings.alerts_topic_arn, delivery_stream=settings.alerts_delivery_stream,
                   ttl_days=settings.alert_ttl_days, params=params, pseudonym_key=key),

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from aml_contract.alert_identity import join_target
+from aml_contract.profiles import Profile
 from aml_contract.rules import RuleParameters
 from aml_contract.segments import side_country
 from lambdas.realtime_rules.records import Transaction
@@ -108,6 +109,9 @@ class AccountState:
     days: dict[str, list[int]] = field(default_factory=dict)  # day -> [count, cents, last ts]
     episodes: dict[str, list[list]] = field(default_factory=dict)  # rule -> [[anchor, first ts, last ts]]
     dirty: bool = False  # changed since loaded or stored
+    # The account's profile from the daily pipeline (aml_contract.profiles), set by the engine for
+    # the batch: read by the rules, never stored with the summary.
+    profile: Profile | None = field(default=None, repr=False, compare=False)
     # Views the rules read many times per batch, rebuilt after a change (add and prune reset them).
     _sorted: list[Event] | None = field(default=None, repr=False, compare=False)
     _activity: list[int] | None = field(default=None, repr=False, compare=False)
@@ -179,6 +183,12 @@ class AccountState:
             self._activity = sorted(known + ([self.pruned_last] if self.pruned_last is not None else []))
         at = bisect_left(self._activity, before)
         return self._activity[at - 1] if at else None
+
+    def profile_for(self, ts: int, params: RuleParameters) -> Profile | None:
+        """The account's profile when it may describe the history before an event at `ts`
+        (Profile.serves: as of an earlier day, not older than max_age_days), else None."""
+        profile = self.profile
+        return profile if profile is not None and profile.serves(ts, params.profiles) else None
 
     def day_totals(self, first_day: str, end_day: str) -> tuple[int, int]:
         """(count, cents) over the days in [first_day, end_day)."""

@@ -11,7 +11,9 @@ scenarios over a multi-account graph have no rule here: cycles (round trips), fa
 fan_out_layered (two hops), scatter_gather, gather_scatter and bipartite (groups of accounts) are
 Athena queries only. So are the fan_in/fan_out windows marked `realtime: false` (longer than the
 state keeps: window.Horizons). `ALL_RULES` is therefore a subset of the parameter file's rules:
-nothing may assume every rule id there has a rule here.
+nothing may assume every rule id there has a rule here. Conversely the profile rules
+(rules/profiled.py: amount_outlier, new_high_risk_country) have no named query: they compare a
+transaction with the account's profile (aml_contract.profiles), which the daily pipeline computes.
 
 The alert id (alerts.alert_id) is a hash of rule, subject and anchor; the anchor is chosen from the
 event set, never from arrival order:
@@ -39,11 +41,14 @@ from lambdas.realtime_rules.rules.behaviour import dormant_reactivation, round_a
 from lambdas.realtime_rules.rules.cash import large_cash, smurfing, structuring
 from lambdas.realtime_rules.rules.flows import fan_in, fan_out, rapid_movement
 from lambdas.realtime_rules.rules.jurisdiction import high_risk_jurisdiction
+from lambdas.realtime_rules.rules.profiled import amount_outlier, new_high_risk_country
 from lambdas.realtime_rules.rules.splitting import structuring_non_cash
 from lambdas.realtime_rules.window import AccountState
 
-# Rules that read only the transaction: they still run for records beyond the late-record horizon.
-STATELESS: dict[str, Rule] = {"high_risk_jurisdiction": high_risk_jurisdiction}
+# Rules that read only the transaction (and the account's profile, which the late record's own
+# day decides on): they still run for records beyond the late-record horizon.
+STATELESS: dict[str, Rule] = {"high_risk_jurisdiction": high_risk_jurisdiction, "amount_outlier": amount_outlier,
+                              "new_high_risk_country": new_high_risk_country}
 WINDOWED: dict[str, Rule] = {
     "large_cash": large_cash, "structuring": structuring, "structuring_non_cash": structuring_non_cash,
     "smurfing": smurfing,

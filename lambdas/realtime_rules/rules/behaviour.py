@@ -35,7 +35,12 @@ def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters)
     day whose window holds it) against the account's own baseline over the `baseline_days` days
     before: the named query's definition, so batch and real time flag the same account-days
     (a sliding 24 h window would also count yesterday's payment made at a later hour). The window's
-    sum must reach the `min_amount` floor, the lowest among the events summed (base.amount_floor)."""
+    sum must reach the `min_amount` floor, the lowest among the events summed (base.amount_floor).
+
+    The baseline is the stream's own days, or the account's profile (aml_contract.profiles) when
+    that serves the window and covers more days: on a deployment's first days, or for an account
+    the stream met only lately, the daily pipeline's history stands in for the days the stream
+    has not carried (docs/profiles.md)."""
     rule = params.rule("velocity_spike")
     window, multiplier = rule["window_days"], rule.exact("multiplier")
     tx_day, first_day = tx.ts // DAY, (state.first_seen or tx.ts) // DAY
@@ -44,14 +49,21 @@ def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters)
         start, end = (anchor - window + 1) * DAY, (anchor + 1) * DAY
         in_window = [e for e in events if start <= e.ts < end]
         amount, count = sum(known_cents(in_window)), len(in_window)  # count: every event, as SQL's count(*)
-        if first_day > anchor - rule["min_baseline_days"]:
-            continue
         floor = amount_floor(tx, rule, "min_amount", (e.country for e in in_window if e.cents is not None))
         if not floor.reached_by(amount):
             continue
         base_from = max(first_day, anchor - window - rule["baseline_days"] + 1)
         covered_days = start // DAY - base_from
         base_count, base_amount = state.day_totals(utc_day(base_from * DAY), utc_day(start))
+        baseline_source = "stream"
+        if first_day > anchor - rule["min_baseline_days"]:  # the stream's own history is too short
+            covered_days = 0
+        profile = state.profile_for(start, params)
+        if profile is not None and profile.covered_days > covered_days:
+            covered_days, base_count, base_amount = profile.covered_days, profile.baseline_count, profile.baseline_cents
+            baseline_source = "profile"
+            if covered_days < rule["min_baseline_days"]:
+                continue
         if covered_days <= 0 or base_amount <= 0:  # the baseline must be proven by data
             continue
         # now >= multiplier x the daily baseline scaled to the window, cross-multiplied in integers
@@ -67,7 +79,9 @@ def velocity_spike(tx: Transaction, state: AccountState, params: RuleParameters)
                 {"spiked": spiked, "window_usd": usd(amount), "window_count": count,
                  "baseline_daily_usd": round(usd(base_amount) / covered_days, 2),
                  "baseline_daily_count": round(base_count / covered_days, 3),
-                 "baseline_days": covered_days, "multiplier": rule["multiplier"], **floor.details()})]
+                 "baseline_days": covered_days, "baseline_source": baseline_source,
+                 **_profile_details(profile if baseline_source == "profile" else None),
+                 "multiplier": rule["multiplier"], **floor.details()})]
     return []
 
 
@@ -85,7 +99,10 @@ def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParam
         before = events[i - 1].ts if i else None
         if before is not None and before < first.ts and first.ts - before < dormant:
             continue  # the event just before it is recent: cheaper than the full lookup
-        previous = state.previous_activity(first.ts)
+        previous, profile = state.previous_activity(first.ts), None
+        if previous is None:  # the stream knows nothing earlier: the profile may
+            profile = state.profile_for(first.ts, params)
+            previous = profile.last_activity_at if profile is not None else None
         if previous is None or first.ts - previous < dormant:
             continue
         window = [e for e in events if first.ts <= e.ts <= first.ts + length]
@@ -98,7 +115,14 @@ def dormant_reactivation(tx: Transaction, state: AccountState, params: RuleParam
             return [AlertDraft(
                 "dormant_reactivation", state.account_id, first.transaction_id,
                 tuple(e.transaction_id for e in window), tx.ts, first.ts, first.ts + length,
-                {"dormant_days": round((first.ts - previous) / DAY, 2), "count": len(window),
+                {"dormant_days": round((first.ts - previous) / DAY, 2),
+                 "last_activity_source": "stream" if profile is None else "profile", **_profile_details(profile),
+                 "count": len(window),
                  "max_usd": usd(max(known_cents(window), default=None)), "min_count": rule["min_count"],
                  **floor.details()})]
     return []
+
+
+def _profile_details(profile) -> dict:
+    """An alert's note of the profile it read (none: nothing)."""
+    return {} if profile is None else {"profile_as_of": profile.as_of.isoformat()}

@@ -33,7 +33,8 @@ def handler_environment(monkeypatch):
         monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
         ddb = boto3.client("dynamodb", region_name=REGION)
-        tables = {"rule_state_table": "state", "alerts_table": "alerts", "idempotency_table": "idem"}
+        tables = {"rule_state_table": "state", "alerts_table": "alerts", "idempotency_table": "idem",
+                  "profiles_table": "profiles"}
         for field, name in tables.items():
             ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **names.table_definition(field))
         s3 = boto3.client("s3", region_name=REGION)
@@ -52,8 +53,7 @@ def handler_environment(monkeypatch):
         watch_arn = sqs.get_queue_attributes(QueueUrl=watch, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=watch_arn)
         boto3.client("secretsmanager", region_name=REGION).create_secret(Name="key", SecretString="k" * 32)
-        env = {"rule_state_table": "state", "alerts_table": "alerts", "idempotency_table": "idem",
-               "alerts_topic_arn": topic, "dlq_url": dlq, "alerts_delivery_stream": "alerts",
+        env = {**tables, "alerts_topic_arn": topic, "dlq_url": dlq, "alerts_delivery_stream": "alerts",
                "pseudonymization_secret_id": "key", "curated_bucket": REFERENCE_BUCKET}
         for field, var in names.RULES_LAMBDA_ENV.items():
             monkeypatch.setenv(var, env[field])

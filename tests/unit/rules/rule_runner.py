@@ -32,12 +32,13 @@ def tx(*, at: timedelta = timedelta(0), amount: float = 100.0, type: str = "wire
     return parse_record(json.dumps(row).encode(), now=T0 + timedelta(days=400), reference=reference)
 
 
-def run(transactions, account: str, params=None, rule_id: str | None = None):
-    """Apply `transactions` in the given order to `account`'s state; return every draft raised
-    (optionally only by `rule_id`). Counterparty keys mirror the engine (cash: by depositor)."""
+def run(transactions, account: str, params=None, rule_id: str | None = None, profile=None):
+    """Apply `transactions` in the given order to `account`'s state, with its `profile`
+    (aml_contract.profiles.Profile) if given; return every draft raised (optionally only by
+    `rule_id`). Counterparty keys mirror the engine (cash: by depositor)."""
     params = params or contract_rules.load()
     horizons = Horizons.from_params(params)
-    state = AccountState(account)
+    state = AccountState(account, profile=profile)
     drafts = []
     for t in transactions:
         side = "out" if t.originator_account_id == account else "in"

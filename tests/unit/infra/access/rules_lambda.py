@@ -40,7 +40,8 @@ def _create_resources(templates: Templates, concern: str, environment: dict[str,
     """The tables, topic, queue, secret and delivery stream the function's environment names,
     created with the template's own properties where moto needs them (key schemas)."""
     ddb = boto3.client("dynamodb", region_name=REGION)
-    wanted = {environment[names.RULES_LAMBDA_ENV[f]] for f in ("rule_state_table", "alerts_table", "idempotency_table")}
+    wanted = {environment[names.RULES_LAMBDA_ENV[f]] for f in ("rule_state_table", "alerts_table", "idempotency_table",
+                                                                    "profiles_table")}
     for _, _, res in templates.resources("AWS::DynamoDB::Table"):
         props = templates.resolve(concern, res["Properties"])
         if props["TableName"] in wanted:
