@@ -102,7 +102,8 @@ class AnalyticsSettings:
 @dataclass(frozen=True)
 class PipelineSettings:
     schedule_cron: str = setting("cron(0 2 * * ? *)", "When the daily pipeline starts (EventBridge Scheduler, UTC); it "
-                                                      "runs the curation job, the scenario queries and the batch alerts")
+                                                      "runs the curation job, the scenario queries, the batch alerts and the "
+                                                      "account profiles' load")
     lookback_days: int = setting(daily_pipeline.DEFAULT_LOOKBACK_DAYS, "Days the scheduled run's scenario queries read "
                                                                        "(up to its run date, the day before the schedule fires)")
     retry_attempts: int = setting(3, "Retries of a failed pipeline step (Lambda, Glue, Athena, SNS) before it is reported")

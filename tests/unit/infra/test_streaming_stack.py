@@ -30,7 +30,7 @@ def test_streaming_event_source_mapping(synth):
 def test_streaming_tables_follow_the_contract_key_schemas(synth):
     t = synth.template("streaming")
     expected = {"aml-dev-rule-state": names.RULE_STATE_TABLE_KEYS, "aml-dev-alerts": names.ALERTS_TABLE_KEYS,
-                "aml-dev-idempotency": names.IDEMPOTENCY_TABLE_KEYS}
+                "aml-dev-idempotency": names.IDEMPOTENCY_TABLE_KEYS, "aml-dev-profiles": names.PROFILES_TABLE_KEYS}
     tables = {r["Properties"]["TableName"]: r["Properties"] for r in t.find_resources("AWS::DynamoDB::Table").values()}
     assert set(tables) == set(expected)
     for name, keys in expected.items():
@@ -169,6 +169,7 @@ def test_rules_engine_grants_each_table_the_item_actions_it_makes(synth):
         "aml-dev-rule-state": {"dynamodb:BatchGetItem", "dynamodb:PutItem"},
         "aml-dev-alerts": {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         "aml-dev-idempotency": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+        "aml-dev-profiles": {"dynamodb:BatchGetItem"},  # read only: the daily pipeline writes them
     }
 
 
