@@ -87,6 +87,7 @@ def run(cfg: DemoConfig) -> dict:
         # As a deployment's daily run before today's activity: the rules Lambda then reads the
         # profiles it loaded and the segment statistics the Glue job published.
         summary["history_pipeline"] = daily.run_day(res, work, history_end, cfg.days - cfg.live_days)
+        summary["history_pipeline"]["glue"] = daily.glue_summary(work / "curated")
     with stages.stage("live_activity", f"committing {len(live):,} live transactions, corrections and defects"):
         summary["live_activity"] = {"per_day": activity.insert_live(bank, live, db_url),
                                     **activity.corrections(live, db_url, cfg.seed),
