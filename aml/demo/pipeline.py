@@ -50,16 +50,13 @@ def run(cfg: DemoConfig) -> dict:
     with stages.stage("services", "starting PostgreSQL and the AWS emulator"):
         services.up()
         db_url = services.Postgres().ensure_database(cfg.database)
-    if cfg.deploy and resources.discover(cfg.env_name) is None:
-        if resources.created_by_name(cfg.env_name):
-            # e.g. by `aml stream replay` before any deploy: a deploy would collide with them
-            summary["deploy_skipped"] = f"resources of {cfg.env_name!r} were created by name earlier; using them"
-            log.warning(summary["deploy_skipped"])
-        else:
-            with stages.stage("deploy", f"deploying the CDK app into the emulator as environment {cfg.env_name!r}"):
-                from aml.infra.deploy import deploy_local
+    if cfg.deploy:
+        from aml.infra.deploy import deploy_local_once
 
-                deploy_local(cfg.env_name, services.LOCAL_DIR / "cdk.out")
+        skipped = deploy_local_once(cfg.env_name, services.LOCAL_DIR / "cdk.out", lambda: stages.stage(
+            "deploy", f"deploying the CDK app into the emulator as environment {cfg.env_name!r}"))
+        if skipped:
+            summary["deploy_skipped"] = skipped
     with stages.stage("resources", f"resolving the {cfg.env_name!r} environment's AWS resources"):
         res = resources.ensure(cfg.env_name)
         summary["resources_source"] = res.source
@@ -87,6 +84,7 @@ def run(cfg: DemoConfig) -> dict:
         # As a deployment's daily run before today's activity: the rules Lambda then reads the
         # profiles it loaded and the segment statistics the Glue job published.
         summary["history_pipeline"] = daily.run_day(res, work, history_end, cfg.days - cfg.live_days)
+        summary["history_pipeline"]["glue"] = daily.glue_summary(work / "curated")
     with stages.stage("live_activity", f"committing {len(live):,} live transactions, corrections and defects"):
         summary["live_activity"] = {"per_day": activity.insert_live(bank, live, db_url),
                                     **activity.corrections(live, db_url, cfg.seed),

@@ -12,6 +12,8 @@ import logging
 import os
 import socket
 import subprocess
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from aml import REPO_ROOT
@@ -113,6 +115,23 @@ def deploy_local(env_name: str, output: Path) -> None:
     # What the emulator cannot deploy, by the names the stacks output: the reference data (the
     # BucketDeployment is left out locally, stacks/local_mode.py) and the unmodelled resources.
     resources.ensure(env_name)
+
+
+def deploy_local_once(env_name: str, output: Path,
+                      deploying: Callable[[], AbstractContextManager] = nullcontext) -> str | None:
+    """Deploy as `deploy_local` does unless `env_name`'s stacks are in the emulator already (later
+    runs reuse them); `deploying()` wraps the deploy itself (the demo times it as a stage). Returns
+    a note instead of deploying when resources of `env_name` were created by name earlier (e.g. by
+    `aml stream replay`): a deploy would collide with them, so they are used as they are."""
+    if resources.discover(env_name) is not None:
+        return None
+    if resources.created_by_name(env_name):
+        note = f"resources of {env_name!r} were created by name earlier; using them"
+        log.warning(note)
+        return note
+    with deploying():
+        deploy_local(env_name, output)
+    return None
 
 
 def _dms_account_roles_exist() -> bool:

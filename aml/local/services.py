@@ -7,6 +7,7 @@ an unprivileged system user, since PostgreSQL refuses to run as root.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -250,13 +251,14 @@ class Emulator:
         if not _pid_alive(pid):
             self.pid_file.unlink(missing_ok=True)
             return False
-        os.killpg(pid, signal.SIGTERM)
-        for _ in range(50):
-            if not _pid_alive(pid):
-                break
-            time.sleep(0.1)
-        else:
-            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may exit between the check and the signal
+            os.killpg(pid, signal.SIGTERM)
+            for _ in range(50):
+                if not _pid_alive(pid):
+                    break
+                time.sleep(0.1)
+            else:
+                os.killpg(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
 

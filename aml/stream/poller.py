@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 # account touched twice in a batch is read and written once.
 DEFAULT_BATCH_SIZE = 500
 FUNCTION_NAME = names.name_of("local", "rules_function")
+# Lambda polls each shard of a standard-iterator mapping once a second when it has caught up
+# (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html, "Polling and batching streams").
+POLL_SECONDS = 1.0
+_IDLE = object()  # what a followed shard's generator yields when GetRecords returned nothing
 
 
 @dataclass
@@ -137,17 +141,35 @@ class Poller:
         """Deliver every record of every shard (from `start_at[shard]`, a sequence number; else from
         the first record that arrived at or after `since`, as an AT_TIMESTAMP starting position;
         else from the oldest record) until each shard has nothing more to read."""
+        return self._run(start_at, since, None, 0.0)
+
+    def follow(self, stop: Callable[[], bool], since: datetime | None = None,
+               poll_seconds: float = POLL_SECONDS) -> PollStats:
+        """Deliver records as they arrive, from the first that arrived at or after `since` (else the
+        oldest), until `stop()` is true. A round in which no shard had a record waits `poll_seconds`
+        before the next GetRecords, as Lambda's poller does once it has caught up; while records
+        keep coming, batches follow one another without a wait. The mapping's batching window is
+        not applied: a batch is what one GetRecords returned."""
+        return self._run(None, since, stop, poll_seconds)
+
+    def _run(self, start_at: dict[str, str] | None, since: datetime | None,
+             stop: Callable[[], bool] | None, poll_seconds: float) -> PollStats:
         stats = PollStats()
         # Shards advance together, one batch each in turn, as Lambda runs one invocation per shard
         # concurrently: draining one shard before the next would put records of the later shards
         # days behind the accounts' watermarks (the stream is partitioned by originator account).
-        shards = [self._drain_shard(shard_id, (start_at or {}).get(shard_id), stats, since)
+        shards = [self._drain_shard(shard_id, (start_at or {}).get(shard_id), stats, since, stop)
                   for shard_id in self.shard_ids()
                   if start_at is None or shard_id in start_at]  # else nothing of ours in the shard
         while shards:
+            busy = False
             for shard in list(shards):
-                if next(shard, StopIteration) is StopIteration:
+                step = next(shard, StopIteration)
+                if step is StopIteration:
                     shards.remove(shard)
+                busy = busy or step is None
+            if shards and not busy:
+                time.sleep(poll_seconds)
         return stats
 
     def _iterator(self, shard_id: str, sequence_number: str | None, after: bool = False,
@@ -161,14 +183,20 @@ class Poller:
         return self._kinesis.get_shard_iterator(StreamName=self._stream, ShardId=shard_id, **kwargs)["ShardIterator"]
 
     def _drain_shard(self, shard_id: str, position: str | None, stats: PollStats,
-                     since: datetime | None = None) -> Iterator[None]:
-        """Deliver the shard's records, batch by batch; yields after each handler invocation."""
+                     since: datetime | None = None, stop: Callable[[], bool] | None = None) -> Iterator[object]:
+        """Deliver the shard's records, batch by batch; yields None after each handler invocation.
+        Ends when the shard has nothing more to read, or, when followed (`stop` given), yields
+        _IDLE then and ends only once `stop()` is true."""
         iterator = self._iterator(shard_id, position, since=since)
         while True:
             response = self._kinesis.get_records(ShardIterator=iterator, Limit=self.mapping.batch_size)
             records = response["Records"]
             if not records:
-                return
+                if stop is None or stop():
+                    return
+                yield _IDLE
+                iterator = response["NextShardIterator"]
+                continue
             now = self._clock()
             expired = [r for r in records if self.mapping.too_old(now - r["ApproximateArrivalTimestamp"].timestamp())]
             if expired:
