@@ -92,12 +92,12 @@ def test_every_currency_is_curated_and_each_amount_base_is_accounted_for(demo):
     import pyarrow.parquet as pq
 
     cfg, summary = demo
-    for run in _glue_runs(summary):
-        glue = run["tables"]["transactions"]
+    for glue_run in _glue_runs(summary):
+        glue = glue_run["tables"]["transactions"]
         assert sum(glue["amount_base"].values()) == glue["inserted"] + glue["updated"]
-        assert sorted(run["reference"]) == ["currencies", "fatf_lists", "fx_rates"]
+        assert sorted(glue_run["reference"]) == ["currencies", "fatf_lists", "fx_rates"]
     # sent without amount_base, converted at the ECB rate
-    assert sum(run["tables"]["transactions"]["amount_base"]["derived"] for run in _glue_runs(summary)) > 0
+    assert sum(r["tables"]["transactions"]["amount_base"]["derived"] for r in _glue_runs(summary)) > 0
     curated = pq.read_table(cfg.out_dir / "work" / "curated" / "transactions", columns=["currency"])
     assert {"SEK", "NOK", "DKK", "NZD"} & set(curated.column("currency").to_pylist())
 
