@@ -124,7 +124,9 @@ def test_one_daily_execution_raised_batch_alerts_beside_the_realtime_ones(demo):
     history = summary["history_pipeline"]["batch_alerts"]
     assert totals["batch"] == history["new"] + history["merged"] + batch["new"] + batch["merged"] > 0
     assert totals["realtime"] > 0
-    assert totals["merged"] == history["merged"] + batch["merged"] > 0  # both paths found the same episodes
+    # both paths found the same episodes: the batch side joined the Lambda's alerts, and the Lambda
+    # joined alerts the history day's batch run raised before the live period (the other direction)
+    assert totals["merged"] >= history["merged"] + batch["merged"] > 0
     assert totals["alerts"] == totals["realtime_only"] + totals["batch_only"] + totals["merged"]
     assert "cycles" in summary["alerts_by_source"]["per_rule"]  # a batch-only scenario reaches the queue
     page = (cfg.out_dir / "report.html").read_text()
