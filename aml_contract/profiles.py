@@ -104,17 +104,26 @@ class Profile:
                 raise ValueError(f"column {name} is empty")
             return value
 
-        def integer(name: str, optional: bool = False) -> int | None:
+        def decimal(name: str, optional: bool) -> Decimal | None:
             value = text(name) if optional else required(name)
-            return None if value is None else int(Decimal(value))
+            if value is None:
+                return None
+            try:
+                return Decimal(value)
+            except ArithmeticError:
+                raise ValueError(f"column {name} is not a number: {value!r}") from None
+
+        def integer(name: str, optional: bool = False) -> int | None:
+            value = decimal(name, optional)
+            return None if value is None else int(value)
 
         def number(name: str, optional: bool = False) -> float | None:
-            value = text(name) if optional else required(name)
+            value = decimal(name, optional)
             return None if value is None else round(float(value), 6)
 
         def cents(name: str) -> int | None:
-            value = text(name)
-            return None if value is None else int((Decimal(value) * 100).to_integral_value())
+            value = decimal(name, True)
+            return None if value is None else int((value * 100).to_integral_value())
 
         def listed(name: str) -> tuple[str, ...]:
             value = text(name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from aml_contract import schema
 from aml_contract.rules import RuleParameters
 from aml_contract.segments import side_country
 from lambdas.realtime_rules.records import Transaction
@@ -42,7 +43,8 @@ def amount_outlier(tx: Transaction, state: AccountState, params: RuleParameters)
 def new_high_risk_country(tx: Transaction, state: AccountState, params: RuleParameters) -> list[AlertDraft]:
     """A counterparty country on a FATF list in force on the booking day (call for action or grey
     list: ReferenceData.fatf_lists) that the account's profile never saw among its counterparty
-    countries, the profile covering at least `min_history_days`, for a known USD amount from the
+    countries, the profile covering at least `min_history_days`, for a non-cash transaction (cash has
+    no counterparty country, and the profile keeps none for it) of known USD amount from the
     `min_amount` floor of the account side's segment. The profile keeps at most max_countries
     countries: an account that used as many proves nothing and raises nothing.
 
@@ -50,6 +52,8 @@ def new_high_risk_country(tx: Transaction, state: AccountState, params: RulePara
     many payments follow before the next profile knows the country."""
     rule = params.rule("new_high_risk_country")
     side = direction(tx, state)
+    if schema.CASH_ACCOUNT_ID in (tx.originator_account_id, tx.beneficiary_account_id):
+        return []  # cash has no counterparty country (the profile keeps none for it either)
     country = tx.beneficiary_country if side == "out" else tx.originator_country
     profile = state.profile_for(tx.ts, params)
     if country is None or tx.amount_base is None or profile is None \

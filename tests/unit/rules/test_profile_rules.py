@@ -130,6 +130,8 @@ def test_new_high_risk_country_near_misses(make_tx, run_rules):
     full = tuple(f"C{i}" for i in range(20))  # max_countries kept: the set may be cut, proves nothing
     assert found(pay(make_tx, 1500, beneficiary_country="IR"), counterparty_countries=full) == []
     assert found(pay(make_tx, 1500, beneficiary_country="IR"), as_of=T0.date()) == []
+    cash = make_tx(orig="CASH", benef="A", amount=1500, type="cash_deposit", originator_country="IR")
+    assert found(cash) == []  # cash has no counterparty country
 
 
 def test_the_profile_rules_are_quiet_without_a_profile_on_every_kind_of_transaction(make_tx, run_rules):
