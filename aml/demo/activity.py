@@ -38,10 +38,14 @@ def insert_live(bank: Bank, live: pd.DataFrame, db_url: str) -> dict[str, int]:
     return per_day
 
 
-def corrections(live: pd.DataFrame, db_url: str, seed: int, reversals: int = 40, deletes: int = 5) -> dict[str, int]:
-    """Reverse some live transactions (updates) and delete a few; returns counts."""
+def corrections(live: pd.DataFrame, db_url: str, seed: int, reversals: int = 40, deletes: int = 5,
+                labels: pd.DataFrame | None = None) -> dict[str, int]:
+    """Reverse some live transactions (updates) and delete a few; returns counts. Transactions a
+    label names are left alone: a reversed hop breaks the typology its label claims, and the
+    demo's detection figures would score the correction rather than the scenario."""
     rng = np.random.default_rng(seed)
-    ids = live["transaction_id"].to_numpy()
+    labelled = set() if labels is None else {t for ids in labels["transaction_ids"] for t in ids}
+    ids = live.loc[~live["transaction_id"].isin(labelled), "transaction_id"].to_numpy()
     picked = rng.choice(ids, size=min(len(ids), reversals + deletes), replace=False)
     reverse, delete = list(picked[:reversals]), list(picked[reversals:])
     with psycopg.connect(db_url, autocommit=False) as conn:

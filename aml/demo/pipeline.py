@@ -87,7 +87,7 @@ def run(cfg: DemoConfig) -> dict:
         summary["history_pipeline"]["glue"] = daily.glue_summary(work / "curated")
     with stages.stage("live_activity", f"committing {len(live):,} live transactions, corrections and defects"):
         summary["live_activity"] = {"per_day": activity.insert_live(bank, live, db_url),
-                                    **activity.corrections(live, db_url, cfg.seed),
+                                    **activity.corrections(live, db_url, cfg.seed, labels=bank.labels),
                                     "malformed": activity.malformed(live, db_url)}
     cdc_started = datetime.now(UTC)  # the rules read this run's changes, not an earlier run's
     with stages.stage("cdc", "replicating changes to S3 and Kinesis (DMS tasks 1 and 2)"):
