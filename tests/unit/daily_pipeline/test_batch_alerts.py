@@ -7,11 +7,9 @@ import json
 from datetime import date
 from unittest import mock
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from aml_contract import names, rules
+from aml_contract import rules
 from aml_contract.named_queries import load_all
 from lambdas.daily_pipeline import batch_alerts as batch
 from lambdas.realtime_rules.alerts import AlertSink
@@ -51,11 +49,8 @@ class Delivery:
 
 
 @pytest.fixture()
-def store(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST", **names.table_definition("alerts_table"))
+def store(contract_table):
+    with contract_table("alerts_table", TABLE) as ddb:
         yield ddb, Delivery()
 
 

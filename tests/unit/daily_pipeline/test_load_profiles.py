@@ -9,10 +9,9 @@ from unittest import mock
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from aml.pipeline.athena_binding import result_csv
-from aml_contract import names, profiles, rules
+from aml_contract import profiles, rules
 from aml_contract.daily_pipeline import FUNCTION_ENV, STEP_FIELDS
 from lambdas.daily_pipeline import profiles as loader
 
@@ -38,11 +37,8 @@ def row(pid: str, as_of: date = DAY, **changes) -> dict[str, str | None]:
 
 
 @pytest.fixture()
-def ddb(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST", **names.table_definition("profiles_table"))
+def ddb(contract_table):
+    with contract_table("profiles_table", TABLE) as client:
         yield client
 
 
