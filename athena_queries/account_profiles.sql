@@ -80,34 +80,30 @@ accounts_seen AS (
     CROSS JOIN bounds b
     GROUP BY d.account_pid, b.as_of, b.baseline_from
 ),
-counterparty_ranks AS (
-    SELECT account_pid, counterparty,
-           ROW_NUMBER() OVER (PARTITION BY account_pid ORDER BY COUNT(*) DESC, counterparty) AS seq
-    FROM sides
+ranks AS (
+    -- the counterparties and counterparty countries of the covered days, each ranked by how often
+    -- the account dealt with it (ties: the smaller value)
+    SELECT account_pid, kind, value,
+           ROW_NUMBER() OVER (PARTITION BY account_pid, kind ORDER BY COUNT(*) DESC, value) AS seq
+    FROM (
+        SELECT account_pid, 'account' AS kind, counterparty AS value, day FROM sides
+        UNION ALL
+        SELECT account_pid, 'country', counterparty_country, day FROM sides
+    ) AS dealt
     CROSS JOIN bounds b
-    WHERE counterparty IS NOT NULL
+    WHERE value IS NOT NULL
       AND day >= b.baseline_from
-    GROUP BY account_pid, counterparty
+    GROUP BY account_pid, kind, value
 ),
-counterparty_lists AS (
-    SELECT account_pid, array_join(array_agg(counterparty ORDER BY seq), ',') AS counterparties
-    FROM counterparty_ranks
-    WHERE seq <= {{profiles.max_counterparties}}
-    GROUP BY account_pid
-),
-country_ranks AS (
-    SELECT account_pid, counterparty_country,
-           ROW_NUMBER() OVER (PARTITION BY account_pid ORDER BY COUNT(*) DESC, counterparty_country) AS seq
-    FROM sides
-    CROSS JOIN bounds b
-    WHERE counterparty_country IS NOT NULL
-      AND day >= b.baseline_from
-    GROUP BY account_pid, counterparty_country
-),
-country_lists AS (
-    SELECT account_pid, array_join(array_agg(counterparty_country ORDER BY seq), ',') AS counterparty_countries
-    FROM country_ranks
-    WHERE seq <= {{profiles.max_countries}}
+lists AS (
+    SELECT account_pid,
+           array_join(array_agg(value ORDER BY seq)
+                      FILTER (WHERE kind = 'account' AND seq <= {{profiles.max_counterparties}}), ',')
+               AS counterparties,
+           array_join(array_agg(value ORDER BY seq)
+                      FILTER (WHERE kind = 'country' AND seq <= {{profiles.max_countries}}), ',')
+               AS counterparty_countries
+    FROM ranks
     GROUP BY account_pid
 )
 -- Standard deviations: sqrt(N x sum of squares - sum^2) / N, the difference exact (BIGINT, DECIMAL)
@@ -124,10 +120,9 @@ SELECT a.account_pid, a.as_of, a.customer_pid, a.history_from, a.covered_days, a
        CASE WHEN a.amount_count > 0
             THEN sqrt(CAST(a.amount_count * a.amount_squares - a.baseline_amount * a.baseline_amount AS DOUBLE))
                  / CAST(a.amount_count AS DOUBLE) END AS amount_stddev,
-       a.amount_max, a.last_activity_at, p.counterparties, k.counterparty_countries,
+       a.amount_max, a.last_activity_at, l.counterparties, l.counterparty_countries,
        c.country AS residence_country, c.risk_rating, c.customer_type, c.is_pep
 FROM accounts_seen a
-LEFT JOIN counterparty_lists p ON p.account_pid = a.account_pid
-LEFT JOIN country_lists k ON k.account_pid = a.account_pid
+LEFT JOIN lists l ON l.account_pid = a.account_pid
 LEFT JOIN customers c ON c.customer_pid = a.customer_pid
 ORDER BY a.account_pid
