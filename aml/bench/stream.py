@@ -82,12 +82,12 @@ def _drain(res: resources.LocalResources, lines: list[bytes]) -> tuple[list[dict
 
     calls: Counter = Counter()
 
-    def count(model, params, **_):
+    def count(model, params, **_):  # before-parameter-build: `params` are the API call's own
         profiles = model.name == "BatchGetItem" and res.profiles_table in params.get("RequestItems", {})
         calls.update([f"{model.name}(profiles)" if profiles else model.name])
 
     for client in runtime().clients.values():
-        client.meta.events.register("before-call", count)
+        client.meta.events.register("before-parameter-build", count)
     start_at = replay.put_lines(res.stream_name, lines)
     batches: list[dict] = []
 

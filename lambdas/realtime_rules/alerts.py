@@ -16,6 +16,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -89,6 +90,9 @@ def row_from_item(item: dict) -> dict:
     return row
 
 
+INDEX_LOOKUP_CONCURRENCY = 8  # a batch's new alerts looked up in the subject index side by side
+
+
 class AlertSink:
     """Stores and delivers alerts. An item is kept `ttl_days` (the stack's ALERT_TTL_DAYS), longer
     than Kinesis' maximum retention, so a redelivered record still finds its alert and dedupes."""
@@ -100,6 +104,8 @@ class AlertSink:
         self._table, self._topic, self._stream = table, topic_arn, delivery_stream
         self._ttl_seconds = ttl_days * DAY
         self._params, self._key, self._clock, self._sleep = params, pseudonym_key, clock, sleep
+        # the index lookups of a batch's new alerts run side by side (boto3 clients are thread-safe)
+        self._lookups = ThreadPoolExecutor(max_workers=INDEX_LOOKUP_CONCURRENCY, thread_name_prefix="alert-index")
 
     def deliver(self, drafts: list[AlertDraft]) -> DeliveryResult:
         """Store each new alert once, then finish whatever delivery each alert still lacks. Calls:
@@ -149,12 +155,15 @@ class AlertSink:
         """New findings that are an alert the batch path raised first (aml_contract.alert_identity):
         each joins it (its `sources` gains `realtime`, the Lambda's row lands under that alert_id,
         no second notification), or is found joined already (a redelivery). One index Query per
-        new finding: new alerts are rare. Returns {joined alert id: the finding's own id}."""
+        new finding, the findings' queries run concurrently. Returns {joined alert id: the finding's own id}."""
+        def lookup(aid: str) -> list[dict]:
+            return [{k: _deserialise(v) for k, v in item.items()} for item in dynamo.query_all(
+                self._ddb, self._table, names.ALERTS_SUBJECT_INDEX, rows[aid]["subject_account_pid"],
+                rows[aid]["rule_id"])]
+
         aliases = {}
-        for aid in new_ids:
+        for aid, items in zip(new_ids, self._lookups.map(lookup, new_ids), strict=True):
             row = rows[aid]
-            items = [{k: _deserialise(v) for k, v in item.items()} for item in dynamo.query_all(
-                self._ddb, self._table, names.ALERTS_SUBJECT_INDEX, row["subject_account_pid"], row["rule_id"])]
             mine = [i for i in items if i.get(REALTIME_ALERT_ID) == aid]
             if mine:  # joined by an earlier delivery
                 result.duplicates += 1
