@@ -79,7 +79,7 @@ Injector = Callable[[Context, int, int], None]
 
 def injectors() -> dict[str, Injector]:
     """rule id -> injector(ctx, laundering instances, near-miss instances)."""
-    from aml.generate.scenarios import behaviour, cash, flows, groups, patterns, splitting
+    from aml.generate.scenarios import behaviour, cash, flows, groups, patterns, profiled, splitting
 
     return {
         "large_cash": cash.large_cash,
@@ -99,6 +99,9 @@ def injectors() -> dict[str, Injector]:
         "dormant_reactivation": behaviour.dormant_reactivation,
         "high_risk_jurisdiction": patterns.high_risk_jurisdiction,
         "velocity_spike": behaviour.velocity_spike,
+        # last: they read the ledger the others have written (an account's history)
+        "amount_outlier": profiled.amount_outlier,
+        "new_high_risk_country": profiled.new_high_risk_country,
     }
 
 
@@ -109,6 +112,8 @@ def reserved_needs(rules: RuleParameters, instances: int, near: int) -> tuple[in
     individual = {rule_id: n + m for rule_id in rules.rules}
     business = 0
     individual["velocity_spike"] = 0  # background subjects
+    individual["new_high_risk_country"] = 0
+    individual["amount_outlier"] = m  # background subjects; a new customer per near miss
     individual["high_risk_jurisdiction"] = max(n, 2) + m
     individual["dormant_reactivation"] = n + 2 * m  # one untouched dormant account per near miss
     for rule_id in ("fan_in", "fan_out"):

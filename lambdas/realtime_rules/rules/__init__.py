@@ -57,6 +57,8 @@ WINDOWED: dict[str, Rule] = {
     "dormant_reactivation": dormant_reactivation,
 }
 ALL_RULES: dict[str, Rule] = {**STATELESS, **WINDOWED}
+# Rules that raise nothing without the account's profile (aml_contract.profiles).
+NEEDS_PROFILE = frozenset({"amount_outlier", "new_high_risk_country"})
 # Windows that slide with the events (anchored on an event): their findings are grouped into episodes.
 SLIDING = frozenset({"structuring", "structuring_non_cash", "smurfing", "rapid_movement", "fan_in", "fan_out", "round_amounts",
                      "dormant_reactivation"})
@@ -78,4 +80,4 @@ def _in_episode(draft: AlertDraft, state: AccountState) -> AlertDraft:
     return draft if anchor == draft.anchor else replace(draft, anchor=anchor)
 
 
-__all__ = ["ALL_RULES", "SLIDING", "STATELESS", "WINDOWED", "AlertDraft", "evaluate"]
+__all__ = ["ALL_RULES", "NEEDS_PROFILE", "SLIDING", "STATELESS", "WINDOWED", "AlertDraft", "evaluate"]
