@@ -83,7 +83,8 @@ def test_generated_stream_raises_every_injected_typology_and_no_near_miss(local_
                          "precision": true_alerts / alerts_of_rule if alerts_of_rule else None}
     print(json.dumps({"records": len(bank.transactions), "seconds": round(seconds, 1), "per_rule": figures}, indent=1))
 
-    assert set(figures) == set(ALL_RULES), f"typologies without labels on internal accounts: {set(ALL_RULES) - set(figures)}"
+    expected = set(ALL_RULES) - NEEDS_PROFILE
+    assert set(figures) == expected, f"typologies without labels on internal accounts: {expected - set(figures)}"
     low = {r: f["recall"] for r, f in figures.items() if f["laundering"] and f["recall"] < MIN_RECALL}
     assert low == {}, f"rules below the minimum recall {MIN_RECALL}: {low}; missed instances: {missed}"
     assert false_hits == [], f"near misses that raised their rule: {false_hits}"
