@@ -156,6 +156,7 @@ def seed_profiles(res: resources.LocalResources, accounts: int) -> int:
     the Lambda reads real items: what a deployment's daily pipeline leaves in the table."""
     from aml_contract.profiles import Profile
     from aml_contract.pseudonym import pseudonymise
+    from lambdas.daily_pipeline.profiles import write_items
 
     key, params = resources.pseudonymization_key(res), contract_rules.load().profiles
     as_of = (datetime.now(UTC) - timedelta(days=1)).date()
@@ -163,11 +164,8 @@ def seed_profiles(res: resources.LocalResources, accounts: int) -> int:
                      12_000_000, 1.5, 900.0, 120, 1000.0, 800.0, 4_000_000, int(time.time()) - 86_400,
                      tuple(f"{n:064x}" for n in range(8)), ("US", "GB", "DE"), "US", "low", "individual",
                      False).to_item(params) for i in range(accounts)]
-    ddb = aws.client("dynamodb")
-    for start in range(0, len(items), 25):  # BatchWriteItem's limit
-        request = {res.profiles_table: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
-        while request:
-            request = ddb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+    if write_items(aws.client("dynamodb"), res.profiles_table, items):
+        raise RuntimeError("the emulator left profiles unwritten")
     return len(items)
 
 

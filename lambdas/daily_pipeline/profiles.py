@@ -100,13 +100,19 @@ def load(ddb, table: str, rows: Iterable[dict[str, str | None]], as_of: date, pa
             outcome.older_than_stored += 1
         else:
             outcome.unchanged += 1
-    chunks = [writes[start:start + WRITE_LIMIT] for start in range(0, len(writes), WRITE_LIMIT)]
-    unwritten = sum(map_(lambda chunk: _write_chunk(ddb, table, chunk), chunks))
+    unwritten = write_items(ddb, table, writes, map_)
     outcome.written = len(writes) - unwritten
     if unwritten:
         raise ProfilesIncomplete(f"{unwritten} of {len(writes)} profiles not written after retries "
                                  f"({outcome.written} written)")
     return outcome
+
+
+def write_items(ddb, table: str, items: list[dict], map_: Callable = map) -> int:
+    """Put `items` in BatchWriteItem calls of 25 (run by `map_`); the number left unwritten after
+    the retries. Raises dynamo.DynamoUnavailable when DynamoDB refuses a call itself."""
+    chunks = [items[start:start + WRITE_LIMIT] for start in range(0, len(items), WRITE_LIMIT)]
+    return sum(map_(lambda chunk: _write_chunk(ddb, table, chunk), chunks))
 
 
 def _write_chunk(ddb, table: str, items: list[dict]) -> int:
