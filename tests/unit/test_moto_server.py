@@ -1,4 +1,8 @@
 """The emulator repair in aml.local.moto_server keeps TransactWriteItems' all-or-nothing rollback."""
+
+import json
+from unittest import mock
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
@@ -177,3 +181,43 @@ def test_a_mapped_stream_does_not_hand_records_to_moto_lambda(monkeypatch):
         shard = kinesis.get_shard_iterator(StreamName="s", ShardId="shardId-000000000000",
                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         assert len(kinesis.get_records(ShardIterator=shard)["Records"]) == 3
+
+
+ATTRIBUTE_VALUES = [
+    {"S": "x"}, {"S": ""}, {"N": "-1.50"}, {"B": b"\x00\xffbytes"}, {"BOOL": True}, {"BOOL": False},
+    {"NULL": True}, {"SS": ["a", "b"]}, {"NS": ["1", "2.5"]}, {"BS": [b"a", b"\x01"]}, {"M": {}}, {"L": []},
+    {"M": {"a": {"L": [{"N": "1"}, {"M": {"b": {"S": "c"}, "d": {"B": b"e"}}}, {"NULL": True}]}}},
+]
+
+
+@pytest.mark.parametrize("value", ATTRIBUTE_VALUES + [{"S": 5}, {"X": "unknown"}, {"L": [{"S": 1}]}])
+def test_attribute_values_serialize_as_moto_serializes_them(value):
+    """The serializer repair writes an AttributeValue directly; the result must equal moto's own
+    member-by-member walk, nested or not (and values it does not know are left to moto)."""
+    from moto.core.serialize import JSONSerializer, XFormedAttributePicker
+    from moto.core.utils import get_service_model
+
+    moto_server.apply()
+    operation = get_service_model("dynamodb").operation_model("GetItem")
+    item = {"Item": {"k": value, "n": {"L": [value, {"M": {"v": value}}]}}}
+
+    def serialize():  # as moto's responses serialize a result
+        serializer = JSONSerializer(operation_model=operation, value_picker=XFormedAttributePicker())
+        return json.loads(serializer.serialize(item)["body"])
+
+    repaired = serialize()
+    with mock.patch.object(moto_server.BaseJSONSerializer, "_serialize_type_structure",
+                           moto_server._moto_serialize_structure):
+        assert serialize() == repaired
+
+
+def test_items_of_every_type_come_back_as_they_were_stored(indexed):
+    item = {"pk": {"S": "every"}, "sk": {"S": "type"},
+            **{f"a{i}": value for i, value in enumerate(ATTRIBUTE_VALUES)}}
+    indexed.put_item(TableName="t", Item=item)
+    got = indexed.get_item(TableName="t", Key={"pk": {"S": "every"}, "sk": {"S": "type"}})["Item"]
+    batch = indexed.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": "every"}, "sk": {"S": "type"}}]}})
+    for found in (got, batch["Responses"]["t"][0]):
+        for name in ("a7", "a8", "a9"):  # sets: their order is not kept
+            found[name] = {k: sorted(v) for k, v in found[name].items()}
+        assert found == {**item, **{f"a{i}": {k: sorted(v) for k, v in item[f"a{i}"].items()} for i in (7, 8, 9)}}
