@@ -31,13 +31,16 @@ def run_day(res, work: Path, run_date: date, lookback_days: int) -> dict:
     (runs / f"{name}.json").write_text(json.dumps({"status": execution.status, "states": execution.states,
                                                    "output": execution.output}, default=str))
     output = execution.output or {}
+    task_seconds: dict[str, float] = {}
+    for call in execution.task_calls:  # where the run's time went, per state (the local stand-ins')
+        task_seconds[call["state"]] = round(task_seconds.get(call["state"], 0) + call.get("seconds", 0), 1)
     plan = output.get(daily_pipeline.RESULT_KEYS["plan"], {})
     return {"execution": name, "status": execution.status, "states": execution.states,
             "run_date": plan.get("run_date"), "window": plan.get("window"), "raw": plan.get("raw"),
             "queries": len(output.get(daily_pipeline.RESULT_KEYS["queries"], [])),
             "batch_alerts": output.get(daily_pipeline.RESULT_KEYS["batch_alerts"]),
             "profiles": output.get(daily_pipeline.RESULT_KEYS["load_profiles"]),
-            "report": output.get(daily_pipeline.RESULT_KEYS["report"])}
+            "report": output.get(daily_pipeline.RESULT_KEYS["report"]), "task_seconds": task_seconds}
 
 
 def glue_summary(curated: Path) -> dict:

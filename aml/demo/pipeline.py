@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,6 +42,28 @@ def _parquet_rows(folder: Path) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet")) if folder.exists() else 0
 
 
+def _live_from(cfg: DemoConfig) -> pd.Timestamp:
+    return pd.Timestamp(cfg.start_date + timedelta(days=cfg.days - cfg.live_days), tz="UTC")
+
+
+def _load_source(cfg: DemoConfig, db_url: str) -> tuple:
+    """Drop the slot, empty the source database, generate the bank and load its history: (bank,
+    live transactions, seconds of each step)."""
+    seconds = {}
+    started = time.perf_counter()
+    Replicator(db_url, None, cfg.slot_name).drop_slot()  # the slot alone: no AWS target is touched
+    reset_database(db_url)
+    bank = generate(BankConfig(customers=cfg.customers, days=cfg.days, start_date=cfg.start_date, seed=cfg.seed))
+    history, live = activity.split(bank, _live_from(cfg))
+    seconds["generate"] = round(time.perf_counter() - started, 2)
+    log.info("generated the bank: %d historical and %d live transactions", len(history.transactions), len(live))
+    started = time.perf_counter()
+    load_postgres(history, db_url)
+    seconds["load"] = round(time.perf_counter() - started, 2)
+    log.info("loaded %d historical transactions into PostgreSQL", len(history.transactions))
+    return bank, live, seconds
+
+
 def run(cfg: DemoConfig) -> dict:
     out = cfg.out_dir
     work = out / "work"
@@ -50,28 +74,27 @@ def run(cfg: DemoConfig) -> dict:
     with stages.stage("services", "starting PostgreSQL and the AWS emulator"):
         services.up()
         db_url = services.Postgres().ensure_database(cfg.database)
-    if cfg.deploy:
-        from aml.infra.deploy import deploy_local_once
+    # The source needs only PostgreSQL: the bank is generated and loaded while the CDK app deploys.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        source = pool.submit(_load_source, cfg, db_url)
+        if cfg.deploy:
+            from aml.infra.deploy import deploy_local_once
 
-        skipped = deploy_local_once(cfg.env_name, services.LOCAL_DIR / "cdk.out", lambda: stages.stage(
-            "deploy", f"deploying the CDK app into the emulator as environment {cfg.env_name!r}"))
-        if skipped:
-            summary["deploy_skipped"] = skipped
-    with stages.stage("resources", f"resolving the {cfg.env_name!r} environment's AWS resources"):
-        res = resources.ensure(cfg.env_name)
-        summary["resources_source"] = res.source
-    with stages.stage("reset", "emptying buckets, tables, queue, slot and source database"):
-        reset_environment(res)
-        Replicator(db_url, res, cfg.slot_name).drop_slot()
-        reset_database(db_url)
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-    with stages.stage("generate", "generating the synthetic bank"):
-        bank = generate(BankConfig(customers=cfg.customers, days=cfg.days, start_date=cfg.start_date, seed=cfg.seed))
-        live_from = pd.Timestamp(cfg.start_date + timedelta(days=cfg.days - cfg.live_days), tz="UTC")
-        history, live = activity.split(bank, live_from)
-    with stages.stage("load_source", f"loading {len(history.transactions):,} historical transactions into PostgreSQL"):
-        load_postgres(history, db_url)
+            skipped = deploy_local_once(cfg.env_name, services.LOCAL_DIR / "cdk.out", lambda: stages.stage(
+                "deploy", f"deploying the CDK app into the emulator as environment {cfg.env_name!r} (the bank "
+                          "is generated and loaded into PostgreSQL meanwhile)"))
+            if skipped:
+                summary["deploy_skipped"] = skipped
+        with stages.stage("resources", f"resolving the {cfg.env_name!r} environment's AWS resources"):
+            res = resources.ensure(cfg.env_name)
+            summary["resources_source"] = res.source
+        with stages.stage("reset", "emptying buckets, tables, queue and the work folder"):
+            reset_environment(res)
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+        with stages.stage("load_source", "waiting for the bank to be generated and loaded into PostgreSQL"):
+            bank, live, summary["source_seconds"] = source.result()
+    live_from = _live_from(cfg)
     replicator = Replicator(db_url, res, cfg.slot_name)
     with stages.stage("full_load", "replicating the full load to the S3 raw zone (DMS task 1)"):
         summary["full_load"] = replicator.full_load()

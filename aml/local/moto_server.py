@@ -20,11 +20,12 @@ of its speed (what moto answers is unchanged) and one of its addressing:
   queried partition key (the table's own, or the index's, compared the way moto compares
   them), unsorted. moto still checks and sorts them itself, by a key that includes the primary
   key, so what it answers is unchanged.
-- Every DynamoDB response is serialized by walking the service model, member by member, for each
-  AttributeValue (ten possible members, each looked up through moto's alias pickers): a
-  BatchGetItem of 100 state items took about 1 s, and the rules Lambda's TransactWriteItems as
-  long. An AttributeValue given as a plain dict is written directly in the form that walk
-  produces (the tests compare the two); anything else still takes moto's way.
+- Every DynamoDB request is parsed, and every response serialized, by walking the service model
+  member by member for each AttributeValue (ten possible members, each looked up through
+  moto's alias pickers on the way out): a BatchGetItem of 100 state items took about 1 s, and
+  the rules Lambda's TransactWriteItems as long. An AttributeValue that is a plain dict is
+  converted directly into the form that walk produces (the tests compare the two); anything
+  else still takes moto's way.
 - A Kinesis stream with an event source mapping hands every record put on it to moto's Lambda,
   which tries to run the function in Docker, fails (there is no Docker engine here), and writes
   the error to a new CloudWatch log stream: about 4 ms per record, so the demo's 11,800 CDC
@@ -50,6 +51,7 @@ from types import SimpleNamespace
 from urllib.parse import urlparse
 
 from moto import backends
+from moto.core.parse import BaseJSONParser
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
@@ -104,6 +106,7 @@ def _restore(table: Table, hash_key: DynamoType, range_key: DynamoType | None, i
 
 
 _moto_serialize_structure = BaseJSONSerializer._serialize_type_structure
+_moto_parse_structure = BaseJSONParser._parse_structure
 _moto_all_items = Table.all_items
 _moto_query = Table.query
 _query_candidates = threading.local()  # the server answers requests on several threads
@@ -183,6 +186,40 @@ def _attribute_value(serializer, value):
     return out
 
 
+def _parsed_attribute_value(parser, value):
+    """An AttributeValue from a request's JSON as moto's parser gives it (blobs decoded), or None
+    to leave it to moto (an unknown member, or a member of the wrong JSON kind)."""
+    if type(value) is not dict:
+        return None
+    out = {}
+    for name, member in value.items():
+        if member is None:  # moto's walk skips members that are null
+            continue
+        if name in _SCALARS:
+            out[name] = member
+        elif name == "B":
+            out[name] = parser._blob_parser(member)
+        elif name in ("SS", "NS", "BS") and type(member) is list:
+            out[name] = [parser._blob_parser(m) for m in member] if name == "BS" else list(member)
+        elif name == "M" and type(member) is dict:
+            out[name] = {key: _parsed_attribute_value(parser, inner) for key, inner in member.items()}
+            if any(inner is None for inner in out[name].values()):
+                return None
+        elif name == "L" and type(member) is list:
+            out[name] = [_parsed_attribute_value(parser, inner) for inner in member]
+            if any(inner is None for inner in out[name]):
+                return None
+        else:
+            return None
+    return out
+
+
+def _parse_structure(self, shape, value):
+    if shape.name == "AttributeValue" and (parsed := _parsed_attribute_value(self, value)) is not None:
+        return parsed
+    return _moto_parse_structure(self, shape, value)
+
+
 def _serialize_type_structure(self, serialized, value, shape, key) -> None:
     if shape.name == "AttributeValue" and (wire := _attribute_value(self, value)) is not None:
         if key:
@@ -243,6 +280,7 @@ def apply() -> None:
     DynamoDBBackend.transact_write_items = _transact_write_items
     Table.all_items, Table.query = _all_items, _query
     BaseJSONSerializer._serialize_type_structure = _serialize_type_structure
+    BaseJSONParser._parse_structure = _parse_structure
     # The full moto server always has CloudFormation and Lambda; the Lambda's test venv may not.
     with contextlib.suppress(ImportError):
         _patch_cloudformation_template_urls()

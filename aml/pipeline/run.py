@@ -15,6 +15,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class Execution:
     error: str | None = None
     cause: str | None = None
     states: list[str] = field(default_factory=list)  # states entered, in order (Map iterations included)
-    task_calls: list[dict] = field(default_factory=list)  # {state, resource, input, output | error + cause}
+    task_calls: list[dict] = field(default_factory=list)  # {state, resource, input, seconds, output | error + cause}
     events: list[dict] = field(default_factory=list)  # aws-local-stepfunctions' event log
 
     def retries(self, state: str) -> int:
@@ -110,6 +111,7 @@ def context_object(execution_name: str, state_machine_name: str) -> dict:
 def _answer(bindings: Bindings, request: dict, calls: list[dict]) -> dict:
     call = {"state": request["state"], "resource": request["resource"], "input": request["input"]}
     calls.append(call)
+    started = time.perf_counter()
     try:
         output = bindings.find(request["resource"])(request["input"])
     except TaskError as err:
@@ -119,6 +121,8 @@ def _answer(bindings: Bindings, request: dict, calls: list[dict]) -> dict:
         log.exception("the local binding of %s (state %s) failed", request["resource"], request["state"])
         call.update(error="States.TaskFailed", cause=f"{type(err).__name__}: {err}")
         return {"id": request["id"], "error": "States.TaskFailed", "cause": call["cause"]}
+    finally:
+        call["seconds"] = round(time.perf_counter() - started, 3)  # the local stand-in's time
     call["output"] = output
     return {"id": request["id"], "output": output}
 

@@ -221,3 +221,36 @@ def test_items_of_every_type_come_back_as_they_were_stored(indexed):
         for name in ("a7", "a8", "a9"):  # sets: their order is not kept
             found[name] = {k: sorted(v) for k, v in found[name].items()}
         assert found == {**item, **{f"a{i}": {k: sorted(v) for k, v in item[f"a{i}"].items()} for i in (7, 8, 9)}}
+
+
+def _wire(value):
+    """An AttributeValue as a client sends it (blobs in base64)."""
+    import base64
+
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("value", ATTRIBUTE_VALUES + [{"S": 5}, {"X": "unknown"}, {"S": None, "N": "1"},
+                                                      {"L": [{"X": 1}]}, {"SS": "not a list"}])
+def test_attribute_values_parse_as_moto_parses_them(value):
+    """The parser repair reads an AttributeValue directly; the result must equal moto's own walk."""
+    from moto.core.parse import JSONParser
+    from moto.core.utils import get_service_model
+
+    moto_server.apply()
+    operation = get_service_model("dynamodb").operation_model("PutItem")
+    body = json.dumps({"TableName": "t", "Item": {"k": _wire(value), "n": {"L": [_wire(value), {"M": {"v": _wire(value)}}]}}})
+
+    def parse():
+        return JSONParser(operation).parse({"body": body.encode(), "headers": {}, "method": "POST",
+                                            "url_path": "/", "query_string": ""})
+
+    repaired = parse()
+    with mock.patch.object(moto_server.BaseJSONParser, "_parse_structure", moto_server._moto_parse_structure):
+        assert parse() == repaired
