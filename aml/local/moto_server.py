@@ -1,5 +1,6 @@
-"""The AWS emulator as `aml local up` runs it: moto's own server, with three emulator-only repairs
-of its speed (what moto answers is unchanged) and one of its addressing:
+"""The AWS emulator as `aml local up` runs it: moto's own server, with emulator-only repairs of
+its speed (what moto answers is unchanged, and the forwarding removed belongs to the poller) and
+one of its addressing:
 
 - TransactWriteItems deep-copies the whole table once per item before it starts, so it can roll
   back: O(items x table size). On a rule-state table of 10,000 accounts a 100-item transaction
