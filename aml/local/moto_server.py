@@ -153,9 +153,11 @@ def _query(self: Table, hash_key, *args, **kwargs):
 _SCALARS = {"S": str, "N": str, "NULL": bool, "BOOL": bool}
 
 
-def _attribute_value(serializer, value):
-    """An AttributeValue dict in the wire form moto's serializer gives it, or None to leave it
-    to moto (a value of a kind this does not know)."""
+def _attribute_value(value, blob, strict: bool):
+    """An AttributeValue dict converted member by member as moto's model walk converts it: blobs
+    through `blob`, the rest as they are. None leaves the value to moto: an unknown member, a
+    member of another JSON kind, or (`strict`, the serializer, which would stringify them) a
+    scalar or set member of another type."""
     if type(value) is not dict:
         return None
     out = {}
@@ -163,51 +165,24 @@ def _attribute_value(serializer, value):
         if member is None:  # moto's walk skips members that are None
             continue
         if name in _SCALARS:
-            if type(member) is not _SCALARS[name]:
+            if strict and type(member) is not _SCALARS[name]:
                 return None
             out[name] = member
         elif name == "B":
-            out[name] = serializer._base64(member)
-        elif name == "BS":
-            out[name] = [serializer._base64(m) for m in member]
-        elif name in ("SS", "NS"):
-            if type(member) is not list or any(type(m) is not str for m in member):
-                return None
-            out[name] = list(member)
-        elif name == "M" and type(member) is dict:
-            out[name] = {key: _attribute_value(serializer, inner) for key, inner in member.items()}
-            if any(inner is None for inner in out[name].values()):
-                return None
-        elif name == "L" and type(member) is list:
-            out[name] = [_attribute_value(serializer, inner) for inner in member]
-            if any(inner is None for inner in out[name]):
-                return None
-        else:
-            return None
-    return out
-
-
-def _parsed_attribute_value(parser, value):
-    """An AttributeValue from a request's JSON as moto's parser gives it (blobs decoded), or None
-    to leave it to moto (an unknown member, or a member of the wrong JSON kind)."""
-    if type(value) is not dict:
-        return None
-    out = {}
-    for name, member in value.items():
-        if member is None:  # moto's walk skips members that are null
-            continue
-        if name in _SCALARS:
-            out[name] = member
-        elif name == "B":
-            out[name] = parser._blob_parser(member)
+            out[name] = blob(member)
         elif name in ("SS", "NS", "BS") and type(member) is list:
-            out[name] = [parser._blob_parser(m) for m in member] if name == "BS" else list(member)
+            if name == "BS":
+                out[name] = [blob(m) for m in member]
+            elif strict and any(type(m) is not str for m in member):
+                return None
+            else:
+                out[name] = list(member)
         elif name == "M" and type(member) is dict:
-            out[name] = {key: _parsed_attribute_value(parser, inner) for key, inner in member.items()}
+            out[name] = {key: _attribute_value(inner, blob, strict) for key, inner in member.items()}
             if any(inner is None for inner in out[name].values()):
                 return None
         elif name == "L" and type(member) is list:
-            out[name] = [_parsed_attribute_value(parser, inner) for inner in member]
+            out[name] = [_attribute_value(inner, blob, strict) for inner in member]
             if any(inner is None for inner in out[name]):
                 return None
         else:
@@ -216,13 +191,13 @@ def _parsed_attribute_value(parser, value):
 
 
 def _parse_structure(self, shape, value):
-    if shape.name == "AttributeValue" and (parsed := _parsed_attribute_value(self, value)) is not None:
+    if shape.name == "AttributeValue" and (parsed := _attribute_value(value, self._blob_parser, False)) is not None:
         return parsed
     return _moto_parse_structure(self, shape, value)
 
 
 def _serialize_type_structure(self, serialized, value, shape, key) -> None:
-    if shape.name == "AttributeValue" and (wire := _attribute_value(self, value)) is not None:
+    if shape.name == "AttributeValue" and (wire := _attribute_value(value, self._base64, True)) is not None:
         if key:
             self._default_serialize(serialized, wire, shape, key)
         else:
