@@ -79,11 +79,12 @@ def _context_args(context: dict[str, str]) -> list[str]:
     return [arg for key, value in context.items() for arg in ("--context", f"{key}={value}")]
 
 
-def synth(output: Path, context: dict[str, str] | None = None) -> Path:
+def synth(output: Path, context: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Path:
+    """The cloud assembly in `output`; offline (no credentials) unless `env` is given."""
     # No --all: synth takes every stack and warns of an unknown option (--all is deploy's).
     args = [str(_cdk()), "synth", "--quiet", "--output", str(output), "--no-notices",
             "--app", f"{VENV_PYTHON} app.py", *_context_args(context or {})]
-    _run(args, offline_env())
+    _run(args, env or offline_env())
     return output
 
 
@@ -106,8 +107,7 @@ def deploy_local(env_name: str, output: Path) -> None:
                "aml:replication.account_roles_exist": json.dumps(_dms_account_roles_exist())}
     # Synthesized once: bootstrap and deploy read the cloud assembly (`--app` names a directory)
     # instead of running the app again each (each synthesis takes about 25 s here).
-    _run([str(_cdk()), "synth", "--quiet", "--no-notices", "--output", str(output),
-          "--app", f"{VENV_PYTHON} app.py", *_context_args(context)], env)
+    synth(output, context, env)
     _run([str(_cdk()), "bootstrap", f"aws://{account}/{region}", "--no-notices", "--app", str(output)], env)
     # --method=direct: CreateStack rather than a change set; moto applies a change set's resources
     # but keeps the outputs of the stack's empty first template, and discover() reads outputs.
