@@ -12,19 +12,16 @@ from aml.local import moto_server
 
 
 @pytest.fixture()
-def table(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not a server another test chose
-    moto_server.apply()
-    with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                               {"AttributeName": "sk", "AttributeType": "S"}])
-        ddb.put_item(TableName="t", Item=_item("kept", 1))
-        ddb.put_item(TableName="t", Item=_item("updated", 1))
-        yield ddb
+def table(repaired_moto):
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}])
+    ddb.put_item(TableName="t", Item=_item("kept", 1))
+    ddb.put_item(TableName="t", Item=_item("updated", 1))
+    yield ddb
 
 
 def _item(pk: str, version: int) -> dict:
@@ -92,35 +89,29 @@ def test_cloudformation_reads_a_path_style_template_url_on_any_loopback_host(mon
         assert cfn.get_template(StackName="s")["TemplateBody"] == {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
 
 
-def test_a_virtual_hosted_template_url_is_read_as_before(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    moto_server.apply()
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="cdk-assets")
-        s3.put_object(Bucket="cdk-assets", Key="stack.json", Body=b'{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}')
-        boto3.client("cloudformation", region_name="us-east-1").create_stack(
-            StackName="v", TemplateURL="https://cdk-assets.s3.us-east-1.amazonaws.com/stack.json")
+def test_a_virtual_hosted_template_url_is_read_as_before(repaired_moto):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="cdk-assets")
+    s3.put_object(Bucket="cdk-assets", Key="stack.json", Body=b'{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}')
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="v", TemplateURL="https://cdk-assets.s3.us-east-1.amazonaws.com/stack.json")
 
 
 @pytest.fixture()
-def indexed(monkeypatch):
+def indexed(repaired_moto):
     """A table keyed (pk, sk) with an index on (subject, rule), items written in shuffled order."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    moto_server.apply()
-    with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "subject", "rule")],
-            GlobalSecondaryIndexes=[{"IndexName": "by-subject-rule", "Projection": {"ProjectionType": "ALL"},
-                                     "KeySchema": [{"AttributeName": "subject", "KeyType": "HASH"},
-                                                   {"AttributeName": "rule", "KeyType": "RANGE"}]}])
-        for n in (7, 3, 11, 0, 5, 9, 1, 8, 2, 10, 4, 6):
-            ddb.put_item(TableName="t", Item={"pk": {"S": f"p{n % 4}"}, "sk": {"S": f"s{n:02d}"},
-                                              "subject": {"S": f"a{n % 2}"}, "rule": {"S": f"r{n % 3}"}})
-        yield ddb
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(
+        TableName="t", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "subject", "rule")],
+        GlobalSecondaryIndexes=[{"IndexName": "by-subject-rule", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "subject", "KeyType": "HASH"},
+                                               {"AttributeName": "rule", "KeyType": "RANGE"}]}])
+    for n in (7, 3, 11, 0, 5, 9, 1, 8, 2, 10, 4, 6):
+        ddb.put_item(TableName="t", Item={"pk": {"S": f"p{n % 4}"}, "sk": {"S": f"s{n:02d}"},
+                                          "subject": {"S": f"a{n % 2}"}, "rule": {"S": f"r{n % 3}"}})
+    yield ddb
 
 
 def _keys(page: dict) -> list[str]:
@@ -153,34 +144,30 @@ def test_index_query_finds_every_item_in_order(indexed):
     assert _keys(page) == [k for k in expected if k != "s05"]
 
 
-
-def test_a_mapped_stream_does_not_hand_records_to_moto_lambda(monkeypatch):
+def test_a_mapped_stream_does_not_hand_records_to_moto_lambda(repaired_moto):
     """The poller is the event source mapping's stand-in: moto's per-record Docker attempt (and
     the error log stream it writes) is switched off, and the mapping itself still exists."""
     import io
     import zipfile
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    moto_server.apply()
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        iam, kinesis, lam, logs = (session.client(s) for s in ("iam", "kinesis", "lambda", "logs"))
-        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as z:
-            z.writestr("h.py", "def handler(event, context):\n    return None\n")
-        lam.create_function(FunctionName="f", Runtime="python3.13", Role=role, Handler="h.handler",
-                            Code={"ZipFile": code.getvalue()})
-        kinesis.create_stream(StreamName="s", ShardCount=1)
-        arn = kinesis.describe_stream(StreamName="s")["StreamDescription"]["StreamARN"]
-        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="f", StartingPosition="TRIM_HORIZON")
-        kinesis.put_records(StreamName="s", Records=[{"PartitionKey": "k", "Data": b"x"} for _ in range(3)])
-        assert len(lam.list_event_source_mappings(FunctionName="f")["EventSourceMappings"]) == 1
-        groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/f")["logGroups"]
-        assert not groups or not logs.describe_log_streams(logGroupName="/aws/lambda/f")["logStreams"]
-        shard = kinesis.get_shard_iterator(StreamName="s", ShardId="shardId-000000000000",
-                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        assert len(kinesis.get_records(ShardIterator=shard)["Records"]) == 3
+    session = boto3.Session(region_name="us-east-1")
+    iam, kinesis, lam, logs = (session.client(s) for s in ("iam", "kinesis", "lambda", "logs"))
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("h.py", "def handler(event, context):\n    return None\n")
+    lam.create_function(FunctionName="f", Runtime="python3.13", Role=role, Handler="h.handler",
+                        Code={"ZipFile": code.getvalue()})
+    kinesis.create_stream(StreamName="s", ShardCount=1)
+    arn = kinesis.describe_stream(StreamName="s")["StreamDescription"]["StreamARN"]
+    lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="f", StartingPosition="TRIM_HORIZON")
+    kinesis.put_records(StreamName="s", Records=[{"PartitionKey": "k", "Data": b"x"} for _ in range(3)])
+    assert len(lam.list_event_source_mappings(FunctionName="f")["EventSourceMappings"]) == 1
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/f")["logGroups"]
+    assert not groups or not logs.describe_log_streams(logGroupName="/aws/lambda/f")["logStreams"]
+    shard = kinesis.get_shard_iterator(StreamName="s", ShardId="shardId-000000000000",
+                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert len(kinesis.get_records(ShardIterator=shard)["Records"]) == 3
 
 
 ATTRIBUTE_VALUES = [

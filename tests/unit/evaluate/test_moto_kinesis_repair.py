@@ -2,20 +2,14 @@
 datasets needs) answers what moto answers: sequence numbers, order, records read back."""
 import boto3
 import pytest
-from moto import mock_aws
 from moto.kinesis.models import Shard
-
-from aml.local import moto_server
 
 
 @pytest.fixture()
-def kinesis(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    moto_server.apply()
-    with mock_aws():
-        client = boto3.client("kinesis", region_name="us-east-1")
-        client.create_stream(StreamName="s", ShardCount=1)
-        yield client
+def kinesis(repaired_moto):
+    client = boto3.client("kinesis", region_name="us-east-1")
+    client.create_stream(StreamName="s", ShardCount=1)
+    yield client
 
 
 def test_sequence_numbers_and_reads_unchanged(kinesis):
