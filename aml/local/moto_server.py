@@ -126,11 +126,12 @@ def _items(self: Table) -> list:
 
 def _may_match(item, conditions: list) -> bool:
     """False only where moto's own check (DynamoType equality) is false too: a missing attribute,
-    another type, or another string or binary value. Numbers are left to moto (1 equals 1.0)."""
+    another type, or another string. Numbers and binaries are left to moto (1 equals 1.0; a
+    binary may be held as bytes or as base64)."""
     for name, expected in conditions:
         value = item.attrs.get(name)
         if value is None or value.type != expected.type or \
-                (expected.type in ("S", "B") and value.value != expected.value):
+                (expected.type == "S" and value.value != expected.value):
             return False
     return True
 
