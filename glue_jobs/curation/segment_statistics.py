@@ -5,9 +5,12 @@ rules Lambda and the named queries read the amount floors relative to the bank.
 The window is data time: the `segments.statistics_days` UTC days ending on the latest `dt` of the
 curated transactions (a backtest of 2019 gets 2019's window), so only those partitions are read.
 The percentile is the contract's nearest rank (`segments.nearest_rank`): the row numbered
-ceil(p * n / 100) in the segment's amounts sorted ascending. A window function computes it exactly,
-an amount actually booked; `percentile_approx` would not match the Python reference
-(`segments.statistics_rows`), which the tests compare this with.
+ceil(p * n / 100) in the segment's amounts sorted ascending. One window function over one read
+of the window's amounts computes it exactly, an amount actually booked (`percentile_approx` would
+not match the Python reference, `segments.statistics_rows`, which the tests compare this with).
+Only the picked rows reach the driver, a few per segment; the bank's fallback is applied there.
+Before, two joins read the ranked amounts again, and each read re-scanned and re-sorted the
+window: 39 s of a 55 s job run with no new data (docs/glue-performance.md).
 
 The rows are written through the job's storage layer, data first and the manifest last: a reader
 checks the data against the manifest (`reference.read_dataset`), and the job's role may write
@@ -17,8 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import reduce
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 
 from aml_contract import reference, rules, segments
@@ -76,24 +80,21 @@ def sides(transactions: DataFrame) -> DataFrame:
             .unionByName(both.where(with_country).select(F.col("_country").alias(_SEGMENT), _AMOUNT)))
 
 
-def percentiles(spark: SparkSession, amounts: DataFrame, params: rules.RuleParameters) -> DataFrame:
-    """(segment, percentile, amount_base, amounts, basis): the nearest-rank percentiles of each
-    segment, a segment below `min_transactions` amounts carrying the bank's (basis "bank")."""
-    config = params.segments
-    ordered = Window.partitionBy(_SEGMENT).orderBy(_AMOUNT)
-    ranked = amounts.select(_SEGMENT, _AMOUNT, F.row_number().over(ordered).alias(_RANK),
-                            F.count(F.lit(1)).over(Window.partitionBy(_SEGMENT)).alias(_COUNT))
-    levels = spark.createDataFrame([(p,) for p in config.percentiles], "percentile int")
-    # The rank each level picks, ceil(p * n / 100) in integer arithmetic (p, n >= 1: rank >= 1).
-    targets = (ranked.select(_SEGMENT, _COUNT).distinct().crossJoin(F.broadcast(levels))
-               .withColumn(_RANK, F.expr(f"(percentile * {_COUNT} + 99) div 100")))
-    picked = ranked.join(targets, [_SEGMENT, _COUNT, _RANK]).select(_SEGMENT, "percentile", _AMOUNT, _COUNT)
-    bank = picked.where(F.col(_SEGMENT) == segments.BANK).select("percentile", F.col(_AMOUNT).alias("_bank"))
-    own = (F.col(_SEGMENT) == segments.BANK) | (F.col(_COUNT) >= config.min_transactions)
-    return picked.join(F.broadcast(bank), "percentile").select(
-        _SEGMENT, "percentile", F.when(own, F.col(_AMOUNT)).otherwise(F.col("_bank")).alias(_AMOUNT),
-        F.col(_COUNT).alias("amounts"),
-        F.when(own, F.lit(segments.BASIS_SEGMENT)).otherwise(F.lit(segments.BASIS_BANK)).alias("basis"))
+def picked(amounts: DataFrame, params: rules.RuleParameters) -> DataFrame:
+    """(segment, percentile, amount_base, amounts): each segment's nearest-rank amount at each
+    level, in one sort of the amounts: rows numbered within their segment, kept where the number
+    is a level's rank ceil(p * n / 100) (integer arithmetic; p, n >= 1, so the rank is >= 1).
+    A few rows per segment; two levels may pick the same row (a small segment)."""
+    levels = params.segments.percentiles
+    ranked = amounts.select(_SEGMENT, _AMOUNT, F.row_number().over(Window.partitionBy(_SEGMENT).orderBy(_AMOUNT))
+                            .alias(_RANK), F.count(F.lit(1)).over(Window.partitionBy(_SEGMENT)).alias(_COUNT))
+    rank_of = {p: F.expr(f"({p} * {_COUNT} + 99) div 100") for p in levels}
+    hit = reduce(lambda a, b: a | b, (F.col(_RANK) == rank for rank in rank_of.values()))
+    level = F.explode(F.filter(F.array(*(F.struct(F.lit(p).alias("percentile"), rank.alias(_RANK))
+                                         for p, rank in rank_of.items())),
+                               lambda lv: lv[_RANK] == F.col(_RANK))).alias("_level")
+    return (ranked.where(hit).select(_SEGMENT, _AMOUNT, _COUNT, level)
+            .select(_SEGMENT, F.col("_level.percentile").alias("percentile"), _AMOUNT, F.col(_COUNT).alias("amounts")))
 
 
 def compute(spark: SparkSession, storage: Storage, layout: Layout,
@@ -107,17 +108,23 @@ def compute(spark: SparkSession, storage: Storage, layout: Layout,
     days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
     transactions = read_parquet_or_empty(spark, storage, layout.table("transactions"),
                                          curated_schema("transactions"), partitions=days)
-    rows = dataset_rows(percentiles(spark, sides(transactions), params), start, end)
+    rows = dataset_rows(picked(sides(transactions), params).collect(), params, start, end)
     return Statistics(rows, start, end) if rows else None
 
 
-def dataset_rows(found: DataFrame, start: date, end: date) -> list[dict]:
-    """The dataset's rows (reference.COLUMNS["segment_amounts"]), in statistics_rows' order: a
-    few per segment, collected to the driver, amounts as decimal(18,2) text."""
-    return sorted(({"segment": r[_SEGMENT], "percentile": r["percentile"],
-                    "amount_base": str(r[_AMOUNT].quantize(reference.CENTS)), "amounts": r["amounts"],
-                    "basis": r["basis"], "window_start": start.isoformat(), "window_end": end.isoformat()}
-                   for r in found.collect()), key=lambda r: (r["segment"], r["percentile"]))
+def dataset_rows(found: list[Row], params: rules.RuleParameters, start: date, end: date) -> list[dict]:
+    """The dataset's rows (reference.COLUMNS["segment_amounts"]) from `picked`'s rows, in
+    statistics_rows' order, amounts as decimal(18,2) text: a segment below `min_transactions`
+    amounts carries the bank's amount at each level (basis "bank")."""
+    bank = {r["percentile"]: r[_AMOUNT] for r in found if r[_SEGMENT] == segments.BANK}
+    rows = []
+    for r in found:
+        own = r[_SEGMENT] == segments.BANK or r["amounts"] >= params.segments.min_transactions
+        rows.append({"segment": r[_SEGMENT], "percentile": r["percentile"],
+                     "amount_base": str((r[_AMOUNT] if own else bank[r["percentile"]]).quantize(reference.CENTS)),
+                     "amounts": r["amounts"], "basis": segments.BASIS_SEGMENT if own else segments.BASIS_BANK,
+                     "window_start": start.isoformat(), "window_end": end.isoformat()})
+    return sorted(rows, key=lambda r: (r["segment"], r["percentile"]))
 
 
 def publish(storage: Storage, layout: Layout, statistics: Statistics, run_id: str, now: datetime) -> None:
