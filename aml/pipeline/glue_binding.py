@@ -51,21 +51,27 @@ class CuratedZone:
         """The mirror, synchronized once until the next publish."""
         return self.root if self._fresh else self.sync()
 
-    def publish(self) -> int:
-        """Upload the mirror (alerts/ aside) and delete the bucket's keys it no longer holds."""
+    def publish(self, written_since_ns: int = 0) -> int:
+        """Make the bucket hold what the mirror holds (alerts/ aside): upload each file the bucket
+        lacks, holds at another size, or that was written at or after `written_since_ns`
+        (time.time_ns() before the job ran: a file the job rewrote in place may keep its size),
+        and delete the keys the mirror no longer holds. Returns the files uploaded."""
         s3, bucket = aws.client("s3"), self.res.curated_bucket
+        stored: dict[str, int] = {}
+        for prefix in self._prefixes():
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                stored.update((o["Key"], o["Size"]) for o in page.get("Contents", []))
         alerts = self.root / names.ALERTS_S3_PREFIX
         sent = 0
         for path in sorted(p for p in self.root.rglob("*") if p.is_file() and alerts not in p.parents
                            and not _hadoop_checksum(p)):
-            s3.upload_file(str(path), bucket, path.relative_to(self.root).as_posix())
-            sent += 1
-        for prefix in self._prefixes():
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                stale = [{"Key": o["Key"]} for o in page.get("Contents", [])
-                         if not (self.root / o["Key"]).exists() or _hadoop_checksum(self.root / o["Key"])]
-                if stale:
-                    s3.delete_objects(Bucket=bucket, Delete={"Objects": stale})
+            key, status = path.relative_to(self.root).as_posix(), path.stat()
+            if stored.get(key) != status.st_size or status.st_mtime_ns >= written_since_ns:
+                s3.upload_file(str(path), bucket, key)
+                sent += 1
+        stale = [{"Key": key} for key in stored if not (self.root / key).exists() or _hadoop_checksum(self.root / key)]
+        for i in range(0, len(stale), 1000):  # DeleteObjects takes at most 1,000 keys
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[i:i + 1000]})
         self._fresh = False  # the next reader lands the alerts again
         return sent
 
@@ -109,12 +115,13 @@ def glue_job_binding(res, zone: CuratedZone) -> Binding:
         zone.sync()
         staging.download_prefix(res.raw_bucket, "", zone.work / "raw")
         (zone.work / "raw").mkdir(parents=True, exist_ok=True)
+        job_started_ns = time.time_ns()
         try:
             summary = glue.run_glue_job(zone.work, res.pseudonymization_secret_id, run_id)
         except glue.GlueJobFailed as err:
             raise TaskError("States.TaskFailed", json.dumps(
                 job_run(run_id, name, arguments, "FAILED", started, err.tail))) from err
         log.info("Glue job run %s: %s", run_id, json.dumps(summary.get("tables", {})))
-        zone.publish()
+        zone.publish(written_since_ns=job_started_ns)
         return job_run(run_id, name, arguments, "SUCCEEDED", started)
     return start_job_run
