@@ -19,6 +19,11 @@ class Stages:
         self.seconds[name] = round(time.perf_counter() - started, 2)
         print(f"    {name} done in {self.seconds[name]:.1f}s", file=sys.stderr, flush=True)
 
+    def record(self, name: str, seconds: float) -> None:
+        """A stage that ran beside another (in a worker), timed where it ran."""
+        self.seconds[name] = round(seconds, 2)
+        print(f"    {name} done in {self.seconds[name]:.1f}s (beside the stage above)", file=sys.stderr, flush=True)
+
     @property
     def total(self) -> float:
         return round(time.perf_counter() - self._started, 2)

@@ -71,6 +71,20 @@ class Bindings:
     def find(self, resource: str) -> Binding | None:
         return next((b for pattern, b in self.table if pattern.match(resource)), None)
 
+    def after(self, pattern: re.Pattern, hook: Callable[[], object]) -> Bindings:
+        """The binding registered under `pattern`, then `hook()`, before its output returns: the
+        next state starts once the hook has returned (the demo: once the stream is drained)."""
+        def followed(binding: Binding) -> Binding:
+            def call(task_input: dict) -> dict:
+                output = binding(task_input)
+                hook()
+                return output
+            return call
+        if not any(p is pattern for p, _ in self.table):
+            raise ValueError(f"no binding is registered under {pattern.pattern}")
+        self.table = [(p, followed(b) if p is pattern else b) for p, b in self.table]
+        return self
+
     def unbound(self, tasks: dict[str, str]) -> dict[str, str]:
         """state -> resource for every task without a binding."""
         return {state: resource for state, resource in tasks.items() if self.find(resource) is None}

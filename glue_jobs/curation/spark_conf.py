@@ -63,7 +63,9 @@ LOCAL_SPLIT_BYTES = 32 * 1024 * 1024
 def local_conf(shuffle_partitions: int | None = None) -> dict[str, str]:
     """Session settings of a local run (the entry script without awsglue, the benchmark)."""
     return {**ADAPTIVE, **JOB, "spark.sql.files.maxPartitionBytes": str(LOCAL_SPLIT_BYTES),
-            "spark.sql.shuffle.partitions": str(shuffle_partitions or local_shuffle_partitions())}
+            "spark.sql.shuffle.partitions": str(shuffle_partitions or local_shuffle_partitions()),
+            # stderr is the job's log file (aml/local/glue.py), not a terminal to draw bars on
+            "spark.ui.showConsoleProgress": "false"}
 
 
 def apply_job_conf(spark: SparkSession) -> None:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from aml.pipeline.bindings import TaskError, UnboundTaskError
+from aml.pipeline.bindings import Bindings, TaskError, UnboundTaskError
 from aml.pipeline.run import DefinitionError, run_local, validate
 
 
@@ -34,6 +34,24 @@ def test_a_successful_run_passes_data_along(definition, fakes, tmp_path):
     assert execution.states == ["Plan", "CurateRaw", "ScenarioQueries", "Query", "Query", "Summary"]
     assert [c["state"] for c in execution.task_calls] == ["Plan", "CurateRaw", "Query", "Query", "Summary"]
 
+
+def test_a_hook_after_the_glue_binding_runs_before_the_next_state(definition, fakes, tmp_path):
+    """Bindings.after (the demo: the states after curation wait for the stream to be drained)."""
+    from aml.pipeline.bindings import GLUE_START_JOB_RUN_SYNC
+
+    order: list[str] = []
+    glue, athena = fakes.glue, fakes.athena
+    fakes.glue = lambda task_input: (order.append("glue"), glue(task_input))[1]
+    fakes.athena = lambda task_input: (order.append("athena"), athena(task_input))[1]
+    bindings = fakes.bindings().after(GLUE_START_JOB_RUN_SYNC, lambda: order.append("hook"))
+
+    execution = run_local(definition, {"run_date": "2024-03-01"}, bindings=bindings, work_dir=tmp_path,
+                          execution_name="2024-03-01-r1")
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert order == ["glue", "hook", "athena", "athena"]
+    with pytest.raises(ValueError, match="no binding"):
+        Bindings().after(GLUE_START_JOB_RUN_SYNC, lambda: None)
 
 def test_a_task_failing_twice_is_retried_without_sleeping(definition, fakes, tmp_path):
     fakes.fail["lambda"] = [TaskError("Flaky", "once"), TaskError("Flaky", "twice")]
