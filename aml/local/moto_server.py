@@ -33,6 +33,14 @@ one of its addressing:
   records took 45 s to put, and the server kept 11,800 log streams. The local runtime's poller
   (aml/stream/poller.py) is the mapping's stand-in and runs the handler itself, so moto's
   forwarding is switched off; the mapping itself is still created, described and listed.
+- After every response, werkzeug's server (which moto runs) drains what is left of the request
+  from the socket, waiting 10 ms for more (`selector.select(timeout=0.01)` in `run_wsgi`): every
+  call to the emulator took at least 10 ms (ListTables, 12 ms a round trip), whatever it did.
+  werkzeug then closes the connection, so every call also paid a new TCP connection and a new
+  server thread (whose start waits on the GIL). Here a request body of known length, up to
+  64 MB, is read whole before moto sees it, so nothing of that request can be left to drain:
+  the wait is skipped and the connection is kept alive (HTTP/1.1, one thread per connection,
+  closed after 120 s idle). A chunked or larger body is drained and closed as before.
 - CloudFormation reads a TemplateURL as path-style only when it contains "localhost"; for
   `http://127.0.0.1:PORT/bucket/key`, which the CDK CLI sends when AWS_ENDPOINT_URL names the
   loopback address (it forces path-style S3 for loopback endpoints), it took "127" for the bucket
@@ -44,7 +52,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import ipaddress
+import selectors
 import sys
 import threading
 from functools import cache
@@ -229,6 +239,68 @@ def _loopback_as_localhost(template_url: str) -> str:
     return parts._replace(netloc=f"localhost:{parts.port}" if parts.port else "localhost").geturl()
 
 
+PREREAD_BYTES = 64 * 1024 * 1024
+IDLE_CONNECTION_SECONDS = 120  # a kept-alive connection's thread ends after this long idle
+_request = threading.local()  # werkzeug serves each request in a thread of its own
+
+
+def _body_read_whole(make_environ):
+    def read_whole(self) -> dict:
+        environ = make_environ(self)
+        length = environ.get("CONTENT_LENGTH") or "0"
+        _request.body_read = (not environ.get("wsgi.input_terminated") and length.isdigit()
+                              and int(length) <= PREREAD_BYTES)
+        if _request.body_read:
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(int(length)))
+        return environ
+    read_whole.body_read_whole = True
+    return read_whole
+
+
+class _NothingToDrain:
+    """A selector that finds the socket idle: the request's body was read whole."""
+
+    def register(self, *args, **kwargs) -> None:
+        pass
+
+    def select(self, timeout: float | None = None) -> list:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class _DrainSelectors(SimpleNamespace):
+    """werkzeug.serving's `selectors` module, but for its post-response drain."""
+
+    def DefaultSelector(self):  # noqa: N802 (the module attribute it stands for)
+        return _NothingToDrain() if getattr(_request, "body_read", False) else selectors.DefaultSelector()
+
+
+def _keep_alive(send_header):
+    def send(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close" and getattr(_request, "body_read", False):
+            return  # werkzeug closes every connection; this one has nothing left to drain
+        send_header(self, keyword, value)
+    send.keep_alive = True
+    return send
+
+
+def _patch_request_drain() -> None:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug import serving
+
+    if not getattr(MotoRequestHandler.make_environ, "body_read_whole", False):
+        MotoRequestHandler.make_environ = _body_read_whole(MotoRequestHandler.make_environ)
+        MotoRequestHandler.send_header = _keep_alive(MotoRequestHandler.send_header)
+        MotoRequestHandler.timeout = IDLE_CONNECTION_SECONDS
+        # A kept-alive connection writes the headers and the body apart: with Nagle's algorithm
+        # the body waits for the client's delayed ACK (about 40 ms a response).
+        MotoRequestHandler.disable_nagle_algorithm = True
+    serving.selectors = _DrainSelectors(**{k: v for k, v in vars(selectors).items()
+                                          if not k.startswith("__") and k != "DefaultSelector"})
+
+
 def _no_docker_invocation(self, *args, **kwargs) -> None:
     """moto's Kinesis-to-Lambda forwarding, replaced: the poller invokes the handler."""
 
@@ -271,6 +343,7 @@ def apply() -> None:
 
 def main(argv: list[str]) -> None:
     apply()
+    _patch_request_drain()  # the server's, not moto's: apply() also runs in-process (tests, the Lambda venv)
     from moto.server import main as moto_main
 
     moto_main(argv)
