@@ -261,13 +261,13 @@ class _NothingToDrain:
     """A selector that finds the socket idle: the request's body was read whole."""
 
     def register(self, *args, **kwargs) -> None:
-        pass
+        """Nothing to watch: the request's body was read before moto saw it."""
 
     def select(self, timeout: float | None = None) -> list:
         return []
 
     def close(self) -> None:
-        pass
+        """Nothing was opened."""
 
 
 class _DrainSelectors(SimpleNamespace):
