@@ -286,6 +286,15 @@ def _keep_alive(send_header):
     return send
 
 
+def _request_starts_unread(handle_one_request):
+    def handle(self) -> None:
+        # A kept-alive thread serves request after request: a request refused before its environ
+        # is made (a malformed request line) must not inherit the previous one's "body read".
+        _request.body_read = False
+        handle_one_request(self)
+    return handle
+
+
 def _patch_request_drain() -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug import serving
@@ -293,6 +302,7 @@ def _patch_request_drain() -> None:
     if not getattr(MotoRequestHandler.make_environ, "body_read_whole", False):
         MotoRequestHandler.make_environ = _body_read_whole(MotoRequestHandler.make_environ)
         MotoRequestHandler.send_header = _keep_alive(MotoRequestHandler.send_header)
+        MotoRequestHandler.handle_one_request = _request_starts_unread(MotoRequestHandler.handle_one_request)
         MotoRequestHandler.timeout = IDLE_CONNECTION_SECONDS
         # A kept-alive connection writes the headers and the body apart: with Nagle's algorithm
         # the body waits for the client's delayed ACK (about 40 ms a response).

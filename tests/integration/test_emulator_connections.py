@@ -71,3 +71,18 @@ def test_uploads_through_boto3_arrive_whole(local_services):
     for key, body in bodies.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     assert {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in bodies} == bodies
+
+
+def test_a_request_refused_after_a_kept_alive_one_closes_the_connection(connection):
+    """The next request on a kept-alive connection starts with nothing read: a request the server
+    refuses before moto sees it (a header line over http.server's 65,536 bytes) is answered with
+    a close, not kept alive on the previous request's account."""
+    connection.request("POST", "/", body=b"{}", headers=LIST_TABLES)
+    connection.getresponse().read()
+    sock = connection.sock
+    sock.settimeout(10)  # a connection wrongly kept alive would never end the reply
+    sock.sendall(b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n")
+    reply = b""
+    while chunk := sock.recv(65_536):  # the server closes the connection after its answer
+        reply += chunk
+    assert reply.startswith(b"HTTP/1.1 431") and b"Connection: close" in reply
