@@ -10,9 +10,9 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup test test-lambda unit integration demo synth bench lint clean local-up local-down
 
-setup: $(STAMP) $(NPM_STAMP)
 # The Python and npm installs of a fresh clone run side by side (about 7 s saved).
-MAKEFLAGS += --jobs=2
+setup:
+	@$(MAKE) --silent --no-print-directory --jobs=2 $(STAMP) $(NPM_STAMP)
 
 # uv (pinned) installs the pinned requirements in about 30 s on a fresh clone, pip in about 150 s
 # (measured on this project's 2-core machine). uv reads no pip.conf: behind a private index set
