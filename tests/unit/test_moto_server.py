@@ -241,3 +241,49 @@ def test_attribute_values_parse_as_moto_parses_them(value):
     repaired = parse()
     with mock.patch.object(moto_server.BaseJSONParser, "_parse_structure", moto_server._moto_parse_structure):
         assert parse() == repaired
+
+
+def test_a_condition_lexed_once_is_still_judged_on_each_requests_values(table):
+    moto_server._lexed.cache_clear()
+    table.transact_write_items(TransactItems=[_put("updated", 2, 1)])  # version = :v, :v = 1: holds
+    with pytest.raises(ClientError) as err:  # the same text, :v = 1 again: no longer holds
+        table.transact_write_items(TransactItems=[_put("updated", 3, 1)])
+    assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
+    table.transact_write_items(TransactItems=[_put("updated", 3, 2)])
+    assert _state(table)["updated"] == 3
+    assert moto_server._lexed.cache_info().hits >= 2
+
+
+def test_lexed_tokens_are_moto_s_own_and_each_caller_gets_fresh_ones():
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    text = "attribute_not_exists(#id) OR (#v = :v AND size(#n) > :s)"
+    fresh = moto_server._moto_lex(ConditionExpressionParser(text, None, None))
+    first, second = (moto_server._lex_condition_expression(ConditionExpressionParser(text, None, None))
+                     for _ in range(2))
+    assert list(first) == list(fresh)
+    first[0].children.append("changed")
+    assert all(node.children == [] for node in second)
+    for _ in range(2):  # a text that does not lex fails every time, as with moto's own lexer
+        with pytest.raises(ValueError, match="Cannot parse condition"):
+            moto_server._lex_condition_expression(ConditionExpressionParser("version = ; :v", None, None))
+
+
+def test_an_existing_backend_is_found_without_the_global_lock(repaired_moto, monkeypatch):
+    from moto.core import base_backend
+    from moto.dynamodb.models import dynamodb_backends
+
+    dynamodb_backends["123456789012"]["us-east-1"]  # created, under the lock
+
+    class NoLock:
+        def __enter__(self):
+            raise AssertionError("backend_lock taken")
+
+        def __exit__(self, *exc):
+            return False
+
+    with monkeypatch.context() as patched:  # undone before moto's own teardown takes the lock
+        patched.setattr(base_backend, "backend_lock", NoLock())
+        assert dynamodb_backends["123456789012"]["us-east-1"].region_name == "us-east-1"
+        with pytest.raises(AssertionError, match="backend_lock taken"):  # a new account still locks
+            dynamodb_backends["210987654321"]
