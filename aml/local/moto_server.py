@@ -50,6 +50,10 @@ one of its addressing:
   when the account's backend exists; under concurrent requests (the alert writers' lookups run 8
   at a time) threads queue on it. A lookup of an existing, registered backend skips the lock;
   creating one still takes it.
+- werkzeug logs a line per request to the server's log, formatting a date and taking the log
+  handler's lock each time: a tenth of the server's busy time in the same benchmark, and a log of
+  hundreds of thousands of lines after a test run. Only responses of 500 and above (moto's own
+  failures) are logged now; the request log comes back with AML_EMULATOR_REQUEST_LOG=1.
 - CloudFormation reads a TemplateURL as path-style only when it contains "localhost"; for
   `http://127.0.0.1:PORT/bucket/key`, which the CDK CLI sends when AWS_ENDPOINT_URL names the
   loopback address (it forces path-style S3 for loopback endpoints), it took "127" for the bucket
@@ -63,6 +67,7 @@ import contextlib
 import copy
 import io
 import ipaddress
+import os
 import selectors
 import sys
 import threading
@@ -344,6 +349,22 @@ def _patch_request_drain() -> None:
                                           if not k.startswith("__") and k != "DefaultSelector"})
 
 
+def _errors_only(log_request):
+    def log(self, code: int | str = "-", size: int | str = "-") -> None:
+        if str(code).startswith("5"):
+            log_request(self, code, size)
+    log.errors_only = True
+    return log
+
+
+def _patch_request_log() -> None:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    if os.environ.get("AML_EMULATOR_REQUEST_LOG") != "1" and not getattr(MotoRequestHandler.log_request,
+                                                                         "errors_only", False):
+        MotoRequestHandler.log_request = _errors_only(MotoRequestHandler.log_request)
+
+
 def _no_docker_invocation(self, *args, **kwargs) -> None:
     """moto's Kinesis-to-Lambda forwarding, replaced: the poller invokes the handler."""
 
@@ -389,6 +410,7 @@ def apply() -> None:
 def main(argv: list[str]) -> None:
     apply()
     _patch_request_drain()  # the server's, not moto's: apply() also runs in-process (tests, the Lambda venv)
+    _patch_request_log()
     from moto.server import main as moto_main
 
     moto_main(argv)

@@ -287,3 +287,24 @@ def test_an_existing_backend_is_found_without_the_global_lock(repaired_moto, mon
         assert dynamodb_backends["123456789012"]["us-east-1"].region_name == "us-east-1"
         with pytest.raises(AssertionError, match="backend_lock taken"):  # a new account still locks
             dynamodb_backends["210987654321"]
+
+
+def test_the_request_log_keeps_only_the_emulator_s_own_failures():
+    logged = []
+    log = moto_server._errors_only(lambda self, code, size: logged.append(str(code)))
+    for code in (200, "204", 400, 404, 500, "503", "-"):
+        log(None, code, "-")
+    assert logged == ["500", "503"]
+
+
+@pytest.mark.parametrize(("setting", "errors_only"), [(None, True), ("1", False)])
+def test_the_request_log_comes_back_with_its_setting(monkeypatch, setting, errors_only):
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    monkeypatch.setattr(MotoRequestHandler, "log_request", MotoRequestHandler.log_request)  # undone after
+    if setting is None:
+        monkeypatch.delenv("AML_EMULATOR_REQUEST_LOG", raising=False)
+    else:
+        monkeypatch.setenv("AML_EMULATOR_REQUEST_LOG", setting)
+    moto_server._patch_request_log()
+    assert getattr(MotoRequestHandler.log_request, "errors_only", False) is errors_only
