@@ -17,6 +17,13 @@ PARAMETERS_FILE = Path(__file__).with_name("rule_parameters.json")
 SEVERITIES = ("low", "medium", "high")
 
 
+@lru_cache(maxsize=1024)
+def _fraction(text: str) -> Fraction:
+    """Parsed once per text (Fraction's string parsing is slow, and the rules Lambda asks for the
+    same few thresholds for every transaction); a Fraction is immutable, so it is shared."""
+    return Fraction(text)
+
+
 @dataclass(frozen=True)
 class Rule:
     rule_id: str
@@ -39,7 +46,7 @@ class Rule:
         value = self[name]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(f"rule {self.rule_id} parameter {name!r} is not a number")
-        return Fraction(repr(value))
+        return _fraction(repr(value))
 
     def count_windows(self, realtime_only: bool = False) -> tuple[CountWindow, ...]:
         """The rule's `windows` (fan_in, fan_out), shortest first; `realtime_only` keeps those the
