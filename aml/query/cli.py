@@ -20,6 +20,8 @@ def register(subparsers) -> None:
     run = sub.add_parser("run", help="run one query over a date window")
     run.add_argument("name")
     run.add_argument("--param", action="append", metavar="NAME=VALUE", help="e.g. start_date=2025-01-31 (repeat)")
+    run.add_argument("--account", metavar="PID",
+                     help="only the rows about this account (its pseudonym, a subject_account_pid value)")
     run.add_argument("--engine", choices=("local", "athena"), default="local")
     run.add_argument("--data-dir", help=f"curated data for --engine local (default ${DATA_DIR_ENV}, else .local/curated, "
                           "else the demo's out/demo/work/curated)")
@@ -49,7 +51,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     fmt = output.resolve(args.output, args.out)
-    result = execute(args.name, catalog.parse_assignments(args.param), args.engine, args.data_dir, args.workgroup)
+    result = execute(args.name, catalog.parse_assignments(args.param), args.engine, args.data_dir, args.workgroup,
+                     args.account)
     output.write(result.frame, fmt, path=args.out)
     print(result.summary(), file=sys.stderr)
     return 0

@@ -30,9 +30,12 @@ def default_data_dir() -> Path:
 
 
 def execute(name: str, values: dict[str, str], engine: str = "local", data_dir: str | Path | None = None,
-            workgroup: str | None = None) -> QueryResult:
-    """Validate and run one named query; every caller shares this."""
+            workgroup: str | None = None, account_pid: str | None = None) -> QueryResult:
+    """Validate and run one named query, narrowed to one account when account_pid is given
+    (catalog.for_account); every caller shares this."""
     query = catalog.get(name)
+    if account_pid is not None:
+        query, values = catalog.for_account(query, values, account_pid)
     bound = catalog.bind(query, values)
     if engine == "athena":
         from aml.query.athena import AthenaEngine
