@@ -24,8 +24,17 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's refusals (a missing or unknown argument, a value its type refuses) in the form of
+    every other bad input: one `aml: error:` line saying how to go on, exit 2. Sub-command parsers
+    are made of the same class (add_subparsers' default parser_class)."""
+
+    def error(self, message: str):
+        self.exit(2, f"aml: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aml", description="AML transaction monitoring: local runtime and tools")
+    parser = _Parser(prog="aml", description="AML transaction monitoring: local runtime and tools")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -28,6 +28,11 @@ def key_from_env() -> bytes:
     return normalise_key(value)
 
 
+def is_pseudonym(value: str) -> bool:
+    """Whether `value` has a pseudonym's form: the 64 lowercase hex digits of a SHA-256 HMAC."""
+    return len(value) == 2 * hashlib.sha256().digest_size and all(c in "0123456789abcdef" for c in value)
+
+
 def pseudonymise(value: str | None, key: bytes) -> str | None:
     if value is None:
         return None

@@ -8,6 +8,7 @@ import logging
 from datetime import date
 from pathlib import Path
 
+from aml import aws_account
 from aml.errors import AmlError
 from aml_contract import daily_pipeline, names
 
@@ -96,14 +97,13 @@ def start_execution(sfn, state_machine_arn: str, run_date: date, lookback_days: 
 
 
 def _start(args: argparse.Namespace) -> int:
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         names.check_env_name(args.env)
     except ValueError as err:
         raise AmlError(str(err)) from None
-    sfn = boto3.client("stepfunctions")
+    sfn = aws_account.session("aml pipeline start").client("stepfunctions")
     name = names.name_of(args.env, "daily_pipeline")
     try:
         arn = next((m["stateMachineArn"] for page in sfn.get_paginator("list_state_machines").paginate()

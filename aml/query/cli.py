@@ -20,10 +20,16 @@ def register(subparsers) -> None:
     run = sub.add_parser("run", help="run one query over a date window")
     run.add_argument("name")
     run.add_argument("--param", action="append", metavar="NAME=VALUE", help="e.g. start_date=2025-01-31 (repeat)")
+    run.add_argument("--account", metavar="PID",
+                     help="only the rows about this account (its pseudonym, a subject_account_pid value)")
     run.add_argument("--engine", choices=("local", "athena"), default="local")
     run.add_argument("--data-dir", help=f"curated data for --engine local (default ${DATA_DIR_ENV}, else .local/curated, "
                           "else the demo's out/demo/work/curated)")
-    run.add_argument("--workgroup", help="Athena workgroup for --engine athena (default: the deployed one)")
+    run.add_argument("--env", help="--engine athena: the deployed environment (env_name setting, default dev), "
+                     "whose workgroup aml-<env>-analysts runs the query")
+    run.add_argument("--workgroup", help="--engine athena: another Athena workgroup than the environment's")
+    run.add_argument("--database", help="--engine athena: the curated Glue database (curated_database setting, "
+                     "default aml_curated)")
     run.add_argument("--output", choices=output.FORMATS,
                      help="default: the --out file's suffix (.csv, .json, .jsonl, .parquet), else a table on the terminal")
     run.add_argument("--out", help="write the rows to this file, creating its folder (required for parquet)")
@@ -49,7 +55,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     fmt = output.resolve(args.output, args.out)
-    result = execute(args.name, catalog.parse_assignments(args.param), args.engine, args.data_dir, args.workgroup)
+    result = execute(args.name, catalog.parse_assignments(args.param), args.engine, args.data_dir, args.workgroup,
+                     args.account, env_name=args.env, database=args.database)
     output.write(result.frame, fmt, path=args.out)
     print(result.summary(), file=sys.stderr)
     return 0

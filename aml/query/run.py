@@ -30,14 +30,19 @@ def default_data_dir() -> Path:
 
 
 def execute(name: str, values: dict[str, str], engine: str = "local", data_dir: str | Path | None = None,
-            workgroup: str | None = None) -> QueryResult:
-    """Validate and run one named query; every caller shares this."""
+            workgroup: str | None = None, account_pid: str | None = None, *, env_name: str | None = None,
+            database: str | None = None) -> QueryResult:
+    """Validate and run one named query, narrowed to one account when account_pid is given
+    (catalog.for_account); every caller shares this. On Athena, the workgroup is the one named,
+    else env_name's (aml.query.athena), over the curated database named (default aml_curated)."""
     query = catalog.get(name)
+    if account_pid is not None:
+        query, values = catalog.for_account(query, values, account_pid)
     bound = catalog.bind(query, values)
     if engine == "athena":
         from aml.query.athena import AthenaEngine
 
-        return AthenaEngine(workgroup).run(query, bound)
+        return AthenaEngine(workgroup, database, env_name).run(query, bound)
     from aml.query.local import LocalEngine
 
     return LocalEngine(data_dir or default_data_dir()).run(query, bound)

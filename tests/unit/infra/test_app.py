@@ -55,3 +55,12 @@ def test_the_local_runtime_knows_the_tables_local_resources():
 
     fields = {f.name for f in dataclasses.fields(LocalResources)} - {"env_name", "source"}
     assert fields == {field for field, resource in names.RESOURCES.items() if resource.local}
+
+
+def test_the_synth_warns_of_nothing(synth):
+    """Issue 28, a quiet `make synth`: no construct warning a user would learn to ignore (each one
+    that does not apply is acknowledged where it is raised, with its reason)."""
+    warnings = [(path, entry["data"]) for f in synth.outdir.glob("*.metadata.json")
+                for path, entries in json.loads(f.read_text()).items()
+                for entry in entries if entry["type"] == "aws:cdk:warning"]
+    assert warnings == []

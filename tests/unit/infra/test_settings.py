@@ -40,6 +40,44 @@ def test_every_setting_is_documented():
             assert f.metadata.get("doc"), f"{cls.__name__}.{f.name}"
 
 
+def _readme_cdk_json_table() -> set[str]:
+    """The keys README's table of "the rest of cdk.json" lists (its first column)."""
+    text = README.read_text()
+    start = text.index("**The rest of `cdk.json`**")
+    rows = re.findall(r"^\| `([^`]+)` \|", text[start:text.index("\n\n", text.index("| key |", start))], re.M)
+    return set(rows)
+
+
+def _known_feature_flags() -> set[str]:
+    """The feature flags the pinned aws-cdk-lib reads: the headings of its cx-api/FEATURE_FLAGS.md,
+    read from the library's jsii bundle (importing aws_cdk would start a Node process)."""
+    import importlib.util
+    import tarfile
+
+    folder = Path(next(iter(importlib.util.find_spec("aws_cdk").submodule_search_locations))) / "_jsii"
+    [bundle] = folder.glob("aws-cdk-lib@*.jsii.tgz")
+    with tarfile.open(bundle) as archive:
+        text = archive.extractfile("package/cx-api/FEATURE_FLAGS.md").read().decode()
+    details = text[text.index("## Feature flag details"):]
+    return set(re.findall(r"^### (\S+)$", details, re.M))
+
+
+def test_every_cdk_json_key_is_documented():
+    """Issue 28: every key of cdk.json has its meaning and default in the README: the aml settings in
+    the generated reference (above), the CDK's own keys in the table beside it."""
+    cdk_json = json.loads((REPO_ROOT / "cdk.json").read_text())
+    keys = {k for k in cdk_json if k != "context"} | {f"context.{k}" if k == "aml" else k for k in cdk_json["context"]}
+    listed = _readme_cdk_json_table()
+    assert keys - listed == set(), "cdk.json keys missing from README's table of the rest of cdk.json"
+    assert listed - keys == set(), "README lists cdk.json keys cdk.json no longer has"
+
+
+def test_every_feature_flag_in_cdk_json_is_one_the_pinned_cdk_reads():
+    """A flag the library no longer reads does nothing; it stays in cdk.json only by mistake."""
+    flags = {k for k in json.loads((REPO_ROOT / "cdk.json").read_text())["context"] if k.startswith("@aws-cdk/")}
+    assert flags and flags - _known_feature_flags() == set()
+
+
 def test_the_settings_reference_in_the_readme_is_current():
     generated = settings_module.reference()
     text = README.read_text()
