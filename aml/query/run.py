@@ -34,10 +34,15 @@ def execute(name: str, values: dict[str, str], engine: str = "local", data_dir: 
     """Validate and run one named query; every caller shares this."""
     query = catalog.get(name)
     bound = catalog.bind(query, values)
+    return engine_for(engine, data_dir, workgroup).run(query, bound)
+
+
+def engine_for(engine: str = "local", data_dir: str | Path | None = None, workgroup: str | None = None):
+    """The engine behind `execute`, for callers running queries of their own (aml.report)."""
     if engine == "athena":
         from aml.query.athena import AthenaEngine
 
-        return AthenaEngine(workgroup).run(query, bound)
+        return AthenaEngine(workgroup)
     from aml.query.local import LocalEngine
 
-    return LocalEngine(data_dir or default_data_dir()).run(query, bound)
+    return LocalEngine(data_dir or default_data_dir())
