@@ -9,11 +9,13 @@ from aml.report.data import ZoneData
 TITLE = "AML monitoring report"
 
 
-def standard_sections(zone: ZoneData, scores: dict | None = None, *, dead_letters: int | None = None,
-                      reconciliation: dict | None = None) -> list[page.Section]:
+def standard_sections(zone: ZoneData, scores: dict | None = None, *, query_hits: dict[str, int] | None = None,
+                      dead_letters: int | None = None, reconciliation: dict | None = None) -> list[page.Section]:
+    """Alerts, top subjects, detection quality (with labelled `scores`; `query_hits`: rows per
+    query), pipeline health (with the dead letters and a source reconciliation, when known)."""
     return [sections.alerts(zone.alerts_per_day),
             sections.top_subjects(zone.risk),
-            sections.detection_quality(scores),
+            sections.detection_quality(scores, query_hits),
             sections.pipeline_health(zone.zone_rows, zone.curation_runs, zone.run_reports,
                                      dead_letters, reconciliation)]
 
