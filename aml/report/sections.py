@@ -63,7 +63,7 @@ def alerts(frame: pd.DataFrame) -> Section:
                                  marker_color=palette[rule], showlegend=rule not in in_legend), row=row, col=1)
             in_legend.add(rule)
     fig.update_layout(barmode="stack", height=max(CHART_HEIGHT, 240 * len(shown)), margin={"t": 40})
-    fig.update_xaxes(type="category", categoryorder="category ascending")
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=sorted(data["dt"].unique()))
     table = alerts_by_rule_and_kind(frame)
     rows = [(rule, *(int(v) for v in values)) for rule, values in zip(table.index, table.to_numpy(), strict=True)]
     rows.append(("all", *(int(v) for v in table.sum().to_numpy())))

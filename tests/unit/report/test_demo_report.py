@@ -4,17 +4,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from aml.demo import report
+from report_zone import DEMO_SUMMARY as SUMMARY
 
-SUMMARY = {"description": "3 customers", "stages": {"generate": 1.5, "queries": 2.0}, "total_seconds": 3.5,
-           "detection": {"structuring": {"recall": 1.0, "precision": 0.5}}, "query_hits": {"structuring": 2},
-           "stream": {"dead_lettered": 2},
-           "reconciliation": {"tables": {"transactions": {"source": 6, "curated": 5, "quarantined": 1,
-                                                          "missing": 0, "extra": 0}}},
-           "daily_pipeline": {"execution": "2025-03-03-r1", "status": "SUCCEEDED", "run_date": "2025-03-03",
-                              "states": ["Plan", "Report", "Report"], "report": {"summary": "AML daily pipeline."}},
-           "flagged_by_kind": {"batch": {"structuring": {"laundering": 1, "charity": 2, "unlabelled": 3}},
-                               "stream": {}}}
+from aml.demo import report
 
 
 def test_demo_report_sections_in_order(zone_dir, tmp_path):

@@ -48,6 +48,7 @@ def test_alerts_section_one_chart_row_per_kind_a_trace_per_rule_and_kind():
     assert traces[("fan_in", "y2")] == (["2025-03-04"], [5])
     assert traces[("structuring", "y3")] == (["2025-03-02"], [1])
     assert [t.name for t in fig.data if t.showlegend] == ["fan_in", "structuring", "large_cash"]  # once a rule
+    assert list(fig.layout.xaxis.categoryarray) == ["2025-03-02", "2025-03-03", "2025-03-04"]  # days in order
     assert tables(section)[0].rows[-1] == ("all", 7, 7, 1, 15)
 
 
