@@ -5,6 +5,7 @@ from pathlib import Path
 
 from aml.report import page, sections
 from aml.report.data import ZoneData
+from aml_contract import rules
 
 TITLE = "AML monitoring report"
 
@@ -13,7 +14,7 @@ def standard_sections(zone: ZoneData, scores: dict | None = None, *, query_hits:
                       dead_letters: int | None = None, reconciliation: dict | None = None) -> list[page.Section]:
     """Alerts, top subjects, detection quality (with labelled `scores`; `query_hits`: rows per
     query), pipeline health (with the dead letters and a source reconciliation, when known)."""
-    return [sections.alerts(zone.alerts_per_day),
+    return [sections.alerts(zone.alerts_per_day, tuple(rules.load().rules)),
             sections.top_subjects(zone.risk),
             sections.detection_quality(scores, query_hits),
             sections.pipeline_health(zone.zone_rows, zone.curation_runs, zone.run_reports,

@@ -33,18 +33,20 @@ def colours(keys: list[str]) -> dict[str, str]:
     return {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(sorted(keys))}
 
 
-def alerts_by_rule_and_kind(frame: pd.DataFrame) -> pd.DataFrame:
-    """Alerts per rule (rows) by kind (columns real time, batch, merged, all), from rows of
-    (dt, rule_id, sources, alerts)."""
+def alerts_by_rule_and_kind(frame: pd.DataFrame, rule_ids: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Alerts per rule (rows; `rule_ids` listed even without an alert) by kind (columns real time,
+    batch, merged, all), from rows of (dt, rule_id, sources, alerts)."""
     kinds = frame.assign(kind=frame["sources"].map(source_kind))
     table = kinds.pivot_table(index="rule_id", columns="kind", values="alerts", aggfunc="sum", fill_value=0)
-    table = table.reindex(columns=list(KIND_ORDER), fill_value=0).astype(int)
+    table = table.reindex(index=sorted(set(table.index) | set(rule_ids)), columns=list(KIND_ORDER), fill_value=0)
+    table = table.astype(int)
     table["all"] = table.sum(axis=1)
     return table.sort_index()
 
 
-def alerts(frame: pd.DataFrame) -> Section:
-    """Alerts per rule per day, one chart row per kind (real time, batch, merged), a colour per rule."""
+def alerts(frame: pd.DataFrame, rule_ids: tuple[str, ...] = ()) -> Section:
+    """Alerts per rule per day, one chart row per kind (real time, batch, merged), a colour per rule;
+    the table lists `rule_ids` too (a rule that raised nothing shows 0)."""
     title, intro = "Alerts per rule per day, by source", (
         "One alert queue: real time is the rules Lambda's, batch the daily pipeline's scenario queries', merged an "
         "alert both found (same subject and scenario, overlapping windows: docs/daily-pipeline.md). Day: the "
@@ -64,7 +66,7 @@ def alerts(frame: pd.DataFrame) -> Section:
             in_legend.add(rule)
     fig.update_layout(barmode="stack", height=max(CHART_HEIGHT, 240 * len(shown)), margin={"t": 40})
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=sorted(data["dt"].unique()))
-    table = alerts_by_rule_and_kind(frame)
+    table = alerts_by_rule_and_kind(frame, rule_ids)
     rows = [(rule, *(int(v) for v in values)) for rule, values in zip(table.index, table.to_numpy(), strict=True)]
     rows.append(("all", *(int(v) for v in table.sum().to_numpy())))
     return Section(title, intro, (fig, Table(("rule", *KIND_ORDER, "all"), tuple(rows))))

@@ -39,6 +39,12 @@ def test_alerts_per_rule_by_kind():
         "structuring": {"real time": 4, "batch": 0, "merged": 1, "all": 5}}
 
 
+def test_every_rule_listed_even_without_alerts():
+    table = sections.alerts_by_rule_and_kind(PER_DAY, ("cycles", "fan_in"))
+    assert list(table.index) == ["cycles", "fan_in", "large_cash", "structuring"]
+    assert table.loc["cycles"].to_dict() == {"real time": 0, "batch": 0, "merged": 0, "all": 0}
+
+
 def test_alerts_section_one_chart_row_per_kind_a_trace_per_rule_and_kind():
     section = sections.alerts(PER_DAY)
     (fig,) = section.figures()
