@@ -34,6 +34,7 @@ from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import local_handler, quiet_function_output
 from aml_contract import reference, rules, schema
+from aml_contract.daily_pipeline import REPORTS_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ def run(cfg: DemoConfig) -> dict:
             summary["glue"] = daily.glue_summary(work / "curated")
             summary["segment_statistics"] = summary["glue"].get("segment_statistics")
             staging.land_alerts(res.curated_bucket, work / "curated")
+            # the last day's run report, written to the bucket after the mirror's last sync (the report's health)
+            staging.download_prefix(res.curated_bucket, f"{REPORTS_PREFIX}/", work / "curated")
         summary["stream"], rules_seconds = drained.result()
     stages.record("rules", rules_seconds)
     summary["stream"]["dms_control_records"] = replicator.control_records_sent  # acknowledged, not dead-lettered
