@@ -10,9 +10,11 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup test test-lambda unit integration demo synth bench lint clean local-up local-down
 
-# The Python and npm installs of a fresh clone run side by side (about 7 s saved).
+# The Python and npm installs of a fresh clone run side by side (about 7 s saved); then Debian's
+# chromium for the report's browser test, when missing (scripts/ensure_chromium.sh).
 setup:
 	@$(MAKE) --silent --no-print-directory --jobs=2 $(STAMP) $(NPM_STAMP)
+	@scripts/ensure_chromium.sh
 
 # uv (pinned) installs the pinned requirements in about 30 s on a fresh clone, pip in about 150 s
 # (measured on this project's 2-core machine). uv reads no pip.conf: behind a private index set

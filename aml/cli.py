@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "aml.evaluate.cli",
     "aml.reference.cli",
     "aml.pipeline.cli",
+    "aml.report.cli",
 ]
 
 

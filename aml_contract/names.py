@@ -152,6 +152,14 @@ def name_of(env_name: str, field: str) -> str:
     return resource_name(env_name, suffix)
 
 
+def bucket_name(env_name: str, field: str, account: str, region: str) -> str:
+    """A bucket's physical name, aml-<env>-<zone>-<account>-<region>: globally unique, and known
+    without a lookup to anyone who knows the account and region (the stacks pass CDK's tokens)."""
+    if field not in BUCKETS:
+        raise KeyError(f"{field} is not a bucket")
+    return f"{name_of(env_name, field)}-{account}-{region}"
+
+
 def output_key(field: str) -> str:
     key = RESOURCES[field].output_key
     if key is None:

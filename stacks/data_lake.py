@@ -12,7 +12,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from aml_contract import names
-from aml_contract.names import resource_name
 from stacks import local_mode
 from stacks.catalog import CuratedCatalog
 from stacks.constructs import AccessLogsBucket, DataKey, SecureBucket, removal_policy
@@ -28,7 +27,7 @@ def bucket_name(env_name: str, zone: str) -> str:
     """aml-<env>-<zone>-<account>-<region>: globally unique, and known to every stack without a
     cross-stack reference (pseudo parameters resolve in the stack that uses them), so the IAM
     policies other stacks write name the bucket literally."""
-    return f"{resource_name(env_name, zone)}-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+    return names.bucket_name(env_name, ZONES[zone], Aws.ACCOUNT_ID, Aws.REGION)
 
 
 class DataLakeStack(Stack):

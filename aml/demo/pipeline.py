@@ -13,7 +13,7 @@ import logging
 import multiprocessing
 import shutil
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +33,8 @@ from aml.reference import publish
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
 from aml.stream.replay import local_handler, quiet_function_output
-from aml_contract import reference, risk, rules, schema
+from aml_contract import reference, rules, schema
+from aml_contract.daily_pipeline import REPORTS_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ def run(cfg: DemoConfig) -> dict:
             summary["glue"] = daily.glue_summary(work / "curated")
             summary["segment_statistics"] = summary["glue"].get("segment_statistics")
             staging.land_alerts(res.curated_bucket, work / "curated")
+            # the last day's run report, written to the bucket after the mirror's last sync (the report's health)
+            staging.download_prefix(res.curated_bucket, f"{REPORTS_PREFIX}/", work / "curated")
         summary["stream"], rules_seconds = drained.result()
     stages.record("rules", rules_seconds)
     summary["stream"]["dms_control_records"] = replicator.control_records_sent  # acknowledged, not dead-lettered
@@ -152,9 +155,6 @@ def run(cfg: DemoConfig) -> dict:
     summary["alerts_from_profiles"] = alert_sources.made_possible_by_profiles(every_alert)
     # the rules Lambda's alerts (the batch path's hits are the scenario queries' results below)
     alerts = every_alert[every_alert["source"] == alert_sources.REALTIME]  # landing fills a missing source
-    per_rule_day: dict[str, dict[str, int]] = defaultdict(dict)
-    for (rule, dt), n in alerts.groupby(["rule_id", "dt"], observed=True).size().items():
-        per_rule_day[rule][str(dt)] = int(n)
     summary.update({
         "rows_per_zone": {
             "source.transactions": len(bank.transactions) + summary["live_activity"]["malformed"]
@@ -171,9 +171,8 @@ def run(cfg: DemoConfig) -> dict:
         "stages": stages.seconds,
         "total_seconds": stages.total,
     })
-    top = _top_accounts(results, alerts)
     report.write_summary(summary, out)
-    report.write_html(summary, dict(per_rule_day), top, out)
+    report.write_html(summary, data_dir, first, last, out)
     return summary
 
 
@@ -200,19 +199,3 @@ def _flagged_by_kind(results: dict, alerts: pd.DataFrame, labels: pd.DataFrame, 
              if name in params.rules and "subject_account_pid" in result.frame}
     stream = {rule: set(group["subject_account_pid"].dropna()) for rule, group in alerts.groupby("rule_id", observed=True)}
     return {"batch": kinds.flagged_by_kind(batch, account_kinds), "stream": kinds.flagged_by_kind(stream, account_kinds)}
-
-
-def _top_accounts(results: dict, alerts: pd.DataFrame, n: int = 10) -> list[tuple[str, int]]:
-    """(shortened pseudonym, risk score), highest first, over the whole bank: the scenario queries'
-    hits and the Lambda's alerts ranked as the queue ranks them (aml_contract.risk)."""
-    params = rules.load()
-    scenarios: dict[str, set[str]] = defaultdict(set)
-    found = Counter()
-    hits = [(name, pid) for name, result in results.items() if name in params.rules
-            and "subject_account_pid" in result.frame for pid in result.frame["subject_account_pid"].dropna()]
-    if "subject_account_pid" in alerts:
-        hits += list(zip(alerts["rule_id"], alerts["subject_account_pid"], strict=True))
-    for scenario, pid in hits:
-        scenarios[pid].add(scenario)
-        found[pid] += 1
-    return [(r.account[:12], r.risk_score) for r in risk.rank(scenarios, params, alerts=found)[:n]]

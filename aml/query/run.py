@@ -39,10 +39,16 @@ def execute(name: str, values: dict[str, str], engine: str = "local", data_dir: 
     if account_pid is not None:
         query, values = catalog.for_account(query, values, account_pid)
     bound = catalog.bind(query, values)
+    return engine_for(engine, data_dir, workgroup, env_name=env_name, database=database).run(query, bound)
+
+
+def engine_for(engine: str = "local", data_dir: str | Path | None = None, workgroup: str | None = None, *,
+               env_name: str | None = None, database: str | None = None):
+    """The engine behind `execute`, for callers running queries of their own (aml.report)."""
     if engine == "athena":
         from aml.query.athena import AthenaEngine
 
-        return AthenaEngine(workgroup, database, env_name).run(query, bound)
+        return AthenaEngine(workgroup, database, env_name)
     from aml.query.local import LocalEngine
 
-    return LocalEngine(data_dir or default_data_dir()).run(query, bound)
+    return LocalEngine(data_dir or default_data_dir())

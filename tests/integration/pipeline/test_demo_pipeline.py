@@ -130,7 +130,7 @@ def test_one_daily_execution_raised_batch_alerts_beside_the_realtime_ones(demo):
     assert totals["alerts"] == totals["realtime_only"] + totals["batch_only"] + totals["merged"]
     assert "cycles" in summary["alerts_by_source"]["per_rule"]  # a batch-only scenario reaches the queue
     page = (cfg.out_dir / "report.html").read_text()
-    assert "alerts by source" in page and run["execution"] in page
+    assert "Alerts per rule per day, by source" in page and run["execution"] in page
 
 
 def test_a_rerun_of_the_same_date_adds_no_alert(demo):
