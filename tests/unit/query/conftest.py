@@ -10,7 +10,7 @@ from aml.reference import publish
 from aml_contract import pseudonym
 from aml_contract.reference import ReferenceData
 
-KEY = pseudonym.normalise_key("unit-test-pseudonymisation-key-0123")
+KEY = handmade_bank.KEY
 
 
 @pytest.fixture(scope="session")

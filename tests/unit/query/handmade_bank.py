@@ -7,6 +7,12 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from aml_contract import pseudonym
+
+# The pseudonymisation key the hand-made bank is curated with (a module of its own name, not
+# conftest: `from conftest import ...` takes whichever conftest was imported first).
+KEY = pseudonym.normalise_key("unit-test-pseudonymisation-key-0123")
+
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 110  # dormant_reactivation needs 90 days of provable silence before its window
 BACKGROUND_ACCOUNTS = 30

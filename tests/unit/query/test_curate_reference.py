@@ -8,8 +8,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from conftest import KEY
-from handmade_bank import BankBuilder
+from handmade_bank import KEY, BankBuilder
 
 from aml.query import curate
 from aml.reference import publish

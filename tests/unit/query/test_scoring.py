@@ -4,8 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pandas as pd
-from conftest import KEY
-from handmade_bank import DAYS, START
+from handmade_bank import DAYS, KEY, START
 
 from aml.query import scoring
 
