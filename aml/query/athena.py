@@ -8,6 +8,7 @@ as Athena execution parameters (one SQL literal per `?`), never spliced into the
 from __future__ import annotations
 
 import time
+from functools import cached_property
 
 from aml import aws_account
 from aml.errors import AmlError
@@ -33,11 +34,17 @@ class AthenaEngine:
         self.workgroup = workgroup or workgroup_of(env_name or DEFAULT_ENV)
         self.database = database or schema.CURATED_DATABASE
 
+    @cached_property
+    def session(self):
+        """One boto3 session for every query this engine runs (made on the first, so a missing
+        region is that query's error)."""
+        return aws_account.session("--engine athena")
+
     def run(self, query: NamedQuery, values: dict[str, str]) -> QueryResult:
         import awswrangler as wr
         from botocore.exceptions import BotoCoreError, ClientError
 
-        session = aws_account.session("--engine athena")
+        session = self.session
         started = time.perf_counter()
         try:
             frame = wr.athena.read_sql_query(

@@ -17,7 +17,7 @@ from aml import aws_account
 from aml.errors import AmlError
 from aml.query import catalog
 from aml.query.athena import DEFAULT_ENV
-from aml.query.run import engine_for, execute
+from aml.query.run import engine_for
 from aml_contract import named_queries, names
 from aml_contract.daily_pipeline import REPORTS_PREFIX
 from aml_contract.glue_job import STATE_PREFIX
@@ -108,14 +108,12 @@ def gather(start: date, end: date, engine: str = "local", data_dir: str | Path |
     window = {"start_date": start.isoformat(), "end_date": end.isoformat()}
     runner = engine_for(engine, data_dir, workgroup, env_name=env_name)
 
-    def run(name: str) -> pd.DataFrame:
-        query = report_query(name)
+    def run(query: named_queries.NamedQuery) -> pd.DataFrame:  # one engine for every query of the report
         return runner.run(query, catalog.bind(query, window)).frame
 
     files = deployed_curated_files(env_name) if engine == "athena" else LocalFiles(runner.data_dir)
-    zone = run("report_zone_rows")
-    risk = execute(RISK_QUERY, window, engine, getattr(runner, "data_dir", None), workgroup, env_name=env_name).frame
-    return ZoneData(start, end, engine, run("report_alerts_per_day"), risk,
+    zone = run(report_query("report_zone_rows"))
+    return ZoneData(start, end, engine, run(report_query("report_alerts_per_day")), run(catalog.get(RISK_QUERY)),
                     {str(t): int(n) for t, n in zip(zone["table_name"], zone["row_count"], strict=True)},
                     curation_runs(files, start, end), run_reports(files, start, end))
 
