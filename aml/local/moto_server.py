@@ -45,7 +45,13 @@ one of its addressing:
   character run by character run, with moto's token patterns: about a third of the server's
   DynamoDB time in the rules Lambda's benchmark. Lexing depends on the expression's text only
   (names and values are read later, by the parser), so each text is lexed once and its tokens
-  handed out as fresh copies.
+  handed out as fresh copies. The parser then rebuilds the condition's tree three times for each
+  Put of a TransactWriteItems (the request check, the transaction, the put); the tree depends on
+  the text, names and values only and reads the item it judges, so it is built once per three.
+- Every stored or projected item checks its size (DynamoDB's 400 KB limit) once per attribute
+  by summing every attribute already set: O(attributes^2) per item, a tenth of the server's
+  DynamoDB time. The same sum is kept as it grows; an item over the limit fails at the same
+  attribute with the same error.
 - Every request looks up its service backend through a global lock (`backend_lock`), taken even
   when the account's backend exists; under concurrent requests (the alert writers' lookups run 8
   at a time) threads queue on it. A lookup of an existing, registered backend skips the lock;
@@ -67,6 +73,7 @@ import contextlib
 import copy
 import io
 import ipaddress
+import json
 import os
 import selectors
 import sys
@@ -82,13 +89,17 @@ from moto.core.parse import BaseJSONParser
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb import models
 from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.utilities import bytesize
 from moto.kinesis.models import Shard
 
 _moto_transact_write_items = DynamoDBBackend.transact_write_items
 _moto_lex = ConditionExpressionParser._lex_condition_expression
+_moto_parse = ConditionExpressionParser.parse
+_moto_item_init = Item.__init__
 _moto_account_backend = BackendDict._create_account_specific_backend
 
 
@@ -255,6 +266,49 @@ def _lex_condition_expression(self: ConditionExpressionParser) -> deque:
     return deque(node._replace(children=[]) for node in _lexed(self.condition_expression))
 
 
+PARSED_LIMIT = 4096
+_parsed: dict[tuple[str, str, str], tuple] = {}
+
+
+def _parse_condition(self: ConditionExpressionParser):
+    """moto's condition tree, built once per expression, names and values: a TransactWriteItems
+    Put has its condition parsed three times (request check, transaction check, put), and the
+    tree only reads the item it judges. The names and values found are recorded on this parser,
+    as moto's parse records them. Values that are not JSON (binary) and texts that do not parse
+    take moto's way each time. No names and empty names are one key (moto's request check passes
+    {}, its backend None): a tree built without names references none."""
+    try:
+        key = (self.condition_expression, json.dumps(self.expression_attribute_names or {}, sort_keys=True),
+               json.dumps(self.expression_attribute_values or {}, sort_keys=True))
+    except TypeError:
+        return _moto_parse(self)
+    if (found := _parsed.get(key)) is None:
+        op = _moto_parse(self)
+        if len(_parsed) >= PARSED_LIMIT:
+            _parsed.clear()
+        _parsed[key] = (op, tuple(self.expr_attr_names_found), tuple(self.expr_attr_values_found))
+        return op
+    op, names, values = found
+    self.expr_attr_names_found.extend(names)
+    self.expr_attr_values_found.extend(values)
+    return op
+
+
+ITEM_SIZE_LIMIT = 405_000  # moto's, "between 409 and 410KB" by its own measurement
+
+
+def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict) -> None:
+    """moto's Item.__init__ with the size it sums for each attribute kept as it grows."""
+    self.hash_key, self.range_key = hash_key, range_key
+    self.attrs, size = LimitedSizeDict(), 0
+    for key, value in attrs.items():
+        value = DynamoType(value)
+        size += bytesize(key) + value.size()
+        if size > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, value)
+
+
 def _account_backend(self: BackendDict, account_id: str) -> None:
     """Without the lock when the account's backend exists and this dict is registered (what
     moto's locked code would find and leave as is); otherwise moto's own, under its lock."""
@@ -395,6 +449,8 @@ def apply() -> None:
     BaseJSONSerializer._serialize_type_structure = _serialize_type_structure
     BaseJSONParser._parse_structure = _parse_structure
     ConditionExpressionParser._lex_condition_expression = _lex_condition_expression
+    ConditionExpressionParser.parse = _parse_condition
+    Item.__init__ = _item_init
     BackendDict._create_account_specific_backend = _account_backend
     # The full moto server always has CloudFormation and Lambda; the Lambda's test venv may not.
     with contextlib.suppress(ImportError):

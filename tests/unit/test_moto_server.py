@@ -243,15 +243,60 @@ def test_attribute_values_parse_as_moto_parses_them(value):
         assert parse() == repaired
 
 
-def test_a_condition_lexed_once_is_still_judged_on_each_requests_values(table):
+def test_a_condition_parsed_once_is_still_judged_on_each_requests_values(table):
     moto_server._lexed.cache_clear()
+    moto_server._parsed.clear()
     table.transact_write_items(TransactItems=[_put("updated", 2, 1)])  # version = :v, :v = 1: holds
     with pytest.raises(ClientError) as err:  # the same text, :v = 1 again: no longer holds
         table.transact_write_items(TransactItems=[_put("updated", 3, 1)])
     assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
-    table.transact_write_items(TransactItems=[_put("updated", 3, 2)])
+    table.transact_write_items(TransactItems=[_put("updated", 3, 2)])  # :v = 2: a new tree, lexed once
     assert _state(table)["updated"] == 3
-    assert moto_server._lexed.cache_info().hits >= 2
+    assert moto_server._lexed.cache_info().hits >= 1
+
+
+def test_a_put_in_a_transaction_has_its_condition_parsed_once(table):
+    moto_server._parsed.clear()
+    with mock.patch.object(moto_server, "_moto_parse", wraps=moto_server._moto_parse) as parse:
+        table.transact_write_items(TransactItems=[_put("updated", 2, 1), _put("new", 1, None)])
+        table.transact_write_items(TransactItems=[_put("updated", 3, 2)])
+    assert parse.call_count == 3  # moto parses each three times (request check, transaction, put)
+    assert _state(table) == {"kept": 1, "new": 1, "updated": 3}
+
+
+@pytest.mark.parametrize(("text", "names", "values"), [
+    ("attribute_not_exists(#id) OR (#v = :v AND size(#n) > :s)",
+     {"#id": "pk", "#v": "version", "#n": "name"}, {":v": {"N": "2"}, ":s": {"N": "3"}}),
+    ("contains(#src, :r) AND NOT begins_with(sk, :p)", {"#src": "sources"}, {":r": {"S": "x"}, ":p": {"S": "s"}}),
+    ("version IN (:a, :b) AND #m.#k BETWEEN :a AND :b", {"#m": "m", "#k": "k"}, {":a": {"N": "1"}, ":b": {"N": "9"}}),
+])
+def test_a_cached_tree_judges_items_and_records_what_it_found_as_moto_does(text, names, values):
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import Item
+
+    moto_server._parsed.clear()
+    items = [None, Item({"S": "a"}, None, {"pk": {"S": "a"}, "version": {"N": "2"}, "name": {"S": "abcd"},
+                                          "sources": {"SS": ["x"]}, "sk": {"S": "t"}, "m": {"M": {"k": {"N": "5"}}}}),
+             Item({"S": "b"}, None, {"pk": {"S": "b"}, "version": {"N": "1"}, "sk": {"S": "s"}})]
+    own = ConditionExpressionParser(text, names, values)
+    expected = moto_server._moto_parse(own)
+    for _ in range(2):  # the first builds the tree, the second takes it from the cache
+        parser = ConditionExpressionParser(text, names, values)
+        tree = moto_server._parse_condition(parser)
+        assert [tree.expr(i) for i in items] == [expected.expr(i) for i in items]
+        assert (parser.expr_attr_names_found, parser.expr_attr_values_found) == \
+            (own.expr_attr_names_found, own.expr_attr_values_found)
+    assert len(moto_server._parsed) == 1
+
+
+def test_a_condition_that_does_not_parse_fails_every_time():
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    moto_server._parsed.clear()
+    for _ in range(2):
+        with pytest.raises(Exception, match="Value provided in ExpressionAttributeValues unused|:missing"):
+            moto_server._parse_condition(ConditionExpressionParser("version = :missing", {}, {}))
+    assert not moto_server._parsed
 
 
 def test_lexed_tokens_are_moto_s_own_and_each_caller_gets_fresh_ones():
@@ -308,3 +353,48 @@ def test_the_request_log_comes_back_with_its_setting(monkeypatch, setting, error
         monkeypatch.setenv("AML_EMULATOR_REQUEST_LOG", setting)
     moto_server._patch_request_log()
     assert getattr(MotoRequestHandler.log_request, "errors_only", False) is errors_only
+
+
+def _moto_item(attrs: dict):
+    from moto.dynamodb.models.dynamo_type import Item
+
+    with mock.patch.object(Item, "__init__", moto_server._moto_item_init):
+        return Item({"S": "k"}, None, attrs)
+
+
+@pytest.mark.parametrize("attrs", [
+    {"pk": {"S": "k"}},
+    {"pk": {"S": "k"}, "n": {"N": "12.5"}, "ss": {"SS": ["a", "bb"]}, "m": {"M": {"x": {"L": [{"N": "1"}, {"S": "é"}]}}},
+     "b": {"B": b"\x00\x01"}, "t": {"BOOL": True}, "z": {"NULL": True}},
+])
+def test_an_item_is_built_as_moto_builds_it(repaired_moto, attrs):
+    from moto.dynamodb.models.dynamo_type import Item
+
+    item = Item({"S": "k"}, None, attrs)
+    assert item.attrs == _moto_item(attrs).attrs and type(item.attrs) is type(_moto_item(attrs).attrs)
+    assert item.size() == _moto_item(attrs).size()
+
+
+@pytest.mark.parametrize(("extra", "fits"), [(0, True), (1, False), (3, False)])
+def test_an_item_over_the_size_limit_fails_as_moto_s_does(repaired_moto, extra, fits):
+    """Sizes: 'pk'+'k' 3, 'a'+300,000 x's, then 'b' up to LIMIT - 2 + extra, then 'c'+'z' 2."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import Item
+
+    used = 3 + 1 + 300_000
+    attrs = {"pk": {"S": "k"}, "a": {"S": "x" * 300_000},
+             "b": {"S": "y" * (moto_server.ITEM_SIZE_LIMIT - 2 + extra - used - 1)}, "c": {"S": "z"}}
+    outcomes = []
+    for build in (lambda: Item({"S": "k"}, None, attrs), lambda: _moto_item(attrs)):
+        try:
+            outcomes.append(build().size())
+        except ItemSizeTooLarge:
+            outcomes.append("too large")
+    assert outcomes == [moto_server.ITEM_SIZE_LIMIT, moto_server.ITEM_SIZE_LIMIT] if fits else ["too large"] * 2
+
+
+def test_an_item_s_attributes_are_not_each_summed_again(repaired_moto):
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    with mock.patch.object(LimitedSizeDict, "__setitem__", side_effect=AssertionError("the item summed again")):
+        assert Item({"S": "k"}, None, {"pk": {"S": "k"}, "n": {"N": "1"}}).size() == 5
