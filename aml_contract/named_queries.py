@@ -48,7 +48,7 @@ EVIDENCE_KEY = "evidence"
 # The cap of a hit's list of transaction ids. A batch alert stores its ids in one DynamoDB item
 # (400 KB at most; the ids appear there three times: the alert's list, its curated row, the query
 # row in its details), in one SNS message (256 KB) and one Firehose record: 100 ids of the
-# contract's longest (64 characters, aml_contract.schema.ID_LENGTH) keep the item near 25 KB, and
+# contract's longest (64 characters, aml_contract.schema.ID_LENGTH) keep the item under 31 KB, and
 # every scenario's typical hit (a handful to a few dozen transactions) whole. A hit of more (a busy
 # day's velocity spike, a fan-in of hundreds of payers) names its first 100 by time; its
 # transaction_count holds the total, and alert_evidence lists the window's other transactions.
