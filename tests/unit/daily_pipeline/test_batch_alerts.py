@@ -190,11 +190,22 @@ def test_transaction_evidence_comes_from_the_declared_columns(store):
     _, delivery = store
     row = {"subject_account_pid": "P1", "subject_customer_pid": "C1", "hops": "3", "first_transaction_id": "T1",
            "return_transaction_id": "T9", "sent_at": "2025-03-01 10:00:00", "returned_at": "2025-03-04 10:00:00",
-           "sent_amount": "5000", "returned_amount": "4900", "via_account_pids": "[A, B]", "amount_floor": "1000",
-           "amount_pattern": "kept"}
+           "sent_amount": "5000", "returned_amount": "4900", "via_account_pids": "A,B", "amount_floor": "1000",
+           "amount_pattern": "kept", "transaction_ids": "[T1, T5, T9]", "transaction_count": "3"}
     assert write(store, [row], query="cycles").new == 1
     (landed,) = delivery.landed
-    assert landed["transaction_ids"] == ["T1", "T9"] and landed["window_end"] == "2025-03-05T00:00:00+00:00"
+    assert landed["transaction_ids"] == ["T1", "T5", "T9"] and landed["window_end"] == "2025-03-05T00:00:00+00:00"
+    assert json.loads(landed["details"])["transaction_count"] == 3
+
+
+def test_a_row_about_one_transaction_names_it(store):
+    """high_risk_jurisdiction declares one id column, no list: the row's transaction is the alert's."""
+    _, delivery = store
+    row = {"subject_account_pid": "P1", "direction": "out", "transaction_id": "T7",
+           "booked_at": "2025-03-01 10:00:00.000", "counterparty_country": "IR", "dt": "2025-03-01"}
+    assert write(store, [row], query="high_risk_jurisdiction").new == 1
+    (landed,) = delivery.landed
+    assert landed["transaction_ids"] == ["T7"] and json.loads(landed["details"])["transaction_count"] == 1
 
 
 def listed_row(pid: str, ids: list[str], count: int) -> dict:
