@@ -142,7 +142,7 @@ SELECT origin AS subject_account_pid, origin_customer AS subject_customer_pid, h
        first_tx AS first_transaction_id, last_tx AS return_transaction_id, sent_at, last_at AS returned_at,
        sent_amount, last_amount AS returned_amount, via AS via_account_pids, sent_floor AS amount_floor,
        CASE WHEN kept THEN 'kept' ELSE 'redrawn' END AS amount_pattern, path AS transaction_ids,
-       hops AS transaction_count
+       CAST(hops AS BIGINT) AS transaction_count  -- a count, BIGINT as COUNT(*) is elsewhere
 FROM closed
 WHERE hops BETWEEN {{cycles.min_hops}} AND {{cycles.max_hops}}
 ORDER BY sent_at, subject_account_pid, hops
