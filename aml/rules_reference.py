@@ -33,6 +33,14 @@ test fails while it is stale). Amounts are USD (`amount_base`); windows run on e
   complete or re-evaluate a window (README "Real-time rules: late records and alert ids").
 - **Reference data** (FATF lists, FX rates, currencies) are not rule parameters: they are dated
   data in S3, read by both paths (README "Currencies, FX rates and FATF lists").
+- **Evidence**: every scenario query's row names the transactions that make up its hit (the
+  `Evidence` line of each scenario below, from the query's `-- evidence:` header). Most give
+  `transaction_ids`, an array of the first {max_ids} by `booked_at` (then id), and
+  `transaction_count`, how many there are in all: a count above the list's length says the list
+  was cut at {max_ids} (`aml_contract.named_queries.MAX_EVIDENCE_TRANSACTIONS`, which keeps a batch
+  alert's item far inside DynamoDB's 400 KB). A batch alert carries those ids and the count
+  (`details.transaction_count`); `alert_evidence` lists the named ones, then, for a list cut
+  short, the account's other transactions in the alert's window.
 
 ## How a change reaches both paths
 
@@ -56,6 +64,15 @@ def _value(value: object) -> str:
     return str(value)
 
 
+def _evidence(evidence: named_queries.Evidence) -> str:
+    window = (f"`{evidence.window_start}`" if evidence.window_start == evidence.window_end
+              else f"`{evidence.window_start}` to `{evidence.window_end}`")
+    ids = ", ".join(f"`{c}`" for c in evidence.transactions)
+    listed = (f"the transactions in {ids} (at most {named_queries.MAX_EVIDENCE_TRANSACTIONS}), "
+              f"`{evidence.count}` of them in all" if evidence.is_list else f"the transaction in {ids}")
+    return f"window {window}; {listed}."
+
+
 def render() -> str:
     from lambdas.realtime_rules.rules import STATELESS, WINDOWED
 
@@ -67,7 +84,8 @@ def render() -> str:
                         "multipliers": ", ".join(f"{s} {multipliers[s]}" for s in rules.SEVERITIES),
                         "budget": f"{float(params.risk_score.alert_budget):.2%}",
                         "days": params.segments.statistics_days,
-                        "min_transactions": params.segments.min_transactions}.items():
+                        "min_transactions": params.segments.min_transactions,
+                        "max_ids": named_queries.MAX_EVIDENCE_TRANSACTIONS}.items():
         intro = intro.replace("{" + name + "}", str(value))
     lines = [intro, "## Scenarios", "",
              "| rule | severity | score | weight | version | real time | batch query |",
@@ -83,7 +101,7 @@ def render() -> str:
         query = queries.get(rule_id)
         if query is not None:
             lines += ["", f"Batch (`athena_queries/{rule_id}.sql`): {query.description}", "",
-                      f"Source: {query.serves}"]
+                      f"Evidence: {_evidence(query.evidence)}", "", f"Source: {query.serves}"]
     others = [q for name, q in queries.items() if name not in params.rules]
     if others:
         lines += ["", "## Other named queries (no rule parameters of their own)"]

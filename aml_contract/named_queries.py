@@ -8,7 +8,7 @@ Each file is Athena engine v3 (Trino) SQL starting with a header of ``-- key: va
     -- parameters: start_date, end_date
     -- serves: 31 CFR 1010.314 (structuring); FinCEN red flag ...
     -- columns: subject_account_pid, deposit_count, ...
-    -- evidence: window first_window_start..last_window_end
+    -- evidence: window first_window_start..last_window_end; transactions transaction_ids; count transaction_count
 
 ``parameters`` names every ``?`` execution parameter in the order it appears (a name may repeat
 when a value is needed twice, as the Athena console asks for each ``?`` in turn). Thresholds are
@@ -21,8 +21,9 @@ query joins the ``fatf_lists`` table on the booking date (high_risk_jurisdiction
 ``(VALUES ...) AS w(rule_id, weight)`` table (aml_contract.risk), and a list of objects (``{{fan_in.windows}}``)
 as VALUES rows, columns in the objects' key order. ``{{profiles.<key>}}`` renders a value of the
 `profiles` section (aml_contract.profiles.ProfileParameters), which the account_profiles query
-reads. Standard library only: the CDK stacks import this to
-register one AWS::Athena::NamedQuery per file.
+reads. ``{{evidence.max_transactions}}`` renders MAX_EVIDENCE_TRANSACTIONS (below), the length
+a scenario query caps its list of transaction ids at. Standard library only: the CDK stacks
+import this to register one AWS::Athena::NamedQuery per file.
 """
 from __future__ import annotations
 
@@ -36,9 +37,23 @@ from aml_contract import risk, rules
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "athena_queries"
 HEADER_KEYS = ("name", "description", "parameters", "serves", "columns")
 # A scenario query (one whose name is a rule id) also declares its `evidence`: the output columns
-# bounding each hit's window, and those holding its transactions, for batch alerts
-# (lambdas/daily_pipeline): ``-- evidence: window <start>[..<end>]; transactions <col>[, <col>]``.
+# bounding each hit's window, and those naming the transactions that make up the hit, for batch
+# alerts (lambdas/daily_pipeline) and the analyst:
+#   ``-- evidence: window <start>[..<end>]; transactions <col>[, <col>][; count <col>]``
+# Without `count`, each transactions column holds one transaction id (a row about one transaction,
+# or a cycle's hops). With `count`, the one transactions column is a list (an Athena array): the ids
+# of the hit's first MAX_EVIDENCE_TRANSACTIONS transactions by (booked_at, transaction_id), and the
+# count column says how many there are in all, so a list cut short says so beside it.
 EVIDENCE_KEY = "evidence"
+# The cap of a hit's list of transaction ids. A batch alert stores its ids in one DynamoDB item
+# (400 KB at most; the ids appear there three times: the alert's list, its curated row, the query
+# row in its details), in one SNS message (256 KB) and one Firehose record: 100 ids of the
+# contract's longest (64 characters, aml_contract.schema.ID_LENGTH) keep the item under 31 KB, and
+# every scenario's typical hit (a handful to a few dozen transactions) whole. A hit of more (a busy
+# day's velocity spike, a fan-in of hundreds of payers) names its first 100 by time; its
+# transaction_count holds the total, and alert_evidence lists the window's other transactions.
+MAX_EVIDENCE_TRANSACTIONS = 100
+EVIDENCE_SCOPE = "evidence"  # {{evidence.max_transactions}}: MAX_EVIDENCE_TRANSACTIONS
 DATE_PARAMETER_SUFFIX = "_date"  # parameters named *_date take YYYY-MM-DD values
 PROFILES_SCOPE = "profiles"  # {{profiles.<key>}}: rule_parameters.json's profiles section (aml_contract.profiles)
 
@@ -55,21 +70,35 @@ class NamedQueryError(ValueError):
 @dataclass(frozen=True)
 class Evidence:
     """Where a scenario query's row holds its evidence: the columns of the window's first and last
-    instant (the same column when the evidence is one instant or one day), and the columns holding
-    transaction ids (none when the row summarises its windows)."""
+    instant (the same column when the evidence is one instant or one day), the columns naming the
+    hit's transactions, and, when those are one list, the column counting them all (see
+    EVIDENCE_KEY)."""
 
     window_start: str
     window_end: str
     transactions: tuple[str, ...] = ()
+    count: str | None = None  # the list's total; None: each transactions column holds one id
+
+    @property
+    def is_list(self) -> bool:
+        return self.count is not None
 
     @classmethod
     def parse(cls, text: str, columns: tuple[str, ...]) -> Evidence:
-        parts = dict(p.strip().split(" ", 1) for p in text.split(";") if p.strip())
-        if set(parts) - {"window", "transactions"} or "window" not in parts:
-            raise NamedQueryError(f"evidence {text!r}: expected 'window <start>[..<end>]; transactions <columns>'")
+        expected = "expected 'window <start>[..<end>]; transactions <columns>[; count <column>]'"
+        try:
+            parts = dict(p.strip().split(" ", 1) for p in text.split(";") if p.strip())
+        except ValueError:
+            raise NamedQueryError(f"evidence {text!r}: {expected}") from None
+        if set(parts) - {"window", "transactions", "count"} or "window" not in parts:
+            raise NamedQueryError(f"evidence {text!r}: {expected}")
         start, _, end = parts["window"].strip().partition("..")
-        found = cls(start.strip(), (end or start).strip(), _split_list(parts.get("transactions", "")))
-        unknown = [c for c in (found.window_start, found.window_end, *found.transactions) if c not in columns]
+        count = parts["count"].strip() if "count" in parts else None
+        found = cls(start.strip(), (end or start).strip(), _split_list(parts.get("transactions", "")), count)
+        if count is not None and len(found.transactions) != 1:
+            raise NamedQueryError(f"evidence {text!r}: `count` counts one list column, named by `transactions`")
+        unknown = [c for c in (found.window_start, found.window_end, *found.transactions, *([count] if count else []))
+                   if c not in columns]
         if unknown:
             raise NamedQueryError(f"evidence names {', '.join(unknown)}, not among the query's columns")
         return found
@@ -144,6 +173,10 @@ def placeholder_value(scope: str, key: str, params: rules.RuleParameters) -> obj
         if key == "alert_budget":
             return float(params.risk_score.alert_budget)
         raise NamedQueryError(f"{{{{risk_score.{key}}}}}: risk_score renders alert_budget and weights")
+    if scope == EVIDENCE_SCOPE:
+        if key != "max_transactions":
+            raise NamedQueryError(f"{{{{evidence.{key}}}}}: evidence renders max_transactions")
+        return MAX_EVIDENCE_TRANSACTIONS
     if scope == PROFILES_SCOPE:
         if key not in {f.name for f in fields(params.profiles)}:
             raise NamedQueryError(f"{{{{profiles.{key}}}}}: no such profiles parameter")

@@ -21,7 +21,9 @@
 --   bank's accounts, describing its largest group (most links, then amount); links: the subject's own links
 --   in it; seed_account_pid: the seed beneficiary naming the group; qualifying_windows counts the windows it
 --   was in a group. amount_floor: the lowest floor a payment of the group met. An amount rule: a payment
---   without amount_base takes no part.
+--   without amount_base takes no part. transaction_ids: the payments of the group the row describes
+--   (every link's, those group_amount sums), the first {{evidence.max_transactions}} by booked_at (then
+--   id); transaction_count: how many in all.
 -- parameters: start_date, end_date
 -- serves: IBM AMLSim BipartiteTypology (src/amlsim/model/aml/BipartiteTypology.java: a set of originators
 --   each paying each of a set of beneficiaries); Altman et al. 2023, "Realistic Synthetic Financial
@@ -29,12 +31,13 @@
 --   pattern; FATF red flag "transactions between a group of accounts with no apparent business purpose"
 --   (layering through networks of money-mule accounts, FATF/Egmont "Money Laundering through Money Mules" 2022)
 -- columns: subject_account_pid, subject_customer_pid, role, seed_account_pid, originators, beneficiaries,
---   group_links, links, group_amount, first_at, last_at, amount_floor, qualifying_windows
--- evidence: window first_at..last_at
+--   group_links, links, group_amount, first_at, last_at, amount_floor, qualifying_windows, transaction_ids,
+--   transaction_count
+-- evidence: window first_at..last_at; transactions transaction_ids; count transaction_count
 WITH payments AS (
     SELECT originator_account_pid AS originator, originator_customer_pid AS originator_customer, originator_country,
            beneficiary_account_pid AS beneficiary, beneficiary_customer_pid AS beneficiary_customer,
-           booked_at, amount_base AS amount
+           transaction_id, booked_at, amount_base AS amount
     FROM transactions
     WHERE dt BETWEEN ? AND ?
       AND status = 'booked'
@@ -142,7 +145,7 @@ groups AS (
 ),
 group_payments AS (
     SELECT g.seed, g.opened_at, p.originator, p.originator_customer, p.beneficiary, p.beneficiary_customer,
-           p.booked_at, p.amount, p.amount_floor
+           p.transaction_id, p.booked_at, p.amount, p.amount_floor
     FROM groups g
     JOIN group_links l ON l.seed = g.seed AND l.opened_at = g.opened_at
     JOIN paid p
@@ -175,10 +178,27 @@ ranked AS (
            COUNT(*) OVER (PARTITION BY m.account_pid, m.role) AS qualifying_windows
     FROM members m
     JOIN group_totals t ON t.seed = m.seed AND t.opened_at = m.opened_at
+),
+reported AS (
+    SELECT * FROM ranked WHERE rank_in_subject = 1
+),
+group_evidence AS (
+    -- the evidence: every payment of each group a row describes, once
+    SELECT DISTINCT g.seed, g.opened_at, g.transaction_id, g.booked_at
+    FROM (SELECT DISTINCT seed, opened_at FROM reported) r
+    JOIN group_payments g ON g.seed = r.seed AND g.opened_at = r.opened_at
+),
+evidence AS (
+    SELECT seed, opened_at,
+           slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {{evidence.max_transactions}})
+               AS transaction_ids,
+           COUNT(*) AS transaction_count
+    FROM group_evidence
+    GROUP BY seed, opened_at
 )
-SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, role, seed AS seed_account_pid,
-       originators, beneficiaries, group_links, links, group_amount, first_at, last_at, amount_floor,
-       qualifying_windows
-FROM ranked
-WHERE rank_in_subject = 1
+SELECT r.account_pid AS subject_account_pid, r.customer_pid AS subject_customer_pid, r.role,
+       r.seed AS seed_account_pid, r.originators, r.beneficiaries, r.group_links, r.links, r.group_amount, r.first_at,
+       r.last_at, r.amount_floor, r.qualifying_windows, e.transaction_ids, e.transaction_count
+FROM reported r
+JOIN evidence e ON e.seed = r.seed AND e.opened_at = r.opened_at
 ORDER BY group_amount DESC, subject_account_pid, role

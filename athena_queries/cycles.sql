@@ -10,8 +10,10 @@
 --   of the account paying it (originator_country; none: the whole bank "*"): every account of a cycle
 --   is both paid and paying, and the payer's side is the one the hop leaves; its percentile is read
 --   from the `segment_amounts` statistics (aml_contract.segments); nothing published: the USD floor.
---   amount_floor: the floor the first transfer met (each hop meets its own). Written as explicit
---   self-joins (one per hop), portable to Trino and DuckDB alike; the join stays bounded without the
+--   amount_floor: the floor the first transfer met (each hop meets its own). transaction_ids: every hop
+--   of the cycle in order, from first_transaction_id to return_transaction_id (transaction_count = hops,
+--   at most {{cycles.max_hops}}: under the {{evidence.max_transactions}} every scenario caps its list at).
+--   Written as explicit self-joins (one per hop), portable to Trino and DuckDB alike; the join stays bounded without the
 --   amount condition by what defines a cycle: distinct accounts, each hop later than the one before
 --   and inside the window of the first; a fourth hop is kept only when it closes the cycle or reaches an
 --   account that pays the origin, and the fifth only when it returns to the origin.
@@ -22,8 +24,9 @@
 --   (CycleTypology) and of Altman et al. 2023, "Realistic Synthetic Financial Transactions for
 --   Anti-Money Laundering Models" (AMLworld, NeurIPS Datasets & Benchmarks)
 -- columns: subject_account_pid, subject_customer_pid, hops, first_transaction_id, return_transaction_id,
---   sent_at, returned_at, sent_amount, returned_amount, via_account_pids, amount_floor, amount_pattern
--- evidence: window sent_at..returned_at; transactions first_transaction_id, return_transaction_id
+--   sent_at, returned_at, sent_amount, returned_amount, via_account_pids, amount_floor, amount_pattern,
+--   transaction_ids, transaction_count
+-- evidence: window sent_at..returned_at; transactions transaction_ids; count transaction_count
 WITH transfers AS (
     SELECT transaction_id, originator_account_pid, originator_customer_pid, originator_country,
            beneficiary_account_pid, booked_at, amount_base
@@ -67,7 +70,7 @@ hop1 AS (
 ),
 hop2 AS (
     SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.sent_floor, p.n1, e.dst AS n2,
-           e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount,
+           e.transaction_id AS tx2, e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount,
            p.kept AND e.amount BETWEEN (1 - {{cycles.amount_tolerance}}) * p.sent_amount
                                AND (1 + {{cycles.amount_tolerance}}) * p.sent_amount AS kept
     FROM hop1 p
@@ -79,7 +82,7 @@ hop2 AS (
 ),
 hop3 AS (
     SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.sent_floor, p.n1, p.n2, e.dst AS n3,
-           e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount,
+           p.tx2, e.transaction_id AS tx3, e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount,
            p.kept AND e.amount BETWEEN (1 - {{cycles.amount_tolerance}}) * p.sent_amount
                                AND (1 + {{cycles.amount_tolerance}}) * p.sent_amount AS kept
     FROM hop2 p
@@ -92,7 +95,7 @@ hop3 AS (
 ),
 hop4 AS (
     SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.sent_floor, p.n1, p.n2, p.n3, e.dst AS n4,
-           e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount,
+           p.tx2, p.tx3, e.transaction_id AS tx4, e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount,
            p.kept AND e.amount BETWEEN (1 - {{cycles.amount_tolerance}}) * p.sent_amount
                                AND (1 + {{cycles.amount_tolerance}}) * p.sent_amount AS kept
     FROM hop3 p
@@ -107,7 +110,7 @@ hop4 AS (
 ),
 hop5 AS (
     SELECT p.origin, p.origin_customer, p.first_tx, p.sent_at, p.sent_amount, p.sent_floor, p.n1, p.n2, p.n3, p.n4,
-           e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount,
+           p.tx2, p.tx3, p.tx4, e.dst AS last_node, e.booked_at AS last_at, e.transaction_id AS last_tx, e.amount AS last_amount,
            p.kept AND e.amount BETWEEN (1 - {{cycles.amount_tolerance}}) * p.sent_amount
                                AND (1 + {{cycles.amount_tolerance}}) * p.sent_amount AS kept
     FROM hop4 p
@@ -120,25 +123,26 @@ hop5 AS (
 ),
 closed AS (
     SELECT origin, origin_customer, 2 AS hops, first_tx, last_tx, sent_at, last_at, sent_amount, sent_floor, last_amount, kept,
-           n1 AS via
+           n1 AS via, ARRAY[first_tx, last_tx] AS path
     FROM hop2 WHERE last_node = origin
     UNION ALL
     SELECT origin, origin_customer, 3, first_tx, last_tx, sent_at, last_at, sent_amount, sent_floor, last_amount, kept,
-           concat_ws(',', n1, n2)
+           concat_ws(',', n1, n2), ARRAY[first_tx, tx2, last_tx]
     FROM hop3 WHERE last_node = origin
     UNION ALL
     SELECT origin, origin_customer, 4, first_tx, last_tx, sent_at, last_at, sent_amount, sent_floor, last_amount, kept,
-           concat_ws(',', n1, n2, n3)
+           concat_ws(',', n1, n2, n3), ARRAY[first_tx, tx2, tx3, last_tx]
     FROM hop4 WHERE last_node = origin
     UNION ALL
     SELECT origin, origin_customer, 5, first_tx, last_tx, sent_at, last_at, sent_amount, sent_floor, last_amount, kept,
-           concat_ws(',', n1, n2, n3, n4)
+           concat_ws(',', n1, n2, n3, n4), ARRAY[first_tx, tx2, tx3, tx4, last_tx]
     FROM hop5 WHERE last_node = origin
 )
 SELECT origin AS subject_account_pid, origin_customer AS subject_customer_pid, hops,
        first_tx AS first_transaction_id, last_tx AS return_transaction_id, sent_at, last_at AS returned_at,
        sent_amount, last_amount AS returned_amount, via AS via_account_pids, sent_floor AS amount_floor,
-       CASE WHEN kept THEN 'kept' ELSE 'redrawn' END AS amount_pattern
+       CASE WHEN kept THEN 'kept' ELSE 'redrawn' END AS amount_pattern, path AS transaction_ids,
+       CAST(hops AS BIGINT) AS transaction_count  -- a count, BIGINT as COUNT(*) is elsewhere
 FROM closed
 WHERE hops BETWEEN {{cycles.min_hops}} AND {{cycles.max_hops}}
 ORDER BY sent_at, subject_account_pid, hops

@@ -13,12 +13,14 @@
 --   Accounts silent for more than twice dormant_days are out of its reach. A transaction without
 --   amount_base (no FX rate) proves activity and counts towards min_count; the total sums the known
 --   amount_base only (an unknown amount counts as 0; max_amount is null when none is known).
+--   transaction_ids: the transactions of the reactivation window (those counted and summed), the first
+--   {{evidence.max_transactions}} by booked_at (then id); transaction_count: how many in all.
 -- parameters: start_date, end_date, start_date
 -- serves: FFIEC / FATF red flag "sudden activity in a previously dormant account" (account takeover,
 --   mule recruitment, sleeper accounts)
 -- columns: subject_account_pid, subject_customer_pid, last_seen_at, reactivated_at, reactivation_count,
---   reactivation_amount, max_amount, amount_floor
--- evidence: window reactivated_at
+--   reactivation_amount, max_amount, amount_floor, transaction_ids, transaction_count
+-- evidence: window reactivated_at; transactions transaction_ids; count transaction_count
 WITH scan AS (
     SELECT transaction_id, booked_at, amount_base, originator_account_pid, originator_customer_pid,
            originator_country, beneficiary_account_pid, beneficiary_customer_pid, beneficiary_country, dt
@@ -29,12 +31,13 @@ WITH scan AS (
       AND status = 'booked'
 ),
 sides AS (
-    SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid, booked_at,
+    SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid, transaction_id, booked_at,
            amount_base, originator_country AS country, dt
     FROM scan
     WHERE originator_customer_pid IS NOT NULL
     UNION ALL
-    SELECT beneficiary_account_pid, beneficiary_customer_pid, booked_at, amount_base, beneficiary_country, dt
+    SELECT beneficiary_account_pid, beneficiary_customer_pid, transaction_id, booked_at, amount_base,
+           beneficiary_country, dt
     FROM scan
     WHERE beneficiary_customer_pid IS NOT NULL
 ),
@@ -70,10 +73,33 @@ burst AS (
     LEFT JOIN floors f ON f.segment = s.country
     LEFT JOIN floors bank ON bank.segment = '*'
     GROUP BY q.account_pid, q.customer_pid, q.last_seen_at, q.reactivated_at
+),
+hits AS (
+    SELECT *
+    FROM burst
+    WHERE reactivation_amount >= amount_floor
+       OR reactivation_count >= {{dormant_reactivation.min_count}}
+),
+members AS (
+    -- the evidence: the reactivation window's transactions, once
+    SELECT DISTINCT h.account_pid, h.reactivated_at, s.transaction_id, s.booked_at
+    FROM hits h
+    JOIN sides s
+      ON s.account_pid = h.account_pid
+     AND s.booked_at >= h.reactivated_at
+     AND s.booked_at < date_add('day', {{dormant_reactivation.window_days}}, h.reactivated_at)
+),
+evidence AS (
+    SELECT account_pid, reactivated_at,
+           slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {{evidence.max_transactions}})
+               AS transaction_ids,
+           COUNT(*) AS transaction_count
+    FROM members
+    GROUP BY account_pid, reactivated_at
 )
-SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, last_seen_at, reactivated_at,
-       reactivation_count, reactivation_amount, max_amount, amount_floor
-FROM burst
-WHERE reactivation_amount >= amount_floor
-   OR reactivation_count >= {{dormant_reactivation.min_count}}
+SELECT h.account_pid AS subject_account_pid, h.customer_pid AS subject_customer_pid, h.last_seen_at,
+       h.reactivated_at, h.reactivation_count, h.reactivation_amount, h.max_amount, h.amount_floor,
+       e.transaction_ids, e.transaction_count
+FROM hits h
+JOIN evidence e ON e.account_pid = h.account_pid AND e.reactivated_at = h.reactivated_at
 ORDER BY reactivation_amount DESC, subject_account_pid

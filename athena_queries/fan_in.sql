@@ -18,14 +18,17 @@
 --   before first_window_start); qualified_window_hours lists every window length that qualified
 --   (ascending), qualifying_windows counts the qualifying anchored windows of every length,
 --   amount_floor is the lowest floor a counted payment of a floored qualifying window met (none when
---   only unfloored windows qualified).
+--   only unfloored windows qualified). transaction_ids: the payments counted by every qualifying window
+--   of any length, the first {{evidence.max_transactions}} by booked_at (then id); transaction_count: how
+--   many in all.
 -- parameters: start_date, end_date
 -- serves: FinCEN funnel-account advisory (FIN-2014-A005); FATF red flag "many unrelated parties
 --   paying into one account"; the fan-in pattern of IBM AMLSim and of Altman et al. 2023, "Realistic
 --   Synthetic Financial Transactions for Anti-Money Laundering Models" (NeurIPS Datasets and Benchmarks)
 -- columns: subject_account_pid, subject_customer_pid, window_hours, first_window_start, last_window_start,
---   max_counterparties, max_window_amount, qualified_window_hours, qualifying_windows, amount_floor
--- evidence: window first_window_start..last_window_start
+--   max_counterparties, max_window_amount, qualified_window_hours, qualifying_windows, amount_floor,
+--   transaction_ids, transaction_count
+-- evidence: window first_window_start..last_window_start; transactions transaction_ids; count transaction_count
 WITH credits AS (
     SELECT beneficiary_account_pid AS account_pid, beneficiary_customer_pid AS customer_pid,
            originator_account_pid AS counterparty_pid, beneficiary_country AS side_country,
@@ -59,7 +62,8 @@ counted AS (
     WHERE NOT w.floored OR p.amount_base >= p.amount_floor
 ),
 windows AS (
-    SELECT a.account_pid, a.customer_pid, a.window_hours, a.booked_at AS window_start,
+    SELECT a.account_pid, a.customer_pid, a.window_hours, a.min_counterparties, a.floored,
+           a.booked_at AS window_start,
            COUNT(DISTINCT b.counterparty_pid) AS counterparties, COALESCE(SUM(b.amount_base), 0) AS window_amount,
            CASE WHEN a.floored THEN MIN(b.amount_floor) END AS amount_floor
     FROM counted a
@@ -80,13 +84,38 @@ lengths AS (
            MIN(amount_floor) AS lowest_floor
     FROM windows
     GROUP BY account_pid, customer_pid, window_hours
+),
+hits AS (
+    SELECT account_pid, customer_pid, MIN(hours) AS window_hours,
+           min_by(first_start, hours) AS first_window_start, MAX(last_start) AS last_window_start,
+           min_by(counterparties, hours) AS max_counterparties,
+           min_by(amount, hours) AS max_window_amount,
+           array_join(array_sort(array_agg(hours)), ',') AS qualified_window_hours,
+           SUM(anchored_windows) AS qualifying_windows, MIN(lowest_floor) AS amount_floor
+    FROM lengths
+    GROUP BY account_pid, customer_pid
+),
+members AS (
+    -- the evidence: every payment a qualifying window counts, once
+    SELECT DISTINCT w.account_pid, c.transaction_id, c.booked_at
+    FROM windows w
+    JOIN counted c
+      ON c.account_pid = w.account_pid
+     AND c.window_hours = w.window_hours AND c.min_counterparties = w.min_counterparties AND c.floored = w.floored
+     AND c.booked_at >= w.window_start
+     AND c.booked_at < date_add('hour', w.window_hours, w.window_start)
+),
+evidence AS (
+    SELECT account_pid,
+           slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {{evidence.max_transactions}})
+               AS transaction_ids,
+           COUNT(*) AS transaction_count
+    FROM members
+    GROUP BY account_pid
 )
-SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, MIN(hours) AS window_hours,
-       min_by(first_start, hours) AS first_window_start, MAX(last_start) AS last_window_start,
-       min_by(counterparties, hours) AS max_counterparties,
-       min_by(amount, hours) AS max_window_amount,
-       array_join(array_sort(array_agg(hours)), ',') AS qualified_window_hours,
-       SUM(anchored_windows) AS qualifying_windows, MIN(lowest_floor) AS amount_floor
-FROM lengths
-GROUP BY account_pid, customer_pid
+SELECT h.account_pid AS subject_account_pid, h.customer_pid AS subject_customer_pid, h.window_hours,
+       h.first_window_start, h.last_window_start, h.max_counterparties, h.max_window_amount,
+       h.qualified_window_hours, h.qualifying_windows, h.amount_floor, e.transaction_ids, e.transaction_count
+FROM hits h
+JOIN evidence e ON e.account_pid = h.account_pid
 ORDER BY window_hours, max_counterparties DESC, subject_account_pid

@@ -12,6 +12,9 @@
 --   whole bank "*"; nothing published: the USD floor). One row per hub, describing its window with the
 --   most destinations (then sources, then outflow); qualifying_windows counts its windows. amount_floor:
 --   the lowest floor a counted payment met. An amount rule: a payment without amount_base takes no part.
+--   transaction_ids: the payments of the window the row describes (those inflow_amount and
+--   outflow_amount sum), the first {{evidence.max_transactions}} by booked_at (then id);
+--   transaction_count: how many in all.
 -- parameters: start_date, end_date
 -- serves: IBM AMLSim GatherScatterTypology (src/amlsim/model/aml/GatherScatterTypology.java: several
 --   accounts -> fan-in -> main account -> fan-out -> several accounts, the fan-out after the fan-in);
@@ -19,12 +22,12 @@
 --   (AMLworld, NeurIPS Datasets & Benchmarks), gather-scatter pattern; FinCEN funnel-account advisory
 --   (FIN-2014-A005); FATF red flag "funds received from several parties and sent on to others"
 -- columns: subject_account_pid, subject_customer_pid, sources, destinations, inflow_amount, outflow_amount,
---   first_at, last_at, amount_floor, qualifying_windows
--- evidence: window first_at..last_at
+--   first_at, last_at, amount_floor, qualifying_windows, transaction_ids, transaction_count
+-- evidence: window first_at..last_at; transactions transaction_ids; count transaction_count
 WITH payments AS (
     SELECT originator_account_pid AS payer, originator_customer_pid AS payer_customer, originator_country,
            beneficiary_account_pid AS payee, beneficiary_customer_pid AS payee_customer, beneficiary_country,
-           booked_at, amount_base AS amount
+           transaction_id, booked_at, amount_base AS amount
     FROM transactions
     WHERE dt BETWEEN ? AND ?
       AND status = 'booked'
@@ -39,7 +42,8 @@ floors AS (
     WHERE percentile = {{gather_scatter.min_amount_percentile}}
 ),
 inflows AS (
-    SELECT p.payee AS hub, p.payee_customer AS hub_customer, p.payer AS source, p.booked_at, p.amount,
+    SELECT p.payee AS hub, p.payee_customer AS hub_customer, p.payer AS source, p.transaction_id, p.booked_at,
+           p.amount,
            LEAST({{gather_scatter.min_amount}},
                  COALESCE(s.amount_base, bank.amount_base, {{gather_scatter.min_amount}})) AS amount_floor
     FROM payments p
@@ -48,7 +52,7 @@ inflows AS (
     WHERE p.payee_customer IS NOT NULL
 ),
 outflows AS (
-    SELECT p.payer AS hub, p.payee AS destination, p.booked_at, p.amount,
+    SELECT p.payer AS hub, p.payee AS destination, p.transaction_id, p.booked_at, p.amount,
            LEAST({{gather_scatter.min_amount}},
                  COALESCE(s.amount_base, bank.amount_base, {{gather_scatter.min_amount}})) AS amount_floor
     FROM payments p
@@ -67,7 +71,7 @@ windows AS (
     FROM gathered
 ),
 window_in AS (
-    SELECT w.hub, w.hub_customer, w.opened_at, g.source, g.booked_at, g.amount, g.amount_floor
+    SELECT w.hub, w.hub_customer, w.opened_at, g.source, g.transaction_id, g.booked_at, g.amount, g.amount_floor
     FROM windows w
     JOIN gathered g
       ON g.hub = w.hub AND g.booked_at >= w.opened_at
@@ -77,7 +81,7 @@ window_sources AS (
     SELECT DISTINCT hub, opened_at, source FROM window_in
 ),
 window_out AS (
-    SELECT w.hub, w.opened_at, s.destination, s.booked_at, s.amount, s.amount_floor
+    SELECT w.hub, w.opened_at, s.destination, s.transaction_id, s.booked_at, s.amount, s.amount_floor
     FROM windows w
     JOIN scattered s
       ON s.hub = w.hub AND s.booked_at > w.opened_at
@@ -114,9 +118,31 @@ ranked AS (
                               ORDER BY destinations DESC, sources DESC, outflow_amount DESC, opened_at) AS rank_in_hub,
            COUNT(*) OVER (PARTITION BY hub) AS qualifying_windows
     FROM patterns p
+),
+reported AS (
+    SELECT * FROM ranked WHERE rank_in_hub = 1
+),
+members AS (
+    -- the evidence: the payments in that in_sums counts and those out that out_sums counts, once
+    SELECT r.hub, i.transaction_id, i.booked_at
+    FROM reported r
+    JOIN window_in i ON i.hub = r.hub AND i.opened_at = r.opened_at AND i.booked_at < r.last_at
+    UNION
+    SELECT r.hub, o.transaction_id, o.booked_at
+    FROM reported r
+    JOIN window_out o ON o.hub = r.hub AND o.opened_at = r.opened_at
+),
+evidence AS (
+    SELECT hub,
+           slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {{evidence.max_transactions}})
+               AS transaction_ids,
+           COUNT(*) AS transaction_count
+    FROM members
+    GROUP BY hub
 )
-SELECT hub AS subject_account_pid, hub_customer AS subject_customer_pid, sources, destinations, inflow_amount,
-       outflow_amount, opened_at AS first_at, last_at, amount_floor, qualifying_windows
-FROM ranked
-WHERE rank_in_hub = 1
+SELECT r.hub AS subject_account_pid, r.hub_customer AS subject_customer_pid, r.sources, r.destinations,
+       r.inflow_amount, r.outflow_amount, r.opened_at AS first_at, r.last_at, r.amount_floor, r.qualifying_windows,
+       e.transaction_ids, e.transaction_count
+FROM reported r
+JOIN evidence e ON e.hub = r.hub
 ORDER BY outflow_amount DESC, subject_account_pid

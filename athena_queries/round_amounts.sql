@@ -7,13 +7,14 @@
 --   covers those booked from then to less than window_days later. One row per account:
 --   first_window_start and last_window_start are the starts of its first and last qualifying window
 --   (the same when one qualified), max_round_count and max_window_amount the largest of any,
---   qualifying_windows counts them.
+--   qualifying_windows counts them. transaction_ids: the round amounts of every qualifying window, the
+--   first {{evidence.max_transactions}} by booked_at (then id); transaction_count: how many in all.
 -- parameters: start_date, end_date
 -- serves: FFIEC / FATF red flag "transactions in round or whole-dollar amounts" (invoice fraud,
 --   trade-based laundering, loan-back schemes)
 -- columns: subject_account_pid, subject_customer_pid, first_window_start, last_window_start,
---   max_round_count, max_window_amount, qualifying_windows
--- evidence: window first_window_start..last_window_start
+--   max_round_count, max_window_amount, qualifying_windows, transaction_ids, transaction_count
+-- evidence: window first_window_start..last_window_start; transactions transaction_ids; count transaction_count
 WITH booked AS (
     SELECT transaction_id, booked_at, amount, amount_base, originator_account_pid, originator_customer_pid,
            beneficiary_account_pid, beneficiary_customer_pid
@@ -43,11 +44,34 @@ windows AS (
      AND b.booked_at < date_add('day', {{round_amounts.window_days}}, a.booked_at)
     GROUP BY a.account_pid, a.customer_pid, a.transaction_id, a.booked_at
     HAVING COUNT(*) >= {{round_amounts.min_count}}
+),
+hits AS (
+    SELECT account_pid, customer_pid, MIN(window_start) AS first_window_start, MAX(window_start) AS last_window_start,
+           MAX(round_count) AS max_round_count, MAX(window_amount) AS max_window_amount,
+           COUNT(*) AS qualifying_windows
+    FROM windows
+    GROUP BY account_pid, customer_pid
+),
+members AS (
+    -- the evidence: every round amount inside a qualifying window, once
+    SELECT DISTINCT w.account_pid, r.transaction_id, r.booked_at
+    FROM windows w
+    JOIN rounds r
+      ON r.account_pid = w.account_pid
+     AND r.booked_at >= w.window_start
+     AND r.booked_at < date_add('day', {{round_amounts.window_days}}, w.window_start)
+),
+evidence AS (
+    SELECT account_pid,
+           slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {{evidence.max_transactions}})
+               AS transaction_ids,
+           COUNT(*) AS transaction_count
+    FROM members
+    GROUP BY account_pid
 )
-SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid,
-       MIN(window_start) AS first_window_start, MAX(window_start) AS last_window_start,
-       MAX(round_count) AS max_round_count,
-       MAX(window_amount) AS max_window_amount, COUNT(*) AS qualifying_windows
-FROM windows
-GROUP BY account_pid, customer_pid
+SELECT h.account_pid AS subject_account_pid, h.customer_pid AS subject_customer_pid, h.first_window_start,
+       h.last_window_start, h.max_round_count, h.max_window_amount, h.qualifying_windows, e.transaction_ids,
+       e.transaction_count
+FROM hits h
+JOIN evidence e ON e.account_pid = h.account_pid
 ORDER BY max_round_count DESC, subject_account_pid

@@ -14,6 +14,9 @@
 --   its pattern with the most intermediaries (then the largest gathered amount); counterpart_account_pid is
 --   the other end; qualifying_windows counts the windows and counterparts it qualified in. amount_floor: the
 --   lowest floor a counted payment met. An amount rule: a payment without amount_base takes no part.
+--   transaction_ids: the payments of the pattern the row describes (those scattered_amount and
+--   gathered_amount sum), the first {{evidence.max_transactions}} by booked_at (then id);
+--   transaction_count: how many in all.
 -- parameters: start_date, end_date
 -- serves: IBM AMLSim ScatterGatherTypology (src/amlsim/model/aml/ScatterGatherTypology.java: originator ->
 --   fan-out -> intermediaries -> fan-in -> one beneficiary); Altman et al. 2023, "Realistic Synthetic
@@ -21,12 +24,13 @@
 --   scatter-gather pattern; FATF red flags "funds transferred to several accounts and then consolidated"
 --   (layering through money mules, FATF/Egmont "Money Laundering through Money Mules" 2022)
 -- columns: subject_account_pid, subject_customer_pid, role, counterpart_account_pid, intermediaries,
---   scattered_amount, gathered_amount, first_at, last_at, amount_floor, qualifying_windows
--- evidence: window first_at..last_at
+--   scattered_amount, gathered_amount, first_at, last_at, amount_floor, qualifying_windows, transaction_ids,
+--   transaction_count
+-- evidence: window first_at..last_at; transactions transaction_ids; count transaction_count
 WITH payments AS (
     SELECT originator_account_pid AS payer, originator_customer_pid AS payer_customer, originator_country,
            beneficiary_account_pid AS payee, beneficiary_customer_pid AS payee_customer, beneficiary_country,
-           booked_at, amount_base AS amount
+           transaction_id, booked_at, amount_base AS amount
     FROM transactions
     WHERE dt BETWEEN ? AND ?
       AND status = 'booked'
@@ -52,13 +56,13 @@ floored AS (
     LEFT JOIN floors bank ON bank.segment = '*'
 ),
 scattered AS (
-    SELECT payer AS source, payer_customer AS source_customer, payee AS intermediary, booked_at, amount,
-           payer_floor AS amount_floor
+    SELECT payer AS source, payer_customer AS source_customer, payee AS intermediary, transaction_id, booked_at,
+           amount, payer_floor AS amount_floor
     FROM floored
     WHERE amount >= payer_floor
 ),
 gathered AS (
-    SELECT payer AS intermediary, payee AS sink, payee_customer AS sink_customer, booked_at, amount,
+    SELECT payer AS intermediary, payee AS sink, payee_customer AS sink_customer, transaction_id, booked_at, amount,
            payee_floor AS amount_floor
     FROM floored
     WHERE amount >= payee_floor
@@ -115,12 +119,12 @@ patterns AS (
 ),
 subjects AS (
     SELECT source AS account_pid, source_customer AS customer_pid, 'source' AS role, sink AS counterpart,
-           intermediaries, scattered_amount, gathered_amount, first_at, last_at, amount_floor
+           intermediaries, scattered_amount, gathered_amount, first_at, last_at, amount_floor, source, sink, opened_at
     FROM patterns
     WHERE source_customer IS NOT NULL
     UNION ALL
     SELECT sink, sink_customer, 'sink', source, intermediaries, scattered_amount, gathered_amount, first_at,
-           last_at, amount_floor
+           last_at, amount_floor, source, sink, opened_at
     FROM patterns
     WHERE sink_customer IS NOT NULL
 ),
@@ -130,10 +134,42 @@ ranked AS (
                               ORDER BY intermediaries DESC, gathered_amount DESC, first_at, counterpart) AS rank_in_subject,
            COUNT(*) OVER (PARTITION BY account_pid, role) AS qualifying_windows
     FROM subjects s
+),
+reported AS (
+    SELECT * FROM ranked WHERE rank_in_subject = 1
+),
+reported_legs AS (
+    -- the legs of each pattern a row describes
+    SELECT l.*
+    FROM (SELECT DISTINCT source, sink, opened_at FROM reported) r
+    JOIN legs l ON l.source = r.source AND l.sink = r.sink AND l.opened_at = r.opened_at
+),
+members AS (
+    -- the evidence: the payments legs_in and legs_out sum for those legs, once
+    SELECT l.source, l.sink, l.opened_at, s.transaction_id, s.booked_at
+    FROM reported_legs l
+    JOIN scattered s
+      ON s.source = l.source AND s.intermediary = l.intermediary
+     AND s.booked_at >= l.opened_at AND s.booked_at < l.last_out
+    UNION
+    SELECT l.source, l.sink, l.opened_at, g.transaction_id, g.booked_at
+    FROM reported_legs l
+    JOIN gathered g
+      ON g.intermediary = l.intermediary AND g.sink = l.sink
+     AND g.booked_at > l.first_in
+     AND g.booked_at <= date_add('day', {{scatter_gather.window_days}}, l.opened_at)
+),
+evidence AS (
+    SELECT source, sink, opened_at,
+           slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {{evidence.max_transactions}})
+               AS transaction_ids,
+           COUNT(*) AS transaction_count
+    FROM members
+    GROUP BY source, sink, opened_at
 )
-SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, role,
-       counterpart AS counterpart_account_pid, intermediaries, scattered_amount, gathered_amount, first_at, last_at,
-       amount_floor, qualifying_windows
-FROM ranked
-WHERE rank_in_subject = 1
+SELECT r.account_pid AS subject_account_pid, r.customer_pid AS subject_customer_pid, r.role,
+       r.counterpart AS counterpart_account_pid, r.intermediaries, r.scattered_amount, r.gathered_amount, r.first_at,
+       r.last_at, r.amount_floor, r.qualifying_windows, e.transaction_ids, e.transaction_count
+FROM reported r
+JOIN evidence e ON e.source = r.source AND e.sink = r.sink AND e.opened_at = r.opened_at
 ORDER BY gathered_amount DESC, subject_account_pid, role

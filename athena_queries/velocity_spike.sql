@@ -11,14 +11,16 @@
 --   {{velocity_spike.min_baseline_days}} days before the day, so the baseline is proven by data.
 --   Amounts sum the known amount_base: a transaction without one (no FX rate) adds 0 to its day
 --   (and is counted in recent_count); a day of unknown amounts is activity worth 0, not a gap.
+--   transaction_ids: the account's transactions of the recent window (those recent_amount sums), the
+--   first {{evidence.max_transactions}} by booked_at (then id); transaction_count: how many in all.
 -- parameters: start_date, end_date, start_date
 -- serves: FFIEC red flag "activity inconsistent with the customer's profile or history"; FATF
 --   guidance on unusual changes in transaction velocity (mule accounts, account takeover)
 -- columns: subject_account_pid, subject_customer_pid, day, recent_amount, recent_count,
---   baseline_amount_per_window, spike_ratio, amount_floor
--- evidence: window day
+--   baseline_amount_per_window, spike_ratio, amount_floor, transaction_ids, transaction_count
+-- evidence: window day; transactions transaction_ids; count transaction_count
 WITH scan AS (
-    SELECT amount_base, originator_account_pid, originator_customer_pid, originator_country,
+    SELECT transaction_id, booked_at, amount_base, originator_account_pid, originator_customer_pid, originator_country,
            beneficiary_account_pid, beneficiary_customer_pid, beneficiary_country, dt
     FROM transactions
     WHERE dt BETWEEN CAST(CAST(date_add('day',
@@ -28,12 +30,13 @@ WITH scan AS (
       AND status = 'booked'
 ),
 sides AS (
-    SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid, amount_base,
-           originator_country AS country, dt
+    SELECT originator_account_pid AS account_pid, originator_customer_pid AS customer_pid, transaction_id, booked_at,
+           amount_base, originator_country AS country, dt
     FROM scan
     WHERE originator_customer_pid IS NOT NULL
     UNION ALL
-    SELECT beneficiary_account_pid, beneficiary_customer_pid, amount_base, beneficiary_country, dt
+    SELECT beneficiary_account_pid, beneficiary_customer_pid, transaction_id, booked_at, amount_base,
+           beneficiary_country, dt
     FROM scan
     WHERE beneficiary_customer_pid IS NOT NULL
 ),
@@ -91,14 +94,40 @@ rated AS (
     CROSS JOIN data_bounds b
     WHERE p.history_from <= date_add('day', -{{velocity_spike.min_baseline_days}}, p.day)
       AND p.baseline_amount > 0
+),
+hits AS (
+    SELECT account_pid, customer_pid, day, recent_amount, recent_count,
+           -- reported only, in DOUBLE on both engines
+           CAST(baseline_amount * {{velocity_spike.window_days}} AS DOUBLE) / covered_days
+               AS baseline_amount_per_window,
+           CAST(recent_amount * covered_days AS DOUBLE) / (baseline_amount * {{velocity_spike.window_days}})
+               AS spike_ratio,
+           amount_floor
+    FROM rated
+    WHERE recent_amount >= amount_floor
+      AND recent_amount * covered_days
+          >= {{velocity_spike.multiplier}} * {{velocity_spike.window_days}} * baseline_amount
+),
+members AS (
+    -- the evidence: the account's transactions of the recent window ending on the day, once
+    SELECT DISTINCT h.account_pid, h.day, s.transaction_id, s.booked_at
+    FROM hits h
+    JOIN sides s
+      ON s.account_pid = h.account_pid
+     AND CAST(s.dt AS DATE) > date_add('day', -{{velocity_spike.window_days}}, h.day)
+     AND CAST(s.dt AS DATE) <= h.day
+),
+evidence AS (
+    SELECT account_pid, day,
+           slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {{evidence.max_transactions}})
+               AS transaction_ids,
+           COUNT(*) AS transaction_count
+    FROM members
+    GROUP BY account_pid, day
 )
-SELECT account_pid AS subject_account_pid, customer_pid AS subject_customer_pid, day, recent_amount,
-       recent_count,
-       -- reported only, in DOUBLE on both engines
-       CAST(baseline_amount * {{velocity_spike.window_days}} AS DOUBLE) / covered_days AS baseline_amount_per_window,
-       CAST(recent_amount * covered_days AS DOUBLE) / (baseline_amount * {{velocity_spike.window_days}}) AS spike_ratio,
-       amount_floor
-FROM rated
-WHERE recent_amount >= amount_floor
-  AND recent_amount * covered_days >= {{velocity_spike.multiplier}} * {{velocity_spike.window_days}} * baseline_amount
+SELECT h.account_pid AS subject_account_pid, h.customer_pid AS subject_customer_pid, h.day, h.recent_amount,
+       h.recent_count, h.baseline_amount_per_window, h.spike_ratio, h.amount_floor, e.transaction_ids,
+       e.transaction_count
+FROM hits h
+JOIN evidence e ON e.account_pid = h.account_pid AND e.day = h.day
 ORDER BY spike_ratio DESC, subject_account_pid, day

@@ -22,6 +22,7 @@ import pandas as pd
 from aml.errors import AmlError
 from aml.local import aws
 from aml.pipeline.bindings import Binding, TaskError
+from aml.query.output import athena_array
 from aml_contract import names, schema
 
 # SQL text that is not code: quoted strings and identifiers, comments (a `?` there is no parameter).
@@ -69,7 +70,7 @@ def _text(value) -> str | None:
         return value.isoformat()
     if isinstance(value, list | tuple) or hasattr(value, "tolist"):
         items = value.tolist() if hasattr(value, "tolist") else value
-        return "[" + ", ".join("" if v is None else str(_text(v)) for v in items) + "]"
+        return athena_array(items, lambda v: str(_text(v)))
     return str(value)
 
 

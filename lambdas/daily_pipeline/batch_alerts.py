@@ -14,6 +14,15 @@ index) with the one identity rule (aml_contract.alert_identity):
 - otherwise a new alert (`new`), its id a hash of rule, subject and first day, stored with a
   conditional put, published once on the alerts topic and landed once.
 
+A hit names the transactions behind it (the query's `evidence` header): the ids of one list column
+(Athena writes an array into its result CSV as `[a, b, c]`), at most
+aml_contract.named_queries.MAX_EVIDENCE_TRANSACTIONS, with the count of them all beside it, or
+one id per declared column. The alert's transaction_ids are those ids; its details hold
+`transaction_count`, the total, so a list cut short says so. A list that does not read back as
+its count says (an id holding ", ", which the CSV form cannot tell from a separator) names no
+transaction, is counted in its rule's `ids_unreadable` (per_rule) and still raises its alert:
+alert_evidence then lists the window's transactions.
+
 Writes are idempotent, as Athena's INSERT INTO is not: every write is conditional on the item's
 state, and what an item still lacks (its batch row landed, its notification) is recorded in
 flags. A write or delivery that fails (a transient error) fails the step after everything else is
@@ -36,7 +45,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from aml_contract import names, schema
 from aml_contract.alert_identity import batch_window, join_target
-from aml_contract.named_queries import NamedQuery
+from aml_contract.named_queries import MAX_EVIDENCE_TRANSACTIONS, Evidence, NamedQuery
 from aml_contract.rules import RuleParameters
 from lambdas.realtime_rules import dynamo
 from lambdas.realtime_rules.alerts import BATCH, SOURCES, land, publish
@@ -78,6 +87,7 @@ class Hit:
     event_time: datetime  # the latest instant of the evidence (partitions the curated row)
     transaction_ids: tuple[str, ...]
     row: dict  # the query's row, as Athena returned it
+    transaction_count: int = 0  # the transactions behind the hit; more than transaction_ids when the list was capped
 
 
 @dataclass
@@ -113,6 +123,36 @@ def parse_instant(value: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def athena_array(text: str) -> list[str]:
+    """The elements of an array value in an Athena result CSV: `[a, b, c]`, elements unquoted and
+    separated by ", " (as the Athena console shows arrays,
+    https://docs.aws.amazon.com/athena/latest/ug/creating-arrays.html; in the result file, e.g. an
+    array<double> read back as "[0.1234, 0.98765]", https://github.com/pyathena-dev/PyAthena/issues/285),
+    `[]` when empty. aml.pipeline.athena_binding writes the same form from DuckDB."""
+    value = text.strip()
+    if not (value.startswith("[") and value.endswith("]")):
+        raise ValueError(f"not an Athena array: {text[:40]!r}")
+    inner = value[1:-1]
+    return inner.split(", ") if inner else []
+
+
+def transactions_of(evidence: Evidence, row: dict) -> tuple[tuple[str, ...], int] | None:
+    """(ids, total) of a row's transactions as its evidence declares them; None when a list does not
+    read back as its count says (at most MAX_EVIDENCE_TRANSACTIONS of them)."""
+    if not evidence.is_list:
+        ids = tuple(row[c] for c in evidence.transactions if row.get(c))
+        return ids, len(ids)
+    text, count = row.get(evidence.transactions[0]), row.get(evidence.count)
+    try:
+        ids = tuple(athena_array(text)) if text else ()
+        total = int(count) if count else len(ids)
+    except ValueError:
+        return None
+    if len(ids) != min(total, MAX_EVIDENCE_TRANSACTIONS) or not all(ids):
+        return None
+    return ids, total
+
+
 def hits_of(query: NamedQuery, rows: list[dict], outcome: Outcome) -> list[Hit]:
     """The hits of a scenario query's result rows; rows unusable as alerts are counted by reason."""
     evidence = query.evidence
@@ -131,8 +171,13 @@ def hits_of(query: NamedQuery, rows: list[dict], outcome: Outcome) -> list[Hit]:
             continue
         first, last = sorted((parse_instant(start), parse_instant(end)))
         window_start, window_end = batch_window(first.date(), last.date())
-        hits.append(Hit(query.name, query.name, subject, window_start, window_end, last,
-                        tuple(row[c] for c in evidence.transactions if row.get(c)), row))
+        found = transactions_of(evidence, row)
+        if found is None:
+            outcome.per_rule[query.name]["ids_unreadable"] += 1
+            count = row.get(evidence.count) or "0"
+            found = (), int(count) if count.isdigit() else 0
+        ids, total = found
+        hits.append(Hit(query.name, query.name, subject, window_start, window_end, last, ids, row, total))
     return hits
 
 
@@ -148,7 +193,8 @@ def batch_row(hit: Hit, aid: str, params: RuleParameters, run: Run, detected_at:
     the provenance (query, parameters, window, run)."""
     rule = params.rule(hit.rule_id)
     details = {"description": rule.description, "source": BATCH, "query": hit.query, "run_id": run.run_id,
-               "run_date": run.run_date.isoformat(), "parameters": run.parameters, "evidence": hit.row}
+               "run_date": run.run_date.isoformat(), "parameters": run.parameters, "evidence": hit.row,
+               "transaction_count": hit.transaction_count}
     return {
         "alert_id": aid, "rule_id": hit.rule_id, "rule_version": rule.rule_version, "severity": rule.severity,
         "score": rule.score, "subject_account_pid": hit.subject_account_pid,

@@ -28,6 +28,7 @@ def build(state: dict) -> dict:
 def summary(report: dict) -> str:
     a = report["alerts"]
     unusable = sum(a["unusable"].values())
+    unreadable = sum(r.get("ids_unreadable", 0) for r in a.get("per_rule", {}).values())
     scenarios = [q for q in report["queries"] if q != PROFILES_QUERY]
     p = report.get("profiles")
     loaded = (f" Profiles as of {p['as_of']}: {p['profiles']} computed, {p['written']} written, {p['unchanged']} "
@@ -38,6 +39,7 @@ def summary(report: dict) -> str:
             f"{' curated' if report['curated'] else ', curation skipped'}; {len(scenarios)} scenario queries, "
             f"{a['hits']} hits: {a['new']} new alerts, {a['merged']} merged into real-time alerts, "
             f"{a['joined']} joined, {a['already_raised']} already raised, {unusable} unusable"
+            + (f" ({unreadable} raised without their transaction ids: unreadable lists)" if unreadable else "")
             + (f"; {a['delivery_failed']} deliveries to retry" if a.get("delivery_failed") else "") + "." + loaded)
 
 

@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 
 from aml_contract import rules
-from aml_contract.named_queries import load_all
+from aml_contract.named_queries import MAX_EVIDENCE_TRANSACTIONS, load_all
 from lambdas.daily_pipeline import batch_alerts as batch
 from lambdas.realtime_rules.alerts import AlertSink
 from lambdas.realtime_rules.rules.base import AlertDraft
@@ -190,11 +190,81 @@ def test_transaction_evidence_comes_from_the_declared_columns(store):
     _, delivery = store
     row = {"subject_account_pid": "P1", "subject_customer_pid": "C1", "hops": "3", "first_transaction_id": "T1",
            "return_transaction_id": "T9", "sent_at": "2025-03-01 10:00:00", "returned_at": "2025-03-04 10:00:00",
-           "sent_amount": "5000", "returned_amount": "4900", "via_account_pids": "[A, B]", "amount_floor": "1000",
-           "amount_pattern": "kept"}
+           "sent_amount": "5000", "returned_amount": "4900", "via_account_pids": "A,B", "amount_floor": "1000",
+           "amount_pattern": "kept", "transaction_ids": "[T1, T5, T9]", "transaction_count": "3"}
     assert write(store, [row], query="cycles").new == 1
     (landed,) = delivery.landed
-    assert landed["transaction_ids"] == ["T1", "T9"] and landed["window_end"] == "2025-03-05T00:00:00+00:00"
+    assert landed["transaction_ids"] == ["T1", "T5", "T9"] and landed["window_end"] == "2025-03-05T00:00:00+00:00"
+    assert json.loads(landed["details"])["transaction_count"] == 3
+
+
+def test_a_row_about_one_transaction_names_it(store):
+    """high_risk_jurisdiction declares one id column, no list: the row's transaction is the alert's."""
+    _, delivery = store
+    row = {"subject_account_pid": "P1", "direction": "out", "transaction_id": "T7",
+           "booked_at": "2025-03-01 10:00:00.000", "counterparty_country": "IR", "dt": "2025-03-01"}
+    assert write(store, [row], query="high_risk_jurisdiction").new == 1
+    (landed,) = delivery.landed
+    assert landed["transaction_ids"] == ["T7"] and json.loads(landed["details"])["transaction_count"] == 1
+
+
+def listed_row(pid: str, ids: list[str], count: int) -> dict:
+    """A structuring row as Athena's CSV gives it: the ids as `[a, b, c]`, every value text."""
+    return structuring_row(pid, "2025-03-01 09:00:00.000", "2025-03-02 17:30:00.000") | {
+        "transaction_ids": "[" + ", ".join(ids) + "]", "transaction_count": str(count)}
+
+
+def test_athena_arrays_read_as_their_elements():
+    assert batch.athena_array("[T1, T2, T3]") == ["T1", "T2", "T3"]
+    assert batch.athena_array("[T1]") == ["T1"] and batch.athena_array("[]") == []
+    with pytest.raises(ValueError):
+        batch.athena_array("T1, T2")
+
+
+def test_a_listed_hit_names_its_transactions_and_their_count(store):
+    _, delivery = store
+    outcome = write(store, [listed_row("P1", ["T1", "T2", "T3"], 3)])
+    (landed,) = delivery.landed
+    assert landed["transaction_ids"] == ["T1", "T2", "T3"]
+    assert json.loads(landed["details"])["transaction_count"] == 3
+    (alert,) = items(store)
+    assert alert.batch_row["transaction_ids"] == ["T1", "T2", "T3"]
+    assert "ids_unreadable" not in outcome.per_rule["structuring"]
+
+
+def test_a_capped_list_names_its_first_ids_and_says_how_many_there_are(store):
+    _, delivery = store
+    ids = [f"T{i:04d}" for i in range(MAX_EVIDENCE_TRANSACTIONS)]
+    write(store, [listed_row("P1", ids, 2_345)])
+    (landed,) = delivery.landed
+    assert landed["transaction_ids"] == ids
+    assert json.loads(landed["details"])["transaction_count"] == 2_345
+
+
+def test_a_list_that_does_not_read_back_as_its_count_raises_the_alert_naming_none(store):
+    """An id holding ", " splits in two: the list no longer matches its count. The alert is still
+    raised (alert_evidence lists its window), named ids are not guessed, and the run counts it."""
+    _, delivery = store
+    outcome = write(store, [listed_row("P1", ["T, 1", "T2"], 2), listed_row("P2", ["T3"], 1)])
+    assert outcome.new == 2 and reconciles(outcome)
+    landed = {a["subject_account_pid"]: a for a in delivery.landed}
+    assert landed["P1"]["transaction_ids"] == [] and json.loads(landed["P1"]["details"])["transaction_count"] == 2
+    assert landed["P2"]["transaction_ids"] == ["T3"]
+    assert outcome.as_dict()["per_rule"]["structuring"]["ids_unreadable"] == 1
+
+
+def test_the_cap_keeps_a_batch_alert_well_inside_dynamodb_and_sns_limits(store):
+    """The ids sit three times in the item (its list, its curated row, the query row in its details):
+    at the cap, with ids of the contract's longest, the item stays far under DynamoDB's 400 KB and
+    the notification under SNS's 256 KB."""
+    ddb, delivery = store
+    ids = [f"{i:064d}" for i in range(MAX_EVIDENCE_TRANSACTIONS)]  # schema.ID_LENGTH characters each
+    write(store, [listed_row("P1", ids, 10_000)])
+    (item,) = ddb.scan(TableName=TABLE)["Items"]
+    size = sum(len(name) + len(json.dumps(value)) for name, value in item.items())  # an upper bound
+    assert size < 40_000
+    (message,) = delivery.published
+    assert len(json.dumps(message)) < 256 * 1024 and message["transaction_ids"] == ids
 
 
 def test_every_scenario_query_declares_evidence_among_its_columns_and_no_listing_query_does():

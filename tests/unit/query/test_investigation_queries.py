@@ -76,3 +76,36 @@ def test_the_investigation_queries_are_not_window_queries():
 
     assert {"alert_evidence", "account_alerts"} <= set(catalog.queries()) - set(catalog.window_queries())
     assert "structuring" in catalog.window_queries()
+
+
+def batch_alert(pid: str, mine: pd.DataFrame, named: list[str], count: int) -> dict:
+    """A batch alert over `mine`'s days naming `named` of the `count` transactions behind its hit."""
+    first, last = mine["booked_at"].iloc[0], mine["booked_at"].iloc[-1]
+    return alert(1, "velocity_spike", pid, 55, 2) | {
+        "source": "batch", "transaction_ids": named,
+        "window_start": pd.Timestamp(first).floor("D").to_pydatetime(),
+        "window_end": (pd.Timestamp(last).floor("D") + pd.Timedelta(days=1)).to_pydatetime(),
+        "details": json.dumps({"query": "velocity_spike", "transaction_count": count})}
+
+
+def test_a_batch_alert_naming_every_transaction_shows_those_only(zone, busy_account):
+    pid, mine = busy_account
+    named = list(mine["transaction_id"][:3])
+    write_alerts(zone, [batch_alert(pid, mine, named, 3)])
+    evidence = execute("alert_evidence", WINDOW | {"alert_id": "AL001"}, data_dir=zone).frame
+    assert list(evidence["transaction_id"]) == named and set(evidence["evidence"]) == {"named"}
+    assert set(evidence["transaction_count"]) == {3}
+
+
+def test_a_capped_batch_alert_shows_its_named_transactions_then_the_rest_of_its_window(zone, busy_account):
+    """The alert names the first ids of a hit larger than the cap and counts them all: the named
+    ones come first, then every other booked transaction of the account in the window (a superset
+    of those not named), so none is out of sight."""
+    pid, mine = busy_account
+    named = list(mine["transaction_id"][:2])
+    write_alerts(zone, [batch_alert(pid, mine, named, len(mine))])
+    evidence = execute("alert_evidence", WINDOW | {"alert_id": "AL001"}, data_dir=zone).frame
+    assert list(evidence["evidence"]) == ["named"] * 2 + ["window"] * (len(mine) - 2)
+    assert list(evidence["transaction_id"][:2]) == named
+    assert set(evidence["transaction_id"]) == set(mine["transaction_id"])
+    assert set(evidence["transaction_count"]) == {len(mine)}

@@ -53,7 +53,8 @@ def test_rendered_thresholds_equal_rule_parameters():
         for scope, key in placeholders(text):
             value = placeholder_value(scope, key, params)
             expected = (risk_score[key] if scope == "risk_score" else getattr(params.profiles, key)
-                        if scope == named_queries.PROFILES_SCOPE else params.rule(scope)[key])
+                        if scope == named_queries.PROFILES_SCOPE else named_queries.MAX_EVIDENCE_TRANSACTIONS
+                        if scope == named_queries.EVIDENCE_SCOPE else params.rule(scope)[key])
             assert value == expected
             assert sql_literal(expected) in rendered
             seen.add((scope, key))
@@ -127,3 +128,26 @@ def test_fatf_lists_are_joined_on_the_utc_booking_date(path):
     body = re.sub(r"\s+", " ", "\n".join(line for line in text.splitlines() if not line.startswith("--")))
     assert "JOIN fatf_lists f ON f.country = s.counterparty_country" in body
     assert "AND f.valid_from <= CAST(s.dt AS DATE) AND CAST(s.dt AS DATE) < f.valid_to" in body
+
+
+def test_evidence_names_a_list_with_its_count_or_single_id_columns():
+    columns = ("subject_account_pid", "first_at", "last_at", "transaction_ids", "transaction_count", "tx_a", "tx_b")
+    listed = named_queries.Evidence.parse("window first_at..last_at; transactions transaction_ids; "
+                                          "count transaction_count", columns)
+    assert (listed.window_start, listed.window_end, listed.transactions, listed.count, listed.is_list) == (
+        "first_at", "last_at", ("transaction_ids",), "transaction_count", True)
+    single = named_queries.Evidence.parse("window first_at; transactions tx_a, tx_b", columns)
+    assert (single.window_end, single.transactions, single.is_list) == ("first_at", ("tx_a", "tx_b"), False)
+    for bad, message in [("window first_at; transactions tx_a, tx_b; count transaction_count", "one list column"),
+                         ("window first_at; transactions transaction_ids; count nope", "nope, not among"),
+                         ("window first_at; transactions", "expected"),
+                         ("transactions tx_a", "expected")]:
+        with pytest.raises(NamedQueryError, match=message):
+            named_queries.Evidence.parse(bad, columns)
+
+
+def test_the_evidence_cap_renders_as_a_literal():
+    assert named_queries.render("slice(ids, 1, {{evidence.max_transactions}})") == \
+        f"slice(ids, 1, {named_queries.MAX_EVIDENCE_TRANSACTIONS})"
+    with pytest.raises(NamedQueryError, match="max_transactions"):
+        named_queries.render("{{evidence.cap}}")

@@ -34,3 +34,20 @@ def test_parquet_output_keeps_them(frame, tmp_path):
     output.write(frame, "parquet", path=str(path))
     back = pd.read_parquet(path)
     assert str(back["opened_at"][0])[:10] == "0001-01-01" and str(back["closed_at"][0])[:10] == "9999-12-31"
+
+
+def test_csv_writes_arrays_as_athena_does():
+    """A scenario's transaction_ids (DuckDB hands pandas a numpy array) as Athena's result CSV has
+    them, `[a, b, c]`, not numpy's `['a' 'b' 'c']`; the same text the daily pipeline's binding writes."""
+    from aml.pipeline.athena_binding import result_csv
+
+    con = duckdb.connect()
+    frame = con.execute("SELECT 'P1' AS subject_account_pid, ['T1', 'T2', 'T3'] AS transaction_ids, "
+                        "3 AS transaction_count UNION ALL SELECT 'P2', [], 0").df()
+    out = io.StringIO()
+    output.write(frame, "csv", out=out)
+    assert out.getvalue().splitlines()[1:] == ['P1,"[T1, T2, T3]",3', "P2,[],0"]
+    assert '"[T1, T2, T3]"' in result_csv(frame) and '"[]"' in result_csv(frame)
+    json_out = io.StringIO()
+    output.write(frame, "json", out=json_out)
+    assert '"transaction_ids":["T1","T2","T3"]' in json_out.getvalue()
