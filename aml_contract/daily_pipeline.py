@@ -103,7 +103,7 @@ DATA_KEY_ENV = "DATA_KEY_ARN"
 # password is an IAM authentication token.
 SOURCE_DB_ENV = {"host": "SOURCE_DB_HOST", "port": "SOURCE_DB_PORT", "database": "SOURCE_DB_NAME",
                  "user": "SOURCE_DB_USER", "iam_auth": "SOURCE_DB_IAM_AUTH"}
-PSEUDONYMIZATION_SECRET_ENV = "PSEUDONYMIZATION_SECRET_ID"  # the reconciliation function's only secret
+PSEUDONYMIZATION_SECRET_ENV = "PSEUDONYMIZATION_SECRET_ID"  # noqa: S105 (a variable name; the reconciliation function only)
 POWERTOOLS_SERVICE = "daily-pipeline"
 POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE, "POWERTOOLS_METRICS_NAMESPACE": "AmlDailyPipeline"}
 REPORTS_PREFIX = "reports"  # s3://<curated>/reports/run_date=YYYY-MM-DD/ (the report step's output)

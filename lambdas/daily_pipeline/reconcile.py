@@ -69,6 +69,10 @@ class Source:
             return digest
         return kr.Digest.of(kr.curated_form(table, key, self.key) for key, _ in self._rows(kr.source_keys_sql(table)))
 
+    def all_keys(self, table: str) -> dict[str, datetime | None]:
+        """curated-form key -> its change time, every key of the table (`aml reconcile`)."""
+        return {kr.curated_form(table, key, self.key): changed for key, changed in self._rows(kr.source_keys_sql(table))}
+
     def keys(self, table: str, buckets: list[int]) -> dict[str, datetime | None]:
         """curated-form key -> its change time, for the keys in `buckets`."""
         wanted = set(buckets)
