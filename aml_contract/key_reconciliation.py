@@ -141,7 +141,8 @@ def curated_digest_sql() -> str:
     for name in TABLES:
         key = curated_key_column(name)
         parts.append(
-            f"SELECT '{name}' AS source_table, mod(h1, {BUCKETS}) AS bucket, count(*) AS keys, sum(h2) AS digest, "
+            f"SELECT '{name}' AS source_table, mod(h1, {BUCKETS}) AS bucket, count(*) AS keys, "
+            "CAST(sum(h2) AS bigint) AS digest, "
             f"CAST(NULL AS bigint) AS high_water_mark_ms FROM (SELECT {_trino_part(key, 1)} AS h1, "
             f"{_trino_part(key, 9)} AS h2 FROM {name} WHERE {key} IS NOT NULL) GROUP BY 1, 2")
         high_water = (f"CAST(to_unixtime(max({schema.DMS_COMMIT_TS_COLUMN})) * 1000 AS bigint)"
