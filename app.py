@@ -55,8 +55,8 @@ def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:
                                    streaming=streaming, **common)
     monitoring = MonitoringStack(app, name("monitoring"), streaming=streaming, etl=etl,
                                  replication=replication, **common)
-    pipeline = DailyPipelineStack(app, name("pipeline"), network=network, lake=lake, etl=etl, analytics=analytics,
-                                  streaming=streaming, monitoring=monitoring, **common)
+    pipeline = DailyPipelineStack(app, name("pipeline"), network=network, lake=lake, database=database, etl=etl,
+                                  analytics=analytics, streaming=streaming, monitoring=monitoring, **common)
     stacks = {"network": network, "data-lake": lake, "database": database, "etl": etl, "streaming": streaming,
               "analytics": analytics, "replication": replication, "monitoring": monitoring, "pipeline": pipeline}
     untagged = ["AWS::KMS::Key"] if local_mode.omitted(settings.local, "kms-key-tags") else []

@@ -6,8 +6,9 @@ Scheduler and on demand (`aml pipeline start`):
 
     Plan (Lambda) -> NewRawData? (Choice) -> CurateRaw (glue:startJobRun.sync, skipped when no raw
     file is new) -> ScenarioQueries (Map of athena:startQueryExecution.sync, one per scenario query
-    and the account_profiles query) -> BatchAlerts (Lambda) -> LoadProfiles (Lambda) -> Report
-    (Lambda) -> Summary (sns:publish)
+    and the account_profiles query) -> BatchAlerts (Lambda) -> LoadProfiles (Lambda) ->
+    CuratedKeyDigest (athena .sync) -> ReconcileDigests (Lambda) -> KeysToList? (Choice) ->
+    [ListCuratedKeys (athena .sync)] -> ReconcileKeys (Lambda) -> Report (Lambda) -> Summary (sns:publish)
     any step failing after its retries -> NotifyFailure (sns:publish) -> Failed (Fail)
 
 Execution input (either field gives the run date)::
@@ -31,6 +32,15 @@ returns a JSON object (the state takes `$.Payload` of the invoke response).
 - load_profiles (payload: the state) -> $.profiles: {"profiles": rows parsed, "written", "unchanged",
   "older_than_stored", "unusable": {reason: rows}, "as_of": run_date}; profiles = written +
   unchanged + older_than_stored (aml_contract.profiles.needs_write)
+- the key reconciliation (aml_contract.key_reconciliation), one function in two phases, payload
+  {"phase": "digests" | "keys", "state": <the state>}:
+  - CuratedKeyDigest (Athena, the contract's curated_digest_sql) -> $.key_digest: {"query_execution_id",
+    "output_location"}
+  - ReconcileDigests (phase digests) -> $.key_digests: {"high_water_mark": ISO|None, "tables": {table:
+    {"source", "curated", "buckets_mismatched", "buckets": [listed]}}, "list_keys": bool, "keys_query": str}
+  - ListCuratedKeys (Athena, $.key_digests.keys_query; only when list_keys) -> $.curated_keys
+  - ReconcileKeys (phase keys) -> $.reconciliation: {"clean", "key_mismatches", "high_water_mark",
+    "tables": {table: {... "extra", "missing", "pending", examples}}, "summary"}; its metrics are put
 - report (payload: the state) -> $.report: {"report_uri", "summary": str}
 """
 from __future__ import annotations
@@ -48,13 +58,19 @@ HANDLERS = {
     "batch_alerts": "lambdas.daily_pipeline.handler.batch_alerts",
     "load_profiles": "lambdas.daily_pipeline.handler.load_profiles",
     "report": "lambdas.daily_pipeline.handler.report",
+    "reconcile": "lambdas.daily_pipeline.handler.reconcile",
 }
 # Step -> the names.RESOURCES field of its function.
 FUNCTIONS = {"plan": "pipeline_plan_function", "batch_alerts": "pipeline_batch_alerts_function",
-             "load_profiles": "pipeline_profiles_function", "report": "pipeline_report_function"}
+             "load_profiles": "pipeline_profiles_function", "report": "pipeline_report_function",
+             "reconcile": "pipeline_reconcile_function"}
 # ResultPath key of each step's output in the execution's state.
 RESULT_KEYS = {"plan": "plan", "queries": "queries", "batch_alerts": "alerts", "load_profiles": "profiles",
-               "report": "report"}
+               "report": "report", "key_digest": "key_digest", "key_digests": "key_digests",
+               "curated_keys": "curated_keys", "reconcile": "reconciliation"}
+# The reconciliation function's two phases: phase -> the RESULT_KEYS / STEP_FIELDS entry of its output.
+RECONCILE_PHASES = {"digests": "key_digests", "keys": "reconcile"}
+PHASE_FIELD, STATE_FIELD = "phase", "state"
 
 # Environment variables of the pipeline functions (set by the stack, by the local runner from
 # LocalResources): LocalResources field -> variable.
@@ -74,12 +90,20 @@ STEP_FIELDS = {
     "batch_alerts": ("hits", "new", "merged", "joined", "already_raised", "unusable", "per_rule", "delivery_failed"),
     "load_profiles": ("profiles", "written", "unchanged", "older_than_stored", "unusable", "as_of"),
     "report": ("report_uri", "summary"),
+    "key_digests": ("high_water_mark", "tables", "list_keys", "keys_query"),
+    "reconcile": ("clean", "key_mismatches", "high_water_mark", "tables", "summary"),
 }
 # The plan's payload: {"run_id": <execution name>, "input": <execution input>}.
 RUN_ID_FIELD, INPUT_FIELD = "run_id", "input"
 # The lake buckets refuse a PutObject that does not ask for SSE-KMS under the lake key: the report
 # step sends both headers, the key's ARN from this variable (set on the report function only).
 DATA_KEY_ENV = "DATA_KEY_ARN"
+# The source database, for the reconciliation function only (the stack sets them on it; locally the
+# local server): its reader endpoint, port, database, the read-only login, and "true" when the
+# password is an IAM authentication token.
+SOURCE_DB_ENV = {"host": "SOURCE_DB_HOST", "port": "SOURCE_DB_PORT", "database": "SOURCE_DB_NAME",
+                 "user": "SOURCE_DB_USER", "iam_auth": "SOURCE_DB_IAM_AUTH"}
+PSEUDONYMIZATION_SECRET_ENV = "PSEUDONYMIZATION_SECRET_ID"  # noqa: S105 (a variable name; the reconciliation function only)
 POWERTOOLS_SERVICE = "daily-pipeline"
 POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE, "POWERTOOLS_METRICS_NAMESPACE": "AmlDailyPipeline"}
 REPORTS_PREFIX = "reports"  # s3://<curated>/reports/run_date=YYYY-MM-DD/ (the report step's output)

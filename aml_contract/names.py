@@ -111,6 +111,7 @@ RESOURCES: dict[str, Resource] = {
     "pipeline_batch_alerts_function": Resource("pipeline-batch-alerts", None, local=False),
     "pipeline_report_function": Resource("pipeline-report", None, local=False),
     "pipeline_profiles_function": Resource("pipeline-profiles", None, local=False),
+    "pipeline_reconcile_function": Resource("pipeline-reconcile", None, local=False),
     # analytics
     "athena_workgroup": Resource(ATHENA_WORKGROUP_SUFFIX, "AthenaWorkgroupName"),
     "analyst_policy": Resource("analyst", "AnalystPolicyArn", local=False),

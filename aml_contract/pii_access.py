@@ -8,10 +8,13 @@ from __future__ import annotations
 WORKLOAD_TAG = "aml:workload"
 CURATION_JOB = "curation-job"  # the Glue job: reads the raw zone, writes the quarantine, pseudonymises
 REALTIME_RULES = "realtime-rules"  # the rules Lambda: pseudonymises the subjects of its alerts
+# the daily pipeline's key reconciliation: pseudonymises the source's account and customer ids to
+# compare them with the curated zone's (it reads key columns of the source, never the raw zone)
+KEY_RECONCILIATION = "key-reconciliation"
 
 RAW_ZONE = "raw zone"
 PSEUDONYMIZATION_KEY = "pseudonymisation key"
 PII_READERS: dict[str, frozenset[str]] = {
     RAW_ZONE: frozenset({CURATION_JOB}),
-    PSEUDONYMIZATION_KEY: frozenset({CURATION_JOB, REALTIME_RULES}),
+    PSEUDONYMIZATION_KEY: frozenset({CURATION_JOB, REALTIME_RULES, KEY_RECONCILIATION}),
 }

@@ -2,13 +2,15 @@
 once a day by EventBridge Scheduler and on demand.
 
     Plan -> NewRawData? -> [CurateRaw] -> ScenarioQueries (Map: RunQuery -> QueryResult)
-    -> BatchAlerts -> LoadProfiles -> Report -> Summary;  any step failing after its retries -> NotifyFailure -> Failed
+    -> BatchAlerts -> LoadProfiles -> CuratedKeyDigest -> ReconcileDigests -> KeysToList? -> [ListCuratedKeys]
+    -> ReconcileKeys -> Report -> Summary;  any step failing after its retries -> NotifyFailure -> Failed
 
 A stack of its own, the last one: it uses what the others own (the Glue job, the analysts'
 workgroup over the curated database, the alerts table, topic and delivery stream, the profiles
 table, the alarm topic)
-and owns only its functions, the state machine and the schedule, so none of those stacks depends
-on it. Other stacks' resources are named literally (names, pseudo parameters), as the stacks
+and owns only its functions, the state machine, the schedule and the key reconciliation's alarms, so
+none of those stacks depends on it. The reconciliation function reaches the source database with the
+security group, reader endpoint and read-only login the database stack owns (cross-stack references). Other stacks' resources are named literally (names, pseudo parameters), as the stacks
 already do, except the KMS keys, whose ARNs only their stacks know (cross-stack references).
 
 Topics: the summary goes to the alerts topic (the analysts', who act on the day's alerts and the
@@ -24,7 +26,9 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Aws, CfnOutput, Duration, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Stack, Tags
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -35,11 +39,16 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from aml_contract import daily_pipeline, names, reference, schema
+from aml_contract import daily_pipeline, names, pii_access, reference, schema
+from aml_contract import key_reconciliation as reconciliation
 from aml_contract.daily_pipeline import (
     DATA_KEY_ENV,
     INPUT_FIELD,
+    PHASE_FIELD,
+    PSEUDONYMIZATION_SECRET_ENV,
     RUN_ID_FIELD,
+    SOURCE_DB_ENV,
+    STATE_FIELD,
     STEP_FIELDS,
 )
 from aml_contract.glue_job import PROCESSED_FILES as PROCESSED_FILES_KEY
@@ -47,8 +56,9 @@ from aml_contract.named_queries import load_all
 from stacks import assets, lambda_runtime
 from stacks.analytics import RESULTS_PREFIX, AnalyticsStack
 from stacks.catalog import TABLES
-from stacks.constructs import DataKey, EncryptedLogGroup
+from stacks.constructs import DataKey, EncryptedLogGroup, grant_secret_read
 from stacks.data_lake import CURATED, RAW, RESULTS, DataLakeStack
+from stacks.database import DatabaseStack
 from stacks.etl import EtlStack
 from stacks.function_environments import pipeline_function_environment
 from stacks.monitoring import MonitoringStack
@@ -75,8 +85,9 @@ VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "e
 
 
 def tables_queried() -> tuple[str, ...]:
-    """The curated database's tables the scenario queries read (a FROM or JOIN of the name)."""
-    texts = " ".join(q.sql.lower() for q in load_all())
+    """The curated database's tables the pipeline's queries read (a FROM or JOIN of the name): the
+    scenario and profiles queries, and the key reconciliation's two."""
+    texts = " ".join([*(q.sql.lower() for q in load_all()), reconciliation.curated_digest_sql().lower()])
     return tuple(t for t in TABLES if re.search(rf"\b(from|join)\s+{t}\b", texts))
 
 
@@ -92,8 +103,8 @@ def arn(service: str, resource: str) -> str:
 
 class DailyPipelineStack(Stack):
     def __init__(self, scope: Construct, id: str, *, settings: Settings, network: NetworkStack, lake: DataLakeStack,
-                 etl: EtlStack, analytics: AnalyticsStack, streaming: StreamingStack, monitoring: MonitoringStack,
-                 **kwargs) -> None:
+                 database: DatabaseStack, etl: EtlStack, analytics: AnalyticsStack, streaming: StreamingStack,
+                 monitoring: MonitoringStack, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         for stack in (etl, analytics, streaming, monitoring):  # named literally: deploy after them
             self.add_stack_dependency(stack)
@@ -110,9 +121,11 @@ class DailyPipelineStack(Stack):
         self.delivery_stream = names.name_of(env, "alerts_delivery_stream")
         self.job_name, self.workgroup = etl.job_name, names.name_of(env, "athena_workgroup")
         self.database = lake.catalog.database_name
+        self.source = database
 
         self.functions = self._functions(network)
         self.state_machine = self._state_machine()
+        self.key_mismatch_alarms = self._key_mismatch_alarms()
         self.schedule = self._schedule()
         CfnOutput(self, names.output_key("daily_pipeline"), value=self.state_machine.state_machine_arn)
 
@@ -127,20 +140,30 @@ class DailyPipelineStack(Stack):
         security_group = ec2.SecurityGroup(self, "FunctionsSg", vpc=network.vpc, allow_all_outbound=False,
                                            description="Daily pipeline functions: HTTPS to the VPC endpoints only")
         security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs via VPC endpoints")
-        code = assets.pipeline_lambda_code()  # one asset for the four functions
+        code = assets.pipeline_lambda_code()  # one asset for every function
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", lambda_runtime.powertools_layer_arn(self.settings.streaming.powertools_layer_version))
         grants = {"plan": self._grant_plan, "batch_alerts": self._grant_batch_alerts,
-                  "load_profiles": self._grant_load_profiles, "report": self._grant_report}
+                  "load_profiles": self._grant_load_profiles, "report": self._grant_report,
+                  "reconcile": self._grant_reconcile}
+        # The reconciliation function's own variables: the source database and the pseudonymisation secret.
+        only = {"report": {DATA_KEY_ENV: self.lake.key.key_arn},
+                "reconcile": {SOURCE_DB_ENV["host"]: self.source.cluster.cluster_read_endpoint.hostname,
+                              SOURCE_DB_ENV["port"]: str(self.source.port),
+                              SOURCE_DB_ENV["database"]: self.settings.database.database_name,
+                              SOURCE_DB_ENV["user"]: self.source.reader_role, SOURCE_DB_ENV["iam_auth"]: "true",
+                              PSEUDONYMIZATION_SECRET_ENV: self.lake.pseudonymization_secret_name}}
         functions = {}
         for step, handler in daily_pipeline.HANDLERS.items():
             name = names.name_of(env, daily_pipeline.FUNCTIONS[step])
-            construct = "".join(w.title() for w in step.split("_"))  # Plan, BatchAlerts, LoadProfiles, Report
+            construct = "".join(w.title() for w in step.split("_"))  # Plan, BatchAlerts, LoadProfiles, ...
             logs = EncryptedLogGroup(self, f"{construct}Logs", settings=self.settings, key=self.key,
                                      log_group_name=f"/aws/lambda/{name}")
             role = iam.Role(self, f"{construct}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                             description=f"Daily pipeline {step} function")
             grants[step](role)  # active tracing adds X-Ray's two actions on "*" (no resource-level permissions)
+            if step == "reconcile":  # a listed PII reader: it holds the pseudonymisation key
+                Tags.of(role).add(pii_access.WORKLOAD_TAG, pii_access.KEY_RECONCILIATION)
             logs.grant_write(role)
             role.add_to_policy(iam.PolicyStatement(sid="VpcNetworkInterfaces", actions=list(VPC_ACTIONS),
                                                    resources=["*"]))
@@ -151,9 +174,9 @@ class DailyPipelineStack(Stack):
                 # One run at a time is all a daily pipeline needs; a concurrent one is throttled and retried.
                 reserved_concurrent_executions=1,
                 tracing=lambda_.Tracing.ACTIVE, role=role, log_group=logs,
-                environment={**environment, **({DATA_KEY_ENV: self.lake.key.key_arn} if step == "report" else {})},
-                environment_encryption=self.key,
-                vpc=network.vpc, vpc_subnets=network.private_subnets, security_groups=[security_group])
+                environment={**environment, **only.get(step, {})}, environment_encryption=self.key,
+                vpc=network.vpc, vpc_subnets=network.private_subnets,
+                security_groups=[self.source.reconciliation_security_group if step == "reconcile" else security_group])
         return functions
 
     def _lake_key_via_s3(self, role: iam.Role, *actions: str) -> None:
@@ -231,6 +254,81 @@ class DailyPipelineStack(Stack):
                                                resources=[f"{curated}/{daily_pipeline.REPORTS_PREFIX}/*"]))
         self._lake_key_via_s3(role, "kms:GenerateDataKey")
 
+    def _grant_reconcile(self, role: iam.Role) -> None:
+        """Reads the two reconciliation queries' result CSVs (results/), the pseudonymisation key (the
+        secret, decrypted through Secrets Manager), connects to the source as the read-only login
+        with an IAM token (rds-db:connect on that database user only:
+        https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html)
+        and puts its metrics. PutMetricData supports no resource-level permissions, so its Resource
+        is "*", narrowed to the pipeline's namespace by the cloudwatch:namespace condition key
+        (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html)."""
+        results = f"arn:{Aws.PARTITION}:s3:::{self.buckets[RESULTS]}"
+        role.add_to_policy(iam.PolicyStatement(sid="ReadQueryResults", actions=["s3:GetObject"],
+                                               resources=[f"{results}/{RESULTS_PREFIX}/*"]))
+        self._lake_key_via_s3(role, "kms:Decrypt")
+        grant_secret_read(role, self.lake.pseudonymization_secret_name, self.lake.key)
+        role.add_to_policy(iam.PolicyStatement(
+            sid="ConnectAsReadOnlyLogin", actions=["rds-db:connect"],
+            resources=[arn("rds-db", f"dbuser:{self.source.cluster.cluster_resource_identifier}/{self.source.reader_role}")]))
+        role.add_to_policy(iam.PolicyStatement(
+            sid="PutReconciliationMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": reconciliation.METRICS_NAMESPACE}}))
+
+    # ---- key reconciliation -------------------------------------------------------------------
+    def _reconciliation(self, notify: sfn.IChainable, then: sfn.IChainable) -> sfn.IChainable:
+        """CuratedKeyDigest -> ReconcileDigests -> KeysToList? -> [ListCuratedKeys] -> ReconcileKeys -> then."""
+        keys = daily_pipeline.RESULT_KEYS
+
+        def athena(id: str, query: str, result_key: str) -> tasks.AthenaStartQueryExecution:
+            task = tasks.AthenaStartQueryExecution(
+                self, id, query_string=query,
+                query_execution_context=tasks.QueryExecutionContext(database_name=self.database),
+                work_group=self.workgroup, integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+                result_selector={"query_execution_id": sfn.JsonPath.string_at("$.QueryExecution.QueryExecutionId"),
+                                 "output_location": sfn.JsonPath.string_at(
+                                     "$.QueryExecution.ResultConfiguration.OutputLocation")},
+                result_path=f"$.{keys[result_key]}")
+            self._retry(task, notify)
+            return task
+
+        def phase(id: str, name: str) -> tasks.LambdaInvoke:
+            return self._invoke(id, "reconcile", notify, result=daily_pipeline.RECONCILE_PHASES[name],
+                                payload=sfn.TaskInput.from_object({PHASE_FIELD: name,
+                                                                   STATE_FIELD: sfn.JsonPath.object_at("$")}))
+
+        digest = athena("CuratedKeyDigest", reconciliation.curated_digest_sql(), "key_digest")
+        compare = phase("ReconcileDigests", "digests")
+        list_keys = athena("ListCuratedKeys", sfn.JsonPath.string_at(f"$.{keys['key_digests']}.keys_query"),
+                           "curated_keys")
+        classify = phase("ReconcileKeys", "keys")
+        classify.next(then)
+        digest.next(compare).next(sfn.Choice(self, "KeysToList?").when(
+            sfn.Condition.boolean_equals(f"$.{keys['key_digests']}.list_keys", True), list_keys.next(classify))
+            .otherwise(classify))
+        return digest
+
+    def _key_mismatch_alarms(self) -> list[cw.Alarm]:
+        """One alarm per source table on the reconciliation's KeyMismatches (curated keys the source
+        no longer has), to the alarm topic: raised at one, for the day the run reports it."""
+        topic = sns.Topic.from_topic_arn(self, "AlarmTopicForAlarms", self.alarm_topic_arn)
+        alarms = []
+        for table in reconciliation.TABLES:
+            id = f"KeyMismatches{table.title()}"
+            alarm = cw.Alarm(
+                self, id, alarm_name=names.resource_name(self.settings.env_name, id),
+                metric=cw.Metric(namespace=reconciliation.METRICS_NAMESPACE, metric_name=reconciliation.MISMATCH_METRIC,
+                                 dimensions_map={reconciliation.TABLE_DIMENSION: table}, statistic="Maximum",
+                                 period=Duration.days(1)),
+                threshold=1, evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                alarm_description=f"The key reconciliation found {table} keys curated that the source no longer has: "
+                                  "a key change DMS ignored, or a lost delete (docs/cdc-history.md)")
+            alarm.add_alarm_action(cw_actions.SnsAction(topic))
+            alarm.add_ok_action(cw_actions.SnsAction(topic))
+            alarms.append(alarm)
+        return alarms
+
     # ---- state machine ------------------------------------------------------------------------
     def _retry(self, state: sfn.TaskStateBase | sfn.Map, notify: sfn.IChainable | None) -> None:
         cfg = self.settings.pipeline
@@ -240,12 +338,14 @@ class DailyPipelineStack(Stack):
         if notify is not None:
             state.add_catch(notify, errors=[sfn.Errors.ALL], result_path="$.error")
 
-    def _invoke(self, id: str, step: str, notify: sfn.IChainable, payload: sfn.TaskInput | None = None) -> tasks.LambdaInvoke:
-        key = daily_pipeline.RESULT_KEYS[step]
+    def _invoke(self, id: str, step: str, notify: sfn.IChainable, payload: sfn.TaskInput | None = None,
+                result: str | None = None) -> tasks.LambdaInvoke:
+        """The function of `step`; its output under RESULT_KEYS[result or step], STEP_FIELDS likewise."""
+        result = result or step
         task = tasks.LambdaInvoke(
             self, id, lambda_function=self.functions[step], payload=payload, retry_on_service_exceptions=False,
-            result_selector={f: sfn.JsonPath.object_at(f"$.Payload.{f}") for f in STEP_FIELDS[step]},
-            result_path=f"$.{key}")
+            result_selector={f: sfn.JsonPath.object_at(f"$.Payload.{f}") for f in STEP_FIELDS[result]},
+            result_path=f"$.{daily_pipeline.RESULT_KEYS[result]}")
         self._retry(task, notify)
         return task
 
@@ -304,7 +404,8 @@ class DailyPipelineStack(Stack):
         new_raw = sfn.Choice(self, "NewRawData?").when(
             sfn.Condition.number_greater_than("$.plan.raw.new_files", 0), curate.next(queries)).otherwise(queries)
         definition = plan.next(new_raw)
-        queries.next(batch_alerts).next(load_profiles).next(report).next(summary)
+        queries.next(batch_alerts).next(load_profiles).next(self._reconciliation(notify, report))
+        report.next(summary)
 
         name = names.name_of(self.settings.env_name, "daily_pipeline")
         logs = EncryptedLogGroup(self, "StateMachineLogs", settings=self.settings, key=self.key,

@@ -1,5 +1,6 @@
 """Core banking database: Aurora PostgreSQL Serverless v2 with logical replication for DMS, the
-RDS Data API, rotated credentials in Secrets Manager, and the `core` schema created at deploy."""
+RDS Data API, rotated credentials in Secrets Manager, the `core` schema created at deploy, and the
+key reconciliation's read-only login (IAM authentication; SELECT on key and change-time columns)."""
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Duration, Stack
@@ -10,7 +11,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from aml_contract import names
+from aml_contract import key_reconciliation, names
 from aml_contract.schema import postgres_ddl
 from stacks import local_mode
 from stacks.constructs import DataKey, EncryptedLogGroup, removal_policy
@@ -21,8 +22,10 @@ ADMIN_USER = "aml_admin"
 
 
 def ddl_statements() -> list[str]:
-    """The Data API runs one statement per call."""
-    return [s.strip() + ";" for s in postgres_ddl().split(";\n") if s.strip().rstrip(";")]
+    """The Data API runs one statement per call: the `core` schema, then the reconciliation's
+    read-only login with IAM authentication (aml_contract.key_reconciliation.reader_role_sql)."""
+    return ([s.strip() + ";" for s in postgres_ddl().split(";\n") if s.strip().rstrip(";")]
+            + [s + ";" for s in key_reconciliation.reader_role_sql(iam_authentication=True)])
 
 
 class DatabaseStack(Stack):
@@ -101,6 +104,17 @@ class DatabaseStack(Stack):
         self.replication_security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
                                                         "AWS APIs via VPC endpoints (no internet route)")
         self.allow_from(self.replication_security_group, "DMS replication instance")
+
+        # The daily pipeline's key reconciliation function (a VPC Lambda) reads the keys through
+        # the reader endpoint as a read-only login; its group lives here for the same reason.
+        self.reconciliation_security_group = ec2.SecurityGroup(
+            self, "ReconciliationSg", vpc=network.vpc, allow_all_outbound=False,
+            description="Key reconciliation function: PostgreSQL to the database, HTTPS to VPC endpoints")
+        self.reconciliation_security_group.add_egress_rule(self.security_group, ec2.Port.tcp(self.port), "source database")
+        self.reconciliation_security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
+                                                           "AWS APIs via VPC endpoints (no internet route)")
+        self.allow_from(self.reconciliation_security_group, "key reconciliation (read-only login)")
+        self.reader_role = key_reconciliation.READER_ROLE
 
         if not local_mode.omitted(settings.local, "core-schema"):
             self._create_schema(settings, network)

@@ -19,10 +19,12 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 # Lambda's guidance for .zip packages with compiled dependencies: manylinux2014 wheels of the
 # function's architecture (https://docs.aws.amazon.com/lambda/latest/dg/python-package.html);
-# the runtime's glibc (AL2023: 2.34) runs them.
+# the runtime's glibc (AL2023: 2.34) runs them, and manylinux_2_28 ones too (glibc 2.28 <= 2.34):
+# psycopg-binary publishes its aarch64 wheels for Python 3.13 only under that tag.
 WHEEL_PLATFORM = "manylinux2014_aarch64"
-PIP_TARGET_ARGS = ("--platform", WHEEL_PLATFORM, "--python-version", PYTHON_VERSION,
-                   "--implementation", "cp", "--only-binary=:all:")
+WHEEL_PLATFORMS = (WHEEL_PLATFORM, "manylinux_2_28_aarch64")
+PIP_TARGET_ARGS = (*(arg for platform in WHEEL_PLATFORMS for arg in ("--platform", platform)),
+                   "--python-version", PYTHON_VERSION, "--implementation", "cp", "--only-binary=:all:")
 
 POWERTOOLS_ACCOUNT = "017000801446"  # the AWS account publishing the Powertools layers
 

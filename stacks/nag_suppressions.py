@@ -83,7 +83,7 @@ ALERTS_PREFIXES = (names.ALERTS_S3_PREFIX, f"{names.ALERTS_S3_PREFIX}-errors")  
 
 # The daily pipeline (stacks/daily_pipeline.py): its functions, and what Athena reads and writes
 # for its state machine (the curated tables' folders the scenario queries read, their results).
-PIPELINE_FUNCTIONS = r"pipeline/(Plan|BatchAlerts|LoadProfiles|Report)Function/Resource"
+PIPELINE_FUNCTIONS = r"pipeline/(Plan|BatchAlerts|LoadProfiles|Report|Reconcile)Function/Resource"
 PIPELINE_QUERIED = (*schema.CURATED_TABLES, reference.PREFIX, *DERIVED)
 
 
@@ -144,6 +144,14 @@ ACKS: tuple[Ack, ...] = (
     Ack("AwsSolutions-IAM5", r"pipeline/(Plan|BatchAlerts|LoadProfiles|Report)Role/DefaultPolicy/Resource",
         "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and the EC2 network-interface "
         "actions Lambda needs in a VPC support no resource-level permissions", r"Resource::\*"),
+    Ack("AwsSolutions-IAM5", r"pipeline/ReconcileRole/DefaultPolicy/Resource",
+        "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing), the EC2 network-interface actions "
+        "Lambda needs in a VPC and cloudwatch:PutMetricData support no resource-level permissions; "
+        "PutMetricData is held to the pipeline's namespace by the cloudwatch:namespace condition", r"Resource::\*"),
+    Ack("AwsSolutions-IAM5", r"pipeline/ReconcileRole/DefaultPolicy/Resource",
+        f"The key reconciliation reads its two queries' result files under the results bucket's "
+        f"{names.ATHENA_RESULTS_PREFIX}/ (keys are query execution ids)",
+        rf"Resource::{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)}/\*"),
     Ack("AwsSolutions-IAM5", r"pipeline/BatchAlertsRole/DefaultPolicy/Resource",
         f"The batch-alerts function reads the scenario queries' result files under the results bucket's "
         f"{names.ATHENA_RESULTS_PREFIX}/ (keys are query execution ids) and queries the alerts table's indexes",

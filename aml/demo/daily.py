@@ -17,7 +17,7 @@ from glue_jobs.curation.run_manifest import run_summary
 
 
 def run_day(res, work: Path, run_date: date, lookback_days: int,
-            stream_caught_up: Callable[[], object] | None = None) -> dict:
+            stream_caught_up: Callable[[], object] | None = None, source_database: str | None = None) -> dict:
     """One execution for `run_date` over `work` (raw/, curated/, quarantine/); its name, status,
     the states it entered and its output (plan, batch alerts, profiles loaded, report). Raises
     AmlError when it fails, with the failed step's error and cause.
@@ -25,12 +25,13 @@ def run_day(res, work: Path, run_date: date, lookback_days: int,
     `stream_caught_up()`, when given, returns once the rules Lambda has processed the day's
     records; the states after the Glue job wait for it. On AWS the Lambda is seconds behind the
     stream and the run starts after the day is over, so the batch steps meet the day's real-time
-    alerts; locally the stream is drained while the job curates."""
+    alerts; locally the stream is drained while the job curates. `source_database`: the local
+    server's database the key reconciliation reads (default: the local services')."""
     runs = work / "executions"  # each execution's record: a rerun of the date takes the next name
     runs.mkdir(parents=True, exist_ok=True)
     name = daily_pipeline.rerun_name(run_date, [p.stem for p in runs.glob("*.json")])
     definition = for_environment(services.LOCAL_DIR / "cdk.out", res.env_name)
-    bindings = local_bindings(res, work)
+    bindings = local_bindings(res, work, source_database=source_database)
     if stream_caught_up is not None:
         bindings.after(GLUE_START_JOB_RUN_SYNC, stream_caught_up)
     execution = run_local(definition, {"run_date": run_date.isoformat(), "lookback_days": lookback_days},
@@ -51,6 +52,7 @@ def run_day(res, work: Path, run_date: date, lookback_days: int,
             "queries": len(output.get(daily_pipeline.RESULT_KEYS["queries"], [])),
             "batch_alerts": output.get(daily_pipeline.RESULT_KEYS["batch_alerts"]),
             "profiles": output.get(daily_pipeline.RESULT_KEYS["load_profiles"]),
+            "reconciliation": output.get(daily_pipeline.RESULT_KEYS["reconcile"]),
             "report": output.get(daily_pipeline.RESULT_KEYS["report"]), "task_seconds": task_seconds}
 
 

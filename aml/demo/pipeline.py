@@ -28,7 +28,6 @@ from aml.generate import BankConfig, generate, load_postgres
 from aml.local import aws, resources, services, staging
 from aml.query import catalog, scoring
 from aml.query.run import execute
-from aml.reconcile import reconcile
 from aml.reference import publish
 from aml.replicate.replicator import Replicator
 from aml.stream.poller import Poller
@@ -109,7 +108,8 @@ def run(cfg: DemoConfig) -> dict:
                                           "(curation, scenario queries, batch alerts, account profiles)"):
         # As a deployment's daily run before today's activity: the rules Lambda then reads the
         # profiles it loaded and the segment statistics the Glue job published.
-        summary["history_pipeline"] = daily.run_day(res, work, history_end, cfg.days - cfg.live_days)
+        summary["history_pipeline"] = daily.run_day(res, work, history_end, cfg.days - cfg.live_days,
+                                                    source_database=cfg.database)
         summary["history_pipeline"]["glue"] = daily.glue_summary(work / "curated")
     with stages.stage("live_activity", f"committing {len(live):,} live transactions, corrections and defects"):
         summary["live_activity"] = {"per_day": activity.insert_live(bank, live, db_url),
@@ -127,7 +127,8 @@ def run(cfg: DemoConfig) -> dict:
         with stages.stage("daily_pipeline", f"running the daily pipeline's state machine for {last_day} (Glue job on "
                                             "local Spark, scenario queries on DuckDB, batch alerts, profiles) while "
                                             "the real-time rules Lambda drains the Kinesis stream"):
-            summary["daily_pipeline"] = daily.run_day(res, work, last_day, cfg.days, stream_caught_up=drained.result)
+            summary["daily_pipeline"] = daily.run_day(res, work, last_day, cfg.days, stream_caught_up=drained.result,
+                                                      source_database=cfg.database)
             summary["glue"] = daily.glue_summary(work / "curated")
             summary["segment_statistics"] = summary["glue"].get("segment_statistics")
             staging.land_alerts(res.curated_bucket, work / "curated")
@@ -138,9 +139,8 @@ def run(cfg: DemoConfig) -> dict:
     summary["stream"]["dms_control_records"] = replicator.control_records_sent  # acknowledged, not dead-lettered
     summary["profiles"] = {run: summary[run].get("profiles") for run in ("history_pipeline", "daily_pipeline")}
     data_dir = work / "curated"
-    with stages.stage("reconcile", "reconciling the source's live keys with the curated zone"):
-        summary["reconciliation"] = reconcile(db_url, data_dir, work / "quarantine",
-                                              resources.pseudonymization_key(res)).as_dict()
+    # the last day's run reconciled the source's live keys with the curated zone (its ReconcileKeys step)
+    summary["reconciliation"] = summary["daily_pipeline"]["reconciliation"]
     with stages.stage("queries", "running every named query on the local engine"):
         first, last = cfg.start_date, cfg.start_date + timedelta(days=cfg.days - 1)
         window = {"start_date": first.isoformat(), "end_date": last.isoformat()}

@@ -71,6 +71,18 @@ def _pg_bin_path() -> Path:
 
 
 # ---- PostgreSQL ---------------------------------------------------------------------------
+def ensure_reader(db_url: str) -> None:
+    """The key reconciliation's read-only login and its column grants in the database at `db_url`
+    (aml_contract.key_reconciliation.reader_role_sql; a role is server-wide, its grants per database)."""
+    import psycopg
+
+    from aml_contract import key_reconciliation
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for statement in key_reconciliation.reader_role_sql(iam_authentication=False):
+            conn.execute(statement)
+
+
 class Postgres:
     def __init__(self, local_dir: Path = LOCAL_DIR, port: int = PG_PORT):
         self.data_dir = local_dir / "postgres" / "data"
@@ -159,7 +171,8 @@ class Postgres:
         self.ensure_database(PG_DATABASE)
 
     def ensure_database(self, name: str) -> str:
-        """Create database `name` with the core DDL unless it exists; returns its URL."""
+        """Create database `name` with the core DDL unless it exists, and the key reconciliation's
+        read-only login (as the database stack creates it, without IAM authentication); returns its URL."""
         import psycopg
 
         from aml_contract.schema import postgres_ddl
@@ -170,7 +183,18 @@ class Postgres:
                 conn.execute(f'CREATE DATABASE "{name}"')
         with psycopg.connect(self.url(name), autocommit=True) as conn:
             conn.execute(postgres_ddl())
+        ensure_reader(self.url(name))
         return self.url(name)
+
+    def source_environment(self, database: str = PG_DATABASE) -> dict[str, str]:
+        """The reconciliation function's source variables (aml_contract.daily_pipeline.SOURCE_DB_ENV)
+        for `database` on this server: the read-only login, trusted on loopback (no IAM token)."""
+        from aml_contract import key_reconciliation
+        from aml_contract.daily_pipeline import SOURCE_DB_ENV
+
+        return {SOURCE_DB_ENV["host"]: PG_HOST, SOURCE_DB_ENV["port"]: str(self.port),
+                SOURCE_DB_ENV["database"]: database, SOURCE_DB_ENV["user"]: key_reconciliation.READER_ROLE,
+                SOURCE_DB_ENV["iam_auth"]: "false"}
 
     def stop(self) -> bool:
         if not self.status().running:

@@ -68,6 +68,8 @@ def _text(value) -> str | None:
         return f"{text} UTC" if value.tzinfo is not None else text
     if isinstance(value, date):
         return value.isoformat()
+    if hasattr(value, "tolist") and getattr(value, "ndim", 1) == 0:  # a NumPy scalar: its Python value
+        return _text(value.tolist())
     if isinstance(value, list | tuple) or hasattr(value, "tolist"):
         items = value.tolist() if hasattr(value, "tolist") else value
         return athena_array(items, lambda v: str(_text(v)))

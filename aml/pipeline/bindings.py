@@ -180,14 +180,19 @@ def lambda_invoke_binding(env_name: str, environment: dict[str, str],
     return invoke
 
 
-def function_environment(res) -> dict[str, str]:
+def function_environment(res, source_database: str | None = None) -> dict[str, str]:
     """The pipeline functions' environment as the pipeline stack sets it (resources from
-    LocalResources, Powertools, the settings from cdk.json), X-Ray off (no daemon here)."""
+    LocalResources, Powertools, the settings from cdk.json), X-Ray off (no daemon here), with the
+    reconciliation function's own variables: the local server's `source_database` (default: the
+    local services' database) as the read-only login, and the pseudonymisation secret's name."""
+    from aml.local.services import PG_DATABASE, Postgres
     from stacks.function_environments import pipeline_function_environment
     from stacks.settings import Settings
 
     resources = {field_: getattr(res, field_) for field_ in daily_pipeline.FUNCTION_ENV}
-    return {**pipeline_function_environment(Settings.from_cdk_json(), resources), "POWERTOOLS_TRACE_DISABLED": "true"}
+    return {**pipeline_function_environment(Settings.from_cdk_json(), resources), "POWERTOOLS_TRACE_DISABLED": "true",
+            **Postgres().source_environment(source_database or PG_DATABASE),
+            daily_pipeline.PSEUDONYMIZATION_SECRET_ENV: res.pseudonymization_secret_id}
 
 
 # ---- SNS ------------------------------------------------------------------------------------
@@ -218,14 +223,16 @@ def sns_publish_binding(client=None) -> Binding:
 
 
 # ---- all of them ----------------------------------------------------------------------------
-def local_bindings(res, work_dir: Path, handlers: dict[str, str | Callable] | None = None) -> Bindings:
-    """The daily pipeline's four integrations bound to the local stand-ins of `res` (LocalResources)."""
+def local_bindings(res, work_dir: Path, handlers: dict[str, str | Callable] | None = None,
+                   source_database: str | None = None) -> Bindings:
+    """The daily pipeline's four integrations bound to the local stand-ins of `res` (LocalResources);
+    the reconciliation reads `source_database` on the local server (default: the local services')."""
     from aml.pipeline.athena_binding import athena_query_binding
     from aml.pipeline.glue_binding import CuratedZone, glue_job_binding
 
     zone = CuratedZone(res, Path(work_dir))
     return (Bindings()
-            .add(LAMBDA_INVOKE, lambda_invoke_binding(res.env_name, function_environment(res), handlers))
+            .add(LAMBDA_INVOKE, lambda_invoke_binding(res.env_name, function_environment(res, source_database), handlers))
             .add(GLUE_START_JOB_RUN_SYNC, glue_job_binding(res, zone))
             .add(ATHENA_START_QUERY_SYNC, athena_query_binding(res, zone))
             .add(SNS_PUBLISH, sns_publish_binding()))

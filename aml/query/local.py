@@ -168,6 +168,10 @@ class LocalEngine:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")  # booked_at and dt are UTC, as in Athena
+        # Trino's from_base(text, radix), which DuckDB lacks, for radix 16 (the key reconciliation's
+        # bucket hash, aml_contract.key_reconciliation); any other radix is an error, not a guess.
+        con.execute("CREATE MACRO from_base(digits, radix) AS CASE WHEN radix = 16 THEN ('0x' || digits)::BIGINT "
+                    "ELSE error('from_base: only radix 16 is supported locally') END")
         for table, pattern in self.tables.items():
             partitioned = table in schema.PARTITIONED_TABLES
             options = (f", hive_partitioning = true, hive_types = {{'{schema.PARTITION_COLUMN}': 'VARCHAR'}}"

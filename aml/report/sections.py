@@ -169,8 +169,8 @@ def pipeline_health(zone_rows: dict[str, int], glue_runs: list[dict], run_report
     else:
         parts.append("No daily pipeline run report (reports/run_date=.../run_report.json) for a day of the period.")
     if reconciliation:
-        parts.append(Table(("table", "source", "curated", "quarantined", "missing", "extra"), tuple(
-            (t, f["source"], f["curated"], f["quarantined"], f["missing"], f["extra"])
+        parts.append(Table(("table", "source keys", "curated keys", "extra (alarmed)", "missing", "pending (lag)"), tuple(
+            (t, f["source"], f["curated"], f["extra"], f["missing"], f.get("pending", 0))
             for t, f in sorted(reconciliation.get("tables", {}).items()))))
     return Section("Pipeline health", "Rows per zone in the period; the curation (Glue) runs that wrote its days, "
                    "from their run manifests (_job_state/runs); the daily pipeline's run reports.", tuple(parts))

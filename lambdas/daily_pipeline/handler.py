@@ -1,5 +1,5 @@
 """Lambda entry points of the daily pipeline's function steps (aml_contract.daily_pipeline.HANDLERS).
-Wiring only: the work is in plan, batch_alerts, profiles and report. Each reads its resources from the
+Wiring only: the work is in plan, batch_alerts, profiles, reconcile and report. Each reads its resources from the
 environment the stack sets (aml_contract.daily_pipeline.FUNCTION_ENV)."""
 from __future__ import annotations
 
@@ -13,11 +13,21 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 
 from aml_contract import names, profiles, rules
-from aml_contract.daily_pipeline import DATA_KEY_ENV, FUNCTION_ENV, INPUT_FIELD, RUN_ID_FIELD
+from aml_contract.daily_pipeline import (
+    DATA_KEY_ENV,
+    FUNCTION_ENV,
+    INPUT_FIELD,
+    PHASE_FIELD,
+    PSEUDONYMIZATION_SECRET_ENV,
+    RUN_ID_FIELD,
+    STATE_FIELD,
+)
+from aml_contract.pseudonym import key_from_secret_string
 from lambdas.daily_pipeline import batch_alerts as batch
 from lambdas.daily_pipeline import plan as planning
 from lambdas.daily_pipeline import profiles as profile_loader
 from lambdas.daily_pipeline import query_results
+from lambdas.daily_pipeline import reconcile as reconciliation
 from lambdas.daily_pipeline import report as reporting
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME (the stack sets it)
@@ -90,3 +100,31 @@ def load_profiles(event: dict, context=None) -> dict:
 def report(event: dict, context=None) -> dict:
     return reporting.write(event, s3=_client("s3"), bucket=_env("curated_bucket"),
                            kms_key_id=os.environ.get(DATA_KEY_ENV))
+
+
+def _iam_token(settings: reconciliation.SourceSettings) -> str:
+    """The read-only login's password: an IAM authentication token, signed here (no API call)."""
+    return _client("rds").generate_db_auth_token(DBHostname=settings.host, Port=settings.port,
+                                                 DBUsername=settings.user)
+
+
+@logger.inject_lambda_context
+def reconcile(event: dict, context=None) -> dict:
+    """event: {"phase": "digests" | "keys", "state": <the execution state>} (reconcile.py)."""
+    phase, state = event[PHASE_FIELD], event[STATE_FIELD]
+    if phase not in ("digests", "keys"):
+        raise ValueError(f"unknown reconciliation phase {phase!r}")
+    key = key_from_secret_string(_client("secretsmanager").get_secret_value(
+        SecretId=os.environ[PSEUDONYMIZATION_SECRET_ENV])["SecretString"])
+    with reconciliation.connect(reconciliation.SourceSettings.from_env(), _iam_token) as conn:
+        source = reconciliation.Source(conn, key)
+        if phase == "digests":
+            result = reconciliation.digests(state, source=source, s3=_client("s3"))
+            logger.info("key digests", extra={t: {k: v for k, v in f.items() if k != "buckets"}
+                                               for t, f in result["tables"].items()})
+            return result
+        report_ = reconciliation.keys(state, source=source, s3=_client("s3"))
+    reconciliation.publish(report_, _client("cloudwatch"))
+    result = {**report_.as_dict(), "summary": report_.summary()}
+    logger.info("key reconciliation", extra={"clean": result["clean"], "key_mismatches": result["key_mismatches"]})
+    return result

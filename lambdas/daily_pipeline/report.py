@@ -1,12 +1,12 @@
 """The report step: one run's figures (raw files, query hits, alerts by outcome and rule, profiles
-loaded) as
+loaded, the key reconciliation) as
 `reports/run_date=<date>/run_report.json` in the curated bucket, and the one-paragraph summary the
 pipeline publishes. The analysts' HTML report over any period is `aml report` (issue "Report")."""
 from __future__ import annotations
 
 import json
 
-from aml_contract.daily_pipeline import REPORTS_PREFIX
+from aml_contract.daily_pipeline import REPORTS_PREFIX, RESULT_KEYS
 from aml_contract.profiles import QUERY_NAME as PROFILES_QUERY
 
 REPORT_NAME = "run_report.json"
@@ -22,7 +22,7 @@ def build(state: dict) -> dict:
     return {"run_id": plan["run_id"], "run_date": plan["run_date"], "window": plan["window"],
             "raw_new_files": plan["raw"]["new_files"], "curated": plan["raw"]["new_files"] > 0,
             "queries": sorted(q["name"] for q in state.get("queries", [])), "alerts": alerts,
-            "profiles": state.get("profiles")}
+            "profiles": state.get("profiles"), "reconciliation": state.get(RESULT_KEYS["reconcile"])}
 
 
 def summary(report: dict) -> str:
@@ -40,7 +40,8 @@ def summary(report: dict) -> str:
             f"{a['hits']} hits: {a['new']} new alerts, {a['merged']} merged into real-time alerts, "
             f"{a['joined']} joined, {a['already_raised']} already raised, {unusable} unusable"
             + (f" ({unreadable} raised without their transaction ids: unreadable lists)" if unreadable else "")
-            + (f"; {a['delivery_failed']} deliveries to retry" if a.get("delivery_failed") else "") + "." + loaded)
+            + (f"; {a['delivery_failed']} deliveries to retry" if a.get("delivery_failed") else "") + "." + loaded
+            + (f" {report['reconciliation']['summary']}" if report.get("reconciliation") else ""))
 
 
 def write(state: dict, *, s3, bucket: str, kms_key_id: str | None = None) -> dict:

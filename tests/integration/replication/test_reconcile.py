@@ -38,7 +38,7 @@ def test_in_step_zones_reconcile_clean_and_quarantined_rows_count_as_accounted_f
                    tmp_path / "quarantine" / "transactions" / "part-0.parquet")
     report = reconcile(bank, tmp_path / "curated", tmp_path / "quarantine", key)
     assert report.clean, report.as_dict()
-    assert report.tables["transactions"].quarantined == 1
+    assert report.tables["transactions"].accounted_for == 1
 
 
 @pytest.mark.parametrize("table,key_column,old,new", [

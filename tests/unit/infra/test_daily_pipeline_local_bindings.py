@@ -55,7 +55,7 @@ class _Steps:
 
     def __init__(self, new_files: int, glue_fails: bool = False):
         self.calls: dict[str, list[dict]] = {"plan": [], "batch_alerts": [], "load_profiles": [], "report": [],
-                                             "glue": [], "athena": [], "sns": []}
+                                             "reconcile": [], "glue": [], "athena": [], "sns": []}
         self.new_files, self.glue_fails = new_files, glue_fails
 
     def invoke(self, task_input):
@@ -76,6 +76,10 @@ class _Steps:
             "load_profiles": lambda p: {"profiles": 2, "written": 2, "unchanged": 0, "older_than_stored": 0,
                                         "unusable": {}, "as_of": p["plan"]["run_date"]},
             "report": lambda p: {"report_uri": "s3://c/r.json", "summary": f"run {p['plan']['run_id']}: 1 new alert"},
+            "reconcile": lambda p: {
+                "digests": {"high_water_mark": None, "tables": {}, "list_keys": True, "keys_query": "SELECT 4"},
+                "keys": {"clean": False, "key_mismatches": 1, "high_water_mark": None, "tables": {},
+                         "summary": "Key reconciliation: KEY MISMATCHES."}}[p["phase"]],
         }[step](task_input["Payload"])
         return {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": payload}
 
@@ -87,7 +91,8 @@ class _Steps:
 
     def athena(self, task_input):
         self.calls["athena"].append(task_input)
-        qid = "q" + task_input["ExecutionParameters"][0].strip("'")
+        given = task_input.get("ExecutionParameters")  # the reconciliation's two queries take none
+        qid = "q" + (given[0].strip("'") if given else task_input["QueryString"].split()[-1])
         return {"QueryExecution": {"QueryExecutionId": qid, "Status": {"State": "SUCCEEDED"},
                                    "ResultConfiguration": {"OutputLocation": f"s3://results/results/{qid}.csv"}}}
 
@@ -110,7 +115,13 @@ def test_the_synthesized_pipeline_runs_its_steps_in_order(pipeline, tmp_path):
     execution = _execute(pipeline, steps, tmp_path)
     assert execution.status == "SUCCEEDED", execution.cause
     assert [c["state"] for c in execution.task_calls] == [
-        "Plan", "CurateRaw", "RunQuery", "RunQuery", "RunQuery", "BatchAlerts", "LoadProfiles", "Report", "Summary"]
+        "Plan", "CurateRaw", "RunQuery", "RunQuery", "RunQuery", "BatchAlerts", "LoadProfiles", "CuratedKeyDigest",
+        "ReconcileDigests", "ListCuratedKeys", "ReconcileKeys", "Report", "Summary"]
+    digests, keys = steps.calls["reconcile"]
+    assert (digests["phase"], keys["phase"]) == ("digests", "keys")
+    assert keys["state"]["curated_keys"]["output_location"] == "s3://results/results/q4.csv"
+    assert steps.calls["athena"][-1]["QueryString"] == "SELECT 4"
+    assert steps.calls["report"][0]["reconciliation"]["key_mismatches"] == 1
     assert steps.calls["plan"] == [{"run_id": "2025-03-05-r1", "input": {"run_date": "2025-03-05", "lookback_days": 35}}]
     batch_input = steps.calls["batch_alerts"][0]
     assert [q["name"] for q in batch_input["queries"]] == ["structuring", "cycles", "account_profiles"]

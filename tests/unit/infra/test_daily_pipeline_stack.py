@@ -12,8 +12,9 @@ from stacks import daily_pipeline as stack
 from stacks.settings import Settings
 
 SETTINGS = Settings().pipeline
-STATES = ("Plan", "NewRawData?", "CurateRaw", "ScenarioQueries", "BatchAlerts", "LoadProfiles", "Report", "Summary",
-          "NotifyFailure", "Failed")
+RECONCILIATION = ("CuratedKeyDigest", "ReconcileDigests", "KeysToList?", "ListCuratedKeys", "ReconcileKeys")
+STATES = ("Plan", "NewRawData?", "CurateRaw", "ScenarioQueries", "BatchAlerts", "LoadProfiles", *RECONCILIATION,
+          "Report", "Summary", "NotifyFailure", "Failed")
 
 
 def _resources(synth, type_: str) -> dict[str, dict]:
@@ -79,7 +80,14 @@ def test_the_states_in_data_flow_order(definition):
     assert states["CurateRaw"]["Next"] == "ScenarioQueries"
     assert states["ScenarioQueries"]["Next"] == "BatchAlerts"
     assert states["BatchAlerts"]["Next"] == "LoadProfiles"  # after the alerts: the profiles load
-    assert states["LoadProfiles"]["Next"] == "Report"
+    assert states["LoadProfiles"]["Next"] == "CuratedKeyDigest"  # then the key reconciliation
+    assert states["CuratedKeyDigest"]["Next"] == "ReconcileDigests"
+    assert states["ReconcileDigests"]["Next"] == "KeysToList?"
+    choice = states["KeysToList?"]
+    assert choice["Choices"] == [{"Variable": "$.key_digests.list_keys", "BooleanEquals": True,
+                                  "Next": "ListCuratedKeys"}]
+    assert choice["Default"] == "ReconcileKeys" and states["ListCuratedKeys"]["Next"] == "ReconcileKeys"
+    assert states["ReconcileKeys"]["Next"] == "Report"
     assert states["Report"]["Next"] == "Summary"
     assert states["Summary"]["End"] is True
     assert states["NotifyFailure"]["Next"] == "Failed"
@@ -122,6 +130,9 @@ def test_task_resources_are_the_standard_integration_arns(definition):
     prefix = "arn:<AWS::Partition>:states:::"
     assert resources == {"Plan": f"{prefix}lambda:invoke", "BatchAlerts": f"{prefix}lambda:invoke",
                          "LoadProfiles": f"{prefix}lambda:invoke", "Report": f"{prefix}lambda:invoke", "CurateRaw": f"{prefix}glue:startJobRun.sync",
+                         "ReconcileDigests": f"{prefix}lambda:invoke", "ReconcileKeys": f"{prefix}lambda:invoke",
+                         "CuratedKeyDigest": f"{prefix}athena:startQueryExecution.sync",
+                         "ListCuratedKeys": f"{prefix}athena:startQueryExecution.sync",
                          "RunQuery": f"{prefix}athena:startQueryExecution.sync",
                          "Summary": f"{prefix}sns:publish", "NotifyFailure": f"{prefix}sns:publish"}
 
@@ -134,7 +145,8 @@ def test_every_task_retries_with_backoff_then_notifies(definition):
     for name, state in states.items():
         if state["Type"] == "Task":
             assert state["Retry"] == [retry], name
-    for name in ("Plan", "CurateRaw", "ScenarioQueries", "BatchAlerts", "LoadProfiles", "Report", "Summary"):
+    for name in ("Plan", "CurateRaw", "ScenarioQueries", "BatchAlerts", "LoadProfiles", "CuratedKeyDigest",
+                 "ReconcileDigests", "ListCuratedKeys", "ReconcileKeys", "Report", "Summary"):
         assert catch_to[name] == ["NotifyFailure"], name
         assert states[name]["Catch"][0]["ResultPath"] == "$.error"
     assert catch_to["NotifyFailure"] == ["Failed"]
@@ -266,3 +278,101 @@ def test_the_plan_reads_the_manifest_the_glue_job_writes():
     from glue_jobs.curation.state import Layout
 
     assert Layout("s3://curated/", "s3://raw/quarantine/", "run").processed_files == f"s3://curated/{stack.PROCESSED_FILES_KEY}"
+
+
+# ---- the key reconciliation (issue 14) ---------------------------------------------------------
+def test_the_reconciliation_states_read_and_write_the_contracts_paths(definition):
+    from aml_contract import key_reconciliation
+
+    states, keys = definition["States"], daily_pipeline.RESULT_KEYS
+    digest = states["CuratedKeyDigest"]
+    assert digest["Parameters"]["QueryString"] == key_reconciliation.curated_digest_sql()
+    assert digest["Parameters"]["WorkGroup"] == names.name_of("dev", "athena_workgroup")
+    assert digest["ResultPath"] == f"$.{keys['key_digest']}"
+    assert states["ListCuratedKeys"]["Parameters"]["QueryString.$"] == "$.key_digests.keys_query"
+    assert states["ListCuratedKeys"]["ResultPath"] == f"$.{keys['curated_keys']}"
+    for state, phase in (("ReconcileDigests", "digests"), ("ReconcileKeys", "keys")):
+        result = daily_pipeline.RECONCILE_PHASES[phase]
+        assert states[state]["Parameters"]["Payload"] == {"phase": phase, "state.$": "$"}
+        assert states[state]["ResultPath"] == f"$.{keys[result]}"
+        assert states[state]["ResultSelector"] == {f"{f}.$": f"$.Payload.{f}" for f in daily_pipeline.STEP_FIELDS[result]}
+
+
+def _reconcile_function(synth) -> dict:
+    (props,) = [r["Properties"] for r in _resources(synth, "AWS::Lambda::Function").values()
+                if r["Properties"]["Handler"] == daily_pipeline.HANDLERS["reconcile"]]
+    return props
+
+
+def test_the_reconcile_function_reaches_the_source_as_its_read_only_login(synth):
+    from aml_contract import key_reconciliation
+
+    props = _reconcile_function(synth)
+    variables = props["Environment"]["Variables"]
+    env = daily_pipeline.SOURCE_DB_ENV
+    assert variables[env["user"]] == key_reconciliation.READER_ROLE and variables[env["iam_auth"]] == "true"
+    assert variables[env["port"]] == str(Settings().database.port)
+    assert variables[env["database"]] == Settings().database.database_name
+    assert "ReadEndpoint" in json.dumps(variables[env["host"]])  # the cluster's reader endpoint (an import)
+    assert variables[daily_pipeline.PSEUDONYMIZATION_SECRET_ENV] == names.name_of("dev", "pseudonymization_secret_id")
+    (group,) = props["VpcConfig"]["SecurityGroupIds"]
+    assert "ReconciliationSg" in json.dumps(group)  # the database stack's group, admitted on the port
+    database = synth.templates["database"]["Resources"]
+    ingress = [r["Properties"] for r in database.values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+               and "ReconciliationSg" in json.dumps(r["Properties"].get("SourceSecurityGroupId"))]
+    assert [(i["FromPort"], i["ToPort"]) for i in ingress] == [(Settings().database.port,) * 2]
+    (sg,) = [r["Properties"] for lid, r in database.items() if lid.startswith("ReconciliationSg")
+             and r["Type"] == "AWS::EC2::SecurityGroup"]
+    assert [(e["FromPort"], e["ToPort"]) for e in sg["SecurityGroupEgress"]] == [(443, 443)]  # VPC endpoints
+    to_database = [r["Properties"] for r in database.values() if r["Type"] == "AWS::EC2::SecurityGroupEgress"
+                   and "ReconciliationSg" in json.dumps(r["Properties"]["GroupId"])]
+    assert [(e["FromPort"], e["ToPort"]) for e in to_database] == [(Settings().database.port,) * 2]
+    assert "DatabaseSg" in json.dumps(to_database[0]["DestinationSecurityGroupId"])
+
+
+def test_the_reconcile_role_grants_exactly_its_calls(synth):
+    from aml_contract import key_reconciliation, pii_access
+
+    statements = _statements(synth, "ReconcileRole")
+    by_sid = {s.get("Sid"): s for s in statements if s.get("Sid")}
+    connect = by_sid["ConnectAsReadOnlyLogin"]
+    assert connect["Action"] == "rds-db:connect"
+    assert _flatten(connect["Resource"]).endswith(f"/{key_reconciliation.READER_ROLE}")
+    assert ":dbuser:" in _flatten(connect["Resource"])
+    metrics = by_sid["PutReconciliationMetrics"]
+    assert (metrics["Action"], metrics["Resource"]) == ("cloudwatch:PutMetricData", "*")
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": key_reconciliation.METRICS_NAMESPACE}}
+    assert _as_list(by_sid["ReadQueryResults"]["Resource"]) and by_sid["ReadQueryResults"]["Action"] == "s3:GetObject"
+    actions = {a for s in statements for a in _as_list(s["Action"])}
+    assert "secretsmanager:GetSecretValue" in actions
+    assert not {a for a in actions if a.startswith(("s3:Put", "dynamodb:", "sns:", "athena:", "rds-data:"))}
+    (role,) = [r["Properties"] for lid, r in _resources(synth, "AWS::IAM::Role").items() if lid.startswith("ReconcileRole")]
+    assert {"Key": pii_access.WORKLOAD_TAG, "Value": pii_access.KEY_RECONCILIATION} in role["Tags"]
+
+
+def test_a_key_mismatch_alarm_per_table_to_the_alarm_topic(synth):
+    from aml_contract import key_reconciliation
+
+    alarms = {a["Properties"]["Dimensions"][0]["Value"]: a["Properties"]
+              for a in _resources(synth, "AWS::CloudWatch::Alarm").values()
+              if a["Properties"].get("MetricName") == key_reconciliation.MISMATCH_METRIC}
+    assert set(alarms) == set(key_reconciliation.TABLES)
+    for table, props in alarms.items():
+        assert props["Namespace"] == key_reconciliation.METRICS_NAMESPACE
+        assert props["Dimensions"] == [{"Name": key_reconciliation.TABLE_DIMENSION, "Value": table}]
+        assert (props["Statistic"], props["Period"], props["Threshold"], props["EvaluationPeriods"]) == (
+            "Maximum", 86400, 1, 1)
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+        topic = _flatten(props["AlarmActions"][0])
+        assert topic.endswith(f":{names.name_of('dev', 'alarm_topic')}") and props["OKActions"] == props["AlarmActions"]
+
+
+def test_the_database_stack_creates_the_read_only_login_after_the_schema():
+    from aml_contract import key_reconciliation
+    from stacks.database import ddl_statements
+
+    statements = ddl_statements()
+    role = [s.rstrip(";") for s in statements[-len(key_reconciliation.reader_role_sql(True)):]]
+    assert role == key_reconciliation.reader_role_sql(True)
+    assert all("\n" not in s for s in role)  # one statement per Data API call

@@ -96,14 +96,14 @@ def test_quarantine_by_reason_summed_over_runs():
 
 def test_pipeline_health():
     runs = [manifest("r1", ["2025-03-02"], {"non_positive:amount": 1})]
-    recon = {"tables": {"transactions": {"source": 9, "curated": 8, "quarantined": 1, "missing": 0, "extra": 0}}}
+    recon = {"tables": {"transactions": {"source": 9, "curated": 8, "missing": 1, "extra": 0, "pending": 0}}}
     section = sections.pipeline_health({"curated.transactions": 8}, runs, [run_report("2025-03-03")], 2, recon)
     zones, quarantine = section.figures()
     assert list(zones.data[0].x) == [8] and list(quarantine.data[0].y) == ["transactions: non_positive:amount"]
     zone_table, curation, daily, reconciliation = tables(section)
     assert curation.rows == (("r1", "2025-03-11T02:00:00", "yes", 13, 11, 1, 1),)
     assert daily.rows == (("2025-03-03", "2025-03-03-r1", 2, 3, 2, 1, 0, 3),)
-    assert reconciliation.rows == (("transactions", 9, 8, 1, 0, 0),)
+    assert reconciliation.rows == (("transactions", 9, 8, 0, 1, 0),)
     assert "Dead letters (records the rules Lambda could not process): 2." in section.parts
     empty = sections.pipeline_health({}, [], [])
     assert "Dead letters (records the rules Lambda could not process): not recorded in the curated zone." \

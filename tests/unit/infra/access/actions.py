@@ -168,6 +168,8 @@ def _simple(call: Call) -> list[tuple[str, str, dict]]:
         return [(f"states:{op}", p["stateMachineArn"], {})]
     if service == "kms":
         return [(f"kms:{op}", p["KeyId"], {})]
+    if service == "rds-db":  # an IAM database login: the database checks rds-db:connect on the dbuser ARN
+        return [("rds-db:connect", p["Resource"], {})]
     raise KeyError(f"{service}:{op}")
 
 

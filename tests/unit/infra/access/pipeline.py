@@ -5,6 +5,7 @@ makes with the schedule's role, and what the four handlers make with theirs, fro
 from __future__ import annotations
 
 from aml_contract import daily_pipeline, names, schema
+from aml_contract import key_reconciliation as reconciliation
 from infra.access import services
 from infra.access.actions import Call
 from infra.access.templates import Templates, arn
@@ -113,7 +114,10 @@ def handlers(templates: Templates) -> list[Call]:
     each query's result CSV, merges the hits into the alerts table (reads, a query of an index,
     conditional puts and updates inside TransactWriteItems) and publishes and delivers the new
     alerts; load_profiles reads the profiles query's result CSV, the stored profiles (BatchGetItem)
-    and writes the changed ones (BatchWriteItem); report writes the day's report under reports/."""
+    and writes the changed ones (BatchWriteItem); report writes the day's report under reports/;
+    reconcile reads its two queries' result CSVs and the pseudonymisation key, logs in to the source
+    as the read-only login named in its environment with an IAM token (rds-db:connect on that
+    database user of the cluster the database template declares) and puts its metrics."""
     fns = functions(templates)
     calls: list[Call] = []
     plan = fns["plan"]
@@ -152,6 +156,20 @@ def handlers(templates: Templates) -> list[Call]:
     calls.append(services._s3(role, HANDLERS, "PutObject", _env(report, "curated_bucket"),
                               f"{daily_pipeline.REPORTS_PREFIX}/run_date=2025-11-03/report.json",
                               sse_key=report["Environment"]["Variables"][DATA_KEY_ENV]))
+
+    recon = fns["reconcile"]
+    role = _role_by_arn(templates, recon["Role"])
+    variables = recon["Environment"]["Variables"]
+    (cluster,) = [lid for lid, res in templates.raw["database"]["Resources"].items() if res["Type"] == "AWS::RDS::DBCluster"]
+    resource_id = templates.resolve("database", {"Fn::GetAtt": [cluster, "DBClusterResourceId"]})
+    user = variables[daily_pipeline.SOURCE_DB_ENV["user"]]
+    assert user == reconciliation.READER_ROLE and variables[daily_pipeline.SOURCE_DB_ENV["iam_auth"]] == "true"
+    calls += [services._s3(role, HANDLERS, "GetObject", _env(recon, "athena_results_bucket"),
+                           f"{names.ATHENA_RESULTS_PREFIX}/{QUERY_ID}.csv"),
+              Call(role, "secretsmanager", "GetSecretValue",
+                   {"SecretId": variables[daily_pipeline.PSEUDONYMIZATION_SECRET_ENV]}, HANDLERS),
+              Call(role, "rds-db", "connect", {"Resource": arn("rds-db", f"dbuser:{resource_id}/{user}")}, HANDLERS),
+              Call(role, "cloudwatch", "PutMetricData", {"Namespace": reconciliation.METRICS_NAMESPACE}, HANDLERS)]
 
     # What Lambda makes with each role: logs, active tracing, the VPC network interfaces
     # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions).
