@@ -148,7 +148,7 @@ class DailyPipelineStack(Stack):
                   "reconcile": self._grant_reconcile}
         # The reconciliation function's own variables: the source database and the pseudonymisation secret.
         only = {"report": {DATA_KEY_ENV: self.lake.key.key_arn},
-                "reconcile": {SOURCE_DB_ENV["host"]: self.source.cluster.cluster_read_endpoint.hostname,
+                "reconcile": {SOURCE_DB_ENV["host"]: self.source.reader_host,
                               SOURCE_DB_ENV["port"]: str(self.source.port),
                               SOURCE_DB_ENV["database"]: self.settings.database.database_name,
                               SOURCE_DB_ENV["user"]: self.source.reader_role, SOURCE_DB_ENV["iam_auth"]: "true",
@@ -269,7 +269,7 @@ class DailyPipelineStack(Stack):
         grant_secret_read(role, self.lake.pseudonymization_secret_name, self.lake.key)
         role.add_to_policy(iam.PolicyStatement(
             sid="ConnectAsReadOnlyLogin", actions=["rds-db:connect"],
-            resources=[arn("rds-db", f"dbuser:{self.source.cluster.cluster_resource_identifier}/{self.source.reader_role}")]))
+            resources=[arn("rds-db", f"dbuser:{self.source.cluster_resource_id}/{self.source.reader_role}")]))
         role.add_to_policy(iam.PolicyStatement(
             sid="PutReconciliationMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": reconciliation.METRICS_NAMESPACE}}))

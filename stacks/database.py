@@ -19,6 +19,9 @@ from stacks.network import NetworkStack
 from stacks.settings import Settings
 
 ADMIN_USER = "aml_admin"
+# Stand-ins for the cluster's attributes in a local deployment; the local bindings point the
+# function at the embedded PostgreSQL server instead.
+LOCAL_READER_HOST, LOCAL_CLUSTER_RESOURCE_ID = "localhost", "cluster-LOCAL"
 
 
 def ddl_statements() -> list[str]:
@@ -115,6 +118,13 @@ class DatabaseStack(Stack):
                                                            "AWS APIs via VPC endpoints (no internet route)")
         self.allow_from(self.reconciliation_security_group, "key reconciliation (read-only login)")
         self.reader_role = key_reconciliation.READER_ROLE
+        # What the reconciliation function needs of the cluster: its reader endpoint and resource id
+        # (for the rds-db:connect ARN). The local emulator cannot export them (stacks.local_mode).
+        if local_mode.omitted(settings.local, "aurora-cluster-attributes"):
+            self.reader_host, self.cluster_resource_id = LOCAL_READER_HOST, LOCAL_CLUSTER_RESOURCE_ID
+        else:
+            self.reader_host = self.cluster.cluster_read_endpoint.hostname
+            self.cluster_resource_id = self.cluster.cluster_resource_identifier
 
         if not local_mode.omitted(settings.local, "core-schema"):
             self._create_schema(settings, network)
