@@ -9,9 +9,8 @@ from datetime import date
 from pathlib import Path
 
 from aml_contract.daily_pipeline import REPORTS_PREFIX
-from aml_contract.glue_job import STATE_PREFIX
+from aml_contract.glue_job import RUNS_PREFIX
 
-RUNS_PREFIX = f"{STATE_PREFIX}/runs"
 PREFIXES = (RUNS_PREFIX, REPORTS_PREFIX)  # what a report lists and reads (the Report step's grants)
 
 
