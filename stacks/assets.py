@@ -71,7 +71,9 @@ def _installed_wheels(requirements: tuple[Path, ...]) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: of no use in the function
+    # console scripts and data files (plotly's JupyterLab extension under share/): of no use in the function
+    for unused in ("bin", "share"):
+        shutil.rmtree(staging / unused, ignore_errors=True)
     try:
         os.rename(staging, folder)  # atomic: a concurrent synthesis sees all of it or none
     except OSError:  # another synthesis got there first

@@ -42,7 +42,8 @@ def daily_pipeline_section(run: dict) -> Section:
     rows = [("execution", run.get("execution")), ("status", run.get("status")), ("run date", run.get("run_date")),
             ("window", f"{window.get('start_date')} to {window.get('end_date')}"),
             ("new raw files", (run.get("raw") or {}).get("new_files")),
-            ("queries (the scenarios and account_profiles)", run.get("queries"))]
+            ("queries (the scenarios, account_profiles and the report's)", run.get("queries")),
+            ("HTML report (the Report step's)", (run.get("report") or {}).get("html_report_uri"))]
     loaded = run.get("profiles")
     if loaded:
         rows.append(("profiles (computed / written / unchanged / unusable)",

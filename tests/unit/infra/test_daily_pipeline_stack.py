@@ -321,6 +321,7 @@ def test_the_bundle_carries_the_report_generator_and_plotly_not_pandas(synth):
     assert sorted(p.name for p in (bundle / "athena_queries" / "report").glob("*.sql")) == [
         "report_alerts_per_day.sql", "report_zone_rows.sql"]
     assert not [p.name for p in bundle.iterdir() if p.name.split("-")[0] in ("pandas", "numpy", "pyarrow", "duckdb")]
+    assert not (bundle / "share").exists() and not (bundle / "bin").exists()  # the wheels' data files and scripts
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
     assert size < BUNDLE_LIMIT_MB * 1_000_000, f"{size / 1e6:.1f} MB unzipped"
     pins = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
