@@ -22,6 +22,14 @@ KIND_ORDER = ("real time", "batch", "merged")
 PALETTE = qualitative.Alphabet  # one colour per rule (26, for the 19 rules and more)
 SERIES = ("#1f77b4", "#ff7f0e")  # the charts of one or two series
 CHART_HEIGHT = 360
+ALERTS_INTRO = (
+    "One alert queue: real time is the rules Lambda's, batch the daily pipeline's scenario queries', merged an "
+    "alert both found (same subject and scenario, overlapping windows: docs/daily-pipeline.md). Day: the "
+    "alert's partition (its event time).")
+TOP_SUBJECTS_INTRO = (
+    "customer_risk_summary over the period: an account's risk score is the sum of the weights of the distinct "
+    "scenarios it hit (aml_contract/risk.py); in queue: within the alert budget. Accounts are pseudonyms, "
+    "shortened to 12 characters.")
 
 
 def missing(value) -> bool:
@@ -87,10 +95,7 @@ def alerts_by_rule_and_kind(rows: list[dict], rule_ids: tuple[str, ...] = ()) ->
 def alerts(rows: list[dict], rule_ids: tuple[str, ...] = ()) -> Section:
     """Alerts per rule per day, one chart row per kind (real time, batch, merged), a colour per rule;
     the table lists `rule_ids` too (a rule that raised nothing shows 0)."""
-    title, intro = "Alerts per rule per day, by source", (
-        "One alert queue: real time is the rules Lambda's, batch the daily pipeline's scenario queries', merged an "
-        "alert both found (same subject and scenario, overlapping windows: docs/daily-pipeline.md). Day: the "
-        "alert's partition (its event time).")
+    title, intro = "Alerts per rule per day, by source", ALERTS_INTRO
     if not rows:
         return Section(title, intro, ("No alert in the period.",))
     data = _classified(rows)
@@ -120,12 +125,8 @@ def alerts(rows: list[dict], rule_ids: tuple[str, ...] = ()) -> Section:
 
 def top_subjects(rows: list[dict], n: int = 15) -> Section:
     """The first n rows of customer_risk_summary (queue order): risk score per account."""
-    title, intro = "Top subjects by risk score", (
-        "customer_risk_summary over the period: an account's risk score is the sum of the weights of the distinct "
-        "scenarios it hit (aml_contract/risk.py); in queue: within the alert budget. Accounts are pseudonyms, "
-        "shortened to 12 characters.")
     if not rows:
-        return Section(title, intro, ("No account was alerted in the period.",))
+        return Section("Top subjects by risk score", TOP_SUBJECTS_INTRO, ("No account was alerted in the period.",))
     top = [{**r, "account": str(r["subject_account_pid"])[:12]} for r in rows[:n]]
     fig = go.Figure(go.Bar(x=[as_int(r["risk_score"]) for r in top], y=[r["account"] for r in top], orientation="h",
                            marker_color=SERIES[0], customdata=[[text(r["scenarios"]), as_int(r["alert_count"])]
@@ -136,8 +137,8 @@ def top_subjects(rows: list[dict], n: int = 15) -> Section:
     table_rows = tuple((as_int(r["risk_rank"]), r["account"], as_int(r["risk_score"]), text(r["scenarios"]),
                         as_int(r["alert_count"]), yes_no(r["in_queue"]) or "no", text(r["risk_rating"]),
                         yes_no(r["is_pep"])) for r in top)
-    return Section(title, intro, (fig, Table(("rank", "account", "risk score", "scenarios", "alerts", "in queue",
-                                              "risk rating", "PEP"), table_rows)))
+    return Section("Top subjects by risk score", TOP_SUBJECTS_INTRO, (fig, Table(
+        ("rank", "account", "risk score", "scenarios", "alerts", "in queue", "risk rating", "PEP"), table_rows)))
 
 
 def _pct(value: float | None) -> str:
