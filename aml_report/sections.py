@@ -150,8 +150,8 @@ def detection_quality(detection: dict | None, flagged: dict[str, int] | None = N
     aml.query.scoring's figures as the demo's summary.json holds them); `flagged`: rows per scenario."""
     title = "Detection quality"
     if not detection:
-        return Section(title, "", ("No labels for this period: pass --scores with the labelled figures "
-                                   "(e.g. the demo's summary.json) to see recall and precision.",))
+        return Section(title, "", ("No labels for this period: recall and precision need labelled figures "
+                                   "(`aml report --scores`, e.g. the demo's summary.json).",))
     names_ = sorted(set(detection) | set(flagged or {}))
     recall = [detection.get(s, {}).get("recall") for s in names_]
     precision = [detection.get(s, {}).get("precision") for s in names_]
