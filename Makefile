@@ -68,7 +68,7 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pylint --disable=all --enable=duplicate-code aml aml_contract glue_jobs lambdas stacks app.py
+	$(BIN)/pylint --disable=all --enable=duplicate-code aml aml_contract aml_report glue_jobs lambdas stacks app.py
 
 local-up: setup
 	$(BIN)/aml local up

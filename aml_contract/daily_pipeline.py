@@ -5,8 +5,8 @@ The state machine (stacks/daily_pipeline.py), Standard type, runs once a day fro
 Scheduler and on demand (`aml pipeline start`):
 
     Plan (Lambda) -> NewRawData? (Choice) -> CurateRaw (glue:startJobRun.sync, skipped when no raw
-    file is new) -> ScenarioQueries (Map of athena:startQueryExecution.sync, one per scenario query
-    and the account_profiles query) -> BatchAlerts (Lambda) -> LoadProfiles (Lambda) ->
+    file is new) -> ScenarioQueries (Map of athena:startQueryExecution.sync, one per scenario query,
+    the account_profiles query and the report's queries) -> BatchAlerts (Lambda) -> LoadProfiles (Lambda) ->
     CuratedKeyDigest (athena .sync) -> ReconcileDigests (Lambda) -> KeysToList? (Choice) ->
     [ListCuratedKeys (athena .sync)] -> ReconcileKeys (Lambda) -> Report (Lambda) -> Summary (sns:publish)
     any step failing after its retries -> NotifyFailure (sns:publish) -> Failed (Fail)
@@ -21,10 +21,11 @@ Step outputs are placed under the state's ResultPath key below (JSONPath, `$.<ke
 returns a JSON object (the state takes `$.Payload` of the invoke response).
 
 - plan (payload {"run_id": <execution name>, "input": <execution input>}) -> $.plan: {"run_date",
-  "run_id", "window": {"start_date", "end_date"},
+  "run_id", "window": {"start_date", "end_date"}, "report_window": {"start_date", "end_date"},
   "raw": {"new_files": int, "latest_modified": ISO|None}, "queries": [{"name", "query_string",
   "execution_parameters": [SQL literals]}]}: every scenario query (a named query whose name is a
-  rule id) and the profiles query (aml_contract.profiles.QUERY_NAME, end_date = run_date)
+  rule id), the profiles query (aml_contract.profiles.QUERY_NAME, end_date = run_date) and the
+  report's queries (aml_report.queries.NAMES, over report_window: the REPORT_DAYS ending on run_date)
 - each Map iteration -> one item of $.queries: {"name", "query_execution_id", "output_location"}
   (the s3:// CSV Athena wrote, from GetQueryExecution's ResultConfiguration.OutputLocation)
 - batch_alerts (payload: the state) -> $.alerts: {"hits", "new", "merged", "joined", "already_raised",
@@ -41,7 +42,9 @@ returns a JSON object (the state takes `$.Payload` of the invoke response).
   - ListCuratedKeys (Athena, $.key_digests.keys_query; only when list_keys) -> $.curated_keys
   - ReconcileKeys (phase keys) -> $.reconciliation: {"clean", "key_mismatches", "high_water_mark",
     "tables": {table: {... "extra", "missing", "pending", examples}}, "summary"}; its metrics are put
-- report (payload: the state) -> $.report: {"report_uri", "summary": str}
+- report (payload: the state) -> $.report: {"report_uri", "html_report_uri", "summary": str}: the run's
+  JSON report and the HTML report over report_window (aml_report, drawn from the report queries'
+  result CSVs and the run manifests and run reports of the curated bucket)
 """
 from __future__ import annotations
 
@@ -51,6 +54,9 @@ from datetime import date
 # Lookback of each daily run: the scenario queries read [run_date - LOOKBACK + 1, run_date], long
 # enough for the longest scenario window (fan_in/fan_out 672 h = 28 days, cycles) plus a margin.
 DEFAULT_LOOKBACK_DAYS = 35
+# The HTML report each run writes covers the week ending on its run date: the alerts per day of
+# seven days, the curation runs and daily run reports of that week (`aml report --from D-6 --to D`).
+REPORT_DAYS = 7
 
 # The Lambda handlers of the pipeline's function steps: step -> "module:function" (lambdas/).
 HANDLERS = {
@@ -86,10 +92,10 @@ FUNCTION_ENV = {
 # What the stack's Lambda states keep of each handler's return (a JSONPath ResultSelector cannot
 # unwrap `Payload` whole, so the fields are named): a handler must return at least these.
 STEP_FIELDS = {
-    "plan": ("run_date", "run_id", "window", "raw", "queries"),
+    "plan": ("run_date", "run_id", "window", "report_window", "raw", "queries"),
     "batch_alerts": ("hits", "new", "merged", "joined", "already_raised", "unusable", "per_rule", "delivery_failed"),
     "load_profiles": ("profiles", "written", "unchanged", "older_than_stored", "unusable", "as_of"),
-    "report": ("report_uri", "summary"),
+    "report": ("report_uri", "html_report_uri", "summary"),
     "key_digests": ("high_water_mark", "tables", "list_keys", "keys_query"),
     "reconcile": ("clean", "key_mismatches", "high_water_mark", "tables", "summary"),
 }
@@ -107,6 +113,7 @@ PSEUDONYMIZATION_SECRET_ENV = "PSEUDONYMIZATION_SECRET_ID"  # noqa: S105 (a vari
 POWERTOOLS_SERVICE = "daily-pipeline"
 POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE, "POWERTOOLS_METRICS_NAMESPACE": "AmlDailyPipeline"}
 REPORTS_PREFIX = "reports"  # s3://<curated>/reports/run_date=YYYY-MM-DD/ (the report step's output)
+REPORT_FILES = {"json": "run_report.json", "html": "report.html"}  # the report step's two objects there
 
 _RERUN = re.compile(r"^(\d{4}-\d{2}-\d{2})-r(\d+)$")
 

@@ -25,6 +25,9 @@ STATE_PREFIX = "_job_state"
 # path below the table's raw folder]}} (glue_jobs/curation/state.py writes it; the daily pipeline's
 # plan step reads it to find raw files not yet curated).
 PROCESSED_FILES = f"{STATE_PREFIX}/processed_files.json"
+# The run manifests, one JSON per job run (<run id>.json: rows read, written, quarantined by reason,
+# partitions touched, reconciled; glue_jobs/curation/state.py), which the reports read (aml_report).
+RUNS_PREFIX = f"{STATE_PREFIX}/runs"
 # In the raw bucket: refused rows still hold PII, so they never go under the curated path. (No
 # Glue temporary directory: neither the job nor Glue's runtime writes one for this job, as the
 # access proof shows, so the job has neither the argument nor the grant.)

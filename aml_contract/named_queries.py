@@ -35,6 +35,8 @@ from pathlib import Path
 from aml_contract import risk, rules
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "athena_queries"
+# The report's own queries (aml_report.queries), same format, not registered as named queries.
+REPORT_QUERIES_DIR = QUERIES_DIR / "report"
 HEADER_KEYS = ("name", "description", "parameters", "serves", "columns")
 # A scenario query (one whose name is a rule id) also declares its `evidence`: the output columns
 # bounding each hit's window, and those naming the transactions that make up the hit, for batch

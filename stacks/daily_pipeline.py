@@ -52,7 +52,8 @@ from aml_contract.daily_pipeline import (
     STEP_FIELDS,
 )
 from aml_contract.glue_job import PROCESSED_FILES as PROCESSED_FILES_KEY
-from aml_contract.named_queries import load_all
+from aml_contract.glue_job import RUNS_PREFIX
+from aml_contract.named_queries import REPORT_QUERIES_DIR, load_all
 from stacks import assets, lambda_runtime
 from stacks.analytics import RESULTS_PREFIX, AnalyticsStack
 from stacks.catalog import TABLES
@@ -84,10 +85,16 @@ VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "e
                "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
 
 
+# What the Report step reads in the curated bucket to draw its HTML report (aml_report.documents):
+# the curation runs' manifests and the daily run reports (its own JSON among them).
+REPORT_DOCUMENT_PREFIXES = (RUNS_PREFIX, daily_pipeline.REPORTS_PREFIX)
+
+
 def tables_queried() -> tuple[str, ...]:
     """The curated database's tables the pipeline's queries read (a FROM or JOIN of the name): the
-    scenario and profiles queries, and the key reconciliation's two."""
-    texts = " ".join([*(q.sql.lower() for q in load_all()), reconciliation.curated_digest_sql().lower()])
+    scenario and profiles queries, the report's (athena_queries/report/), and the key reconciliation's two."""
+    texts = " ".join([*(q.sql.lower() for q in (*load_all(), *load_all(REPORT_QUERIES_DIR))),
+                      reconciliation.curated_digest_sql().lower()])
     return tuple(t for t in TABLES if re.search(rf"\b(from|join)\s+{t}\b", texts))
 
 
@@ -247,12 +254,24 @@ class DailyPipelineStack(Stack):
             conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{Aws.REGION}.amazonaws.com"}}))
 
     def _grant_report(self, role: iam.Role) -> None:
-        """Writes the day's report under the curated bucket's reports/ (PutObject of a small object,
-        SSE-KMS under the lake key named by DATA_KEY_ARN: a data key is generated, none decrypted)."""
+        """Writes the day's JSON and HTML reports under the curated bucket's reports/ (PutObject,
+        SSE-KMS under the lake key named by DATA_KEY_ARN: a data key is generated). To draw the HTML
+        it reads the report queries' result CSVs (Athena's output under results/, as the other
+        steps do) and lists and reads the curation runs' manifests (_job_state/runs/) and the run
+        reports (reports/) in the curated bucket: both buckets use the lake key, so kms:Decrypt too.
+        Nothing else of the curated bucket: the tables are read by the state machine's Athena queries."""
         curated = f"arn:{Aws.PARTITION}:s3:::{self.buckets[CURATED]}"
+        results = f"arn:{Aws.PARTITION}:s3:::{self.buckets[RESULTS]}"
         role.add_to_policy(iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"],
                                                resources=[f"{curated}/{daily_pipeline.REPORTS_PREFIX}/*"]))
-        self._lake_key_via_s3(role, "kms:GenerateDataKey")
+        role.add_to_policy(iam.PolicyStatement(sid="ReadQueryResults", actions=["s3:GetObject"],
+                                               resources=[f"{results}/{RESULTS_PREFIX}/*"]))
+        role.add_to_policy(iam.PolicyStatement(
+            sid="ListRunDocuments", actions=["s3:ListBucket"], resources=[curated],
+            conditions={"StringLike": {"s3:prefix": [f"{p}/*" for p in REPORT_DOCUMENT_PREFIXES]}}))
+        role.add_to_policy(iam.PolicyStatement(sid="ReadRunDocuments", actions=["s3:GetObject"],
+                                               resources=[f"{curated}/{p}/*" for p in REPORT_DOCUMENT_PREFIXES]))
+        self._lake_key_via_s3(role, "kms:Decrypt", "kms:GenerateDataKey")
 
     def _grant_reconcile(self, role: iam.Role) -> None:
         """Reads the two reconciliation queries' result CSVs (results/), the pseudonymisation key (the

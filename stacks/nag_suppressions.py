@@ -162,9 +162,13 @@ ACKS: tuple[Ack, ...] = (
         f"{names.ATHENA_RESULTS_PREFIX}/ (keys are query execution ids)",
         rf"Resource::{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)}/\*"),
     Ack("AwsSolutions-IAM5", r"pipeline/ReportRole/DefaultPolicy/Resource",
-        f"The report function writes (PutObject only) the day's report under the curated bucket's "
-        f"{daily_pipeline.REPORTS_PREFIX}/ (keys carry the run date)",
-        rf"Resource::{prefixes(CURATED, daily_pipeline.REPORTS_PREFIX)}/\*"),
+        f"The report function writes the day's JSON and HTML reports under the curated bucket's "
+        f"{daily_pipeline.REPORTS_PREFIX}/ (keys carry the run date), and for the HTML report reads the run "
+        f"reports there, the curation runs' manifests under {glue_job.RUNS_PREFIX}/ (keys are run ids) and the "
+        f"report queries' result files under the results bucket's {names.ATHENA_RESULTS_PREFIX}/ (keys are "
+        "query execution ids)",
+        rf"Resource::({prefixes(CURATED, daily_pipeline.REPORTS_PREFIX, glue_job.RUNS_PREFIX)}|"
+        rf"{prefixes(RESULTS, names.ATHENA_RESULTS_PREFIX)})/\*"),
     Ack("AwsSolutions-IAM5", r"pipeline/StateMachineRole/DefaultPolicy/Resource",
         "Athena runs the scenario queries with the state machine's role: it reads the objects of the "
         "tables they query (partition files; stacks/daily_pipeline.tables_queried) and writes their "

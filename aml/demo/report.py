@@ -1,4 +1,4 @@
-"""The demo's outputs: summary.json, and report.html drawn by the report generator (aml.report):
+"""The demo's outputs: summary.json, and report.html drawn by the report generator (aml_report):
 the standard sections over the demo's period, with the demo's labels, dead letters and source
 reconciliation, and the demo's own sections (its stages, the daily pipeline run, who the alerts
 fall on) through the same section interface."""
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from aml.report import build, data, sections
-from aml.report.page import Section, Table
+from aml.report import data
+from aml_report import build, sections
+from aml_report.page import Section, Table
 
 KIND_ORDER = {"laundering": 0, "near_miss": 1, "unlabelled": 3}  # the look-alike kinds (2) between
 
@@ -41,7 +42,8 @@ def daily_pipeline_section(run: dict) -> Section:
     rows = [("execution", run.get("execution")), ("status", run.get("status")), ("run date", run.get("run_date")),
             ("window", f"{window.get('start_date')} to {window.get('end_date')}"),
             ("new raw files", (run.get("raw") or {}).get("new_files")),
-            ("queries (the scenarios and account_profiles)", run.get("queries"))]
+            ("queries (the scenarios, account_profiles and the report's)", run.get("queries")),
+            ("HTML report (the Report step's)", (run.get("report") or {}).get("html_report_uri"))]
     loaded = run.get("profiles")
     if loaded:
         rows.append(("profiles (computed / written / unchanged / unusable)",

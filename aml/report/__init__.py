@@ -1,6 +1,6 @@
 """`aml report`: one self-contained HTML report over a period of the curated zone (issue 27).
 
-page.py: the one section interface (Section, Table) and the page, plotly charts with plotly.js
-inlined; sections.py: the sections every report shows, built from small frames; data.py: those
-frames, read through the query layer on either engine, and the run manifests beside the tables.
+cli.py: the command; data.py: the report queries run on either engine (DuckDB or Athena) and the
+run manifests beside the tables. The pages are drawn by the shared generator, aml_report (page,
+sections, build), which the daily pipeline's Report step calls too.
 """

@@ -28,15 +28,14 @@ def register(subparsers) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from aml.report import data
-    from aml.report.build import standard_sections, write
+    from aml_report.build import standard_sections, write
 
     start, end = data.parse_period(args.start, args.end)
     scores = data.load_scores(args.scores) if args.scores else None
     zone = data.gather(start, end, args.engine, args.data_dir, args.workgroup, args.env)
     out = args.out or DEFAULT_OUT / f"report_{start}_{end}.html"
     path = write(out, zone, standard_sections(zone, scores))
-    alerts = int(zone.alerts_per_day["alerts"].sum()) if not zone.alerts_per_day.empty else 0
-    print(f"wrote {path}: {start} to {end} on {args.engine}, {alerts:,} alerts, {len(zone.risk):,} accounts "
+    print(f"wrote {path}: {start} to {end} on {args.engine}, {zone.alert_count:,} alerts, {len(zone.risk):,} accounts "
           f"alerted, {len(zone.curation_runs)} curation run(s), {len(zone.run_reports)} daily run report(s)",
           file=sys.stderr)
     return 0

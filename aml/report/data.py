@@ -1,13 +1,11 @@
-"""What a report reads, on either engine: the report's own queries (queries/*.sql, in the named
-queries' format, run by the query layer's engines but not registered in Athena) and
-customer_risk_summary over the period, and the JSON the pipeline leaves beside the tables in the
-curated zone (a folder locally, the curated bucket on AWS): the curation runs' manifests
-(`_job_state/runs/*.json`, glue_jobs) and the daily pipeline's run reports
-(`reports/run_date=<date>/run_report.json`, lambdas/daily_pipeline/report.py)."""
+"""What `aml report` reads, on either engine: the report's queries (aml_report.queries: its own two
+in athena_queries/report/, not registered in Athena, and customer_risk_summary) over the period,
+run by the query layer's engines, and the JSON the pipeline leaves beside the tables in the curated
+zone (aml_report.documents: a folder locally, the deployment's curated bucket with Athena)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
 from datetime import date
 from pathlib import Path
 
@@ -18,13 +16,10 @@ from aml.errors import AmlError
 from aml.query import catalog
 from aml.query.athena import DEFAULT_ENV
 from aml.query.run import engine_for
-from aml_contract import named_queries, names
-from aml_contract.daily_pipeline import REPORTS_PREFIX
-from aml_contract.glue_job import STATE_PREFIX
-
-QUERIES_DIR = Path(__file__).resolve().parent / "queries"
-RUNS_PREFIX = f"{STATE_PREFIX}/runs"
-RISK_QUERY = "customer_risk_summary"
+from aml_contract import names
+from aml_report import queries
+from aml_report.build import ZoneData, zone_data
+from aml_report.documents import LocalFiles, S3Files
 
 
 def parse_period(start: str, end: str) -> tuple[date, date]:
@@ -40,32 +35,6 @@ def parse_period(start: str, end: str) -> tuple[date, date]:
     return days[0], days[1]
 
 
-def report_query(name: str) -> named_queries.NamedQuery:
-    return named_queries.parse(QUERIES_DIR / f"{name}.sql")
-
-
-class LocalFiles:
-    """JSON documents under a local curated zone."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-
-    def documents(self, prefix: str, suffix: str) -> list[dict]:
-        return [json.loads(p.read_text()) for p in sorted((self.root / prefix).glob(f"**/*{suffix}"))]
-
-
-class S3Files:
-    """JSON documents under the curated bucket."""
-
-    def __init__(self, bucket: str, s3):
-        self.bucket, self.s3 = bucket, s3
-
-    def documents(self, prefix: str, suffix: str) -> list[dict]:
-        keys = [o["Key"] for page in self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=f"{prefix}/") for o in page.get("Contents", []) if o["Key"].endswith(suffix)]
-        return [json.loads(self.s3.get_object(Bucket=self.bucket, Key=k)["Body"].read()) for k in sorted(keys)]
-
-
 def deployed_curated_files(env_name: str | None = None) -> S3Files:
     """The curated bucket of the deployment of `env_name` (default dev) on the caller's account and
     region, as the Athena engine finds its workgroup (aml.aws_account), never the local emulator's."""
@@ -75,31 +44,16 @@ def deployed_curated_files(env_name: str | None = None) -> S3Files:
                    session.client("s3"))
 
 
-def curation_runs(files, start: date, end: date) -> list[dict]:
-    """The curation runs' manifests that wrote a day of [start, end], oldest first."""
-    def touches(run: dict) -> bool:
-        return any(start.isoformat() <= day <= end.isoformat()
-                   for t in run.get("tables", {}).values() for day in t.get("partitions_touched") or [])
-    return sorted((r for r in files.documents(RUNS_PREFIX, ".json") if touches(r)), key=lambda r: r.get("started_at", ""))
+def _value(value):
+    """A frame's NULL (NaN, NA, NaT) as None; anything else as it is."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
 
 
-def run_reports(files, start: date, end: date) -> list[dict]:
-    """The daily pipeline's run reports of the days in [start, end], by run date."""
-    found = [r for r in files.documents(REPORTS_PREFIX, ".json")
-             if start.isoformat() <= r.get("run_date", "") <= end.isoformat()]
-    return sorted(found, key=lambda r: r["run_date"])
-
-
-@dataclass(frozen=True)
-class ZoneData:
-    start: date
-    end: date
-    engine: str
-    alerts_per_day: pd.DataFrame  # report_alerts_per_day's columns
-    risk: pd.DataFrame  # customer_risk_summary's columns
-    zone_rows: dict[str, int]
-    curation_runs: list[dict]
-    run_reports: list[dict]
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A query result's rows as dicts of plain values, what the report's sections read."""
+    return [{k: _value(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def gather(start: date, end: date, engine: str = "local", data_dir: str | Path | None = None,
@@ -107,15 +61,10 @@ def gather(start: date, end: date, engine: str = "local", data_dir: str | Path |
     """Everything the standard sections need, for the days [start, end]."""
     window = {"start_date": start.isoformat(), "end_date": end.isoformat()}
     runner = engine_for(engine, data_dir, workgroup, env_name=env_name)
-
-    def run(query: named_queries.NamedQuery) -> pd.DataFrame:  # one engine for every query of the report
-        return runner.run(query, catalog.bind(query, window)).frame
-
+    rows = {q.name: records(runner.run(q, catalog.bind(q, window)).frame)  # one engine for every query
+            for q in queries.all_queries()}
     files = deployed_curated_files(env_name) if engine == "athena" else LocalFiles(runner.data_dir)
-    zone = run(report_query("report_zone_rows"))
-    return ZoneData(start, end, engine, run(report_query("report_alerts_per_day")), run(catalog.get(RISK_QUERY)),
-                    {str(t): int(n) for t, n in zip(zone["table_name"], zone["row_count"], strict=True)},
-                    curation_runs(files, start, end), run_reports(files, start, end))
+    return zone_data(start, end, engine, rows, files)
 
 
 def load_scores(path: str | Path) -> dict:

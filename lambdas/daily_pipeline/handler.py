@@ -28,7 +28,6 @@ from lambdas.daily_pipeline import plan as planning
 from lambdas.daily_pipeline import profiles as profile_loader
 from lambdas.daily_pipeline import query_results
 from lambdas.daily_pipeline import reconcile as reconciliation
-from lambdas.daily_pipeline import report as reporting
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME (the stack sets it)
 BOTO_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"})
@@ -98,8 +97,13 @@ def load_profiles(event: dict, context=None) -> dict:
 
 @logger.inject_lambda_context
 def report(event: dict, context=None) -> dict:
-    return reporting.write(event, s3=_client("s3"), bucket=_env("curated_bucket"),
-                           kms_key_id=os.environ.get(DATA_KEY_ENV))
+    """event: the execution state. Imported here: plotly (the HTML report's) loads in this function only."""
+    from lambdas.daily_pipeline import report as reporting
+
+    result = reporting.write(event, s3=_client("s3"), bucket=_env("curated_bucket"),
+                             kms_key_id=os.environ.get(DATA_KEY_ENV))
+    logger.info("report", extra={k: v for k, v in result.items() if k != "summary"})
+    return result
 
 
 def _iam_token(settings: reconciliation.SourceSettings) -> str:

@@ -1,14 +1,15 @@
 """The plan step: the run date, the queries' window, whether the raw zone holds files the Glue job
-has not curated yet, and the queries to run: the scenario queries and the profiles query
-(aml_contract.daily_pipeline)."""
+has not curated yet, and the queries to run: the scenario queries, the profiles query and the
+report's queries over the report's window (aml_contract.daily_pipeline)."""
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
 
 from aml_contract import glue_job, profiles, rules, schema
-from aml_contract.daily_pipeline import DEFAULT_LOOKBACK_DAYS
+from aml_contract.daily_pipeline import DEFAULT_LOOKBACK_DAYS, REPORT_DAYS
 from aml_contract.named_queries import NamedQuery, load_all
+from aml_report import queries as report_queries
 
 
 def run_date_of(event: dict) -> date:
@@ -61,12 +62,20 @@ def new_raw_files(s3, raw_bucket: str, curated_bucket: str) -> dict:
     return {"new_files": new, "latest_modified": latest.isoformat() if latest else None}
 
 
+def planned(query: NamedQuery, values: dict[str, str]) -> dict:
+    """One item of the ScenarioQueries Map: the query's name, text and execution parameters."""
+    return {"name": query.name, "query_string": query.sql, "execution_parameters": query.execution_parameters(values)}
+
+
 def plan(event: dict, *, s3, raw_bucket: str, curated_bucket: str) -> dict:
+    """The scenario and profiles queries over the lookback window, then the report's queries over the
+    report's (the REPORT_DAYS ending on the run date), which the Report step draws its HTML from."""
     run_date = run_date_of(event)
     values = window(run_date, int(event.get("lookback_days") or DEFAULT_LOOKBACK_DAYS))
+    report_values = window(run_date, REPORT_DAYS)
     return {
         "run_date": run_date.isoformat(), "run_id": event["run_id"], "window": values,
-        "raw": new_raw_files(s3, raw_bucket, curated_bucket),
-        "queries": [{"name": q.name, "query_string": q.sql, "execution_parameters": q.execution_parameters(values)}
-                    for q in pipeline_queries()],
+        "report_window": report_values, "raw": new_raw_files(s3, raw_bucket, curated_bucket),
+        "queries": [*(planned(q, values) for q in pipeline_queries()),
+                    *(planned(q, report_values) for q in report_queries.all_queries())],
     }

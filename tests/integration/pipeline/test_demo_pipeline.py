@@ -110,9 +110,11 @@ def test_one_daily_execution_raised_batch_alerts_beside_the_realtime_ones(demo):
     run = summary["daily_pipeline"]
     assert run["status"] == "SUCCEEDED" and run["raw"]["new_files"] > 0
     from aml_contract import profiles
+    from aml_report import queries as report_queries
     from lambdas.daily_pipeline.plan import scenario_queries
 
-    assert "CurateRaw" in run["states"] and run["queries"] == len(scenario_queries()) + 1  # + account_profiles
+    # + account_profiles and the report's queries
+    assert "CurateRaw" in run["states"] and run["queries"] == len(scenario_queries()) + 1 + len(report_queries.NAMES)
     assert run["states"].index("BatchAlerts") < run["states"].index("LoadProfiles") < run["states"].index("Report")
     loaded = run["profiles"]
     assert loaded["as_of"] == run["run_date"] and loaded["unusable"] == {} and loaded["written"] > 0
@@ -134,6 +136,14 @@ def test_one_daily_execution_raised_batch_alerts_beside_the_realtime_ones(demo):
     assert "cycles" in summary["alerts_by_source"]["per_rule"]  # a batch-only scenario reaches the queue
     page = (cfg.out_dir / "report.html").read_text()
     assert "Alerts per rule per day, by source" in page and run["execution"] in page
+    # the Report step's HTML report, drawn by the same generator from the Athena stand-in's CSVs
+    from aml.local import aws
+
+    bucket, key = run["report"]["html_report_uri"].removeprefix("s3://").split("/", 1)
+    assert key == f"reports/run_date={run['run_date']}/report.html"
+    drawn = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    assert "<h2>Alerts per rule per day, by source</h2>" in drawn and f"<td>{run['execution']}</td>" in drawn
+    assert drawn.count("Plotly.newPlot(") >= 3
 
 
 def test_a_rerun_of_the_same_date_adds_no_alert(demo):

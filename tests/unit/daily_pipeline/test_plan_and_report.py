@@ -51,18 +51,21 @@ def test_new_raw_files_are_those_not_in_the_jobs_manifest(s3):
 
 def test_the_plan_lists_every_scenario_query_and_the_profiles_query_with_their_parameters(s3):
     """Scenario queries are the named queries named after a rule; a rule may have none (a real-time
-    only rule such as amount_outlier), and a query may be no rule (the profiles, the listings)."""
+    only rule such as amount_outlier), and a query may be no rule (the profiles, the listings). The
+    report's queries follow (test_report_html.py)."""
     from aml_contract import named_queries, rules
+    from aml_report import queries as report_queries
 
     result = plan.plan({"run_date": "2025-03-05", "lookback_days": 7, "run_id": "x"}, s3=s3, raw_bucket="raw",
                        curated_bucket="curated")
-    names = [q["name"] for q in result["queries"]]
+    names = [q["name"] for q in result["queries"]][:-len(report_queries.NAMES)]
     every = {q.name for q in named_queries.load_all()}
     assert sorted(names) == sorted((every & set(rules.load().rules)) | {profiles.QUERY_NAME})
     assert names[-1] == profiles.QUERY_NAME and "amount_outlier" not in names and "account_alerts" not in names
     structuring = next(q for q in result["queries"] if q["name"] == "structuring")
     assert structuring["execution_parameters"] == ["'2025-02-27'", "'2025-03-05'"]
-    assert set(result["queries"][-1]["execution_parameters"]) == {"'2025-03-05'"}  # end_date only: the as_of day
+    profiles_query = next(q for q in result["queries"] if q["name"] == profiles.QUERY_NAME)
+    assert set(profiles_query["execution_parameters"]) == {"'2025-03-05'"}  # end_date only: the as_of day
     assert result["raw"]["new_files"] == 0 and result["run_id"] == "x"
 
 
@@ -76,12 +79,18 @@ def test_athena_csv_rows_with_nulls_as_none(s3):
         query_results.split_s3_uri("https://x/y")
 
 
-def test_the_report_is_stored_by_run_date_and_summarised(s3):
+def test_the_report_is_stored_by_run_date_and_summarised(s3, executed_state):
+    from aml_report import queries as report_queries
+
+    s3.create_bucket(Bucket="results")
+    executed = executed_state(s3)  # the report queries' results, for the HTML report (test_report_html.py)
     alerts = {"hits": 5, "new": 2, "merged": 1, "joined": 1, "already_raised": 0, "unusable": {"x": 1},
               "per_rule": {}, "delivery_failed": 0}
     state = {"plan": {"run_id": "2025-03-05-r1", "run_date": "2025-03-05", "raw": {"new_files": 4},
-                      "window": {"start_date": "2025-02-01", "end_date": "2025-03-05"}},
-             "queries": [{"name": "cycles"}, {"name": "structuring"}, {"name": profiles.QUERY_NAME}], "alerts": alerts,
+                      "window": {"start_date": "2025-02-01", "end_date": "2025-03-05"},
+                      "report_window": executed["plan"]["report_window"]},
+             "queries": [{"name": "cycles"}, {"name": "structuring"}, {"name": profiles.QUERY_NAME},
+                         *(q for q in executed["queries"] if q["name"] in report_queries.NAMES)], "alerts": alerts,
              "profiles": {"profiles": 40, "written": 7, "unchanged": 30, "older_than_stored": 3,
                           "unusable": {"column covered_days is empty": 2}, "as_of": "2025-03-05"}}
     out = report.write(state, s3=s3, bucket="curated")
@@ -95,7 +104,7 @@ def test_the_report_is_stored_by_run_date_and_summarised(s3):
     assert stored["profiles"] == state["profiles"]
 
 
-def test_each_step_returns_the_fields_the_state_machine_keeps(s3):
+def test_each_step_returns_the_fields_the_state_machine_keeps(s3, executed_state):
     from aml_contract.daily_pipeline import STEP_FIELDS
     from lambdas.daily_pipeline import batch_alerts
 
@@ -105,7 +114,8 @@ def test_each_step_returns_the_fields_the_state_machine_keeps(s3):
     from lambdas.daily_pipeline.profiles import LoadOutcome
 
     assert set(STEP_FIELDS["load_profiles"]) <= set(LoadOutcome("2025-03-05").as_dict())
-    state = {"plan": planned, "queries": [], "alerts": batch_alerts.Outcome().as_dict()}
+    s3.create_bucket(Bucket="results")
+    state = {**executed_state(s3), "alerts": batch_alerts.Outcome().as_dict()}
     assert set(STEP_FIELDS["report"]) <= set(report.write(state, s3=s3, bucket="curated", kms_key_id="arn:key"))
 
 

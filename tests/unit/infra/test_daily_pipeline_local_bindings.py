@@ -67,6 +67,7 @@ class _Steps:
         payload = {
             "plan": lambda p: {"run_date": p["input"]["run_date"], "run_id": p["run_id"],
                                "window": {"start_date": "2025-02-01", "end_date": p["input"]["run_date"]},
+                               "report_window": {"start_date": "2025-02-27", "end_date": p["input"]["run_date"]},
                                "raw": {"new_files": self.new_files}, "queries": [
                                    {"name": "structuring", "query_string": "SELECT 1", "execution_parameters": ["'a'"]},
                                    {"name": "cycles", "query_string": "SELECT 2", "execution_parameters": ["'b'"]},
@@ -75,7 +76,8 @@ class _Steps:
             "batch_alerts": lambda p: outcome,
             "load_profiles": lambda p: {"profiles": 2, "written": 2, "unchanged": 0, "older_than_stored": 0,
                                         "unusable": {}, "as_of": p["plan"]["run_date"]},
-            "report": lambda p: {"report_uri": "s3://c/r.json", "summary": f"run {p['plan']['run_id']}: 1 new alert"},
+            "report": lambda p: {"report_uri": "s3://c/r.json", "html_report_uri": "s3://c/report.html",
+                                 "summary": f"run {p['plan']['run_id']}: 1 new alert"},
             "reconcile": lambda p: {
                 "digests": {"high_water_mark": None, "tables": {}, "list_keys": True, "keys_query": "SELECT 4"},
                 "keys": {"clean": False, "key_mismatches": 1, "high_water_mark": None, "tables": {},
@@ -132,6 +134,8 @@ def test_the_synthesized_pipeline_runs_its_steps_in_order(pipeline, tmp_path):
     (summary,) = steps.calls["sns"]
     assert summary["Message"] == "run 2025-03-05-r1: 1 new alert"
     assert execution.output["alerts"]["new"] == 1 and execution.output["profiles"]["as_of"] == "2025-03-05"
+    assert execution.output["report"]["html_report_uri"] == "s3://c/report.html"  # kept by the Report state
+    assert steps.calls["report"][0]["plan"]["report_window"]["start_date"] == "2025-02-27"
 
 
 def test_no_new_raw_file_skips_the_glue_job(pipeline, tmp_path):

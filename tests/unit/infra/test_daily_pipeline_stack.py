@@ -8,6 +8,8 @@ import re
 import pytest
 
 from aml_contract import daily_pipeline, names
+from infra.test_streaming_stack import rules_lambda_bundle
+from stacks import assets
 from stacks import daily_pipeline as stack
 from stacks.settings import Settings
 
@@ -213,7 +215,9 @@ EXPECTED_FUNCTION_GRANTS = {
         "ReadQueryResults": ["s3:GetObject"], "LakeKeyViaS3": ["kms:Decrypt"],
         "ProfileItems": ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"], "StreamingKeyViaDynamoDb": ["kms:Decrypt"],
     },
-    "ReportRole": {"WriteReports": ["s3:PutObject"], "LakeKeyViaS3": ["kms:GenerateDataKey"]},
+    "ReportRole": {"WriteReports": ["s3:PutObject"], "ReadQueryResults": ["s3:GetObject"],
+                   "ListRunDocuments": ["s3:ListBucket"], "ReadRunDocuments": ["s3:GetObject"],
+                   "LakeKeyViaS3": ["kms:Decrypt", "kms:GenerateDataKey"]},
 }
 COMMON = {"VpcNetworkInterfaces": sorted(stack.VPC_ACTIONS)}
 
@@ -240,9 +244,34 @@ def test_each_function_role_holds_exactly_its_grants(synth, role):
             f"arn:<AWS::Partition>:s3:::aml-dev-results-<AWS::AccountId>-<AWS::Region>/{names.ATHENA_RESULTS_PREFIX}/*"]
         via = next(s for s in statements if s.get("Sid") == "StreamingKeyViaDynamoDb")["Condition"]
         assert _flatten(via["StringEquals"]["kms:ViaService"]) == "dynamodb.<AWS::Region>.amazonaws.com"
-    if role == "ReportRole":
-        assert resources["WriteReports"] == [
-            f"arn:<AWS::Partition>:s3:::aml-dev-curated-<AWS::AccountId>-<AWS::Region>/{daily_pipeline.REPORTS_PREFIX}/*"]
+    if role == "ReportRole":  # its reports; Athena's results; the run manifests and reports, nothing else curated
+        curated = "arn:<AWS::Partition>:s3:::aml-dev-curated-<AWS::AccountId>-<AWS::Region>"
+        assert resources["WriteReports"] == [f"{curated}/{daily_pipeline.REPORTS_PREFIX}/*"]
+        assert resources["ReadQueryResults"] == [
+            f"arn:<AWS::Partition>:s3:::aml-dev-results-<AWS::AccountId>-<AWS::Region>/{names.ATHENA_RESULTS_PREFIX}/*"]
+        assert resources["ReadRunDocuments"] == [f"{curated}/_job_state/runs/*", f"{curated}/reports/*"]
+        assert resources["ListRunDocuments"] == [curated]
+        listing = next(s for s in statements if s.get("Sid") == "ListRunDocuments")["Condition"]
+        assert listing == {"StringLike": {"s3:prefix": ["_job_state/runs/*", "reports/*"]}}
+
+
+def test_the_state_machine_role_reads_the_tables_of_the_report_queries():
+    """The ScenarioQueries Map runs the report's queries too (the plan lists them): the state
+    machine's role must read every table they name."""
+    from aml_report import queries as report_queries
+
+    for query in report_queries.all_queries():
+        sql = query.sql.lower()
+        ctes = set(re.findall(r"\b([a-z_]+)\s+as\s*\(", sql))
+        named = set(re.findall(r"\b(?:from|join)\s+([a-z_]+)\b", sql)) - ctes
+        assert named and named <= set(stack.tables_queried()), query.name
+
+
+def test_the_report_role_reads_what_the_report_generator_reads():
+    """The curated prefixes granted are those aml_report.documents lists (run manifests, run reports)."""
+    from aml_report import documents
+
+    assert stack.REPORT_DOCUMENT_PREFIXES == documents.PREFIXES
 
 
 def test_the_functions_run_the_contracts_handlers_like_the_rules_lambda(synth):
@@ -260,16 +289,51 @@ def test_the_functions_run_the_contracts_handlers_like_the_rules_lambda(synth):
         assert (daily_pipeline.DATA_KEY_ENV in variables) == (step == "report")
 
 
+def _pipeline_bundle(synth):
+    keys = {f["Properties"]["Code"]["S3Key"] for f in _resources(synth, "AWS::Lambda::Function").values()}
+    assert len(keys) == 1  # one asset for the functions
+    return synth.outdir / f"asset.{keys.pop().removesuffix('.zip')}"
+
+
 def test_the_bundle_carries_the_scenario_queries(synth):
     """The plan handler reads athena_queries/ through aml_contract.named_queries (QUERIES_DIR is
     the folder beside aml_contract/ in the bundle)."""
-    keys = {f["Properties"]["Code"]["S3Key"] for f in _resources(synth, "AWS::Lambda::Function").values()}
-    assert len(keys) == 1  # one asset for the four functions
-    bundle = synth.outdir / f"asset.{keys.pop().removesuffix('.zip')}"
+    bundle = _pipeline_bundle(synth)
     assert (bundle / "lambdas" / "daily_pipeline" / "handler.py").is_file()
     assert sorted(p.name for p in (bundle / "athena_queries").glob("*.sql"))
     assert (bundle / "athena_queries" / "account_profiles.sql").is_file()  # LoadProfiles' query
     assert (bundle / "aml_contract" / "named_queries.py").is_file()
+
+
+# Lambda's limit on a function's code and layers, unzipped: 250 MB
+# (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The Powertools layer
+# is about 15 MB; the bundle must leave room for it and for growth.
+BUNDLE_LIMIT_MB = 120
+
+
+def test_the_bundle_carries_the_report_generator_and_plotly_not_pandas(synth):
+    """The Report step draws with aml_report and plotly (requirements-lambda-pipeline.txt) and reads
+    the report's queries (athena_queries/report/); pandas and NumPy stay out. The rules Lambda's
+    bundle has none of it."""
+    bundle = _pipeline_bundle(synth)
+    assert (bundle / "aml_report" / "sections.py").is_file() and (bundle / "plotly" / "__init__.py").is_file()
+    assert (bundle / "narwhals").is_dir() and (bundle / "plotly" / "package_data" / "plotly.min.js").is_file()
+    assert sorted(p.name for p in (bundle / "athena_queries" / "report").glob("*.sql")) == [
+        "report_alerts_per_day.sql", "report_zone_rows.sql"]
+    assert not [p.name for p in bundle.iterdir() if p.name.split("-")[0] in ("pandas", "numpy", "pyarrow", "duckdb")]
+    assert not (bundle / "share").exists() and not (bundle / "bin").exists()  # the wheels' data files and scripts
+    size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
+    assert size < BUNDLE_LIMIT_MB * 1_000_000, f"{size / 1e6:.1f} MB unzipped"
+    pins = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+            for r in assets.PIPELINE_REQUIREMENTS for line in r.read_text().splitlines() if "==" in line}
+    installed = {}
+    for dist_info in bundle.glob("*.dist-info"):
+        meta = dict(line.split(": ", 1) for line in (dist_info / "METADATA").read_text().splitlines()
+                    if line.startswith(("Name: ", "Version: ")))
+        installed[meta["Name"].lower().replace("_", "-")] = meta["Version"]
+    assert installed == pins  # exactly the pinned set: nothing unpinned pulled in (plotly's extras), nothing missing
+    rules_bundle = rules_lambda_bundle(synth)
+    assert not (rules_bundle / "plotly").exists() and not (rules_bundle / "aml_report").exists()
 
 
 def test_the_plan_reads_the_manifest_the_glue_job_writes():

@@ -86,3 +86,37 @@ DEMO_SUMMARY = {"description": "3 customers", "stages": {"generate": 1.5, "queri
                               "states": ["Plan", "Report", "Report"], "report": {"summary": "AML daily pipeline."}},
            "flagged_by_kind": {"batch": {"structuring": {"laundering": 1, "charity": 2, "unlabelled": 3}},
                                "stream": {}}}
+
+
+def step_report(root, run_date: str) -> tuple[dict, str]:
+    """The daily pipeline's Report step over the zone at `root`, as the local pipeline runs it: the
+    plan's report queries run on DuckDB (the Athena stand-in's engine, aml/pipeline/athena_binding.py)
+    and stored as Athena's result CSVs, the run manifests and run reports in the curated bucket
+    (in-process moto S3), then the step (lambdas/daily_pipeline/report.py). Its output and report.html."""
+    import boto3
+    from moto import mock_aws
+
+    from aml.pipeline.athena_binding import result_csv, substitute_parameters
+    from aml.query.local import LocalEngine
+    from aml_report import queries
+    from lambdas.daily_pipeline import batch_alerts, plan, report
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        for bucket in ("raw", "curated", "results"):
+            s3.create_bucket(Bucket=bucket)
+        for path in sorted([*(root / "_job_state").rglob("*.json"), *(root / "reports").rglob("*.json")]):
+            s3.put_object(Bucket="curated", Key=path.relative_to(root).as_posix(), Body=path.read_bytes())
+        planned = plan.plan({"run_date": run_date, "run_id": f"{run_date}-r1"}, s3=s3, raw_bucket="raw",
+                            curated_bucket="curated")
+        results = []
+        for i, q in enumerate(q for q in planned["queries"] if q["name"] in queries.NAMES):
+            sql = substitute_parameters(q["query_string"], q["execution_parameters"])
+            frame = LocalEngine(root).run_sql(q["name"], sql, []).frame
+            s3.put_object(Bucket="results", Key=f"results/q{i}.csv", Body=result_csv(frame).encode())
+            results.append({"name": q["name"], "query_execution_id": f"q{i}",
+                            "output_location": f"s3://results/results/q{i}.csv"})
+        state = {"plan": planned, "queries": results, "alerts": batch_alerts.Outcome().as_dict()}
+        out = report.write(state, s3=s3, bucket="curated")
+        key = out["html_report_uri"].removeprefix("s3://curated/")
+        return out, s3.get_object(Bucket="curated", Key=key)["Body"].read().decode()

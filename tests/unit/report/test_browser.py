@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from report_zone import DEMO_SUMMARY
+from report_zone import DEMO_SUMMARY, step_report
 
 from aml.demo import report
 
@@ -36,14 +36,15 @@ def chromium():
     return CHROMIUM
 
 
-def test_every_chart_draws_without_console_errors(chromium, zone_dir, tmp_path):
+def _open(chromium, path: Path, profile: Path, screenshot: str) -> tuple[int, list[int], list[str], list[str]]:
+    """The page in chromium: its charts (Plotly.newPlot calls), the traces each drew, the console
+    errors and the URLs it tried to fetch; a full-page screenshot in SCREENSHOTS."""
     from playwright.sync_api import sync_playwright
 
-    path = report.write_html(DEMO_SUMMARY, zone_dir, date(2025, 3, 1), date(2025, 3, 10), tmp_path)
     charts = path.read_text().count("Plotly.newPlot(")
     errors, fetched = [], []
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=chromium,
+        context = p.chromium.launch_persistent_context(str(profile), executable_path=chromium,
                                                        args=FLAGS, headless=True,
                                                        viewport={"width": 1200, "height": 900})
         try:
@@ -56,8 +57,24 @@ def test_every_chart_draws_without_console_errors(chromium, zone_dir, tmp_path):
             page.wait_for_function(f"() => ({DRAWN})().filter(n => n > 0).length === {charts}", timeout=20_000)
             drawn = page.evaluate(DRAWN)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=True)
+            page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
         finally:
             context.close()
+    return charts, drawn, errors, fetched
+
+
+def test_every_chart_draws_without_console_errors(chromium, zone_dir, tmp_path):
+    path = report.write_html(DEMO_SUMMARY, zone_dir, date(2025, 3, 1), date(2025, 3, 10), tmp_path)
+    charts, drawn, errors, fetched = _open(chromium, path, tmp_path / "profile", "report.png")
     assert len(drawn) == charts == 7 and all(n > 0 for n in drawn)
+    assert errors == [] and fetched == []
+
+
+def test_the_daily_pipeline_steps_report_draws_without_console_errors(chromium, zone_dir, tmp_path):
+    """The Report step's report.html (from Athena's result CSVs, report_zone.step_report)."""
+    _, page = step_report(zone_dir, "2025-03-05")
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+    charts, drawn, errors, fetched = _open(chromium, path, tmp_path / "profile", "daily_report.png")
+    assert len(drawn) == charts == 4 and all(n > 0 for n in drawn)
     assert errors == [] and fetched == []

@@ -7,6 +7,7 @@ import pytest
 
 from aml.errors import AmlError
 from aml.report import data
+from aml_report import documents
 
 START, END = date(2025, 3, 1), date(2025, 3, 10)
 
@@ -17,7 +18,7 @@ def zone(zone_dir):
 
 
 def test_alerts_per_day_count_an_alert_once_with_its_sources(zone):
-    rows = {(r.dt, r.rule_id, r.sources): r.alerts for r in zone.alerts_per_day.itertuples()}
+    rows = {(r["dt"], r["rule_id"], r["sources"]): r["alerts"] for r in zone.alerts_per_day}
     assert rows == {("2025-03-02", "structuring", "batch,realtime"): 1, ("2025-03-02", "large_cash", "batch"): 1,
                     ("2025-03-03", "fan_in", "realtime"): 1, ("2025-03-04", "fan_in", "batch"): 1}
 
@@ -29,9 +30,10 @@ def test_zone_rows_in_the_window(zone):
 
 def test_risk_comes_from_customer_risk_summary(zone):
     """structuring 240 + large_cash 210 for acc1; fan_in 120 for acc2 (aml_contract.risk.weights)."""
-    assert list(zone.risk["subject_account_pid"]) == ["acc1", "acc2"]
-    assert list(zone.risk["risk_score"]) == [450, 120]
-    assert list(zone.risk["risk_rating"]) == ["high", "low"]
+    assert [r["subject_account_pid"] for r in zone.risk] == ["acc1", "acc2"]
+    assert [r["risk_score"] for r in zone.risk] == [450, 120]
+    assert [r["risk_rating"] for r in zone.risk] == ["high", "low"]
+    assert zone.alert_count == 4
 
 
 def test_only_the_runs_and_reports_of_the_window(zone):
@@ -80,4 +82,4 @@ def test_on_athena_the_run_reports_come_from_the_deployments_curated_bucket(monk
                       Body=json.dumps({"run_date": "2025-03-02", "run_id": "r1"}))
         files = data.deployed_curated_files("prod")
         assert files.bucket == bucket
-        assert [r["run_id"] for r in data.run_reports(files, START, END)] == ["r1"]
+        assert [r["run_id"] for r in documents.run_reports(files, START, END)] == ["r1"]

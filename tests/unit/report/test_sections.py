@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from report_zone import manifest, run_report
 
-from aml.report import page, sections
+from aml_report import page, sections
 
-PER_DAY = pd.DataFrame({"dt": ["2025-03-02", "2025-03-02", "2025-03-03", "2025-03-03", "2025-03-04"],
-                        "rule_id": ["structuring", "large_cash", "fan_in", "structuring", "fan_in"],
-                        "sources": ["batch,realtime", "batch", "realtime", "realtime", "batch"],
-                        "alerts": [1, 2, 3, 4, 5]})
+
+def rows(**columns) -> list[dict]:
+    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+PER_DAY = rows(dt=["2025-03-02", "2025-03-02", "2025-03-03", "2025-03-03", "2025-03-04"],
+               rule_id=["structuring", "large_cash", "fan_in", "structuring", "fan_in"],
+               sources=["batch,realtime", "batch", "realtime", "realtime", "batch"], alerts=[1, 2, 3, 4, 5])
 
 
 def tables(section: page.Section) -> list[page.Table]:
@@ -33,7 +36,7 @@ def test_unknown_source_is_refused():
 
 def test_alerts_per_rule_by_kind():
     table = sections.alerts_by_rule_and_kind(PER_DAY)
-    assert table.to_dict("index") == {
+    assert table == {
         "fan_in": {"real time": 3, "batch": 5, "merged": 0, "all": 8},
         "large_cash": {"real time": 0, "batch": 2, "merged": 0, "all": 2},
         "structuring": {"real time": 4, "batch": 0, "merged": 1, "all": 5}}
@@ -41,8 +44,8 @@ def test_alerts_per_rule_by_kind():
 
 def test_every_rule_listed_even_without_alerts():
     table = sections.alerts_by_rule_and_kind(PER_DAY, ("cycles", "fan_in"))
-    assert list(table.index) == ["cycles", "fan_in", "large_cash", "structuring"]
-    assert table.loc["cycles"].to_dict() == {"real time": 0, "batch": 0, "merged": 0, "all": 0}
+    assert list(table) == ["cycles", "fan_in", "large_cash", "structuring"]
+    assert table["cycles"] == {"real time": 0, "batch": 0, "merged": 0, "all": 0}
 
 
 def test_alerts_section_one_chart_row_per_kind_a_trace_per_rule_and_kind():
@@ -59,22 +62,51 @@ def test_alerts_section_one_chart_row_per_kind_a_trace_per_rule_and_kind():
 
 
 def test_no_alert_no_chart():
-    section = sections.alerts(PER_DAY.iloc[0:0])
+    section = sections.alerts([])
     assert section.figures() == [] and section.parts == ("No alert in the period.",)
 
 
-RISK = pd.DataFrame({"risk_rank": [1, 2, 2], "subject_account_pid": ["a" * 64, "b" * 64, "c" * 64],
-                     "risk_score": [450, 120, 120], "scenarios": ["large_cash,structuring", "fan_in", "fan_in"],
-                     "alert_count": [2, 1, 1], "in_queue": [True, True, False],
-                     "risk_rating": ["high", None, "low"], "is_pep": [True, None, False]})
+RISK = rows(risk_rank=[1, 2, 2], subject_account_pid=["a" * 64, "b" * 64, "c" * 64], risk_score=[450, 120, 120],
+            scenarios=["large_cash,structuring", "fan_in", "fan_in"], alert_count=[2, 1, 1],
+            in_queue=[True, True, False], risk_rating=["high", None, "low"], is_pep=[True, float("nan"), False])
+
+
+def athena_text(found: list[dict]) -> list[dict]:
+    """The rows as Athena's result CSV gives them (lambdas/daily_pipeline/query_results.py): text,
+    booleans as true/false, numbers as the engine printed them, NULL as None."""
+    def one(value):
+        if value is None or value != value:
+            return None
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    return [{k: one(v) for k, v in row.items()} for row in found]
 
 
 def test_top_subjects_first_n_in_queue_order():
     section = sections.top_subjects(RISK, n=2)
     (fig,) = section.figures()
     assert list(fig.data[0].y) == ["a" * 12, "b" * 12] and list(fig.data[0].x) == [450, 120]
-    assert tables(section)[0].rows == ((1, "a" * 12, 450, "large_cash,structuring", 2, "yes", "high", "True"),
+    assert tables(section)[0].rows == ((1, "a" * 12, 450, "large_cash,structuring", 2, "yes", "high", "yes"),
                                        (2, "b" * 12, 120, "fan_in", 1, "yes", "", ""))
+
+
+@pytest.mark.parametrize(("build", "found"), [(sections.top_subjects, RISK), (sections.alerts, PER_DAY)])
+def test_rows_as_text_from_athenas_csv_draw_the_same_sections(build, found):
+    """The daily pipeline's Report step reads Athena's CSV: text, where DuckDB gives typed values."""
+    typed, text = build(found), build(athena_text(found))
+    assert tables(typed) == tables(text)
+    assert [f.to_plotly_json() for f in typed.figures()] == [f.to_plotly_json() for f in text.figures()]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), ("false", False), ("TRUE", True), (None, None),
+                                                 ("", None), (float("nan"), None), (0, False)])
+def test_flags_typed_or_as_text(value, expected):
+    assert sections.flag(value) is expected
+
+
+def test_counts_typed_or_as_text():
+    assert [sections.as_int(v) for v in (3, "3", "450.0", 7.0)] == [3, 3, 450, 7]
+    with pytest.raises(ValueError, match="not a boolean"):
+        sections.flag("maybe")
 
 
 def test_detection_quality_with_and_without_labels():

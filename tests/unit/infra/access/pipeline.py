@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aml_contract import daily_pipeline, names, schema
 from aml_contract import key_reconciliation as reconciliation
+from aml_contract.glue_job import RUNS_PREFIX
 from infra.access import services
 from infra.access.actions import Call
 from infra.access.templates import Templates, arn
@@ -114,7 +115,8 @@ def handlers(templates: Templates) -> list[Call]:
     each query's result CSV, merges the hits into the alerts table (reads, a query of an index,
     conditional puts and updates inside TransactWriteItems) and publishes and delivers the new
     alerts; load_profiles reads the profiles query's result CSV, the stored profiles (BatchGetItem)
-    and writes the changed ones (BatchWriteItem); report writes the day's report under reports/;
+    and writes the changed ones (BatchWriteItem); report writes the day's JSON and HTML reports under
+    reports/, reading the report queries' result CSVs, the curation runs' manifests and the run reports;
     reconcile reads its two queries' result CSVs and the pseudonymisation key, logs in to the source
     as the read-only login named in its environment with an IAM token (rds-db:connect on that
     database user of the cluster the database template declares) and puts its metrics."""
@@ -153,9 +155,18 @@ def handlers(templates: Templates) -> list[Call]:
 
     report = fns["report"]
     role = _role_by_arn(templates, report["Role"])
-    calls.append(services._s3(role, HANDLERS, "PutObject", _env(report, "curated_bucket"),
-                              f"{daily_pipeline.REPORTS_PREFIX}/run_date=2025-11-03/report.json",
-                              sse_key=report["Environment"]["Variables"][DATA_KEY_ENV]))
+    curated, sse = _env(report, "curated_bucket"), report["Environment"]["Variables"][DATA_KEY_ENV]
+    day = f"{daily_pipeline.REPORTS_PREFIX}/run_date=2025-11-03"
+    calls += [services._s3(role, HANDLERS, "PutObject", curated, f"{day}/{name}", sse_key=sse)
+              for name in daily_pipeline.REPORT_FILES.values()]
+    # the HTML report's inputs (aml_report.documents, lambdas/daily_pipeline/report.py): the report
+    # queries' result CSVs, the curation runs' manifests and the run reports of its week
+    calls += [services._s3(role, HANDLERS, "GetObject", _env(report, "athena_results_bucket"),
+                           f"{names.ATHENA_RESULTS_PREFIX}/{QUERY_ID}.csv"),
+              services._s3(role, HANDLERS, "ListObjectsV2", curated, Prefix=f"{RUNS_PREFIX}/"),
+              services._s3(role, HANDLERS, "GetObject", curated, f"{RUNS_PREFIX}/20251103T020000-run.json"),
+              services._s3(role, HANDLERS, "ListObjectsV2", curated, Prefix=f"{daily_pipeline.REPORTS_PREFIX}/"),
+              services._s3(role, HANDLERS, "GetObject", curated, f"{day}/{daily_pipeline.REPORT_FILES['json']}")]
 
     recon = fns["reconcile"]
     role = _role_by_arn(templates, recon["Role"])

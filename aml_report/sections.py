@@ -1,23 +1,65 @@
-"""The sections every report shows, each built from small inputs (frames of the report queries'
-and the named queries' columns, the run manifests' dicts), so each can be checked on hand-made data."""
+"""The sections every report shows, each built from small inputs (rows of the report queries' and
+the named queries' columns as dicts, the run manifests' dicts), so each can be checked on hand-made
+data. Rows come typed from DuckDB (`aml report --engine local`) or as text from Athena's result
+CSV (`--engine athena` returns typed frames; the daily pipeline's Report step reads the CSV): the
+values a section uses pass through as_int, flag and text, which read both the same way."""
 from __future__ import annotations
 
-import pandas as pd
-import plotly.express as px
+from decimal import Decimal
+
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from aml.report.page import Section, Table
 from aml_contract import names
+from aml_report.page import Section, Table
 
 REALTIME, BATCH = names.ALERT_SOURCES
 # An alert's sources (the report query's comma-joined, sorted list) -> the queue's three kinds
 # (aml/demo/alert_sources.py counts the same way).
 SOURCE_KINDS = {REALTIME: "real time", BATCH: "batch", f"{BATCH},{REALTIME}": "merged"}
 KIND_ORDER = ("real time", "batch", "merged")
-PALETTE = px.colors.qualitative.Alphabet  # one colour per rule (26, for the 19 rules and more)
+PALETTE = qualitative.Alphabet  # one colour per rule (26, for the 19 rules and more)
 SERIES = ("#1f77b4", "#ff7f0e")  # the charts of one or two series
 CHART_HEIGHT = 360
+ALERTS_INTRO = (
+    "One alert queue: real time is the rules Lambda's, batch the daily pipeline's scenario queries', merged an "
+    "alert both found (same subject and scenario, overlapping windows: docs/daily-pipeline.md). Day: the "
+    "alert's partition (its event time).")
+TOP_SUBJECTS_INTRO = (
+    "customer_risk_summary over the period: an account's risk score is the sum of the weights of the distinct "
+    "scenarios it hit (aml_contract/risk.py); in queue: within the alert budget. Accounts are pseudonyms, "
+    "shortened to 12 characters.")
+
+
+def missing(value) -> bool:
+    """None, or a float NaN (a NULL in a typed frame's number column)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def as_int(value) -> int:
+    """A count or score, typed (int, float, NumPy scalar) or as Athena writes it ("3", "450.0")."""
+    return int(Decimal(value)) if isinstance(value, str) else int(value)
+
+
+def flag(value) -> bool | None:
+    """A boolean column: typed, or Athena's "true" / "false"; None when NULL."""
+    if missing(value) or value == "":
+        return None
+    if isinstance(value, str):
+        if value.lower() not in ("true", "false"):
+            raise ValueError(f"not a boolean: {value!r}")
+        return value.lower() == "true"
+    return bool(value)
+
+
+def text(value) -> str:
+    return "" if missing(value) else str(value)
+
+
+def yes_no(value) -> str:
+    found = flag(value)
+    return "" if found is None else ("yes" if found else "no")
 
 
 def source_kind(sources: str) -> str:
@@ -33,68 +75,70 @@ def colours(keys: list[str]) -> dict[str, str]:
     return {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(sorted(keys))}
 
 
-def alerts_by_rule_and_kind(frame: pd.DataFrame, rule_ids: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Alerts per rule (rows; `rule_ids` listed even without an alert) by kind (columns real time,
-    batch, merged, all), from rows of (dt, rule_id, sources, alerts)."""
-    kinds = frame.assign(kind=frame["sources"].map(source_kind))
-    table = kinds.pivot_table(index="rule_id", columns="kind", values="alerts", aggfunc="sum", fill_value=0)
-    table = table.reindex(index=sorted(set(table.index) | set(rule_ids)), columns=list(KIND_ORDER), fill_value=0)
-    table = table.astype(int)
-    table["all"] = table.sum(axis=1)
-    return table.sort_index()
+def _classified(rows: list[dict]) -> list[tuple[str, str, str, int]]:
+    """(day, rule, kind, alerts) of each row of (dt, rule_id, sources, alerts)."""
+    return [(str(r["dt"]), str(r["rule_id"]), source_kind(str(r["sources"])), as_int(r["alerts"])) for r in rows]
 
 
-def alerts(frame: pd.DataFrame, rule_ids: tuple[str, ...] = ()) -> Section:
+def alerts_by_rule_and_kind(rows: list[dict], rule_ids: tuple[str, ...] = ()) -> dict[str, dict[str, int]]:
+    """Alerts per rule (sorted; `rule_ids` listed even without an alert) by kind (real time, batch,
+    merged, all), from rows of (dt, rule_id, sources, alerts)."""
+    columns = (*KIND_ORDER, "all")
+    table = {rule: dict.fromkeys(columns, 0) for rule in rule_ids}
+    for _, rule, kind, n in _classified(rows):
+        counts = table.setdefault(rule, dict.fromkeys(columns, 0))
+        counts[kind] += n
+        counts["all"] += n
+    return dict(sorted(table.items()))
+
+
+def alerts(rows: list[dict], rule_ids: tuple[str, ...] = ()) -> Section:
     """Alerts per rule per day, one chart row per kind (real time, batch, merged), a colour per rule;
     the table lists `rule_ids` too (a rule that raised nothing shows 0)."""
-    title, intro = "Alerts per rule per day, by source", (
-        "One alert queue: real time is the rules Lambda's, batch the daily pipeline's scenario queries', merged an "
-        "alert both found (same subject and scenario, overlapping windows: docs/daily-pipeline.md). Day: the "
-        "alert's partition (its event time).")
-    if frame.empty:
+    title, intro = "Alerts per rule per day, by source", ALERTS_INTRO
+    if not rows:
         return Section(title, intro, ("No alert in the period.",))
-    data = frame.assign(kind=frame["sources"].map(source_kind), dt=frame["dt"].astype(str))
-    shown = [k for k in KIND_ORDER if (data["kind"] == k).any()]
-    palette = colours(list(data["rule_id"].unique()))
+    data = _classified(rows)
+    shown = [k for k in KIND_ORDER if any(kind == k for _, _, kind, _ in data)]
+    palette = colours(sorted({rule for _, rule, _, _ in data}))
     fig = make_subplots(rows=len(shown), cols=1, shared_xaxes=True, subplot_titles=shown, vertical_spacing=0.08)
     in_legend: set[str] = set()
     for row, kind in enumerate(shown, start=1):
-        part = data[data["kind"] == kind].groupby(["rule_id", "dt"], as_index=False)["alerts"].sum()
-        for rule, per_day in part.groupby("rule_id"):
-            fig.add_trace(go.Bar(x=per_day["dt"], y=per_day["alerts"], name=rule, legendgroup=rule,
+        per_rule: dict[str, dict[str, int]] = {}
+        for day, rule, found, n in data:
+            if found == kind:
+                per_day = per_rule.setdefault(rule, {})
+                per_day[day] = per_day.get(day, 0) + n
+        for rule, per_day in sorted(per_rule.items()):
+            days = sorted(per_day)
+            fig.add_trace(go.Bar(x=days, y=[per_day[d] for d in days], name=rule, legendgroup=rule,
                                  marker_color=palette[rule], showlegend=rule not in in_legend), row=row, col=1)
             in_legend.add(rule)
     fig.update_layout(barmode="stack", height=max(CHART_HEIGHT, 240 * len(shown)), margin={"t": 40})
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=sorted(data["dt"].unique()))
-    table = alerts_by_rule_and_kind(frame, rule_ids)
-    rows = [(rule, *(int(v) for v in values)) for rule, values in zip(table.index, table.to_numpy(), strict=True)]
-    rows.append(("all", *(int(v) for v in table.sum().to_numpy())))
-    return Section(title, intro, (fig, Table(("rule", *KIND_ORDER, "all"), tuple(rows))))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=sorted({day for day, *_ in data}))
+    table = alerts_by_rule_and_kind(rows, rule_ids)
+    columns = (*KIND_ORDER, "all")
+    table_rows = [(rule, *(counts[k] for k in columns)) for rule, counts in table.items()]
+    table_rows.append(("all", *(sum(counts[k] for counts in table.values()) for k in columns)))
+    return Section(title, intro, (fig, Table(("rule", *columns), tuple(table_rows))))
 
 
-def top_subjects(frame: pd.DataFrame, n: int = 15) -> Section:
+def top_subjects(rows: list[dict], n: int = 15) -> Section:
     """The first n rows of customer_risk_summary (queue order): risk score per account."""
-    title, intro = "Top subjects by risk score", (
-        "customer_risk_summary over the period: an account's risk score is the sum of the weights of the distinct "
-        "scenarios it hit (aml_contract/risk.py); in queue: within the alert budget. Accounts are pseudonyms, "
-        "shortened to 12 characters.")
-    if frame.empty:
-        return Section(title, intro, ("No account was alerted in the period.",))
-    top = frame.head(n).assign(account=lambda f: f["subject_account_pid"].str[:12])
-    fig = go.Figure(go.Bar(x=top["risk_score"], y=top["account"], orientation="h", marker_color=SERIES[0],
-                           customdata=top[["scenarios", "alert_count"]],
+    if not rows:
+        return Section("Top subjects by risk score", TOP_SUBJECTS_INTRO, ("No account was alerted in the period.",))
+    top = [{**r, "account": str(r["subject_account_pid"])[:12]} for r in rows[:n]]
+    fig = go.Figure(go.Bar(x=[as_int(r["risk_score"]) for r in top], y=[r["account"] for r in top], orientation="h",
+                           marker_color=SERIES[0], customdata=[[text(r["scenarios"]), as_int(r["alert_count"])]
+                                                               for r in top],
                            hovertemplate="%{y}: %{x}<br>%{customdata[0]}<br>%{customdata[1]} alerts<extra></extra>"))
     fig.update_layout(height=max(CHART_HEIGHT, 26 * len(top) + 80), yaxis={"autorange": "reversed"},
                       xaxis_title="risk score", margin={"t": 20})
-    rows = tuple((int(r.risk_rank), r.account, int(r.risk_score), r.scenarios, int(r.alert_count),
-                  "yes" if bool(r.in_queue) else "no", _text(r.risk_rating), _text(r.is_pep))
-                 for r in top.itertuples())
-    return Section(title, intro, (fig, Table(("rank", "account", "risk score", "scenarios", "alerts", "in queue",
-                                              "risk rating", "PEP"), rows)))
-
-
-def _text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    table_rows = tuple((as_int(r["risk_rank"]), r["account"], as_int(r["risk_score"]), text(r["scenarios"]),
+                        as_int(r["alert_count"]), yes_no(r["in_queue"]) or "no", text(r["risk_rating"]),
+                        yes_no(r["is_pep"])) for r in top)
+    return Section("Top subjects by risk score", TOP_SUBJECTS_INTRO, (fig, Table(
+        ("rank", "account", "risk score", "scenarios", "alerts", "in queue", "risk rating", "PEP"), table_rows)))
 
 
 def _pct(value: float | None) -> str:
@@ -106,8 +150,8 @@ def detection_quality(detection: dict | None, flagged: dict[str, int] | None = N
     aml.query.scoring's figures as the demo's summary.json holds them); `flagged`: rows per scenario."""
     title = "Detection quality"
     if not detection:
-        return Section(title, "", ("No labels for this period: pass --scores with the labelled figures "
-                                   "(e.g. the demo's summary.json) to see recall and precision.",))
+        return Section(title, "", ("No labels for this period: recall and precision need labelled figures "
+                                   "(`aml report --scores`, e.g. the demo's summary.json).",))
     names_ = sorted(set(detection) | set(flagged or {}))
     recall = [detection.get(s, {}).get("recall") for s in names_]
     precision = [detection.get(s, {}).get("precision") for s in names_]

@@ -1,9 +1,10 @@
 -- name: report_alerts_per_day
--- description: Alerts per day, rule and sources over the window, for `aml report` (not registered
---   as a named query): one alert counts once, with the sorted sources that found it (one row per
---   alert and source in the curated `alerts` table; a row without a source is the rules Lambda's).
+-- description: Alerts per day, rule and sources over the window, for the report generator
+--   (aml_report: `aml report` and the daily pipeline's Report step; not registered as a named
+--   query): one alert counts once, with the sorted sources that found it (one row per alert and
+--   source in the curated `alerts` table; a row without a source is the rules Lambda's).
 -- parameters: start_date, end_date
--- serves: the report's alerts section (aml/report/sections.py)
+-- serves: the report's alerts section (aml_report/sections.py)
 -- columns: dt, rule_id, sources, alerts
 WITH raised AS (
     SELECT alert_id, rule_id, MIN(dt) AS dt,
