@@ -11,11 +11,10 @@ requirements=(requirements-lambda.txt requirements-lambda-pipeline.txt requireme
 tests=(tests/unit/rules tests/unit/daily_pipeline tests/unit/test_contract.py)
 # Cross-engine tests beside the rules compare the Lambda with DuckDB: they need the 3.11 venv's
 # query engine (pandas, DuckDB) and run there; the Lambda's side of them runs here too, through
-# the other rule tests. So does the key reconciliation's (its digest query on DuckDB, its zone
-# written with pyarrow); the reconcile step's handler tests run here.
+# the other rule tests. (The key reconciliation's queries on DuckDB are under tests/unit/query; its
+# pure logic's tests run here.)
 ignore=(--ignore=tests/unit/rules/test_threshold_boundaries.py --ignore=tests/unit/rules/test_case_decimal_division.py
-        --ignore=tests/unit/rules/test_reference_both_paths.py --ignore=tests/unit/rules/test_segment_floors_both_paths.py
-        --ignore=tests/unit/daily_pipeline/test_key_reconciliation.py)
+        --ignore=tests/unit/rules/test_reference_both_paths.py --ignore=tests/unit/rules/test_segment_floors_both_paths.py)
 
 py=""
 if command -v pyenv >/dev/null 2>&1 && prefix=$(pyenv prefix "$version" 2>/dev/null); then
