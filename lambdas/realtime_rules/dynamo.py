@@ -78,26 +78,36 @@ class WriteOutcome:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-def write_all(ddb, operations: list[dict], map_=map) -> WriteOutcome:
-    """Apply TransactWriteItems operations ({"Put": ...}, {"Update": ...}) in bulk; see the module doc."""
+def write_all(ddb, operations: Iterable[dict], map_=map) -> WriteOutcome:
+    """Apply TransactWriteItems operations ({"Put": ...}, {"Update": ...}) in bulk; see the module doc.
+    Outcomes are by position in `operations`. An iterator is consumed as the chunks are formed: with
+    an executor's map (which submits each chunk as it comes), the first chunks are being written
+    while the caller still produces the rest."""
+    listed: list[dict] = []
     outcome = WriteOutcome()
-    for part in map_(lambda chunk: _write_chunk(ddb, operations, chunk), _chunks(operations)):
+    for part in map_(lambda chunk: _write_chunk(ddb, listed, chunk), _chunks(operations, listed)):
         outcome.written |= part.written
         outcome.rejected.update(part.rejected)
         outcome.failed.update(part.failed)
     return outcome
 
 
-def _chunks(operations: list[dict]) -> Iterable[list[int]]:
+def _chunks(operations: Iterable[dict], listed: list[dict]) -> Iterable[list[int]]:
+    """Indexes into `listed`, where each operation is appended before its chunk is yielded; a chunk
+    of TRANSACT_LIMIT goes as soon as it is full, not when the next operation arrives."""
     chunk: list[int] = []
     size = 0
     for index, operation in enumerate(operations):
+        listed.append(operation)
         item_bytes = _approximate_bytes(operation)
-        if chunk and (len(chunk) == TRANSACT_LIMIT or size + item_bytes > TRANSACT_BYTES):
+        if chunk and size + item_bytes > TRANSACT_BYTES:
             yield chunk
             chunk, size = [], 0
         chunk.append(index)
         size += item_bytes
+        if len(chunk) == TRANSACT_LIMIT:
+            yield chunk
+            chunk, size = [], 0
     if chunk:
         yield chunk
 

@@ -186,10 +186,7 @@ class Engine:
             except TransientStateError as err:
                 failed.update({a: str(err) for a in pending})
                 break
-            for account in to_load:
-                states[account].profile = profiles[account]
-                drafts[account], late[account] = self._evaluate(states[account], by_account[account])
-            result = self._store.save(states[a] for a in pending)
+            result = self._store.save(self._evaluated(to_load, states, profiles, by_account, drafts, late))
             failed.update(result.failed)
             outcome.counts["state_conflicts"] += len(result.conflicts)
             pending = to_load = result.conflicts
@@ -203,6 +200,15 @@ class Engine:
             outcome.counts[LATE_BEYOND_HORIZON] += len(beyond)
             outcome.beyond_horizon += beyond
         return drafts, failed
+
+    def _evaluated(self, accounts: set[str], states: dict[str, AccountState], profiles: dict,
+                   by_account: dict[str, list[Side]], drafts: dict, late: dict) -> Iterator[AccountState]:
+        """Each account's state once its sides are evaluated (its drafts and late records noted),
+        one at a time, so that the store writes the first states while later ones are evaluated."""
+        for account in accounts:
+            states[account].profile = profiles[account]
+            drafts[account], late[account] = self._evaluate(states[account], by_account[account])
+            yield states[account]
 
     def _evaluate(self, state: AccountState, sides: list[Side]) -> tuple[list[tuple[str, AlertDraft]],
                                                                          tuple[int, list[LateRecord]]]:

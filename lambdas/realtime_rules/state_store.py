@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -135,11 +135,21 @@ class StateStore:
         return states
 
     def save(self, states: Iterable[AccountState]) -> SaveResult:
-        """Write every changed summary under its version check; unchanged ones cost nothing."""
-        pending = [s for s in states if s.dirty]
+        """Write every changed summary under its version check; unchanged ones cost nothing. `states`
+        may be a generator (the engine's evaluation): each full chunk is written while the next is
+        still being produced."""
         now = self._clock()
-        operations = [self._put(s, now) for s in pending]
-        outcome = dynamo.write_all(self._ddb, operations, self._pool.map)
+        pending: list[AccountState] = []
+        operations: list[dict] = []
+
+        def changed() -> Iterator[dict]:
+            for state in states:
+                if state.dirty:
+                    pending.append(state)
+                    operations.append(self._put(state, now))
+                    yield operations[-1]
+
+        outcome = dynamo.write_all(self._ddb, changed(), self._pool.map)
         result = SaveResult()
         for index, state in enumerate(pending):
             if index in outcome.written:

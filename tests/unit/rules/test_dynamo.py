@@ -98,3 +98,24 @@ def test_a_whole_call_error_fails_every_item_of_its_transaction():
 def test_a_cancellation_without_a_reason_does_not_loop():
     outcome = dynamo.write_all(_Scripted(_cancelled("None", "None")), [_new("k0"), _new("k1")])
     assert not outcome.written and set(outcome.failed) == {0, 1}
+
+
+def test_a_full_chunk_is_written_while_the_caller_still_produces_the_rest(ddb):
+    """With an executor's map, the first 100 operations are written before the generator is asked
+    for the 101st: the writes overlap the caller's own work (the engine evaluating accounts)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Event
+
+    first_written = Event()
+    ddb.meta.events.register("after-call.dynamodb.TransactWriteItems", lambda **_: first_written.set())
+
+    def produced():
+        for i in range(250):
+            if i == dynamo.TRANSACT_LIMIT:
+                assert first_written.wait(10), "the first chunk was not written before the rest was produced"
+            yield _new(f"k{i}")
+
+    with ThreadPoolExecutor(4) as pool:
+        outcome = dynamo.write_all(ddb, produced(), pool.map)
+    assert outcome.written == set(range(250)) and not outcome.rejected and not outcome.failed
+    assert ddb.scan(TableName="t", Select="COUNT")["Count"] == 250
