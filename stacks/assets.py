@@ -42,9 +42,13 @@ def require(path: Path) -> Path:
     return path
 
 
-# Installed wheels kept between syntheses (gitignored), one folder per requirements file and pip
-# target: pip took about 7 s per bundle, twice a synthesis, for the same files every time.
-WHEEL_CACHE = REPO_ROOT / ".synth" / "lambda-wheels"
+# Installed wheels kept between syntheses, one folder per requirements files and pip target (the
+# folder's name is a hash of both, so clones and branches share it safely): pip took about 7 s per
+# bundle, twice a synthesis, for the same files every time, and a fresh clone's first synthesis
+# about 15 s more once the pipeline bundle carried plotly. Outside the clone, like the wheelhouse
+# of `make setup`; AML_LAMBDA_WHEEL_CACHE moves it.
+WHEEL_CACHE = Path(os.environ.get("AML_LAMBDA_WHEEL_CACHE") or Path(
+    os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aml-platform" / "lambda-wheels")
 
 
 def install_lambda_wheels(target: Path, requirements: tuple[Path, ...] = (LAMBDA_REQUIREMENTS,)) -> None:
