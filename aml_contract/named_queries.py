@@ -22,7 +22,8 @@ query joins the ``fatf_lists`` table on the booking date (high_risk_jurisdiction
 as VALUES rows, columns in the objects' key order. ``{{profiles.<key>}}`` renders a value of the
 `profiles` section (aml_contract.profiles.ProfileParameters), which the account_profiles query
 reads. ``{{evidence.max_transactions}}`` renders MAX_EVIDENCE_TRANSACTIONS (below), the length
-a scenario query caps its list of transaction ids at. Standard library only: the CDK stacks
+a scenario query caps its list of transaction ids at, and ``{{evidence.list}}`` the two columns
+every scenario query aggregates its evidence into (EVIDENCE_LIST_SQL). Standard library only: the CDK stacks
 import this to register one AWS::Athena::NamedQuery per file.
 """
 from __future__ import annotations
@@ -56,6 +57,10 @@ EVIDENCE_KEY = "evidence"
 # transaction_count holds the total, and alert_evidence lists the window's other transactions.
 MAX_EVIDENCE_TRANSACTIONS = 100
 EVIDENCE_SCOPE = "evidence"  # {{evidence.max_transactions}}: MAX_EVIDENCE_TRANSACTIONS
+# {{evidence.list}}: the two evidence columns, aggregated over a query's rows of one hit that hold
+# transaction_id and booked_at: the first MAX_EVIDENCE_TRANSACTIONS ids by time (then id), and how many.
+EVIDENCE_LIST_SQL = (f"slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {MAX_EVIDENCE_TRANSACTIONS})"
+                     " AS transaction_ids, COUNT(*) AS transaction_count")
 DATE_PARAMETER_SUFFIX = "_date"  # parameters named *_date take YYYY-MM-DD values
 PROFILES_SCOPE = "profiles"  # {{profiles.<key>}}: rule_parameters.json's profiles section (aml_contract.profiles)
 
@@ -132,6 +137,13 @@ class NamedQuery:
 
 
 @dataclass(frozen=True)
+class SqlText:
+    """SQL rendered as it is (an expression the contract writes once for every query)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class SqlRows:
     """Rows for a ``VALUES`` list: ``(a, b), (c, d)``."""
 
@@ -140,6 +152,8 @@ class SqlRows:
 
 def sql_literal(value: object) -> str:
     """A rule parameter as a SQL literal both Trino and DuckDB read the same way."""
+    if isinstance(value, SqlText):
+        return value.text
     if isinstance(value, SqlRows):
         return ", ".join("(" + ", ".join(sql_literal(v) for v in row) + ")" for row in value.rows)
     if isinstance(value, bool):
@@ -176,9 +190,11 @@ def placeholder_value(scope: str, key: str, params: rules.RuleParameters) -> obj
             return float(params.risk_score.alert_budget)
         raise NamedQueryError(f"{{{{risk_score.{key}}}}}: risk_score renders alert_budget and weights")
     if scope == EVIDENCE_SCOPE:
-        if key != "max_transactions":
-            raise NamedQueryError(f"{{{{evidence.{key}}}}}: evidence renders max_transactions")
-        return MAX_EVIDENCE_TRANSACTIONS
+        if key == "max_transactions":
+            return MAX_EVIDENCE_TRANSACTIONS
+        if key == "list":
+            return SqlText(EVIDENCE_LIST_SQL)
+        raise NamedQueryError(f"{{{{evidence.{key}}}}}: evidence renders max_transactions and list")
     if scope == PROFILES_SCOPE:
         if key not in {f.name for f in fields(params.profiles)}:
             raise NamedQueryError(f"{{{{profiles.{key}}}}}: no such profiles parameter")

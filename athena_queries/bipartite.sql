@@ -190,9 +190,7 @@ group_evidence AS (
 ),
 evidence AS (
     SELECT seed, opened_at,
-           slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {{evidence.max_transactions}})
-               AS transaction_ids,
-           COUNT(*) AS transaction_count
+           {{evidence.list}}
     FROM group_evidence
     GROUP BY seed, opened_at
 )

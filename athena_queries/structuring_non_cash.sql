@@ -62,9 +62,7 @@ members AS (
 ),
 evidence AS (
     SELECT account_pid,
-           slice(array_agg(transaction_id ORDER BY booked_at, transaction_id), 1, {{evidence.max_transactions}})
-               AS transaction_ids,
-           COUNT(*) AS transaction_count
+           {{evidence.list}}
     FROM members
     GROUP BY account_pid
 )

@@ -46,6 +46,8 @@ def test_rendered_thresholds_equal_rule_parameters():
     # the risk score's placeholders: the weights (aml_contract.risk) as VALUES rows, the budget a literal
     risk_score = {"weights": named_queries.SqlRows(tuple(risk.weights(params).items())),
                   "alert_budget": float(params.risk_score.alert_budget)}
+    evidence = {"max_transactions": named_queries.MAX_EVIDENCE_TRANSACTIONS,
+                "list": named_queries.SqlText(named_queries.EVIDENCE_LIST_SQL)}
     seen = set()
     for path in sorted(named_queries.QUERIES_DIR.glob("*.sql")):
         text = path.read_text()
@@ -53,7 +55,7 @@ def test_rendered_thresholds_equal_rule_parameters():
         for scope, key in placeholders(text):
             value = placeholder_value(scope, key, params)
             expected = (risk_score[key] if scope == "risk_score" else getattr(params.profiles, key)
-                        if scope == named_queries.PROFILES_SCOPE else named_queries.MAX_EVIDENCE_TRANSACTIONS
+                        if scope == named_queries.PROFILES_SCOPE else evidence[key]
                         if scope == named_queries.EVIDENCE_SCOPE else params.rule(scope)[key])
             assert value == expected
             assert sql_literal(expected) in rendered
@@ -149,5 +151,15 @@ def test_evidence_names_a_list_with_its_count_or_single_id_columns():
 def test_the_evidence_cap_renders_as_a_literal():
     assert named_queries.render("slice(ids, 1, {{evidence.max_transactions}})") == \
         f"slice(ids, 1, {named_queries.MAX_EVIDENCE_TRANSACTIONS})"
-    with pytest.raises(NamedQueryError, match="max_transactions"):
+    with pytest.raises(NamedQueryError, match="max_transactions and list"):
         named_queries.render("{{evidence.cap}}")
+
+
+def test_every_scenario_aggregates_its_evidence_with_the_contract_s_one_expression():
+    """The cap and the order live once (EVIDENCE_LIST_SQL): no scenario query spells them itself."""
+    rendered = named_queries.render("SELECT a, {{evidence.list}} FROM m GROUP BY a")
+    assert rendered == f"SELECT a, {named_queries.EVIDENCE_LIST_SQL} FROM m GROUP BY a"
+    for query in named_queries.load_all():
+        if query.evidence and query.evidence.count:
+            assert "{{evidence.list}}" in query.path.read_text() or query.name == "cycles", query.name
+            assert "array_agg(transaction_id" not in query.path.read_text(), query.name
