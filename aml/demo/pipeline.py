@@ -147,7 +147,7 @@ def run(cfg: DemoConfig) -> dict:
         results = {name: execute(name, window, data_dir=data_dir) for name in catalog.window_queries()}
         hits = {name: result.rows for name, result in results.items()}
         key = resources.pseudonymization_key(res)
-        scores = scoring.score_all(bank.labels, key, data_dir, first, last)
+        scores = scoring.score_all(bank.labels, key, data_dir, first, last, results)
 
     every_alert = pd.read_parquet(data_dir / "alerts") if (data_dir / "alerts").exists() else pd.DataFrame(
         columns=["alert_id", "rule_id", "dt", "subject_account_pid", "source"])

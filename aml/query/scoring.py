@@ -5,6 +5,7 @@ Labels are read here only, after the queries ran: detection never sees them.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from aml.query import catalog
+from aml.query.result import QueryResult
 from aml.query.run import execute
 from aml_contract.pseudonym import pseudonymise
 
@@ -44,10 +46,13 @@ def _day(value) -> date:
     return pd.Timestamp(value).tz_localize(None).date() if pd.Timestamp(value).tzinfo else pd.Timestamp(value).date()
 
 
-def score(name: str, labels: pd.DataFrame, key: bytes, data_dir: str | Path, first: date, last: date) -> Score:
-    """Run scenario `name` over [first, last] and score it against the labels starting in it."""
+def score(name: str, labels: pd.DataFrame, key: bytes, data_dir: str | Path, first: date, last: date,
+          result: QueryResult | None = None) -> Score:
+    """Score scenario `name` over [first, last] against the labels starting in it. `result`: the
+    query's result over exactly that window when the caller ran it already (else it is run here)."""
     start = first
-    result = execute(name, {"start_date": start.isoformat(), "end_date": last.isoformat()}, data_dir=data_dir)
+    if result is None:
+        result = execute(name, {"start_date": start.isoformat(), "end_date": last.isoformat()}, data_dir=data_dir)
     flagged = set(result.frame["subject_account_pid"].dropna())
 
     def subjects(row) -> set[str]:
@@ -64,14 +69,14 @@ def score(name: str, labels: pd.DataFrame, key: bytes, data_dir: str | Path, fir
                  len(flagged & all_subjects), result.rows)
 
 
-def score_all(labels: pd.DataFrame, key: bytes, data_dir: str | Path, first: date, last: date) -> list[Score]:
-    """Every scenario with injected instances in the labels (the generator's typologies are rule ids)."""
+def score_all(labels: pd.DataFrame, key: bytes, data_dir: str | Path, first: date, last: date,
+              results: Mapping[str, QueryResult] | None = None) -> list[Score]:
+    """Every scenario with injected instances in the labels (the generator's typologies are rule ids).
+    `results`: queries already run over [first, last], by name; each is then not run again."""
     typologies = set(labels["typology"])
-    out = []
-    for name in catalog.queries():
-        if name in typologies:
-            out.append(score(name, labels, key, data_dir, first, last))
-    return out
+    results = results or {}
+    return [score(name, labels, key, data_dir, first, last, results.get(name))
+            for name in catalog.queries() if name in typologies]
 
 
 def table(scores: list[Score]) -> str:

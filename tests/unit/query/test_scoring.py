@@ -38,3 +38,17 @@ def test_unflagged_instance_lowers_recall(small_bank, curated_dir):
     first, last = START.date(), (START + timedelta(days=DAYS - 1)).date()
     s = scoring.score(extra.typology.iloc[0], pd.concat([labels, extra]), KEY, curated_dir, first, last)
     assert s.instances == 2 and s.detected == 1 and s.recall == 0.5
+
+
+def test_results_already_run_are_scored_without_running_them_again(small_bank, curated_dir, monkeypatch):
+    labels = labels_of(small_bank)
+    first, last = START.date(), (START + timedelta(days=DAYS - 1)).date()
+    window = {"start_date": first.isoformat(), "end_date": last.isoformat()}
+    results = {name: scoring.execute(name, window, data_dir=curated_dir) for name in set(labels["typology"])}
+    expected = scoring.score_all(labels, KEY, curated_dir, first, last)
+
+    def run_again(*args, **kwargs):
+        raise AssertionError("a query given in `results` was run again")
+
+    monkeypatch.setattr(scoring, "execute", run_again)
+    assert scoring.score_all(labels, KEY, curated_dir, first, last, results) == expected
