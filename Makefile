@@ -18,10 +18,9 @@ setup:
 
 # uv (pinned) installs the pinned requirements in about 30 s on a fresh clone, pip in about 150 s
 # (measured on this project's 2-core machine). uv reads no pip.conf: behind a private index set
-# UV_DEFAULT_INDEX (README "The two commands"). uv itself is kept once per machine outside the
-# clone (scripts/uv.sh says why) and creates the venv; pip is installed into it, pinned, for the
-# Lambda bundles (stacks/assets.py) and the wheelhouse.
-UV_VERSION := 0.13.8
+# UV_DEFAULT_INDEX (README "The two commands"). uv itself is pinned and kept once per machine
+# outside the clone by scripts/uv.sh (which says why) and creates the venv; pip is installed into
+# it, pinned, for the Lambda bundles (stacks/assets.py) and the wheelhouse.
 PIP_VERSION := 23.2.1
 CACHE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aml-platform
 # The pins PyPI publishes only as sdists are built once per machine into a wheelhouse outside the
@@ -31,7 +30,7 @@ WHEELHOUSE ?= $(CACHE_DIR)/wheelhouse
 
 $(STAMP): requirements.txt pyproject.toml
 	@py=$$(scripts/check_toolchain.sh) || exit 1; \
-	uv=$$(scripts/uv.sh $(UV_VERSION) $(CACHE_DIR) $$py) || exit 1; \
+	uv=$$(scripts/uv.sh $$py) || exit 1; \
 	install="$$uv pip install --quiet --python $(BIN)/python"; \
 	{ [ -x $(BIN)/python ] || $$uv venv --quiet --python $$py $(VENV); } && \
 	$$install pip==$(PIP_VERSION) && \

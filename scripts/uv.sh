@@ -2,12 +2,15 @@
 # Prints the path of the pinned uv, installed once per machine into a folder outside the clone.
 #
 # Why: installing uv with pip into each fresh clone's venv took about 10 s of the set-up's 26 s
-# (pip resolving and unpacking one wheel), and `python -m venv` another 3 s (ensurepip). uv is one
-# static executable: kept once, it creates the venv itself (`uv venv`, well under a second).
+# (pip resolving and unpacking one wheel), and `python -m venv` another 3 s (ensurepip); pip took
+# 47 s to fill the Lambda test venv that uv fills in 2 s. uv is one static executable: kept once,
+# it creates the venvs itself (`uv venv`, well under a second) and installs into them.
 #
-# Usage: scripts/uv.sh VERSION DIR PYTHON   (prints DIR/uv-VERSION/uv)
+# Usage: scripts/uv.sh PYTHON   (PYTHON bootstraps uv the first time: a venv, pip install uv)
 set -euo pipefail
-version="$1" dir="$2" python="$3"
+version=0.13.8  # the one pin of uv
+python="$1"
+dir="${XDG_CACHE_HOME:-$HOME/.cache}/aml-platform"  # as the Makefile's CACHE_DIR
 uv="$dir/uv-$version/uv"
 if [ ! -x "$uv" ]; then
   echo "installing uv $version once into $dir/uv-$version" >&2
