@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -96,6 +97,9 @@ class Engine:
         self._reference = reference
         self._params, self._key, self._clock = params, pseudonym_key, clock
         self._round_modulus = params.rule("round_amounts")["modulus"]
+        # A batch's profiles are read beside its states (two independent sets of BatchGetItem calls;
+        # the handler's client pool fits both fans).
+        self._beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="profile-read")
 
     def process(self, records: list[KinesisStreamRecord]) -> BatchOutcome:
         outcome = BatchOutcome([r.kinesis.sequence_number for r in records])
@@ -175,17 +179,27 @@ class Engine:
         failed: dict[str, str] = {}
         states: dict[str, AccountState] = {}
         pending, to_load = set(by_account), set(by_account)
+        profiles_read = self._beside.submit(self._profiles.load, by_account)
         try:
-            profiles = self._profiles.load(by_account)
+            states.update(self._store.load(to_load))
+        except TransientStateError as err:
+            state_error: TransientStateError | None = err
+        else:
+            state_error = None
+        try:
+            profiles = profiles_read.result()
         except TransientProfileError as err:
             return drafts, {a: str(err) for a in by_account}
         outcome.counts["profiles_unreadable"] += self._profiles.take_unreadable()
-        for _ in range(MAX_CONFLICT_ATTEMPTS):
-            try:
-                states.update(self._store.load(to_load))
-            except TransientStateError as err:
-                failed.update({a: str(err) for a in pending})
-                break
+        if state_error is not None:
+            return drafts, {a: str(state_error) for a in by_account}
+        for attempt in range(MAX_CONFLICT_ATTEMPTS):
+            if attempt:  # reload the accounts another invocation wrote meanwhile
+                try:
+                    states.update(self._store.load(to_load))
+                except TransientStateError as err:
+                    failed.update({a: str(err) for a in pending})
+                    break
             result = self._store.save(self._evaluated(to_load, states, profiles, by_account, drafts, late))
             failed.update(result.failed)
             outcome.counts["state_conflicts"] += len(result.conflicts)

@@ -46,9 +46,10 @@ from lambdas.realtime_rules.window import Horizons
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-# Fail fast inside one invocation: the event source mapping is the retry mechanism.
+# Fail fast inside one invocation: the event source mapping is the retry mechanism. The pool fits
+# the state reads and the profile reads, which run side by side (engine.py), each fanned out.
 BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10,
-                     max_pool_connections=STATE_CONCURRENCY)
+                     max_pool_connections=2 * STATE_CONCURRENCY)
 CLIENTS = ("dynamodb", "sns", "firehose", "sqs", "secretsmanager", "s3")
 # Every variable the function needs: the resources it uses, the alert TTL, Powertools' settings.
 REQUIRED_ENV = (*names.RULES_LAMBDA_ENV.values(), names.ALERT_TTL_DAYS_ENV, *names.POWERTOOLS_ENV)

@@ -38,7 +38,7 @@ class ProfileStore:
                  clock: Callable[[], float] = time.monotonic, cache_seconds: float = CACHE_SECONDS,
                  cache_limit: int = CACHE_LIMIT):
         self._ddb, self._table, self._key = dynamodb, table, pseudonym_key
-        # the calls run one batch at a time, after the state store's: the client's pool fits both
+        # the calls run beside the state store's (engine.py): the handler's client pool fits both
         self._map = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="profiles").map
         self._clock, self._cache_seconds, self._cache_limit = clock, cache_seconds, cache_limit
         self._cache: OrderedDict[str, tuple[float, Profile | None]] = OrderedDict()  # account -> (read at, profile)

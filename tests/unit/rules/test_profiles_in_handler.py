@@ -94,3 +94,22 @@ def test_an_unreadable_profile_item_is_counted_and_read_as_none(lambda_env):
     store = ProfileStore(ddb, "profiles", lambda: KEY)
     assert store.load([ACCOUNT]) == {ACCOUNT: None}
     assert store.take_unreadable() == 1 and store.take_unreadable() == 0
+
+
+def test_a_batch_reads_its_profiles_beside_its_states(lambda_env):
+    """The batch's BatchGetItem of the state table and of the profiles table overlap: each waits
+    until the other has started, which a read of one table after the other would wait for in vain."""
+    from threading import Event
+
+    handler = lambda_env["handler"]
+    started = {"state": Event(), "profiles": Event()}
+    met: list[bool] = []
+
+    def meet(params, **_):
+        (table,) = params["RequestItems"]
+        started[table].set()
+        met.append(started["profiles" if table == "state" else "state"].wait(10))
+
+    handler.runtime().clients["dynamodb"].meta.events.register("before-parameter-build.dynamodb.BatchGetItem", meet)
+    assert handler.lambda_handler(_event([_payment("t1")]), Context()) == {"batchItemFailures": []}
+    assert met and all(met), met
