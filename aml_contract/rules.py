@@ -4,10 +4,11 @@ are dated reference data (aml_contract.reference), not rule parameters."""
 from __future__ import annotations
 
 import json
+import math
 import pkgutil
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +44,43 @@ class Rule:
         """A numeric parameter as the exact decimal the file writes (0.8 is 4/5, not the nearest
         double), which is also how Trino and DuckDB read its rendered SQL literal (DECIMAL): every
         threshold comparison uses it, so no engine's rounding decides a boundary."""
-        value = self[name]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"rule {self.rule_id} parameter {name!r} is not a number")
-        return _fraction(repr(value))
+        found = self._exact.get(name)
+        if found is None:
+            value = self[name]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"rule {self.rule_id} parameter {name!r} is not a number")
+            found = self._exact[name] = _fraction(repr(value))
+        return found
+
+    def least_cents(self, name: str) -> int:
+        """The least whole number of cents at or above the USD parameter `name`, exactly: whole cents
+        c reach the parameter (c >= 100 x exact(name)) exactly when c >= least_cents(name), and stay
+        below it exactly when c < least_cents(name). An integer comparison for every event a rule
+        reads, where a Fraction one costs about a microsecond each."""
+        found = self._least_cents.get(name)
+        if found is None:
+            found = self._least_cents[name] = math.ceil(self.exact(name) * 100)
+        return found
+
+    # Derived once per Rule (the rules Lambda asks for them for every transaction and side). A Rule
+    # is frozen and its parameters are never changed in place; cached_property writes the
+    # instance's __dict__, which a frozen dataclass allows, and is not a field (no effect on ==).
+    @cached_property
+    def _exact(self) -> dict[str, Fraction]:
+        return {}
+
+    @cached_property
+    def _least_cents(self) -> dict[str, int]:
+        return {}
+
+    @cached_property
+    def _count_windows(self) -> tuple[CountWindow, ...]:
+        return tuple(sorted((CountWindow(**w) for w in self["windows"]), key=lambda w: w.window_hours))
 
     def count_windows(self, realtime_only: bool = False) -> tuple[CountWindow, ...]:
         """The rule's `windows` (fan_in, fan_out), shortest first; `realtime_only` keeps those the
         rules Lambda evaluates (the others need more history than its state holds)."""
-        found = tuple(sorted((CountWindow(**w) for w in self["windows"]), key=lambda w: w.window_hours))
+        found = self._count_windows
         return tuple(w for w in found if w.realtime) if realtime_only else found
 
     def percentile(self, name: str) -> int | None:

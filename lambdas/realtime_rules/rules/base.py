@@ -20,7 +20,7 @@ from typing import Any
 from aml_contract import schema
 from aml_contract.rules import Rule as ContractRule
 from aml_contract.rules import RuleParameters
-from aml_contract.segments import segment_of
+from aml_contract.segments import SegmentFloors, segment_of
 from lambdas.realtime_rules.records import Transaction
 from lambdas.realtime_rules.window import DAY, HOUR, AccountState, Event
 
@@ -91,12 +91,33 @@ class Floor:
                 "floor_segment": self.segment, "floor_percentile": self.percentile}
 
 
+# amount_floor's answers, by the identities of the statistics and rule objects (both immutable; a
+# refreshed reference or parameter set is a new object), the parameter and the set of countries.
+# The rules ask for the same few floors for every transaction: this is a dictionary lookup instead
+# of Decimal and Fraction arithmetic (a tenth of a batch's time before). The entry keeps both
+# objects, so an id reused after one is freed never answers for another.
+_FLOORS: dict[tuple, tuple[SegmentFloors, ContractRule, Floor]] = {}
+_FLOORS_MAX = 4096
+
+
 def amount_floor(tx: Transaction, rule: ContractRule, name: str, countries: Iterable[str | None]) -> Floor:
     """The floor of `rule`'s parameter `name` for transactions whose account-side countries are
     `countries` (aml_contract.segments.SegmentFloors.floor: the lowest across them), with the
     segment that set it (the first in code order on a tie; the absolute floor wins a tie with it)."""
-    statistics = tx.reference.segment_floors
-    countries = sorted(set(countries), key=lambda c: c or "") or [None]
+    statistics, wanted = tx.reference.segment_floors, frozenset(countries)
+    key = (id(statistics), id(rule), name, wanted)
+    hit = _FLOORS.get(key)
+    if hit is not None and hit[0] is statistics and hit[1] is rule:
+        return hit[2]
+    if len(_FLOORS) >= _FLOORS_MAX:
+        _FLOORS.clear()
+    floor = _floor(statistics, rule, name, wanted)
+    _FLOORS[key] = (statistics, rule, floor)
+    return floor
+
+
+def _floor(statistics: SegmentFloors, rule: ContractRule, name: str, wanted: frozenset[str | None]) -> Floor:
+    countries = sorted(wanted, key=lambda c: c or "") or [None]
     lowest = statistics.floor(rule, name, countries)
     if lowest >= rule.exact(name):
         return Floor(name, lowest, rule[name])

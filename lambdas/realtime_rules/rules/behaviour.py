@@ -14,7 +14,7 @@ def round_amounts(tx: Transaction, state: AccountState, params: RuleParameters) 
     rule = params.rule("round_amounts")
 
     def qualifies(e) -> bool:
-        return e.round and e.cents is not None and e.cents >= rule.exact("min_amount") * 100
+        return e.round and e.cents is not None and e.cents >= rule.least_cents("min_amount")
 
     mine = state.events.get(tx.transaction_id)
     if mine is None or not qualifies(mine):

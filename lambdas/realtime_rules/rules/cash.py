@@ -47,7 +47,7 @@ def smurfing(tx: Transaction, state: AccountState, params: RuleParameters) -> li
 
     def qualifies(e) -> bool:
         return (e.transaction_type == "cash_deposit" and e.direction == "in" and e.cents is not None
-                and e.cents < rule.exact("max_amount") * 100)
+                and e.cents < rule.least_cents("max_amount"))
 
     mine = state.events.get(tx.transaction_id)
     if mine is None or not qualifies(mine):

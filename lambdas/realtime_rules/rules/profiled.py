@@ -25,12 +25,14 @@ def amount_outlier(tx: Transaction, state: AccountState, params: RuleParameters)
     if tx.amount_base is None or profile is None or profile.amount_count < rule["min_history"] \
             or profile.amount_mean_usd is None or profile.amount_max_cents is None:
         return []
-    side = direction(tx, state)
     amount = cents(tx.amount_base)
+    if amount <= profile.amount_max_cents:  # the cheap test first: most amounts are within the baseline
+        return []
+    side = direction(tx, state)
     floor = amount_floor(tx, rule, "min_amount", [side_country(side, tx.originator_country, tx.beneficiary_country)])
     bound = (Fraction(profile.amount_mean_usd) + rule.exact("stddev_multiplier")
              * Fraction(profile.amount_stddev_usd or 0)) * 100
-    if not floor.reached_by(amount) or amount <= profile.amount_max_cents or amount < bound:
+    if not floor.reached_by(amount) or amount < bound:
         return []
     return [AlertDraft(
         "amount_outlier", state.account_id, tx.transaction_id, (tx.transaction_id,), tx.ts, tx.ts, tx.ts,
@@ -62,8 +64,10 @@ def new_high_risk_country(tx: Transaction, state: AccountState, params: RulePara
         return []
     lists = tx.reference.fatf_lists(tx.booked_on)
     listed = lists.list_of(country)
+    if listed is None:
+        return []
     floor = amount_floor(tx, rule, "min_amount", [side_country(side, tx.originator_country, tx.beneficiary_country)])
-    if listed is None or not floor.reached_by(cents(tx.amount_base)):
+    if not floor.reached_by(cents(tx.amount_base)):
         return []
     return [AlertDraft(
         "new_high_risk_country", state.account_id, country, (tx.transaction_id,), tx.ts, tx.ts, tx.ts,

@@ -20,7 +20,7 @@ def split_below_threshold(rule_id: str, kind: Callable[[Event], bool], tx: Trans
     on its first payment (a sliding rule: rules/__init__). Only a payment that is itself in the
     band looks: the window is found when its last payment arrives."""
     rule = params.rule(rule_id)
-    low, high = rule.exact("min_amount") * 100, rule.exact("max_amount") * 100
+    low, high = rule.least_cents("min_amount"), rule.least_cents("max_amount")  # [min, max) in whole cents
 
     def qualifies(e: Event) -> bool:
         return kind(e) and e.cents is not None and low <= e.cents < high

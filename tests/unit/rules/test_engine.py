@@ -26,6 +26,24 @@ def test_envelope_and_plain_both_raise_alert_and_redelivery_duplicates_nothing(l
     assert landed == 1
 
 
+def test_an_identical_redelivery_is_answered_from_the_idempotency_table(lambda_env):
+    """The key comes from the records' event ids alone (handler.batch_ids): the same key the whole
+    event gives under `Records[*].eventID`, so records stored before still answer."""
+    import jmespath
+
+    h = lambda_env["handler"]
+    event = _event([_row("t1", 1), _row("t2", 2)])
+    expression = h.runtime().idempotency.event_key_jmespath
+    ids = ["shardId-0:1", "shardId-0:2"]
+    assert jmespath.search(expression, h.batch_ids(event)) == jmespath.search(expression, event) == ids
+    assert h.lambda_handler(event, Context()) == {"batchItemFailures": []}
+    stored = lambda_env["ddb"].scan(TableName="idem")["Items"]
+    assert len(stored) == 1 and stored[0]["status"]["S"] == "COMPLETED"
+    with mock.patch.object(h.runtime().engine, "process", side_effect=AssertionError("processed again")):
+        assert h.lambda_handler(event, Context()) == {"batchItemFailures": []}
+    assert len(_alerts(lambda_env["ddb"])) == 1
+
+
 def event_payloads(event):
     return [base64.b64decode(r["kinesis"]["data"]) for r in event["Records"]]
 
