@@ -46,10 +46,18 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# One test process per core (pytest-xdist); the files that share an expensive fixture form one unit
+# of work (tests/conftest.py), taken in collection order, the long end-to-end ones first.
+# TEST_WORKERS=0 runs the suite in one process. The Lambda's tests on its own Python run beside it
+# (their output follows the suite's).
+TEST_WORKERS ?= auto
+LAMBDA_TEST_LOG := .local/lambda-tests.log
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest
-	scripts/lambda_tests.sh $(LAMBDA_PYTHON)
+	@mkdir -p .local; scripts/lambda_tests.sh $(LAMBDA_PYTHON) > $(LAMBDA_TEST_LOG) 2>&1 & lambda=$$!; \
+	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder; suite=$$?; \
+	wait $$lambda; lambda_status=$$?; cat $(LAMBDA_TEST_LOG); \
+	[ $$suite -eq 0 ] && [ $$lambda_status -eq 0 ]
 
 test-lambda:
 	scripts/lambda_tests.sh $(LAMBDA_PYTHON)

@@ -5,6 +5,7 @@ daily pipeline, which runs the ETL job, the analysts' queries and alerts to both
 from one typed settings object (cdk.json context `aml`), checked by five cdk-nag packs."""
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -29,12 +30,28 @@ REFERENCE_BUILD = Path(__file__).resolve().parent / ".synth"  # gitignored: rebu
 
 
 def reference_folder(root: Path = REFERENCE_BUILD) -> Path:
-    """The reference datasets built afresh under root/reference/ (no file of an older build left to
-    deploy), which the data lake stack publishes (stacks/reference_data.py). The app builds them,
-    not a stack: the builder is local tooling (pycountry, the ECB file), which stacks do not import."""
-    shutil.rmtree(root / reference.PREFIX, ignore_errors=True)
-    reference_build.write(root)
-    return root / reference.PREFIX
+    """The reference datasets built afresh under root/<process id>/reference/ (no file of an older
+    build left to deploy), which the data lake stack publishes (stacks/reference_data.py). The app
+    builds them, not a stack: the builder is local tooling (pycountry, the ECB file), which stacks
+    do not import. A folder per process, so two syntheses at once (two shells, the test processes of
+    `make test`) never delete each other's files; the folders of processes that have ended go."""
+    for folder in root.glob("*"):
+        if folder.name.isdigit() and not _running(int(folder.name)):
+            shutil.rmtree(folder, ignore_errors=True)
+    mine = root / str(os.getpid())
+    shutil.rmtree(mine / reference.PREFIX, ignore_errors=True)
+    reference_build.write(mine)
+    return mine / reference.PREFIX
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: no signal sent, only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:
