@@ -20,7 +20,6 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -112,17 +111,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # the project's own (a conftest's or a test file's: pytest's and plugins' have no baseid)
             if defs and defs[-1].scope == "session" and defs[-1].baseid and name not in _SHARED_ONLY:
                 parent[find(f"fixture:{name}")] = find(file)
-    # The units with the most files first (the shared-fixture groups: Spark's is the longest unit of
-    # the suite), then each file in collection order: a long unit taken last would end alone.
-    group = {file: find(file) for file in files}
-    size = Counter(group.values())
-    first: dict[str, int] = {}
-    for index, item in enumerate(items):
-        first.setdefault(group[item.path.relative_to(config.rootpath).as_posix()], index)
-    items.sort(key=lambda item: (-size[g := group[item.path.relative_to(config.rootpath).as_posix()]], first[g]))
     target = _run_dir(config) / "groups.json"
     written = target.with_suffix(f".{os.getpid()}")
-    written.write_text(json.dumps(group))
+    written.write_text(json.dumps({file: find(file) for file in files}))
     written.replace(target)  # every worker collects the same tests: the same groups, whichever lands last
 
 
