@@ -186,6 +186,23 @@ class Postgres:
         ensure_reader(self.url(name))
         return self.url(name)
 
+    def drop_database(self, name: str, timeout: float = 10.0) -> None:
+        """Drop database `name` if it exists, and with it its logical replication slots, each of
+        which holds WAL for the whole server until dropped. DROP DATABASE drops a database's slots
+        itself, but refuses while one is active, even WITH (FORCE), which ends only ordinary
+        sessions (https://www.postgresql.org/docs/16/sql-dropdatabase.html). So every session on it
+        is ended first, and its slots are waited for until idle (at most `timeout` seconds, after
+        which PostgreSQL's own error is raised)."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and conn.execute(
+                    "SELECT 1 FROM pg_replication_slots WHERE database = %s AND active", (name,)).fetchone():
+                time.sleep(0.1)
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def source_environment(self, database: str = PG_DATABASE) -> dict[str, str]:
         """The reconciliation function's source variables (aml_contract.daily_pipeline.SOURCE_DB_ENV)
         for `database` on this server: the read-only login, trusted on loopback (no IAM token)."""

@@ -19,8 +19,7 @@ def database(local_services, unique_name):
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield Postgres().url(name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    Postgres().drop_database(name)
 
 
 def _counts(url: str) -> dict[str, int]:

@@ -34,3 +34,27 @@ def test_port_in_use_gives_clear_error(local_services):
     busy.data_dir = busy.data_dir.parent / "never-started"
     with pytest.raises(services.AmlError, match="already in use"):
         busy.start()
+
+
+def _exists(admin, sql: str, name: str) -> bool:
+    return admin.execute(sql, (name,)).fetchone() is not None
+
+
+@pytest.mark.parametrize("slots", [0, 1, 2])
+def test_a_dropped_database_takes_its_replication_slots_with_it(local_services, unique_name, slots):
+    """A logical slot holds WAL for the whole server until dropped, and PostgreSQL refuses to drop
+    the database it belongs to; a run that created one must leave neither behind."""
+    server = services.Postgres()
+    name = unique_name("dropdb")
+    url = server.ensure_database(name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for i in range(slots):
+            conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (f"{name}_{i}",))
+    held = psycopg.connect(url)  # a session still open on it, as a test that failed midway leaves
+    server.drop_database(name)
+    held.close()
+    with psycopg.connect(server.url("postgres")) as admin:
+        assert not _exists(admin, "SELECT 1 FROM pg_database WHERE datname = %s", name)
+        assert not _exists(admin, "SELECT 1 FROM pg_replication_slots WHERE database = %s", name)
+    server.drop_database(name)  # already gone: nothing to do
+

@@ -9,6 +9,7 @@ import pytest
 from aml.demo.config import DemoConfig
 from aml.demo.pipeline import run
 from aml.generate.labels import MIN_RECALL
+from aml.local.services import Postgres
 from aml_contract import rules
 
 pytestmark = pytest.mark.integration
@@ -25,7 +26,10 @@ def demo(local_services, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     cfg = DemoConfig(customers=200, days=40, live_days=12, seed=11, start_date=date(2026, 2, 1),
                      out_dir=out, env_name=env, database=f"demo_{env}", deploy=False)
-    return cfg, run(cfg)
+    try:
+        yield cfg, run(cfg)
+    finally:  # a failed run too: its replication slot would hold the server's WAL until dropped
+        Postgres().drop_database(cfg.database)
 
 
 def _glue_runs(summary) -> list[dict]:

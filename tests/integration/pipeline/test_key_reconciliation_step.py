@@ -85,8 +85,7 @@ def source(local_services):
         conn.cursor().executemany("INSERT INTO core.transactions (transaction_id, amount, updated_at) "
                                   "VALUES (%s, 10, %s)", [(f"T{i}", CHANGED_AT) for i in range(200)])
     yield name, url
-    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    server.drop_database(name)
 
 
 def _put_parquet(bucket: str, key: str, table: pa.Table) -> None:

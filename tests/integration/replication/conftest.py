@@ -1,9 +1,8 @@
 """A uniquely named source database (contract DDL) on the shared server, a unique slot, and
-unique raw bucket and stream; every slot of the database is dropped afterwards, since a
+unique raw bucket and stream; the database is dropped afterwards with every slot of it, since a
 leftover logical slot holds WAL for everyone on the server."""
 from __future__ import annotations
 
-import time
 import uuid
 
 import psycopg
@@ -24,18 +23,7 @@ def source_db(local_services):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(postgres_ddl())
     yield url
-    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            slots = conn.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s AND NOT active",
-                                 (name,)).fetchall()
-            for (slot,) in slots:
-                conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-            if not conn.execute("SELECT 1 FROM pg_replication_slots WHERE database = %s", (name,)).fetchone():
-                break
-            time.sleep(0.1)
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    server.drop_database(name)  # with its slots
 
 
 @pytest.fixture
