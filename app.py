@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
+from aml import processes
 from aml.reference import build as reference_build
 from aml_contract import reference
 from stacks import local_mode, nag_suppressions
@@ -36,22 +37,12 @@ def reference_folder(root: Path = REFERENCE_BUILD) -> Path:
     do not import. A folder per process, so two syntheses at once (two shells, the test processes of
     `make test`) never delete each other's files; the folders of processes that have ended go."""
     for folder in root.glob("*"):
-        if folder.name.isdigit() and not _running(int(folder.name)):
+        if folder.name.isdigit() and not processes.running(int(folder.name)):
             shutil.rmtree(folder, ignore_errors=True)
     mine = root / str(os.getpid())
     shutil.rmtree(mine / reference.PREFIX, ignore_errors=True)
     reference_build.write(mine)
     return mine / reference.PREFIX
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: no signal sent, only whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's
-        return True
-    return True
 
 
 def build(app: cdk.App, settings: Settings) -> dict[str, cdk.Stack]:

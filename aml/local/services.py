@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from aml import REPO_ROOT
+from aml import REPO_ROOT, processes
 from aml.errors import AmlError
 from aml.local import aws
 
@@ -46,18 +46,6 @@ def _port_open(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _pg_bin_path() -> Path:
@@ -108,7 +96,7 @@ class Postgres:
 
     def status(self) -> ServiceStatus:
         pid = self._pid()
-        running = _pid_alive(pid) and _port_open(PG_HOST, self.port)
+        running = processes.running(pid) and _port_open(PG_HOST, self.port)
         return ServiceStatus("postgres", running, self.url(), True, pid if running else None,
                              f"data {self.data_dir}, log {self.log_file}")
 
@@ -256,7 +244,7 @@ class Emulator:
     def status(self) -> ServiceStatus:
         host, port = aws.endpoint_host_port()
         pid = self._pid()
-        managed = _pid_alive(pid)
+        managed = processes.running(pid)
         running = _port_open(host, port)
         detail = self.kind() if running else "not reachable"
         if managed:
@@ -289,13 +277,13 @@ class Emulator:
 
     def stop(self) -> bool:
         pid = self._pid()
-        if not _pid_alive(pid):
+        if not processes.running(pid):
             self.pid_file.unlink(missing_ok=True)
             return False
         with contextlib.suppress(ProcessLookupError):  # it may exit between the check and the signal
             os.killpg(pid, signal.SIGTERM)
             for _ in range(50):
-                if not _pid_alive(pid):
+                if not processes.running(pid):
                     break
                 time.sleep(0.1)
             else:

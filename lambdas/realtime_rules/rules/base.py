@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from aml_contract import schema
+from aml_contract.reference import FatfLists
 from aml_contract.rules import Rule as ContractRule
 from aml_contract.rules import RuleParameters
 from aml_contract.segments import SegmentFloors, segment_of
@@ -47,6 +48,19 @@ Rule = Callable[[Transaction, AccountState, RuleParameters], list[AlertDraft]]
 def direction(tx: Transaction, state: AccountState) -> str:
     """The transaction seen from the state's account: money out of it, or into it."""
     return "out" if tx.originator_account_id == state.account_id else "in"
+
+
+def counterparty_country(tx: Transaction, side: str) -> str | None:
+    """The other party's country seen from the account's `side`: the beneficiary's of money out,
+    the originator's of money in."""
+    return tx.beneficiary_country if side == "out" else tx.originator_country
+
+
+def fatf_listing(tx: Transaction, country: str | None) -> tuple[FatfLists, str | None]:
+    """The FATF publication in force on the transaction's UTC booking day, and the list `country`
+    is on in it ('call_for_action', 'grey_list'; None for none, or no country)."""
+    lists = tx.reference.fatf_lists(tx.booked_on)
+    return lists, lists.list_of(country)
 
 
 def usd(cents: int | None) -> float | None:

@@ -7,7 +7,13 @@ from __future__ import annotations
 from aml_contract.rules import RuleParameters
 from aml_contract.segments import side_country
 from lambdas.realtime_rules.records import Transaction
-from lambdas.realtime_rules.rules.base import AlertDraft, amount_floor, direction
+from lambdas.realtime_rules.rules.base import (
+    AlertDraft,
+    amount_floor,
+    counterparty_country,
+    direction,
+    fatf_listing,
+)
 from lambdas.realtime_rules.window import AccountState, cents
 
 
@@ -16,11 +22,8 @@ def high_risk_jurisdiction(tx: Transaction, state: AccountState, params: RulePar
     lower threshold, so only when the USD amount is known."""
     rule = params.rule("high_risk_jurisdiction")
     side = direction(tx, state)
-    country = tx.beneficiary_country if side == "out" else tx.originator_country
-    if country is None:
-        return []
-    lists = tx.reference.fatf_lists(tx.booked_on)
-    listed = lists.list_of(country)
+    country = counterparty_country(tx, side)
+    lists, listed = fatf_listing(tx, country)
     if listed is None:
         return []
     floor = amount_floor(tx, rule, "grey_list_min_amount",

@@ -10,7 +10,13 @@ from aml_contract import schema
 from aml_contract.rules import RuleParameters
 from aml_contract.segments import side_country
 from lambdas.realtime_rules.records import Transaction
-from lambdas.realtime_rules.rules.base import AlertDraft, amount_floor, direction
+from lambdas.realtime_rules.rules.base import (
+    AlertDraft,
+    amount_floor,
+    counterparty_country,
+    direction,
+    fatf_listing,
+)
 from lambdas.realtime_rules.window import AccountState, cents
 
 
@@ -56,14 +62,13 @@ def new_high_risk_country(tx: Transaction, state: AccountState, params: RulePara
     side = direction(tx, state)
     if schema.CASH_ACCOUNT_ID in (tx.originator_account_id, tx.beneficiary_account_id):
         return []  # cash has no counterparty country (the profile keeps none for it either)
-    country = tx.beneficiary_country if side == "out" else tx.originator_country
+    country = counterparty_country(tx, side)
     profile = state.profile_for(tx.ts, params)
     if country is None or tx.amount_base is None or profile is None \
             or profile.covered_days < rule["min_history_days"] or country in profile.counterparty_countries \
             or len(profile.counterparty_countries) >= params.profiles.max_countries:
         return []
-    lists = tx.reference.fatf_lists(tx.booked_on)
-    listed = lists.list_of(country)
+    lists, listed = fatf_listing(tx, country)
     if listed is None:
         return []
     floor = amount_floor(tx, rule, "min_amount", [side_country(side, tx.originator_country, tx.beneficiary_country)])
