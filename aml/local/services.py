@@ -178,7 +178,7 @@ class Postgres:
         """Drop database `name` if it exists, and with it its logical replication slots, each of
         which holds WAL for the whole server until dropped. DROP DATABASE drops a database's slots
         itself, but refuses while one is active, even WITH (FORCE), which ends only ordinary
-        sessions (https://www.postgresql.org/docs/16/sql-dropdatabase.html). So every session on it
+        sessions (https://www.postgresql.org/docs/18/sql-dropdatabase.html). So every session on it
         is ended first, and its slots are waited for until idle (at most `timeout` seconds, after
         which PostgreSQL's own error is raised)."""
         import psycopg
