@@ -24,7 +24,7 @@ def normalise_key(key: str | bytes) -> bytes:
 def key_from_env() -> bytes:
     value = os.environ.get(KEY_ENV)
     if not value:
-        raise RuntimeError(f"set {KEY_ENV} (or pass --pseudonymization_secret_id) to pseudonymise identifiers")
+        raise RuntimeError(f"set {KEY_ENV} to the pseudonymisation key to pseudonymise identifiers")
     return normalise_key(value)
 
 

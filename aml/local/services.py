@@ -24,6 +24,7 @@ from aml import REPO_ROOT, processes
 from aml.errors import AmlError
 from aml.local import aws
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")  # where `aml local up` starts moto itself
 LOCAL_DIR = Path(os.environ.get("AML_LOCAL_DIR", REPO_ROOT / ".local"))
 PG_PORT = int(os.environ.get("AML_PG_PORT", "55432"))
 PG_HOST = "127.0.0.1"
@@ -244,19 +245,21 @@ class Emulator:
     def status(self) -> ServiceStatus:
         host, port = aws.endpoint_host_port()
         pid = self._pid()
-        managed = processes.running(pid)
+        ours = processes.running(pid)
         running = _port_open(host, port)
         detail = self.kind() if running else "not reachable"
-        if managed:
+        if ours:
             detail += f", log {self.log_file}"
-        return ServiceStatus("aws-emulator", running, aws.endpoint_url(), managed, pid if managed else None, detail)
+        # Managed: ours, or nothing there yet that `aml local up` would start (a loopback endpoint).
+        managed = ours or (not running and host in LOOPBACK_HOSTS)
+        return ServiceStatus("aws-emulator", running, aws.endpoint_url(), managed, pid if ours else None, detail)
 
     def start(self) -> ServiceStatus:
         current = self.status()
         if current.running:
             return current
         host, port = aws.endpoint_host_port()
-        if host not in ("localhost", "127.0.0.1"):
+        if host not in LOOPBACK_HOSTS:
             raise AmlError(f"the AWS endpoint {aws.endpoint_url()} is not reachable",
                            "start it (LocalStack) or unset AWS_ENDPOINT_URL to use a local moto server")
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)

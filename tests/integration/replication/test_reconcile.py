@@ -57,3 +57,23 @@ def test_an_ignored_key_update_is_found(bank, tmp_path, capsys, table, key_colum
     assert cli.main(["reconcile", "--data-dir", str(tmp_path / "curated"), "--db-url", bank]) == 1
     out = capsys.readouterr().out
     assert '"clean": false' in out and (old in out) is (table == "transactions")
+
+
+def test_without_the_key_variable_the_environments_own_key_is_used(bank, tmp_path, capsys, monkeypatch, resources):
+    """As after `make demo`: the key is the environment's secret in the emulator, not a variable."""
+    from aml.local.resources import pseudonymization_key
+
+    _curated(tmp_path / "curated", ["T1", "T2", "BAD"], ["A1", "A2"], ["C1", "C2"], pseudonymization_key(resources))
+    monkeypatch.delenv("AML_PSEUDONYMIZATION_KEY")
+    assert cli.main(["reconcile", "--data-dir", str(tmp_path / "curated"), "--db-url", bank,
+                     "--env", resources.env_name]) == 0
+    assert '"clean": true' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--env", "nosuchenv"], ["--env", "Not_A_Name"]])
+def test_no_key_to_be_found_is_one_error_line(bank, tmp_path, capsys, monkeypatch, argv):
+    _curated(tmp_path / "curated", ["T1"], ["A1"], ["C1"], b"k" * 32)
+    monkeypatch.delenv("AML_PSEUDONYMIZATION_KEY")
+    assert cli.main(["reconcile", "--data-dir", str(tmp_path / "curated"), "--db-url", bank, *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aml: error:") and "Traceback" not in err, err
