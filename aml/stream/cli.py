@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 from pathlib import Path
 
+from aml.local import aws
 from aml.stream.poller import DEFAULT_BATCH_SIZE
 
 log = logging.getLogger(__name__)
@@ -51,10 +53,19 @@ def _replay(args: argparse.Namespace) -> int:
              result.sent, s.batches, s.redeliveries, s.handler_errors, len(result.alerts))
     if result.dead_lettered:
         log.warning("%d of %d records were dead-lettered (poison: not a valid record). Each message of the "
-                    "queue holds the reason and the record: aws sqs receive-message --queue-url %s "
-                    "--max-number-of-messages 10 --endpoint-url $AWS_ENDPOINT_URL",
-                    result.dead_lettered, result.sent, result.dlq_url)
+                    "queue holds the reason and the record: %s", result.dead_lettered, result.sent,
+                    _read_queue_command(result.dlq_url))
     if s.abandoned:
         log.error("records given up on after repeated failures: %s", ", ".join(s.abandoned))
         return 1
     return 1 if result.sent and result.dead_lettered >= result.sent else 0
+
+
+def _read_queue_command(queue_url: str) -> str:
+    """An AWS CLI command that reads the queue on the emulator as printed, in any shell: the
+    emulator's endpoint, region and dummy credentials spelled out (none is needed in the shell)."""
+    env = aws.local_env()
+    return shlex.join([f"AWS_ACCESS_KEY_ID={env['AWS_ACCESS_KEY_ID']}",
+                       f"AWS_SECRET_ACCESS_KEY={env['AWS_SECRET_ACCESS_KEY']}", "aws", "sqs", "receive-message",
+                       "--queue-url", queue_url, "--max-number-of-messages", "10",
+                       "--endpoint-url", env["AWS_ENDPOINT_URL"], "--region", env["AWS_REGION"]])

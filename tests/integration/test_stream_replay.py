@@ -44,6 +44,10 @@ def test_replay_reports_the_dead_lettered_count_and_fails_when_every_record_was(
     mixed.write_text("\n".join([json.dumps(_row("dl-1", 1, 100)), "{not json", json.dumps({"amount": 5})]) + "\n")
     assert cli.main(["stream", "replay", str(mixed), "--env", env]) == 0
     assert "2 of 3 records were dead-lettered" in caplog.text and "aws sqs receive-message" in caplog.text
+    # The command to read the reasons works as printed in any shell: nothing left to the shell's variables.
+    command = caplog.text.split("holds the reason and the record: ", 1)[1].splitlines()[0]
+    assert "$" not in command and f"--endpoint-url {aws.endpoint_url()}" in command and "--region " in command
+    assert command.startswith("AWS_ACCESS_KEY_ID=") and "AWS_SECRET_ACCESS_KEY=" in command
     caplog.clear()
     poison = tmp_path / "poison.jsonl"
     poison.write_text(json.dumps({"amount": 5}) + "\n" + json.dumps({"transaction_id": "x"}) + "\n")
